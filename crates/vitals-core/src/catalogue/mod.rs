@@ -1,0 +1,392 @@
+//! The metric catalogue: every KPI as declarative data (the TOML files in `catalogue/`,
+//! embedded in the binary). CLI help, `explain`, query validation and every surface read it;
+//! adding a metric touches one file.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A catalogue that does not hold together.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    /// A file is not valid TOML for the model.
+    #[error("catalogue file {file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A definition is inconsistent.
+    #[error("metric `{metric}`: {message}")]
+    Invalid {
+        /// The metric.
+        metric: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// How a metric is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Calculation {
+    /// Count of rows.
+    Count,
+    /// Share of rows per value of `share_of`, within the other dimensions.
+    Share,
+    /// Rows meeting `numerator` / rows × 100.
+    Proportion,
+    /// Mean, median or percentile of `value`.
+    Distribution,
+    /// Net Promoter Score.
+    Nps,
+    /// Open tickets at each bucket end.
+    Backlog,
+    /// Customer retention (E − N) / S.
+    Retention,
+    /// Customer churn / S.
+    Churn,
+    /// Customer acquisition cost.
+    Cac,
+    /// Repeat purchase rate.
+    RepeatPurchase,
+}
+
+/// The unit of a metric's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A count.
+    Count,
+    /// 0–100.
+    Percent,
+    /// Seconds (durations).
+    Seconds,
+    /// A score on a survey scale.
+    Score,
+    /// −100…100.
+    Nps,
+    /// Money in the data's currency.
+    Currency,
+}
+
+/// Which way is good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Higher is better.
+    HigherIsBetter,
+    /// Lower is better.
+    LowerIsBetter,
+    /// Neither.
+    Neutral,
+}
+
+/// What an empty bucket shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Empty {
+    /// 0 (counts).
+    Zero,
+    /// No value.
+    Null,
+}
+
+/// One metric definition.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// Stable id, e.g. `first_response_time`.
+    pub id: String,
+    /// Human label.
+    pub label: String,
+    /// One-sentence description.
+    pub description: String,
+    /// The formula in words.
+    pub formula: String,
+    /// Fact entity it is computed over.
+    pub entity: String,
+    /// SQL expression of the instant it counts by.
+    pub anchor: String,
+    /// The counting rule in words.
+    pub counts_by: String,
+    /// How it is computed.
+    pub calculation: Calculation,
+    /// SQL value expression (distribution).
+    pub value: Option<String>,
+    /// SQL boolean numerator (proportion).
+    pub numerator: Option<String>,
+    /// SQL row filter.
+    pub filter: Option<String>,
+    /// The dimension a share is taken over.
+    pub share_of: Option<String>,
+    /// Whether share rows are ranked.
+    #[serde(default)]
+    pub rank: bool,
+    /// Unit of the value.
+    pub unit: Unit,
+    /// Direction.
+    pub direction: Direction,
+    /// What an empty bucket shows.
+    pub empty: Empty,
+    /// Source articles.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Decisions recorded where sources disagree.
+    #[serde(default)]
+    pub decisions: Vec<String>,
+    /// Dimensions only this metric offers.
+    #[serde(default)]
+    pub extra_dimensions: BTreeMap<String, String>,
+    /// The family (file) it came from.
+    #[serde(skip)]
+    pub family: String,
+}
+
+impl Metric {
+    /// Whether `:mean`, `:median`, `:pNN` apply.
+    pub fn has_distribution(&self) -> bool {
+        self.calculation == Calculation::Distribution
+    }
+}
+
+/// A fact entity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityDef {
+    /// What one row is.
+    pub description: String,
+    /// SQL FROM clause.
+    pub from: String,
+    /// Shared dimension groups it includes.
+    #[serde(default)]
+    pub dimension_groups: Vec<String>,
+    /// Its own dimensions.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntitiesFile {
+    dimension_groups: BTreeMap<String, BTreeMap<String, String>>,
+    entities: BTreeMap<String, EntityDef>,
+    facts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsFile {
+    metric: Vec<Metric>,
+}
+
+/// The built-in catalogue files: (family, text).
+const FAMILIES: &[(&str, &str)] = &[
+    (
+        "tickets",
+        include_str!("../../../../catalogue/tickets.toml"),
+    ),
+    (
+        "surveys",
+        include_str!("../../../../catalogue/surveys.toml"),
+    ),
+    ("calls", include_str!("../../../../catalogue/calls.toml")),
+    (
+        "customers",
+        include_str!("../../../../catalogue/customers.toml"),
+    ),
+];
+const ENTITIES_FILE: &str = include_str!("../../../../catalogue/entities.toml");
+
+/// The loaded catalogue.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    /// Metrics in catalogue order.
+    pub metrics: Vec<Metric>,
+    /// Entities with their dimension groups expanded into `dimensions`.
+    pub entities: BTreeMap<String, EntityDef>,
+    /// Query-time fact definitions: name → SQL.
+    pub facts: BTreeMap<String, String>,
+}
+
+impl Catalogue {
+    /// The built-in catalogue.
+    pub fn builtin() -> Result<Catalogue, CatalogueError> {
+        let parse_err = |file: &str, e: toml::de::Error| CatalogueError::Parse {
+            file: file.into(),
+            message: e.to_string(),
+        };
+        let ef: EntitiesFile =
+            toml::from_str(ENTITIES_FILE).map_err(|e| parse_err("entities.toml", e))?;
+        let mut entities = ef.entities;
+        for (name, entity) in entities.iter_mut() {
+            for group in &entity.dimension_groups {
+                let dims =
+                    ef.dimension_groups
+                        .get(group)
+                        .ok_or_else(|| CatalogueError::Invalid {
+                            metric: format!("(entity {name})"),
+                            message: format!("unknown dimension group `{group}`"),
+                        })?;
+                entity.dimensions.extend(dims.clone());
+            }
+        }
+        let mut metrics = Vec::new();
+        for (family, text) in FAMILIES {
+            let file: MetricsFile =
+                toml::from_str(text).map_err(|e| parse_err(&format!("{family}.toml"), e))?;
+            for mut m in file.metric {
+                m.family = family.to_string();
+                metrics.push(m);
+            }
+        }
+        let catalogue = Catalogue {
+            metrics,
+            entities,
+            facts: ef.facts,
+        };
+        catalogue.check()?;
+        Ok(catalogue)
+    }
+
+    fn check(&self) -> Result<(), CatalogueError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &self.metrics {
+            let bad = |message: String| CatalogueError::Invalid {
+                metric: m.id.clone(),
+                message,
+            };
+            if !seen.insert(m.id.as_str()) {
+                return Err(bad("defined twice".into()));
+            }
+            let entity = self
+                .entities
+                .get(&m.entity)
+                .ok_or_else(|| bad(format!("unknown entity `{}`", m.entity)))?;
+            let needs = |field: &Option<String>, name: &str| {
+                field
+                    .as_ref()
+                    .map(|_| ())
+                    .ok_or_else(|| bad(format!("needs `{name}`")))
+            };
+            match m.calculation {
+                Calculation::Distribution => needs(&m.value, "value")?,
+                Calculation::Proportion => needs(&m.numerator, "numerator")?,
+                Calculation::Share => {
+                    needs(&m.share_of, "share_of")?;
+                    let dim = m.share_of.as_deref().unwrap_or_default();
+                    if !entity.dimensions.contains_key(dim) {
+                        return Err(bad(format!(
+                            "share_of `{dim}` is not a dimension of `{}`",
+                            m.entity
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A metric by id.
+    pub fn metric(&self, id: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.id == id)
+    }
+
+    /// The dimensions a metric can be broken down by (besides time), with their SQL.
+    pub fn dimensions_of(&self, metric: &Metric) -> BTreeMap<String, String> {
+        let mut dims = self
+            .entities
+            .get(&metric.entity)
+            .map(|e| e.dimensions.clone())
+            .unwrap_or_default();
+        dims.extend(metric.extra_dimensions.clone());
+        dims
+    }
+
+    /// Every entity dimension name known to the catalogue.
+    pub fn all_dimension_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .entities
+            .values()
+            .flat_map(|e| e.dimensions.keys().cloned())
+            .chain(
+                self.metrics
+                    .iter()
+                    .flat_map(|m| m.extra_dimensions.keys().cloned()),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// The closest known names to `wanted`, for "did you mean" messages.
+pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(wanted, k), k))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_loads_and_holds_together() {
+        let c = Catalogue::builtin().unwrap();
+        for id in [
+            "ticket_volume",
+            "channel_mix",
+            "top_categories",
+            "first_response_time",
+            "average_response_time",
+            "resolution_time",
+            "first_resolution_time",
+            "fcr",
+            "resolution_rate",
+            "reopen_rate",
+            "agent_touches",
+            "interactions_per_ticket",
+            "backlog",
+            "csat",
+            "csat_mean",
+            "nps",
+            "nps_promoters",
+            "nps_passives",
+            "nps_detractors",
+            "ces",
+            "ces_easy",
+            "average_wait_time",
+            "answer_rate",
+            "abandon_rate",
+            "service_level",
+            "average_handle_time_calls",
+            "retention_rate",
+            "churn_rate",
+            "cac",
+            "repeat_purchase_rate",
+        ] {
+            assert!(c.metric(id).is_some(), "missing {id}");
+        }
+        let frt = c.metric("first_response_time").unwrap();
+        assert!(c.dimensions_of(frt).contains_key("ticket:channel"));
+        assert!(c
+            .dimensions_of(c.metric("csat").unwrap())
+            .contains_key("survey:agent"));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("frist_response_time", ["first_response_time", "csat"]),
+            Some("first_response_time")
+        );
+        assert_eq!(did_you_mean("zzz", ["csat"]), None);
+    }
+}

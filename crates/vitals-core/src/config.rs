@@ -1,0 +1,262 @@
+//! `vitals.toml`: the configuration model, its defaults and loading (defaults → file →
+//! `VITALS_*` environment). Sections not modelled yet are accepted and ignored.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+/// A configuration problem, with the key it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this model.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A value is out of its domain.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The offending key.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Reporting defaults.
+    pub reporting: Reporting,
+    /// Survey scales and top boxes, by survey name.
+    pub surveys: BTreeMap<String, SurveyConfig>,
+    /// Call-centre settings.
+    pub calls: CallsConfig,
+    /// Statistics settings.
+    pub statistics: StatisticsConfig,
+}
+
+/// `[reporting]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Reporting {
+    /// Default IANA zone for buckets and `--from`/`--to`.
+    pub timezone: Option<String>,
+}
+
+/// `[surveys.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SurveyConfig {
+    /// `[min, max]` of the scale.
+    pub scale: Option<[i64; 2]>,
+    /// The scores that count as satisfied / easy (top box).
+    pub top_box: Option<Vec<f64>>,
+    /// CES orientation: `high_is_easy` (default) or `high_is_effort`.
+    pub orientation: Option<String>,
+}
+
+/// `[calls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CallsConfig {
+    /// Service-level threshold T: answered within T seconds of the offer.
+    pub service_level_secs: f64,
+    /// Calls abandoned within this many seconds are left out of the service level.
+    pub abandon_grace_secs: f64,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        CallsConfig {
+            service_level_secs: 20.0,
+            abandon_grace_secs: 5.0,
+        }
+    }
+}
+
+/// `[statistics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StatisticsConfig {
+    /// Below this sample size a value is flagged `low_sample`.
+    pub min_sample: u64,
+}
+
+impl Default for StatisticsConfig {
+    fn default() -> Self {
+        StatisticsConfig { min_sample: 30 }
+    }
+}
+
+/// The effective scale and rules of one survey kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurveyRules {
+    /// Survey name.
+    pub name: String,
+    /// Lowest score.
+    pub min: i64,
+    /// Highest score.
+    pub max: i64,
+    /// Scores counting as top box; `None` = the default top-2 rule.
+    pub top_box: Option<Vec<f64>>,
+    /// True when a high score means high effort (CES), so scores are flipped.
+    pub high_is_effort: bool,
+}
+
+/// The built-in surveys and their default scales.
+pub const BUILTIN_SURVEYS: &[(&str, i64, i64)] = &[
+    ("csat", 1, 5),
+    ("nps", 0, 10),
+    ("ces", 1, 7),
+    ("esat", 1, 5),
+];
+
+impl Config {
+    /// Loads `path` over the defaults, then applies `VITALS_REPORTING_TIMEZONE`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                Self::parse(&text, &p.display().to_string())?
+            }
+            None => Config::default(),
+        };
+        if let Ok(zone) = std::env::var("VITALS_REPORTING_TIMEZONE") {
+            config.reporting.timezone = Some(zone);
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Parses configuration text (`origin` names it in errors).
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(z) = &self.reporting.timezone {
+            parse_zone(z).map_err(|message| ConfigError::Invalid {
+                key: "reporting.timezone".into(),
+                message,
+            })?;
+        }
+        for (name, s) in &self.surveys {
+            if let Some([lo, hi]) = s.scale {
+                if lo >= hi {
+                    return Err(ConfigError::Invalid {
+                        key: format!("surveys.{name}.scale"),
+                        message: format!("[{lo}, {hi}]: the minimum must be below the maximum"),
+                    });
+                }
+            }
+            if let Some(o) = &s.orientation {
+                if o != "high_is_easy" && o != "high_is_effort" {
+                    return Err(ConfigError::Invalid {
+                        key: format!("surveys.{name}.orientation"),
+                        message: format!("`{o}`: expected high_is_easy or high_is_effort"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The reporting zone (UTC when none is configured).
+    pub fn reporting_zone(&self) -> Tz {
+        self.reporting
+            .timezone
+            .as_deref()
+            .and_then(|z| parse_zone(z).ok())
+            .unwrap_or(Tz::UTC)
+    }
+
+    /// The rules of a survey kind: built-in or configured; `None` for an unknown survey.
+    pub fn survey(&self, name: &str) -> Option<SurveyRules> {
+        let builtin = BUILTIN_SURVEYS.iter().find(|(n, _, _)| *n == name);
+        let configured = self.surveys.get(name);
+        if builtin.is_none() && configured.is_none() {
+            return None;
+        }
+        let (mut min, mut max) = builtin.map(|(_, lo, hi)| (*lo, *hi)).unwrap_or((1, 5));
+        if let Some([lo, hi]) = configured.and_then(|c| c.scale) {
+            (min, max) = (lo, hi);
+        }
+        Some(SurveyRules {
+            name: name.to_string(),
+            min,
+            max,
+            top_box: configured.and_then(|c| c.top_box.clone()),
+            high_is_effort: configured.and_then(|c| c.orientation.as_deref())
+                == Some("high_is_effort"),
+        })
+    }
+
+    /// Every known survey kind's rules (built-in first, then configured ones).
+    pub fn all_surveys(&self) -> Vec<SurveyRules> {
+        let mut names: Vec<String> = BUILTIN_SURVEYS
+            .iter()
+            .map(|(n, _, _)| n.to_string())
+            .collect();
+        names.extend(
+            self.surveys
+                .keys()
+                .filter(|k| !names.contains(k))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        names.iter().filter_map(|n| self.survey(n)).collect()
+    }
+}
+
+/// Parses an IANA zone name, with a clear message.
+pub fn parse_zone(name: &str) -> Result<Tz, String> {
+    name.parse::<Tz>()
+        .map_err(|_| format!("`{name}` is not an IANA time zone (e.g. Europe/Helsinki, UTC)"))
+}
+
+/// The commented default configuration file (`vitals config --default`).
+pub const DEFAULT_CONFIG: &str = include_str!("../default-config.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_parses() {
+        let c = Config::parse(DEFAULT_CONFIG, "default").unwrap();
+        assert_eq!(c.survey("csat").unwrap().max, 5);
+    }
+
+    #[test]
+    fn surveys_resolve_builtin_and_custom() {
+        let c = Config::parse("[surveys.ces]\nscale=[1,5]\norientation='high_is_effort'\n[surveys.pulse]\nscale=[0,3]", "t").unwrap();
+        let ces = c.survey("ces").unwrap();
+        assert_eq!((ces.min, ces.max, ces.high_is_effort), (1, 5, true));
+        assert_eq!(c.survey("pulse").unwrap().max, 3);
+        assert!(c.survey("unknown").is_none());
+        assert!(Config::parse("[reporting]\ntimezone='Mars/Base'", "t").is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! Queries: the request type, its resolution against the catalogue, time buckets, SQL
+//! planning and result finalisation. Every surface (CLI, API, dashboard, report) goes through
+//! here, so numbers always reconcile.
+
+pub mod buckets;
+pub mod plan;
+pub mod request;
+pub mod result;
+
+pub use buckets::{buckets, Bucket, Grain};
+pub use request::{resolve, QueryRequest, RequestError, ResolvedMetric, ResolvedQuery, Stat};
+pub use result::{AggRow, MetricValue, QueryResult, ResultRow, Warning};

@@ -1,0 +1,332 @@
+//! The query request (`--metric ID[:STAT] --by DIM --filter DIM=VALUE --from --to --tz`) and
+//! its resolution against the catalogue: unknown names get a "did you mean", dimensions must
+//! apply to every metric asked for, and stats must fit the metric.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use super::buckets::Grain;
+use crate::catalogue::{did_you_mean, Calculation, Catalogue, Metric};
+
+/// A request as a user wrote it.
+#[derive(Debug, Clone, Default)]
+pub struct QueryRequest {
+    /// `ID` or `ID:STAT`.
+    pub metrics: Vec<String>,
+    /// Dimensions (`time:month`, `ticket:channel`, …).
+    pub by: Vec<String>,
+    /// `DIM=VALUE[,VALUE…]`.
+    pub filters: Vec<String>,
+    /// First local date (inclusive).
+    pub from: Option<NaiveDate>,
+    /// Local date after the last (exclusive).
+    pub to: Option<NaiveDate>,
+    /// Zone of buckets and dates.
+    pub zone: Option<Tz>,
+}
+
+/// A statistic of a distribution metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    /// Arithmetic mean (the default).
+    Mean,
+    /// Percentile 0–1 (median = 0.5), linear interpolation between closest ranks.
+    Quantile(f64),
+}
+
+/// One requested value: a metric, and for distributions, a stat.
+#[derive(Debug, Clone)]
+pub struct MetricAsk {
+    /// The key in results (`csat`, `first_response_time:p90`).
+    pub key: String,
+    /// The stat (Mean for non-distributions).
+    pub stat: Stat,
+}
+
+/// A metric of the request with everything asked of it.
+#[derive(Debug, Clone)]
+pub struct ResolvedMetric {
+    /// The definition.
+    pub metric: Metric,
+    /// Values asked (one per stat).
+    pub asks: Vec<MetricAsk>,
+    /// Dimensions for this metric: the request's, plus `share_of` when not asked.
+    pub dimensions: Vec<String>,
+    /// SQL of each dimension in `dimensions`.
+    pub dimension_sql: Vec<String>,
+}
+
+/// A filter resolved to SQL per metric.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Dimension name.
+    pub dimension: String,
+    /// Accepted values.
+    pub values: Vec<String>,
+}
+
+/// A request checked against the catalogue.
+#[derive(Debug, Clone)]
+pub struct ResolvedQuery {
+    /// Metrics in request order (a metric asked with several stats appears once).
+    pub metrics: Vec<ResolvedMetric>,
+    /// The time grain, if a `time:` dimension was asked.
+    pub grain: Option<Grain>,
+    /// Non-time dimensions in request order.
+    pub dimensions: Vec<String>,
+    /// Filters.
+    pub filters: Vec<Filter>,
+    /// First local date.
+    pub from: Option<NaiveDate>,
+    /// Exclusive end date.
+    pub to: Option<NaiveDate>,
+    /// Zone.
+    pub zone: Tz,
+}
+
+/// A request the catalogue cannot answer; the message says what would.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{0}")]
+pub struct RequestError(pub String);
+
+fn suggest(kind: &str, wanted: &str, known: &[&str]) -> RequestError {
+    match did_you_mean(wanted, known.iter().copied()) {
+        Some(s) => RequestError(format!("unknown {kind} `{wanted}`; did you mean `{s}`?")),
+        None => RequestError(format!(
+            "unknown {kind} `{wanted}`; known: {}",
+            known.join(", ")
+        )),
+    }
+}
+
+/// Parses a stat name: `mean`, `median`, `pNN` (1–99).
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    match text {
+        "mean" => Some(Stat::Mean),
+        "median" => Some(Stat::Quantile(0.5)),
+        _ => {
+            let p: u32 = text.strip_prefix('p')?.parse().ok()?;
+            (1..=99)
+                .contains(&p)
+                .then(|| Stat::Quantile(p as f64 / 100.0))
+        }
+    }
+}
+
+/// Resolves a request against the catalogue.
+pub fn resolve(
+    catalogue: &Catalogue,
+    req: &QueryRequest,
+    default_zone: Tz,
+) -> Result<ResolvedQuery, RequestError> {
+    if req.metrics.is_empty() {
+        return Err(RequestError(
+            "no metric asked: give --metric ID (see `vitals catalogue`)".into(),
+        ));
+    }
+    let ids: Vec<&str> = catalogue.metrics.iter().map(|m| m.id.as_str()).collect();
+    let mut grain = None;
+    let mut dimensions = Vec::new();
+    for dim in &req.by {
+        if let Some(g) = Grain::from_dimension(dim) {
+            if grain.replace(g).is_some() {
+                return Err(RequestError("only one time dimension per query".into()));
+            }
+        } else if dim.starts_with("time:") {
+            let known: Vec<&str> = Grain::ALL.iter().map(|(_, n)| *n).collect();
+            return Err(suggest("time dimension", dim, &known));
+        } else if !dimensions.contains(dim) {
+            dimensions.push(dim.clone());
+        }
+    }
+    let mut filters = Vec::new();
+    for f in &req.filters {
+        let (dim, values) = f.split_once('=').ok_or_else(|| {
+            RequestError(format!(
+                "filter `{f}` should be DIM=VALUE (e.g. ticket:channel=email)"
+            ))
+        })?;
+        filters.push(Filter {
+            dimension: dim.to_string(),
+            values: values.split(',').map(str::to_string).collect(),
+        });
+    }
+    let all_dims = catalogue.all_dimension_names();
+    let all_dims: Vec<&str> = all_dims.iter().map(String::as_str).collect();
+
+    let mut metrics: Vec<ResolvedMetric> = Vec::new();
+    for spec in &req.metrics {
+        let (id, stat_text) = match spec.split_once(':') {
+            Some((id, s)) => (id, Some(s)),
+            None => (spec.as_str(), None),
+        };
+        let metric = catalogue
+            .metric(id)
+            .ok_or_else(|| suggest("metric", id, &ids))?;
+        let stat = match stat_text {
+            None => Stat::Mean,
+            Some(s) if metric.has_distribution() => parse_stat(s).ok_or_else(|| {
+                let hint = if s.starts_with("business") {
+                    " (business-time stats need calendars, which this version does not have yet)"
+                } else {
+                    ""
+                };
+                RequestError(format!("unknown stat `{s}` for `{id}`: use mean, median or p1…p99{hint}"))
+            })?,
+            Some(s) => {
+                return Err(RequestError(format!(
+                    "`{id}` is a {:?} metric and takes no stat (`:{s}`); stats apply to durations and other distributions",
+                    metric.calculation
+                )
+                .to_lowercase()))
+            }
+        };
+        let ask = MetricAsk {
+            key: spec.clone(),
+            stat,
+        };
+        if let Some(existing) = metrics.iter_mut().find(|m| m.metric.id == id) {
+            if !existing.asks.iter().any(|a| a.key == ask.key) {
+                existing.asks.push(ask);
+            }
+            continue;
+        }
+        let available = catalogue.dimensions_of(metric);
+        let mut dims = dimensions.clone();
+        if let Some(share) = &metric.share_of {
+            if !dims.contains(share) {
+                dims.push(share.clone());
+            }
+        }
+        let mut dimension_sql = Vec::new();
+        for d in &dims {
+            match available.get(d) {
+                Some(sql) => dimension_sql.push(sql.clone()),
+                None if all_dims.contains(&d.as_str()) => {
+                    return Err(RequestError(format!(
+                        "`{id}` cannot be broken down by `{d}`; its dimensions are: {}",
+                        available.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )))
+                }
+                None => return Err(suggest("dimension", d, &all_dims)),
+            }
+        }
+        for f in &filters {
+            if !available.contains_key(&f.dimension) {
+                return Err(if all_dims.contains(&f.dimension.as_str()) {
+                    RequestError(format!("`{id}` cannot be filtered by `{}`", f.dimension))
+                } else {
+                    suggest("dimension", &f.dimension, &all_dims)
+                });
+            }
+        }
+        metrics.push(ResolvedMetric {
+            metric: metric.clone(),
+            asks: vec![ask],
+            dimensions: dims,
+            dimension_sql,
+        });
+    }
+    if let (Some(from), Some(to)) = (req.from, req.to) {
+        if from >= to {
+            return Err(RequestError(format!(
+                "--from {from} must be before --to {to} (--to is exclusive)"
+            )));
+        }
+    }
+    Ok(ResolvedQuery {
+        metrics,
+        grain,
+        dimensions,
+        filters,
+        from: req.from,
+        to: req.to,
+        zone: req.zone.unwrap_or(default_zone),
+    })
+}
+
+/// The SQL for one filter within one metric: `(expr) IN (?, …)`, with its values to bind.
+pub fn filter_sql(
+    catalogue: &Catalogue,
+    metric: &Metric,
+    filter: &Filter,
+) -> (String, Vec<String>) {
+    let dims = catalogue.dimensions_of(metric);
+    let expr = dims
+        .get(&filter.dimension)
+        .cloned()
+        .unwrap_or_else(|| "NULL".into());
+    let marks = vec!["?"; filter.values.len()].join(", ");
+    (
+        format!("CAST({expr} AS VARCHAR) IN ({marks})"),
+        filter.values.clone(),
+    )
+}
+
+/// Whether a calculation's rows come from the entity's anchor (row-wise kinds).
+pub fn is_row_wise(calc: Calculation) -> bool {
+    matches!(
+        calc,
+        Calculation::Count
+            | Calculation::Share
+            | Calculation::Proportion
+            | Calculation::Distribution
+            | Calculation::Nps
+    )
+}
+
+/// Dimension name → value, for one result row.
+pub type DimensionValues = BTreeMap<String, Option<String>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(metrics: &[&str], by: &[&str]) -> QueryRequest {
+        QueryRequest {
+            metrics: metrics.iter().map(|s| s.to_string()).collect(),
+            by: by.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unknown_names_get_suggestions() {
+        let c = Catalogue::builtin().unwrap();
+        let e = resolve(&c, &req(&["frist_response_time"], &[]), Tz::UTC).unwrap_err();
+        assert!(e.0.contains("did you mean `first_response_time`"), "{e}");
+        let e = resolve(&c, &req(&["csat"], &["ticket:chanel"]), Tz::UTC).unwrap_err();
+        assert!(e.0.contains("did you mean `ticket:channel`"), "{e}");
+        let e = resolve(&c, &req(&["csat"], &["time:montth"]), Tz::UTC).unwrap_err();
+        assert!(e.0.contains("time:month"), "{e}");
+        let e = resolve(&c, &req(&["answer_rate"], &["ticket:channel"]), Tz::UTC).unwrap_err();
+        assert!(e.0.contains("cannot be broken down"), "{e}");
+        let e = resolve(&c, &req(&["csat:median"], &[]), Tz::UTC).unwrap_err();
+        assert!(e.0.contains("takes no stat"), "{e}");
+    }
+
+    #[test]
+    fn stats_and_shares_resolve() {
+        let c = Catalogue::builtin().unwrap();
+        let q = resolve(
+            &c,
+            &req(
+                &[
+                    "first_response_time:median",
+                    "first_response_time:p90",
+                    "channel_mix",
+                ],
+                &["time:month"],
+            ),
+            Tz::UTC,
+        )
+        .unwrap();
+        assert_eq!(q.metrics.len(), 2);
+        assert_eq!(q.metrics[0].asks.len(), 2);
+        assert_eq!(q.metrics[0].asks[1].stat, Stat::Quantile(0.9));
+        assert_eq!(q.metrics[1].dimensions, vec!["ticket:channel".to_string()]);
+        assert_eq!(q.grain, Some(Grain::Month));
+    }
+}

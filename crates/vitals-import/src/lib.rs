@@ -1,0 +1,271 @@
+//! vitals-import: reads data sets into the store. Source adapters (today the canonical CSV,
+//! NDJSON and Parquet files of data-format.md) only map fields into raw cells; validation is
+//! shared (vitals-core), rejects are reported with file, line, column and reason, counts
+//! always reconcile (read = kept + rejected), and imports stream in bounded memory.
+#![deny(missing_docs)]
+
+pub mod discover;
+mod readers;
+pub mod rejects;
+
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use vitals_core::config::Config;
+use vitals_core::records::{Entity, Validator};
+use vitals_store::{MergeCounts, Store, StoreError};
+
+pub use discover::{DataFile, Format};
+use readers::{parquet_row, read_csv, read_ndjson, ColumnReport, RawRow};
+pub use rejects::Reject;
+use rejects::RejectsFile;
+
+/// An import that could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file named on the command line is not an entity file.
+    #[error("{}: not a data file of vitals; name it after its entity (tickets.csv, ticket_events.ndjson, calls.parquet, …)", path.display())]
+    UnknownFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file is unreadable as a whole.
+    #[error("{}: {message}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Configuration (survey scales for validation).
+    pub config: Config,
+    /// Zone for timestamps written without an offset.
+    pub default_zone: Option<Tz>,
+    /// Where rejected rows go.
+    pub rejects_path: PathBuf,
+}
+
+/// Progress of an import, for a progress bar.
+pub trait Progress {
+    /// A file starts; `total` is its size in bytes (or rows for Parquet).
+    fn start_file(&mut self, file: &DataFile, total: u64);
+    /// Position within the current file.
+    fn advance(&mut self, done: u64);
+    /// The current file is done.
+    fn finish_file(&mut self);
+}
+
+/// A progress sink that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start_file(&mut self, _: &DataFile, _: u64) {}
+    fn advance(&mut self, _: u64) {}
+    fn finish_file(&mut self) {}
+}
+
+/// What happened to one entity.
+#[derive(Debug, Clone, Default)]
+pub struct EntitySummary {
+    /// Entity name.
+    pub entity: String,
+    /// Files read.
+    pub files: Vec<PathBuf>,
+    /// Rows read.
+    pub read: u64,
+    /// Rows that passed validation.
+    pub kept: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// What the merge did with the kept rows.
+    pub merge: MergeCounts,
+    /// Columns ignored because the entity does not know them.
+    pub ignored_columns: Vec<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    /// The import's id in the store.
+    pub import_id: i64,
+    /// Per entity, in import order.
+    pub entities: Vec<EntitySummary>,
+    /// Folder entries that were not data files.
+    pub skipped: Vec<(PathBuf, String)>,
+    /// The first rejects (for display); all are in `rejects_file`.
+    pub first_rejects: Vec<Reject>,
+    /// The rejects file, if anything was rejected.
+    pub rejects_file: Option<PathBuf>,
+    /// Tickets whose facts were (re-)derived.
+    pub tickets_derived: u64,
+    /// Events whose ticket is not in the store.
+    pub orphan_events: u64,
+    /// Seconds spent reading, validating and staging.
+    pub read_secs: f64,
+    /// Seconds spent merging staged records into the store.
+    pub merge_secs: f64,
+    /// Seconds spent deriving ticket facts.
+    pub derive_secs: f64,
+}
+
+/// How many rejects a summary keeps for display.
+const SHOWN_REJECTS: usize = 20;
+
+/// Imports the given files and folders into the store.
+pub fn import_paths(
+    store: &Store,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+    progress: &mut dyn Progress,
+) -> Result<ImportSummary, ImportError> {
+    let (files, skipped) = discover::discover(paths)?;
+    let source = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let import_id = store.begin_import(&source)?;
+    let validator = Validator::new(options.config.clone(), options.default_zone);
+    let mut rejects = RejectsFile::new(options.rejects_path.clone());
+    let mut summary = ImportSummary {
+        import_id,
+        skipped,
+        ..Default::default()
+    };
+
+    let mut i = 0;
+    while i < files.len() {
+        let entity = files[i].entity;
+        let phase = std::time::Instant::now();
+        let mut es = EntitySummary {
+            entity: entity.name.to_string(),
+            ..Default::default()
+        };
+        let mut writer = store.stage(entity)?;
+        while i < files.len() && files[i].entity.name == entity.name {
+            let file = &files[i];
+            es.files.push(file.path.clone());
+            let total = match file.format {
+                Format::Parquet => 0,
+                _ => std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0),
+            };
+            progress.start_file(file, total);
+            let mut report = ColumnReport::default();
+            let mut failure: Option<ImportError> = None;
+            {
+                let mut handle = |row: RawRow, position: u64| -> Result<(), ImportError> {
+                    progress.advance(position);
+                    es.read += 1;
+                    let outcome = match row.problem {
+                        Some((column, reason)) => Err(Reject {
+                            file: file.path.clone(),
+                            line: row.line,
+                            column,
+                            reason,
+                            raw: row.raw.clone(),
+                        }),
+                        None => validator
+                            .validate(entity, &row.cells, &row.present)
+                            .map_err(|r| Reject {
+                                file: file.path.clone(),
+                                line: row.line,
+                                column: r.column,
+                                reason: r.reason,
+                                raw: row.raw.clone(),
+                            }),
+                    };
+                    match outcome {
+                        Ok(record) => {
+                            es.kept += 1;
+                            writer.append(&record)?;
+                        }
+                        Err(reject) => {
+                            es.rejected += 1;
+                            rejects.write(&reject)?;
+                            if summary.first_rejects.len() < SHOWN_REJECTS {
+                                summary.first_rejects.push(reject);
+                            }
+                        }
+                    }
+                    Ok(())
+                };
+                let result = match file.format {
+                    Format::Csv => {
+                        read_csv(&file.path, entity, |r| report = r.clone(), &mut handle)
+                    }
+                    Format::Ndjson => {
+                        read_ndjson(&file.path, entity, |r| report = r.clone(), &mut handle)
+                    }
+                    Format::Parquet => read_parquet(store, file, entity, &mut report, &mut handle),
+                };
+                if let Err(e) = result {
+                    failure = Some(e);
+                }
+            }
+            progress.finish_file();
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            for c in report.unknown {
+                es.ignored_columns
+                    .push(format!("{} ({})", c, file.path.display()));
+            }
+            i += 1;
+        }
+        writer.finish()?;
+        summary.read_secs += phase.elapsed().as_secs_f64();
+        let merging = std::time::Instant::now();
+        es.merge = store.merge_staged(entity, import_id)?;
+        summary.merge_secs += merging.elapsed().as_secs_f64();
+        summary.entities.push(es);
+    }
+    summary.rejects_file = rejects.finish()?;
+    let deriving = std::time::Instant::now();
+    summary.tickets_derived = store.derive_touched()?;
+    summary.derive_secs = deriving.elapsed().as_secs_f64();
+    summary.orphan_events = store.orphan_event_count()?;
+    Ok(summary)
+}
+
+fn read_parquet(
+    store: &Store,
+    file: &DataFile,
+    entity: &'static Entity,
+    report: &mut ColumnReport,
+    handle: &mut dyn FnMut(RawRow, u64) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    *report = ColumnReport {
+        present: vec![false; entity.columns.len()],
+        unknown: Vec::new(),
+    };
+    let path = file.path.display().to_string();
+    let mut failure = None;
+    let scanned = store.scan_parquet(&path, |number, named| {
+        let row = parquet_row(entity, number, named, report);
+        handle(row, number).map_err(|e| {
+            failure = Some(e);
+            StoreError::Interrupted
+        })
+    });
+    match (failure, scanned) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(e.into()),
+        (None, Ok(_)) => Ok(()),
+    }
+}

@@ -1,0 +1,286 @@
+//! Row readers for the canonical formats. Each delivers rows as one raw cell per entity
+//! column (in the entity's order), the line (or row) number, and the raw text for the
+//! rejects file; columns the entity does not know are reported once, never silently used.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use vitals_core::records::{Entity, RawValue};
+
+use crate::ImportError;
+
+/// One row as read.
+pub struct RawRow {
+    /// 1-based line (CSV, NDJSON) or row (Parquet) number.
+    pub line: u64,
+    /// One cell per entity column.
+    pub cells: Vec<Option<RawValue>>,
+    /// Which entity columns the row has (present, possibly empty).
+    pub present: Vec<bool>,
+    /// The row as written, for the rejects file.
+    pub raw: String,
+    /// A problem found while reading (the row is rejected with it): (column, reason).
+    pub problem: Option<(Option<String>, String)>,
+}
+
+/// What a reader learned about a file's columns.
+#[derive(Debug, Default, Clone)]
+pub struct ColumnReport {
+    /// Which entity columns the file has.
+    pub present: Vec<bool>,
+    /// Columns the entity does not know (ignored).
+    pub unknown: Vec<String>,
+}
+
+/// Counts bytes read so far, for progress.
+pub struct CountingReader<R> {
+    inner: R,
+    /// Bytes consumed.
+    pub bytes: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.set(self.bytes.get() + n as u64);
+        Ok(n)
+    }
+}
+
+fn open(
+    path: &Path,
+) -> Result<(CountingReader<File>, std::rc::Rc<std::cell::Cell<u64>>), ImportError> {
+    let file = File::open(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes = std::rc::Rc::new(std::cell::Cell::new(0));
+    Ok((
+        CountingReader {
+            inner: file,
+            bytes: bytes.clone(),
+        },
+        bytes,
+    ))
+}
+
+fn map_header(entity: &Entity, names: &[String]) -> (Vec<Option<usize>>, ColumnReport) {
+    let mut report = ColumnReport {
+        present: vec![false; entity.columns.len()],
+        unknown: Vec::new(),
+    };
+    let mapping = names
+        .iter()
+        .map(|n| {
+            let i = entity.column_index(n.trim().trim_start_matches('\u{feff}'));
+            match i {
+                Some(i) => report.present[i] = true,
+                None => report.unknown.push(n.clone()),
+            }
+            i
+        })
+        .collect();
+    (mapping, report)
+}
+
+/// Reads a CSV file (header line required; empty cell = null).
+pub fn read_csv(
+    path: &Path,
+    entity: &Entity,
+    mut on_header: impl FnMut(&ColumnReport),
+    mut on_row: impl FnMut(RawRow, u64) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let (reader, bytes) = open(path)?;
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(reader);
+    let headers = csv
+        .headers()
+        .map_err(|e| ImportError::Format {
+            path: path.to_path_buf(),
+            message: format!("cannot read the header line: {e}"),
+        })?
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>();
+    let (mapping, report) = map_header(entity, &headers);
+    on_header(&report);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = match csv.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let row = RawRow {
+                    line,
+                    cells: Vec::new(),
+                    present: Vec::new(),
+                    raw: String::new(),
+                    problem: Some((None, format!("unreadable CSV: {e}"))),
+                };
+                on_row(row, bytes.get())?;
+                continue;
+            }
+        };
+        if !more {
+            break;
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+        let _ = writer.write_byte_record(&record);
+        let raw = String::from_utf8_lossy(&writer.into_inner().unwrap_or_default())
+            .trim_end()
+            .to_string();
+        let mut cells = vec![None; entity.columns.len()];
+        let mut problem = None;
+        if record.len() != headers.len() {
+            problem = Some((
+                None,
+                format!(
+                    "the row has {} fields; the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
+        }
+        for (field, target) in record.iter().zip(&mapping) {
+            let Some(i) = target else { continue };
+            match std::str::from_utf8(field) {
+                Ok("") => {}
+                Ok(s) => cells[*i] = Some(RawValue::Text(s.to_string())),
+                Err(_) => {
+                    problem = Some((
+                        Some(entity.columns[*i].name.to_string()),
+                        "not valid UTF-8".into(),
+                    ))
+                }
+            }
+        }
+        on_row(
+            RawRow {
+                line,
+                cells,
+                present: report.present.clone(),
+                raw,
+                problem,
+            },
+            bytes.get(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Reads an NDJSON file (one object per line; blank lines ignored).
+pub fn read_ndjson(
+    path: &Path,
+    entity: &Entity,
+    mut on_header: impl FnMut(&ColumnReport),
+    mut on_row: impl FnMut(RawRow, u64) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let (reader, bytes) = open(path)?;
+    let mut lines = BufReader::new(reader);
+    let mut report = ColumnReport {
+        present: vec![false; entity.columns.len()],
+        unknown: Vec::new(),
+    };
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        let n = lines
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| ImportError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let text = String::from_utf8_lossy(&buf).trim().to_string();
+        if text.is_empty() {
+            continue;
+        }
+        let mut cells = vec![None; entity.columns.len()];
+        let mut present = vec![false; entity.columns.len()];
+        let mut problem = None;
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => {
+                for (key, value) in map {
+                    let Some(i) = entity.column_index(&key) else {
+                        if !report.unknown.contains(&key) {
+                            report.unknown.push(key);
+                        }
+                        continue;
+                    };
+                    report.present[i] = true;
+                    present[i] = true;
+                    cells[i] = match value {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(RawValue::Text(s)),
+                        serde_json::Value::Bool(b) => Some(RawValue::Bool(b)),
+                        serde_json::Value::Number(n) => n.as_f64().map(RawValue::Number),
+                        _ => {
+                            problem = Some((
+                                Some(key),
+                                "expected a single value, found an array or object".into(),
+                            ));
+                            None
+                        }
+                    };
+                }
+            }
+            Ok(_) => problem = Some((None, "the line is not a JSON object".into())),
+            Err(e) => problem = Some((None, format!("invalid JSON: {e}"))),
+        }
+        on_row(
+            RawRow {
+                line,
+                cells,
+                present,
+                raw: text,
+                problem,
+            },
+            bytes.get(),
+        )?;
+    }
+    on_header(&report);
+    Ok(())
+}
+
+/// Maps named Parquet cells onto entity columns.
+pub fn parquet_row(
+    entity: &Entity,
+    line: u64,
+    named: Vec<(String, Option<RawValue>)>,
+    report: &mut ColumnReport,
+) -> RawRow {
+    let mut cells = vec![None; entity.columns.len()];
+    let mut raw = serde_json::Map::new();
+    for (name, value) in named {
+        raw.insert(
+            name.clone(),
+            value
+                .as_ref()
+                .map(|v| serde_json::Value::String(v.display()))
+                .unwrap_or_default(),
+        );
+        match entity.column_index(&name) {
+            Some(i) => {
+                report.present[i] = true;
+                cells[i] = value;
+            }
+            None if !report.unknown.contains(&name) => report.unknown.push(name),
+            None => {}
+        }
+    }
+    RawRow {
+        line,
+        cells,
+        present: report.present.clone(),
+        raw: serde_json::Value::Object(raw).to_string(),
+        problem: None,
+    }
+}

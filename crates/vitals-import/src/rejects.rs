@@ -1,0 +1,97 @@
+//! The rejects file: every rejected row with its file, line, column and reason, written
+//! beside the store as CSV (created only when something is rejected).
+
+use std::path::{Path, PathBuf};
+
+use crate::ImportError;
+
+/// One rejected row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Its line (or Parquet row) number.
+    pub line: u64,
+    /// The column at fault, if one.
+    pub column: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// The row as written.
+    pub raw: String,
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)?;
+        if let Some(c) = &self.column {
+            write!(f, " column `{c}`")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// Writes rejects lazily to `path`.
+pub struct RejectsFile {
+    path: PathBuf,
+    writer: Option<csv::Writer<std::fs::File>>,
+    /// Rows written.
+    pub count: u64,
+}
+
+impl RejectsFile {
+    /// A rejects file at `path`, created on the first reject.
+    pub fn new(path: PathBuf) -> Self {
+        RejectsFile {
+            path,
+            writer: None,
+            count: 0,
+        }
+    }
+
+    /// Where it is (or would be).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records one reject.
+    pub fn write(&mut self, r: &Reject) -> Result<(), ImportError> {
+        let io = |e: csv::Error| ImportError::Format {
+            path: self.path.clone(),
+            message: e.to_string(),
+        };
+        if self.writer.is_none() {
+            let mut w = csv::Writer::from_path(&self.path).map_err(io)?;
+            w.write_record(["file", "line", "column", "reason", "record"])
+                .map_err(io)?;
+            self.writer = Some(w);
+        }
+        let w = self.writer.as_mut().expect("created above");
+        w.write_record([
+            r.file.display().to_string(),
+            r.line.to_string(),
+            r.column.clone().unwrap_or_default(),
+            r.reason.clone(),
+            r.raw.clone(),
+        ])
+        .map_err(|e| ImportError::Format {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Flushes to disk.
+    pub fn finish(mut self) -> Result<Option<PathBuf>, ImportError> {
+        match self.writer.take() {
+            Some(mut w) => {
+                w.flush().map_err(|source| ImportError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                Ok(Some(self.path))
+            }
+            None => Ok(None),
+        }
+    }
+}

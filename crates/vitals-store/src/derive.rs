@@ -1,0 +1,238 @@
+//! Derives the ticket facts for every ticket an import touched (records or events changed):
+//! reads each ticket's timeline in order, in chunks so memory stays bounded, runs the one
+//! timeline fold of vitals-core, and writes fact rows back through the Appender.
+
+use duckdb::types::{TimeUnit, Value as DbValue};
+use duckdb::{appender_params_from_iter, Appender};
+use vitals_core::facts::{fold_ticket, EventInput, TicketFacts, TicketInput};
+
+use crate::error::{Context, StoreError};
+use crate::Store;
+
+/// Tickets folded per chunk.
+const CHUNK_TICKETS: i64 = 50_000;
+
+fn ts(v: Option<i64>) -> DbValue {
+    v.map(|us| DbValue::Timestamp(TimeUnit::Microsecond, us))
+        .unwrap_or(DbValue::Null)
+}
+fn text(v: &Option<String>) -> DbValue {
+    v.clone().map(DbValue::Text).unwrap_or(DbValue::Null)
+}
+fn secs(from: i64, to: Option<i64>) -> DbValue {
+    to.map(|t| DbValue::Double((t - from) as f64 / 1e6))
+        .unwrap_or(DbValue::Null)
+}
+
+const FOLD_DDL: &str = "CREATE OR REPLACE TABLE _fold_stage (
+    ticket_id VARCHAR, first_reply_at TIMESTAMP, first_reply_agent VARCHAR, frt_secs DOUBLE,
+    first_resolved_at TIMESTAMP, first_resolution_secs DOUBLE, full_resolved_at TIMESTAMP, resolution_secs DOUBLE,
+    is_resolved BOOLEAN, resolutions BIGINT, reopens BIGINT, replies BIGINT, customer_messages BIGINT,
+    bot_messages BIGINT, touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP,
+    last_status VARCHAR, assignee VARCHAR)";
+
+struct FactWriters<'s> {
+    fold: Appender<'s>,
+    replies: Appender<'s>,
+    spans: Appender<'s>,
+}
+
+impl FactWriters<'_> {
+    fn write(&mut self, ticket: &TicketInput, f: &TicketFacts) -> Result<(), StoreError> {
+        let c = ticket.created_at;
+        let row = [
+            DbValue::Text(ticket.ticket_id.clone()),
+            ts(f.first_reply_at),
+            text(&f.first_reply_agent),
+            secs(c, f.first_reply_at),
+            ts(f.first_resolved_at),
+            secs(c, f.first_resolved_at),
+            ts(f.full_resolved_at),
+            secs(c, f.full_resolved_at),
+            DbValue::Boolean(f.is_resolved),
+            DbValue::BigInt(f.resolutions),
+            DbValue::BigInt(f.reopens),
+            DbValue::BigInt(f.replies),
+            DbValue::BigInt(f.customer_messages),
+            DbValue::BigInt(f.bot_messages),
+            DbValue::BigInt(f.touches),
+            DbValue::BigInt(f.distinct_agents),
+            f.fcr.map(DbValue::Boolean).unwrap_or(DbValue::Null),
+            ts(f.escalated_at),
+            text(&f.last_status),
+            text(&f.assignee),
+        ];
+        self.fold
+            .append_row(appender_params_from_iter(row))
+            .context(|| "appending ticket facts".into())?;
+        for w in &f.reply_waits {
+            let row = [
+                DbValue::Text(ticket.ticket_id.clone()),
+                ts(Some(w.at)),
+                ts(Some(w.clock_start)),
+                text(&w.agent_id),
+                DbValue::Double((w.at - w.clock_start) as f64 / 1e6),
+            ];
+            self.replies
+                .append_row(appender_params_from_iter(row))
+                .context(|| "appending reply facts".into())?;
+        }
+        for s in &f.resolved_spans {
+            let row = [
+                DbValue::Text(ticket.ticket_id.clone()),
+                ts(Some(s.from)),
+                ts(s.to),
+            ];
+            self.spans
+                .append_row(appender_params_from_iter(row))
+                .context(|| "appending resolved spans".into())?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Re-derives the facts of every touched ticket; returns how many tickets were folded.
+    pub fn derive_touched(&self) -> Result<u64, StoreError> {
+        let exec =
+            |sql: &str, what: &str| self.conn.execute_batch(sql).context(|| what.to_string());
+        exec(
+            "CREATE OR REPLACE TEMP TABLE _derive AS \
+             SELECT ticket_id, row_number() OVER (ORDER BY ticket_id) AS rn FROM (SELECT DISTINCT ticket_id FROM vitals_touched_tickets)",
+            "listing touched tickets",
+        )?;
+        let total = self.count("SELECT count(*) FROM _derive")? as i64;
+        exec("BEGIN TRANSACTION", "starting derivation")?;
+        let result = (|| {
+            exec(
+                "DELETE FROM fact_tickets WHERE ticket_id IN (SELECT ticket_id FROM _derive);
+                 DELETE FROM fact_replies WHERE ticket_id IN (SELECT ticket_id FROM _derive);
+                 DELETE FROM fact_resolved_spans WHERE ticket_id IN (SELECT ticket_id FROM _derive);",
+                "clearing old facts",
+            )?;
+            let mut folded = 0u64;
+            let mut start = 1i64;
+            while start <= total {
+                folded += self.derive_chunk(start, start + CHUNK_TICKETS - 1)?;
+                start += CHUNK_TICKETS;
+            }
+            exec(
+                "DELETE FROM vitals_touched_tickets",
+                "clearing touched tickets",
+            )?;
+            Ok(folded)
+        })();
+        match result {
+            Ok(n) => {
+                exec("COMMIT", "committing facts")?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn derive_chunk(&self, first: i64, last: i64) -> Result<u64, StoreError> {
+        self.conn
+            .execute_batch(FOLD_DDL)
+            .context(|| "creating fold table".into())?;
+        let mut folded = 0;
+        {
+            let mut writers = FactWriters {
+                fold: self
+                    .conn
+                    .appender("_fold_stage")
+                    .context(|| "opening fold appender".into())?,
+                replies: self
+                    .conn
+                    .appender("fact_replies")
+                    .context(|| "opening reply appender".into())?,
+                spans: self
+                    .conn
+                    .appender("fact_resolved_spans")
+                    .context(|| "opening span appender".into())?,
+            };
+            let sql = format!(
+                "SELECT t.ticket_id, epoch_us(t.created_at), t.first_contact_resolved, t.agent_id,
+                        e.event_id, epoch_us(e.at), e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status
+                 FROM _derive d JOIN tickets t ON t.ticket_id = d.ticket_id
+                 LEFT JOIN ticket_events e ON e.ticket_id = t.ticket_id
+                 WHERE d.rn BETWEEN {first} AND {last}
+                 ORDER BY t.ticket_id, e.at, e.event_id"
+            );
+            let mut stmt = self
+                .conn
+                .prepare(&sql)
+                .context(|| "preparing timeline read".into())?;
+            let mut rows = stmt.query([]).context(|| "reading timelines".into())?;
+            let mut current: Option<TicketInput> = None;
+            let mut events: Vec<EventInput> = Vec::new();
+            while let Some(row) = rows.next().context(|| "reading a timeline row".into())? {
+                let get_s = |i: usize| row.get::<_, Option<String>>(i);
+                let ticket_id: String = row.get(0).context(|| "ticket_id".into())?;
+                if current
+                    .as_ref()
+                    .map(|t| t.ticket_id != ticket_id)
+                    .unwrap_or(true)
+                {
+                    if let Some(t) = current.take() {
+                        writers.write(&t, &fold_ticket(&t, &mut events))?;
+                        folded += 1;
+                        events.clear();
+                    }
+                    current = Some(TicketInput {
+                        ticket_id,
+                        created_at: row.get(1).context(|| "created_at".into())?,
+                        first_contact_resolved: row
+                            .get(2)
+                            .context(|| "first_contact_resolved".into())?,
+                        agent_id: get_s(3).context(|| "agent_id".into())?,
+                    });
+                }
+                if let Some(event_id) = get_s(4).context(|| "event_id".into())? {
+                    events.push(EventInput {
+                        event_id,
+                        at: row.get(5).context(|| "at".into())?,
+                        kind: row.get(6).context(|| "kind".into())?,
+                        author_role: get_s(7).context(|| "author_role".into())?,
+                        author_id: get_s(8).context(|| "author_id".into())?,
+                        agent_id: get_s(9).context(|| "agent_id".into())?,
+                        public: row.get(10).context(|| "public".into())?,
+                        status: get_s(11).context(|| "status".into())?,
+                    });
+                }
+            }
+            if let Some(t) = current.take() {
+                writers.write(&t, &fold_ticket(&t, &mut events))?;
+                folded += 1;
+            }
+            writers
+                .fold
+                .flush()
+                .context(|| "flushing ticket facts".into())?;
+            writers
+                .replies
+                .flush()
+                .context(|| "flushing reply facts".into())?;
+            writers.spans.flush().context(|| "flushing spans".into())?;
+        }
+        self.conn
+            .execute_batch(
+                "INSERT INTO fact_tickets
+                 SELECT t.ticket_id, t.created_at, t.channel, t.category, t.priority, t.customer_id, t.tier, t.team,
+                        f.assignee, f.first_reply_agent, t.is_complaint, t.handle_secs,
+                        f.first_reply_at, f.frt_secs, f.first_resolved_at, f.first_resolution_secs,
+                        f.full_resolved_at, f.resolution_secs, f.is_resolved, f.resolutions, f.reopens, f.replies,
+                        f.customer_messages, coalesce(c.calls, 0), f.customer_messages + coalesce(c.calls, 0),
+                        f.bot_messages, f.touches, f.distinct_agents, f.fcr, f.escalated_at, f.last_status
+                 FROM _fold_stage f JOIN tickets t ON t.ticket_id = f.ticket_id
+                 LEFT JOIN (SELECT ticket_id, count(*) AS calls FROM calls
+                            WHERE ticket_id IN (SELECT ticket_id FROM _fold_stage) GROUP BY 1) c ON c.ticket_id = f.ticket_id;
+                 DROP TABLE _fold_stage;",
+            )
+            .context(|| "writing ticket facts".into())?;
+        Ok(folded)
+    }
+}

@@ -1,0 +1,111 @@
+//! vitals-store: the embedded store (one DuckDB file): canonical record tables keyed by id
+//! (last write wins), derived fact tables, bulk writes through the Appender, and execution of
+//! the SQL the query planner produces.
+#![deny(missing_docs)]
+
+mod derive;
+mod error;
+mod query;
+mod read;
+pub mod schema;
+mod write;
+
+use duckdb::Connection;
+
+pub use error::StoreError;
+pub use query::QueryError;
+pub use write::{MergeCounts, StagedWriter};
+
+use error::Context;
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &str) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).context(|| format!("opening {path}"))?;
+        Self::init(conn, path.to_string())
+    }
+
+    /// An in-memory store (tests).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory().context(|| "opening an in-memory store".into())?;
+        Self::init(conn, ":memory:".into())
+    }
+
+    fn init(conn: Connection, path: String) -> Result<Store, StoreError> {
+        let limit = std::env::var("VITALS_MEMORY_LIMIT").unwrap_or_else(|_| "4GB".into());
+        conn.execute_batch(&format!("SET memory_limit = '{}'", limit.replace('\'', "")))
+            .context(|| format!("setting memory_limit to {limit}"))?;
+        for ddl in schema::all_ddl() {
+            conn.execute_batch(&ddl)
+                .context(|| format!("creating schema: {ddl}"))?;
+        }
+        let store = Store { conn, path };
+        let version: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT max(value) FROM vitals_meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .context(|| "reading the schema version".into())?;
+        match version.and_then(|v| v.parse::<i64>().ok()) {
+            Some(v) if v > schema::SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew {
+                    path: store.path,
+                    found: v,
+                    supported: schema::SCHEMA_VERSION,
+                })
+            }
+            Some(_) => {}
+            None => store
+                .conn
+                .execute_batch(&format!(
+                    "INSERT INTO vitals_meta VALUES ('schema_version', '{}')",
+                    schema::SCHEMA_VERSION
+                ))
+                .context(|| "writing the schema version".into())?,
+        }
+        Ok(store)
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Registers a new import and returns its id.
+    pub fn begin_import(&self, source: &str) -> Result<i64, StoreError> {
+        let id = self.count("SELECT coalesce(max(import_id), 0) + 1 FROM vitals_imports")? as i64;
+        self.conn
+            .execute(
+                "INSERT INTO vitals_imports VALUES (?, current_timestamp, ?)",
+                duckdb::params![id, source],
+            )
+            .context(|| "registering the import".into())?;
+        Ok(id)
+    }
+
+    /// Number of stored records of an entity.
+    pub fn record_count(&self, entity: &str) -> Result<u64, StoreError> {
+        self.count(&format!(
+            "SELECT count(*) FROM \"{}\"",
+            entity.replace('"', "")
+        ))
+    }
+
+    /// Events whose ticket is not (yet) in the store.
+    pub fn orphan_event_count(&self) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM ticket_events e WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.ticket_id = e.ticket_id)",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+//! The read path: runs planned metric SQL and returns aggregate rows, finds a metric's data
+//! extent, and scans Parquet files row by row for the importer (in bounded chunks).
+
+use duckdb::params_from_iter;
+use duckdb::types::ValueRef;
+use vitals_core::query::plan::PlannedSql;
+use vitals_core::query::AggRow;
+use vitals_core::records::RawValue;
+
+use crate::error::{Context, StoreError};
+use crate::Store;
+
+/// Rows read from Parquet per chunk.
+const PARQUET_CHUNK: i64 = 100_000;
+
+impl Store {
+    /// Runs one planned metric statement.
+    pub fn run_planned(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&plan.sql)
+            .context(|| format!("preparing query:\n{}", plan.sql))?;
+        let mut rows = stmt
+            .query(params_from_iter(plan.params.iter()))
+            .context(|| "running query".into())?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().context(|| "reading query rows".into())? {
+            let mut keys = Vec::with_capacity(plan.key_columns);
+            for i in 0..plan.key_columns {
+                keys.push(
+                    row.get::<_, Option<String>>(i)
+                        .context(|| "reading a key".into())?,
+                );
+            }
+            let mut aggs = Vec::with_capacity(plan.agg_columns);
+            for i in 0..plan.agg_columns {
+                aggs.push(
+                    row.get::<_, Option<f64>>(plan.key_columns + i)
+                        .context(|| "reading an aggregate".into())?,
+                );
+            }
+            out.push(AggRow { keys, aggs });
+        }
+        Ok(out)
+    }
+
+    /// Earliest and latest instant (UTC µs) from an extent statement, if any rows.
+    pub fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let (lo, hi): (Option<f64>, Option<f64>) = self
+            .conn
+            .query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .context(|| "finding the data extent".into())?;
+        Ok(lo.zip(hi).map(|(a, b)| (a as i64, b as i64)))
+    }
+
+    /// Scans a Parquet file: calls `on_row(row_number, cells)` for every row, with cells as
+    /// (column name, raw value); `TIMESTAMPTZ` columns arrive as instants, everything else as
+    /// text (naive timestamps in RFC 3339 form without an offset).
+    pub fn scan_parquet(
+        &self,
+        path: &str,
+        mut on_row: impl FnMut(u64, Vec<(String, Option<RawValue>)>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let source = format!(
+            "read_parquet('{}', file_row_number = true)",
+            path.replace('\'', "''")
+        );
+        let mut columns: Vec<(String, String)> = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("DESCRIBE SELECT * FROM {source}"))
+                .context(|| format!("reading {path}"))?;
+            let mut rows = stmt.query([]).context(|| format!("reading {path}"))?;
+            while let Some(r) = rows.next().context(|| format!("reading {path}"))? {
+                let name: String = r.get(0).context(|| "column name".into())?;
+                let ty: String = r.get(1).context(|| "column type".into())?;
+                if name != "file_row_number" {
+                    columns.push((name, ty));
+                }
+            }
+        }
+        let select: Vec<String> = columns
+            .iter()
+            .map(|(name, ty)| {
+                let q = format!("\"{}\"", name.replace('"', "\"\""));
+                match ty.as_str() {
+                    "TIMESTAMP WITH TIME ZONE" => format!("CAST(epoch_us({q}) AS BIGINT)"),
+                    t if t.starts_with("TIMESTAMP") => {
+                        format!("strftime({q}, '%Y-%m-%dT%H:%M:%S.%f')")
+                    }
+                    _ => format!("CAST({q} AS VARCHAR)"),
+                }
+            })
+            .collect();
+        let total = self.count(&format!("SELECT count(*) FROM {source}"))? as i64;
+        let mut start = 0;
+        while start < total {
+            let sql = format!(
+                "SELECT {} FROM {source} WHERE file_row_number >= {start} AND file_row_number < {} ORDER BY file_row_number",
+                select.join(", "),
+                start + PARQUET_CHUNK
+            );
+            let mut stmt = self
+                .conn
+                .prepare(&sql)
+                .context(|| format!("reading {path}"))?;
+            let mut rows = stmt.query([]).context(|| format!("reading {path}"))?;
+            let mut number = start as u64;
+            while let Some(r) = rows.next().context(|| format!("reading {path}"))? {
+                number += 1;
+                let mut cells = Vec::with_capacity(columns.len());
+                for (i, (name, ty)) in columns.iter().enumerate() {
+                    let raw = match r.get_ref(i).context(|| format!("reading {path}"))? {
+                        ValueRef::Null => None,
+                        ValueRef::BigInt(us) if ty == "TIMESTAMP WITH TIME ZONE" => {
+                            Some(RawValue::Instant(us))
+                        }
+                        ValueRef::Text(bytes) => {
+                            Some(RawValue::Text(String::from_utf8_lossy(bytes).into_owned()))
+                        }
+                        other => Some(RawValue::Text(format!("{other:?}"))),
+                    };
+                    cells.push((name.clone(), raw));
+                }
+                on_row(number, cells)?;
+            }
+            start += PARQUET_CHUNK;
+        }
+        Ok(total as u64)
+    }
+}

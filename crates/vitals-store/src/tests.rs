@@ -1,0 +1,181 @@
+//! Store tests: merge semantics (last write wins, idempotent re-imports, reconciled counts)
+//! and incremental fact derivation.
+
+use vitals_core::records::{entity, Record, Value};
+
+use super::*;
+
+fn t(s: &str) -> Value {
+    Value::Text(s.into())
+}
+fn at(minute: i64) -> Value {
+    Value::Timestamp(1_767_225_600_000_000 + minute * 60_000_000)
+}
+
+fn ticket(id: &str, channel: &str) -> Record {
+    let mut r = vec![Value::Null; entity("tickets").unwrap().columns.len()];
+    r[0] = t(id);
+    r[1] = at(0);
+    r[2] = t(channel);
+    r
+}
+
+fn event(
+    id: &str,
+    ticket: &str,
+    minute: i64,
+    kind: &str,
+    role: &str,
+    status: Option<&str>,
+) -> Record {
+    let e = entity("ticket_events").unwrap();
+    let mut r = vec![Value::Null; e.columns.len()];
+    r[0] = t(id);
+    r[1] = t(ticket);
+    r[2] = at(minute);
+    r[3] = t(kind);
+    r[4] = t(role);
+    r[5] = t("a1");
+    if let Some(s) = status {
+        r[e.column_index("status").unwrap()] = t(s);
+    }
+    r
+}
+
+fn load(store: &Store, name: &str, records: &[Record]) -> MergeCounts {
+    let e = entity(name).unwrap();
+    let import = store.begin_import("test").unwrap();
+    let mut w = store.stage(e).unwrap();
+    for r in records {
+        w.append(r).unwrap();
+    }
+    w.finish().unwrap();
+    store.merge_staged(e, import).unwrap()
+}
+
+fn frt(store: &Store, id: &str) -> Option<f64> {
+    store
+        .conn
+        .query_row(
+            "SELECT frt_secs FROM fact_tickets WHERE ticket_id = ?",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn merge_is_last_write_wins_and_idempotent() {
+    let store = Store::open_in_memory().unwrap();
+    let c = load(
+        &store,
+        "tickets",
+        &[
+            ticket("t1", "email"),
+            ticket("t2", "chat"),
+            ticket("t1", "phone"),
+        ],
+    );
+    assert_eq!(
+        c,
+        MergeCounts {
+            inserted: 2,
+            updated: 0,
+            unchanged: 0,
+            superseded: 1
+        }
+    );
+    let channel: String = store
+        .conn
+        .query_row(
+            "SELECT channel FROM tickets WHERE ticket_id = 't1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(channel, "phone", "the later line wins");
+
+    let c = load(
+        &store,
+        "tickets",
+        &[ticket("t1", "phone"), ticket("t2", "chat")],
+    );
+    assert_eq!(
+        c,
+        MergeCounts {
+            inserted: 0,
+            updated: 0,
+            unchanged: 2,
+            superseded: 0
+        }
+    );
+    let c = load(&store, "tickets", &[ticket("t2", "web")]);
+    assert_eq!(
+        c,
+        MergeCounts {
+            inserted: 0,
+            updated: 1,
+            unchanged: 0,
+            superseded: 0
+        }
+    );
+    assert_eq!(store.record_count("tickets").unwrap(), 2);
+}
+
+#[test]
+fn facts_are_derived_for_touched_tickets_only() {
+    let store = Store::open_in_memory().unwrap();
+    load(
+        &store,
+        "tickets",
+        &[ticket("t1", "email"), ticket("t2", "chat")],
+    );
+    load(
+        &store,
+        "ticket_events",
+        &[
+            event("e1", "t1", 0, "message", "customer", None),
+            event("e2", "t1", 30, "message", "agent", None),
+            event("e3", "t1", 40, "status", "agent", Some("solved")),
+        ],
+    );
+    assert_eq!(store.derive_touched().unwrap(), 2);
+    assert_eq!(frt(&store, "t1"), Some(1800.0));
+    assert_eq!(frt(&store, "t2"), None);
+    assert_eq!(store.count("SELECT count(*) FROM fact_replies").unwrap(), 1);
+
+    // Nothing changed: nothing to derive.
+    load(
+        &store,
+        "ticket_events",
+        &[event("e2", "t1", 30, "message", "agent", None)],
+    );
+    assert_eq!(store.derive_touched().unwrap(), 0);
+
+    // An earlier reply arrives for t2 only.
+    load(
+        &store,
+        "ticket_events",
+        &[event("e9", "t2", 5, "message", "agent", None)],
+    );
+    assert_eq!(store.derive_touched().unwrap(), 1);
+    assert_eq!(frt(&store, "t2"), Some(300.0));
+    assert_eq!(store.count("SELECT count(*) FROM fact_tickets").unwrap(), 2);
+    assert_eq!(store.count("SELECT count(*) FROM fact_replies").unwrap(), 2);
+}
+
+#[test]
+fn orphan_events_are_counted_and_folded_when_their_ticket_arrives() {
+    let store = Store::open_in_memory().unwrap();
+    load(
+        &store,
+        "ticket_events",
+        &[event("e1", "t9", 10, "message", "agent", None)],
+    );
+    assert_eq!(store.orphan_event_count().unwrap(), 1);
+    store.derive_touched().unwrap();
+    assert_eq!(store.count("SELECT count(*) FROM fact_tickets").unwrap(), 0);
+    load(&store, "tickets", &[ticket("t9", "email")]);
+    store.derive_touched().unwrap();
+    assert_eq!(frt(&store, "t9"), Some(600.0));
+}

@@ -1,0 +1,205 @@
+//! The write path: records are appended in bulk (DuckDB Appender) to a staging table, then
+//! merged into the record table by key — last write wins, identical re-imports change
+//! nothing — and the tickets whose facts must be re-derived are noted.
+
+use duckdb::types::{TimeUnit, Value as DbValue};
+use duckdb::{appender_params_from_iter, Appender};
+use vitals_core::records::{Entity, Record, Value};
+
+use crate::error::{Context, StoreError};
+use crate::schema::record_table_ddl;
+use crate::Store;
+
+/// What a merge did with the staged records of one entity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MergeCounts {
+    /// Records whose key was new.
+    pub inserted: u64,
+    /// Records that replaced a different stored version.
+    pub updated: u64,
+    /// Records identical to the stored version (nothing written).
+    pub unchanged: u64,
+    /// Records superseded by a later record with the same key in the same import.
+    pub superseded: u64,
+}
+
+/// A bulk writer for one entity's records in one import.
+pub struct StagedWriter<'s> {
+    appender: Appender<'s>,
+    entity: &'static Entity,
+    ord: i64,
+}
+
+fn stage_table(entity: &Entity) -> String {
+    format!("_stage_{}", entity.name)
+}
+
+fn to_db(v: &Value) -> DbValue {
+    match v {
+        Value::Null => DbValue::Null,
+        Value::Text(s) => DbValue::Text(s.clone()),
+        Value::Timestamp(us) => DbValue::Timestamp(TimeUnit::Microsecond, *us),
+        Value::Date(d) => DbValue::Date32(*d),
+        Value::Bool(b) => DbValue::Boolean(*b),
+        Value::Number(n) => DbValue::Double(*n),
+        Value::Integer(i) => DbValue::BigInt(*i),
+    }
+}
+
+impl StagedWriter<'_> {
+    /// Appends one validated record (in file order: later records win).
+    pub fn append(&mut self, record: &Record) -> Result<(), StoreError> {
+        self.ord += 1;
+        let values = record
+            .iter()
+            .map(to_db)
+            .chain([DbValue::Null, DbValue::BigInt(self.ord)]);
+        self.appender
+            .append_row(appender_params_from_iter(values))
+            .context(|| format!("appending to {}", self.entity.name))
+    }
+
+    /// Flushes the appender.
+    pub fn finish(mut self) -> Result<(), StoreError> {
+        self.appender
+            .flush()
+            .context(|| format!("flushing {}", self.entity.name))
+    }
+}
+
+impl Store {
+    /// Starts staging records of `entity` (an empty staging table).
+    pub fn stage(&self, entity: &'static Entity) -> Result<StagedWriter<'_>, StoreError> {
+        let stage = stage_table(entity);
+        self.conn
+            .execute_batch(&format!(
+                "DROP TABLE IF EXISTS {stage}; {}",
+                record_table_ddl(entity, &stage, false)
+            ))
+            .context(|| format!("creating {stage}"))?;
+        let appender = self
+            .conn
+            .appender(&stage)
+            .context(|| format!("opening appender on {stage}"))?;
+        Ok(StagedWriter {
+            appender,
+            entity,
+            ord: 0,
+        })
+    }
+
+    /// Merges the staged records of `entity` into its table under `import_id`, and notes the
+    /// tickets whose facts change (`vitals_touched_tickets`).
+    pub fn merge_staged(
+        &self,
+        entity: &'static Entity,
+        import_id: i64,
+    ) -> Result<MergeCounts, StoreError> {
+        let stage = stage_table(entity);
+        let table = entity.name;
+        let keys = entity.key;
+        let on = |a: &str, b: &str| {
+            keys.iter()
+                .map(|k| format!("{a}.\"{k}\" = {b}.\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let same = entity
+            .columns
+            .iter()
+            .map(|c| format!("t.\"{0}\" IS NOT DISTINCT FROM d.\"{0}\"", c.name))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let key_list = keys
+            .iter()
+            .map(|k| format!("\"{k}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cols = entity
+            .columns
+            .iter()
+            .map(|c| format!("\"{}\"", c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let first_key = keys[0];
+        let tx = |sql: &str, what: &str| {
+            self.conn
+                .execute_batch(sql)
+                .context(|| format!("{what} {table}"))
+        };
+
+        tx("BEGIN TRANSACTION", "starting merge of")?;
+        let result = (|| {
+            tx(
+                &format!(
+                    "CREATE OR REPLACE TEMP TABLE _dedup AS SELECT * FROM {stage} \
+                     QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY _ord DESC) = 1"
+                ),
+                "deduplicating",
+            )?;
+            tx(
+                &format!(
+                    "CREATE OR REPLACE TEMP TABLE _changed AS SELECT d.*, t.\"{first_key}\" IS NOT NULL AS _existed \
+                     FROM _dedup d LEFT JOIN {table} t ON {} WHERE t.\"{first_key}\" IS NULL OR NOT ({same})",
+                    on("t", "d")
+                ),
+                "comparing",
+            )?;
+            let staged = self.count(&format!("SELECT count(*) FROM {stage}"))?;
+            let deduped = self.count("SELECT count(*) FROM _dedup")?;
+            let inserted = self.count("SELECT count(*) FROM _changed WHERE NOT _existed")?;
+            let updated = self.count("SELECT count(*) FROM _changed WHERE _existed")?;
+            if let Some(col) = touched_ticket_column(entity) {
+                tx(
+                    &format!(
+                        "INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM _changed WHERE \"{col}\" IS NOT NULL; \
+                         INSERT INTO vitals_touched_tickets SELECT t.\"{col}\" FROM {table} t JOIN _changed d ON {} \
+                         WHERE d._existed AND t.\"{col}\" IS NOT NULL",
+                        on("t", "d")
+                    ),
+                    "noting tickets touched by",
+                )?;
+            }
+            tx(
+                &format!(
+                    "DELETE FROM {table} t USING _changed d WHERE {} AND d._existed; \
+                     INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM _changed; \
+                     DROP TABLE _dedup; DROP TABLE _changed; DROP TABLE {stage}",
+                    on("t", "d")
+                ),
+                "writing",
+            )?;
+            Ok(MergeCounts {
+                inserted,
+                updated,
+                unchanged: deduped - inserted - updated,
+                superseded: staged - deduped,
+            })
+        })();
+        match result {
+            Ok(counts) => {
+                tx("COMMIT", "committing merge of")?;
+                Ok(counts)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn count(&self, sql: &str) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .context(|| format!("counting: {sql}"))
+    }
+}
+
+/// The column through which an entity's records change a ticket's facts.
+fn touched_ticket_column(entity: &Entity) -> Option<&'static str> {
+    match entity.name {
+        "tickets" | "ticket_events" | "calls" => Some("ticket_id"),
+        _ => None,
+    }
+}

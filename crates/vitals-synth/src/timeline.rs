@@ -1,0 +1,433 @@
+//! One ticket's life: arrival, bot triage, assignment, replies during business hours,
+//! follow-ups, transfers, solves, reopens, closes — plus its call, surveys and quality review.
+
+use crate::org::{Organisation, DAY, HOUR, MIN, SEC};
+use crate::writer::Writers;
+use crate::SynthError;
+
+struct Timeline<'a> {
+    org: &'a mut Organisation,
+    out: &'a mut Writers,
+    ticket: String,
+    customer: String,
+    events: u64,
+}
+
+impl Timeline<'_> {
+    fn event(
+        &mut self,
+        at: i64,
+        kind: &str,
+        role: &str,
+        author: &str,
+        agent: &str,
+        public: &str,
+        status: &str,
+    ) -> Result<(), SynthError> {
+        self.org.next_event += 1;
+        self.events += 1;
+        let id = format!("e{:09}", self.org.next_event);
+        // Most sources write local offsets; some write UTC. Both must land on the same instant.
+        let when = if self.org.next_event % 7 == 0 {
+            self.org.fmt_utc(at)
+        } else {
+            self.org.fmt(at)
+        };
+        self.out.events.row(&[
+            id.as_str(),
+            &self.ticket,
+            &when,
+            kind,
+            role,
+            author,
+            agent,
+            public,
+            status,
+        ])
+    }
+    fn customer_says(&mut self, at: i64) -> Result<(), SynthError> {
+        let c = self.customer.clone();
+        self.event(at, "message", "customer", &c, "", "", "")
+    }
+    fn agent_says(&mut self, at: i64, agent: &str, public: bool) -> Result<(), SynthError> {
+        self.event(
+            at,
+            "message",
+            "agent",
+            agent,
+            "",
+            if public { "" } else { "false" },
+            "",
+        )
+    }
+    fn status(&mut self, at: i64, role: &str, who: &str, status: &str) -> Result<(), SynthError> {
+        self.event(at, "status", role, who, "", "", status)
+    }
+    fn assign(&mut self, at: i64, agent: &str) -> Result<(), SynthError> {
+        self.event(at, "assign", "system", "", agent, "", "")
+    }
+}
+
+/// Typical first-reply delay by channel (median, seconds of working time).
+fn reply_median_secs(channel: &str) -> f64 {
+    match channel {
+        "chat" => 150.0,
+        "phone" => 60.0,
+        "social" => 1800.0,
+        "email" => 3.0 * 3600.0,
+        _ => 5.0 * 3600.0,
+    }
+}
+
+/// Generates ticket number `i` with everything that hangs off it.
+pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Result<(), SynthError> {
+    let created = org.arrival();
+    let channel = org.pick(&[
+        ("email", 4.0),
+        ("chat", 3.0),
+        ("phone", 2.0),
+        ("social", 0.6),
+        ("web", 1.4),
+    ]);
+    let category = org.pick(&[
+        ("technical", 3.0),
+        ("billing", 2.0),
+        ("delivery", 2.0),
+        ("returns", 1.2),
+        ("sales question", 1.0),
+        ("cancellation", 0.6),
+        ("availability", 0.5),
+    ]);
+    let priority = org.pick(&[
+        ("normal", 6.0),
+        ("low", 2.0),
+        ("high", 1.5),
+        ("urgent", 0.5),
+    ]);
+    let customer_index = (org.uniform() * org.customers.len() as f64) as usize;
+    let customer = org.customers[customer_index].id.clone();
+    let tier = org.customers[customer_index].tier;
+    let team = if category == "billing" {
+        "billing"
+    } else if priority == "urgent" || tier == "enterprise" {
+        "tier2"
+    } else {
+        "tier1"
+    };
+    let mut agent = org.agent_of(team);
+    let ticket_id = format!("T{:08}", i + 1);
+    let mut tl = Timeline {
+        org,
+        out,
+        ticket: ticket_id.clone(),
+        customer: customer.clone(),
+        events: 0,
+    };
+
+    tl.customer_says(created)?;
+    let mut now = created;
+    // Chat bot triage: some conversations end with the bot (self-service, no human reply).
+    if channel == "chat" && tl.org.chance(0.3) {
+        now += 5 * SEC;
+        tl.event(now, "message", "bot", "bot", "", "", "")?;
+        if tl.org.chance(0.4) {
+            now += (tl.org.exp(120.0) * SEC as f64) as i64 + 30 * SEC;
+            tl.status(now, "system", "", "solved")?;
+            return finish(
+                tl, created, channel, category, priority, &customer, tier, team, "", now, false,
+                None,
+            );
+        }
+    }
+    tl.assign(now + SEC, &agent)?;
+    let unanswered = tl.org.chance(if created > tl.org.end_us - 3 * DAY {
+        0.5
+    } else {
+        0.025
+    });
+    if unanswered {
+        return finish(
+            tl, created, channel, category, priority, &customer, tier, team, &agent, now, false,
+            None,
+        );
+    }
+    let speed = match priority {
+        "urgent" => 0.3,
+        "high" => 0.6,
+        "low" => 1.5,
+        _ => 1.0,
+    };
+    let working_delay = |org: &mut Organisation, median: f64| {
+        (org.lognormal(median * speed, 0.9) * SEC as f64) as i64
+    };
+    let open_at = |org: &Organisation, t: i64, ch: &str| {
+        if ch == "chat" || ch == "phone" {
+            t
+        } else {
+            org.next_open(t)
+        }
+    };
+
+    let mut replies = 0;
+    let solve_without_reply = tl.org.chance(0.04);
+    if !solve_without_reply {
+        if tl.org.chance(0.15) {
+            let note_at = open_at(tl.org, now, channel) + 2 * MIN;
+            let a = agent.clone();
+            tl.event(note_at, "note", "agent", &a, "", "false", "")?;
+        }
+        if tl.org.chance(0.1) {
+            // Transfer to another agent before the first reply.
+            let other_team = if team == "tier1" { "tier2" } else { team };
+            agent = tl.org.agent_of(other_team);
+            now = open_at(tl.org, now, channel) + 10 * MIN;
+            tl.assign(now, &agent)?;
+        }
+        let d = working_delay(tl.org, reply_median_secs(channel));
+        now = open_at(tl.org, now, channel) + d;
+        if tl.org.chance(0.1) {
+            tl.agent_says(now - MIN, &agent.clone(), false)?;
+        }
+        tl.agent_says(now, &agent.clone(), true)?;
+        replies += 1;
+        let follow_ups = tl.org.pick(&[(0, 5.0), (1, 3.0), (2, 1.5), (3, 0.5)]);
+        for _ in 0..follow_ups {
+            now += (tl.org.exp(4.0 * HOUR as f64)) as i64 + MIN;
+            tl.customer_says(now)?;
+            now = open_at(tl.org, now, channel)
+                + working_delay(tl.org, reply_median_secs(channel) * 1.5);
+            tl.agent_says(now, &agent.clone(), true)?;
+            replies += 1;
+            if tl.org.chance(0.1) {
+                now += 3 * MIN;
+                tl.agent_says(now, &agent.clone(), true)?;
+                replies += 1;
+            }
+        }
+    }
+    now += (tl.org.exp(20.0 * MIN as f64)) as i64 + MIN;
+    tl.status(now, "agent", &agent.clone(), "solved")?;
+    let mut resolved_at = now;
+    let mut reopened = false;
+    if tl.org.chance(0.08) {
+        reopened = true;
+        now += (tl.org.exp(1.5 * DAY as f64)) as i64 + HOUR;
+        if tl.org.chance(0.5) {
+            tl.customer_says(now)?;
+        } else {
+            tl.status(now, "agent", &agent.clone(), "open")?;
+        }
+        if tl.org.chance(0.75) {
+            now = tl.org.next_open(now) + working_delay(tl.org, 2.0 * 3600.0);
+            tl.agent_says(now, &agent.clone(), true)?;
+            replies += 1;
+            now += 30 * MIN;
+            tl.status(now, "agent", &agent.clone(), "solved")?;
+            resolved_at = now;
+            reopened = false;
+        }
+    }
+    if !reopened && tl.org.chance(0.6) {
+        tl.status(resolved_at + 4 * DAY, "system", "", "closed")?;
+    }
+    let handled = !reopened && replies > 0;
+    finish(
+        tl,
+        created,
+        channel,
+        category,
+        priority,
+        &customer,
+        tier,
+        team,
+        &agent,
+        resolved_at,
+        handled,
+        Some(replies),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    tl: Timeline<'_>,
+    created: i64,
+    channel: &str,
+    category: &str,
+    priority: &str,
+    customer: &str,
+    tier: &str,
+    team: &str,
+    agent: &str,
+    resolved_at: i64,
+    surveyed: bool,
+    replies: Option<u32>,
+) -> Result<(), SynthError> {
+    let Timeline {
+        org,
+        out,
+        ticket,
+        events,
+        ..
+    } = tl;
+    out.counts.ticket_events += events;
+    let complaint = category == "cancellation" && org.chance(0.3) || org.chance(0.02);
+    let handle = replies.filter(|_| org.chance(0.7)).map(|r| {
+        (org.lognormal(420.0, 0.5) * (1.0 + r as f64 * 0.6))
+            .round()
+            .to_string()
+    });
+    let fcr_flag = if org.chance(0.02) { "true" } else { "" };
+    out.tickets.row(&[
+        ticket.as_str(),
+        &org.fmt(created),
+        channel,
+        category,
+        priority,
+        customer,
+        tier,
+        team,
+        agent,
+        if complaint { "true" } else { "false" },
+        fcr_flag,
+        handle.as_deref().unwrap_or(""),
+    ])?;
+    out.counts.tickets += 1;
+
+    if channel == "phone" {
+        let wait = (org.exp(35.0) * SEC as f64) as i64;
+        let answered = created + wait;
+        let talk = org.lognormal(300.0, 0.6).round();
+        let hold = if org.chance(0.3) {
+            org.exp(45.0).round()
+        } else {
+            0.0
+        };
+        let wrap = org.lognormal(60.0, 0.4).round();
+        let ended = answered + ((talk + hold) * SEC as f64) as i64;
+        org.next_call += 1;
+        let queue = if category == "billing" {
+            "billing"
+        } else {
+            "support"
+        };
+        out.calls.row(&[
+            format!("k{:08}", org.next_call),
+            queue.into(),
+            org.fmt(created),
+            org.fmt(answered),
+            org.fmt(ended),
+            "false".into(),
+            agent.into(),
+            talk.to_string(),
+            hold.to_string(),
+            wrap.to_string(),
+            (replies == Some(1)).to_string(),
+            customer.into(),
+            ticket.clone(),
+        ])?;
+        out.counts.calls += 1;
+    }
+    if surveyed && org.chance(0.7) {
+        org.next_response += 1;
+        let sent_at = resolved_at + HOUR;
+        out.sent.row(&[
+            format!("s{}", org.next_response),
+            "csat".into(),
+            org.fmt(sent_at),
+            ticket.clone(),
+            customer.into(),
+        ])?;
+        out.counts.surveys_sent += 1;
+        if org.chance(0.4) {
+            let fast = (resolved_at - created) < DAY;
+            let score = if fast {
+                org.pick(&[(5, 5.0), (4, 3.0), (3, 1.0), (2, 0.5), (1, 0.4)])
+            } else {
+                org.pick(&[(5, 3.0), (4, 3.0), (3, 1.5), (2, 1.0), (1, 0.8)])
+            };
+            let answered = sent_at + (org.exp(5.0 * HOUR as f64)) as i64;
+            out.responses.row(&[
+                format!("r{:08}", org.next_response),
+                "csat".into(),
+                score.to_string(),
+                org.fmt(answered),
+                ticket.clone(),
+                customer.into(),
+                agent.into(),
+                String::new(),
+            ])?;
+            out.counts.survey_responses += 1;
+            if org.chance(0.3) {
+                org.next_response += 1;
+                let ces = org.pick(&[
+                    (7, 3.0),
+                    (6, 3.0),
+                    (5, 2.0),
+                    (4, 1.0),
+                    (3, 0.6),
+                    (2, 0.3),
+                    (1, 0.3),
+                ]);
+                out.responses.row(&[
+                    format!("r{:08}", org.next_response),
+                    "ces".into(),
+                    ces.to_string(),
+                    org.fmt(answered + MIN),
+                    ticket.clone(),
+                    customer.into(),
+                    agent.into(),
+                    String::new(),
+                ])?;
+                out.counts.survey_responses += 1;
+            }
+        }
+        if org.chance(0.05) {
+            let reviewed = resolved_at + 2 * DAY;
+            for (criterion, weight, tags) in [
+                ("empathy", "1", ""),
+                ("accuracy", "2", ""),
+                ("procedure", "1", "adherence"),
+            ] {
+                let score = org.pick(&[(4, 4.0), (3, 3.0), (2, 1.0), (1, 0.3)]);
+                out.quality.row(&[
+                    format!("q{ticket}"),
+                    ticket.clone(),
+                    agent.into(),
+                    "qa1".into(),
+                    org.fmt(reviewed),
+                    "v1".into(),
+                    criterion.into(),
+                    score.to_string(),
+                    "4".into(),
+                    weight.into(),
+                    tags.into(),
+                ])?;
+                out.counts.quality_reviews += 1;
+            }
+        }
+    }
+    if org.chance(0.5) {
+        let at = org.arrival();
+        let resolved = org.chance(0.35);
+        let helpful = if org.chance(0.4) {
+            if org.chance(0.7) {
+                "true"
+            } else {
+                "false"
+            }
+        } else {
+            ""
+        };
+        let n = out.counts.self_service + 1;
+        out.self_service.row(&[
+            format!("h{n:08}"),
+            org.fmt(at),
+            "help_center".into(),
+            resolved.to_string(),
+            format!("kb{}", n % 40),
+            helpful.into(),
+        ])?;
+        out.counts.self_service += 1;
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! `vitals demo` (generate a realistic organisation, import it, show last month's headline
+//! KPIs) and `vitals generate` (write a synthetic data set for trials and benchmarks).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use chrono::{Months, NaiveDate};
+use clap::Args;
+use vitals_core::catalogue::Catalogue;
+use vitals_core::config::{parse_zone, Config};
+use vitals_core::query::QueryRequest;
+use vitals_synth::{generate as synth, SynthOptions};
+
+use crate::cmd_import::{import_into, print_summary};
+use crate::{format, UserError};
+
+/// Arguments of `vitals demo`.
+#[derive(Args)]
+pub struct DemoArgs {
+    /// The demo store (recreated on every run).
+    #[arg(long, default_value = "vitals-demo.duckdb")]
+    pub db: PathBuf,
+    /// Random seed: the same seed gives the same organisation and numbers.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Tickets to generate.
+    #[arg(long, default_value_t = 12_000)]
+    pub tickets: u64,
+    /// Keep the generated CSV files in this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `vitals generate`.
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Folder to write the CSV files to.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Tickets to generate.
+    #[arg(long, default_value_t = 12_000)]
+    pub tickets: u64,
+    /// Months to cover.
+    #[arg(long, default_value_t = 7)]
+    pub months: u32,
+    /// First day (YYYY-MM-DD).
+    #[arg(long, default_value = "2025-12-01")]
+    pub start: String,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The organisation's time zone.
+    #[arg(long, default_value = "Europe/Helsinki")]
+    pub tz: String,
+}
+
+/// The headline KPIs of the demo, in display order.
+const HEADLINE: &[&str] = &[
+    "ticket_volume",
+    "first_response_time:median",
+    "first_response_time:p90",
+    "average_response_time:median",
+    "resolution_time:median",
+    "fcr",
+    "resolution_rate",
+    "reopen_rate",
+    "csat",
+    "nps",
+    "ces",
+    "answer_rate",
+    "service_level",
+    "average_handle_time_calls",
+    "backlog",
+    "retention_rate",
+    "churn_rate",
+    "cac",
+];
+
+/// `vitals demo`.
+pub fn demo(args: DemoArgs, config: &Config) -> Result<()> {
+    let options = SynthOptions {
+        seed: args.seed,
+        tickets: args.tickets,
+        ..SynthOptions::default()
+    };
+    let scratch = tempfile::tempdir()?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| scratch.path().to_path_buf());
+    for suffix in ["", ".wal"] {
+        let p = PathBuf::from(format!("{}{suffix}", args.db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    println!(
+        "Generating a support organisation (seed {}, {} tickets, {} months from {})…",
+        args.seed, args.tickets, options.months, options.start
+    );
+    let counts = synth(&options, &dir)?;
+    println!("{} records in {}\n", counts.total(), dir.display());
+    let (store, summary) = import_into(&args.db, &[dir.clone()], None, config)?;
+    print_summary(&summary, &args.db);
+
+    let last_month = options.start + Months::new(options.months - 1);
+    let to = last_month + Months::new(1);
+    let mut demo_config = config.clone();
+    demo_config.reporting.timezone = Some(options.zone.name().to_string());
+    let catalogue = Catalogue::builtin()?;
+    let request = QueryRequest {
+        metrics: HEADLINE.iter().map(|s| s.to_string()).collect(),
+        from: Some(last_month),
+        to: Some(to),
+        zone: Some(options.zone),
+        ..Default::default()
+    };
+    let result = store.query(&catalogue, &demo_config, &request)?;
+    println!(
+        "\nHeadline KPIs for {} ({}):\n",
+        last_month.format("%B %Y"),
+        options.zone.name()
+    );
+    let row = result.results.first();
+    for key in HEADLINE {
+        let id = key.split(':').next().unwrap_or(key);
+        let Some(metric) = catalogue.metric(id) else {
+            continue;
+        };
+        let value = row
+            .and_then(|r| r.metrics.iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let ci = value
+            .ci
+            .map(|c| {
+                format!(
+                    "  95% CI {} – {}",
+                    format::value(Some(c.low), metric.unit),
+                    format::value(Some(c.high), metric.unit)
+                )
+            })
+            .unwrap_or_default();
+        let label = match key.split_once(':') {
+            Some((_, stat)) => format!("{} ({stat})", metric.label),
+            None => metric.label.clone(),
+        };
+        println!(
+            "  {label:<36} {:>14}   n={:<6}{ci}",
+            format::value(value.value, metric.unit),
+            value.n
+        );
+    }
+    println!(
+        "\nNext: vitals query --db {} --metric csat --by time:month --by ticket:channel --tz {}",
+        args.db.display(),
+        options.zone.name()
+    );
+    println!("      vitals explain first_response_time");
+    Ok(())
+}
+
+/// `vitals generate`.
+pub fn generate(args: GenerateArgs) -> Result<()> {
+    let start = NaiveDate::parse_from_str(&args.start, "%Y-%m-%d")
+        .map_err(|_| UserError(format!("--start `{}` is not a date", args.start)))?;
+    let zone = parse_zone(&args.tz).map_err(UserError)?;
+    let options = SynthOptions {
+        seed: args.seed,
+        start,
+        months: args.months,
+        tickets: args.tickets,
+        zone,
+    };
+    let counts = synth(&options, &args.out)?;
+    println!("{counts:#?}");
+    println!(
+        "{} records written to {}",
+        counts.total(),
+        args.out.display()
+    );
+    Ok(())
+}

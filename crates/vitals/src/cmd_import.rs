@@ -1,0 +1,183 @@
+//! `vitals import`: runs the importer with a progress bar on a terminal and prints the
+//! per-entity summary (read = kept + rejected; what the merge did) and the first rejects.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use vitals_core::config::{parse_zone, Config};
+use vitals_import::{import_paths, DataFile, ImportOptions, ImportSummary, Progress};
+use vitals_store::Store;
+
+use crate::UserError;
+
+/// Arguments of `vitals import`.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Folders or files to import.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The store file.
+    #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
+    pub db: PathBuf,
+    /// Zone for timestamps written without an offset (otherwise they are rejected).
+    #[arg(long)]
+    pub tz: Option<String>,
+}
+
+struct Bar {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bar {
+    fn start_file(&mut self, file: &DataFile, total: u64) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = if total > 0 {
+            ProgressBar::new(total)
+        } else {
+            ProgressBar::new_spinner()
+        };
+        let template = if total > 0 {
+            "{msg:>28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        } else {
+            "{msg:>28} {spinner} {pos} rows"
+        };
+        bar.set_style(
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(
+            file.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        self.bar = Some(bar);
+    }
+    fn advance(&mut self, done: u64) {
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+    }
+    fn finish_file(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// The rejects file of an import: beside the store.
+fn rejects_path(db: &Path) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let name = format!(
+        "{}.rejects-{stamp}.csv",
+        db.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    db.with_file_name(name)
+}
+
+/// Imports into `db` and returns the summary (used by `demo` too).
+pub fn import_into(
+    db: &Path,
+    paths: &[PathBuf],
+    tz: Option<&str>,
+    config: &Config,
+) -> Result<(Store, ImportSummary)> {
+    let default_zone = tz.map(parse_zone).transpose().map_err(UserError)?;
+    let store = Store::open(&db.display().to_string())?;
+    let options = ImportOptions {
+        config: config.clone(),
+        default_zone,
+        rejects_path: rejects_path(db),
+    };
+    let summary = import_paths(&store, paths, &options, &mut Bar { bar: None })?;
+    Ok((store, summary))
+}
+
+/// Prints an import summary.
+pub fn print_summary(summary: &ImportSummary, db: &Path) {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+    table.set_header([
+        "entity",
+        "read",
+        "kept",
+        "rejected",
+        "new",
+        "updated",
+        "unchanged",
+        "superseded",
+    ]);
+    for e in &summary.entities {
+        table.add_row([
+            e.entity.clone(),
+            e.read.to_string(),
+            e.kept.to_string(),
+            e.rejected.to_string(),
+            e.merge.inserted.to_string(),
+            e.merge.updated.to_string(),
+            e.merge.unchanged.to_string(),
+            e.merge.superseded.to_string(),
+        ]);
+    }
+    println!("{table}");
+    let (read, kept, rejected) = summary.entities.iter().fold((0, 0, 0), |(r, k, j), e| {
+        (r + e.read, k + e.kept, j + e.rejected)
+    });
+    println!(
+        "import {} into {}: read {read} = kept {kept} + rejected {rejected}",
+        summary.import_id,
+        db.display()
+    );
+    println!(
+        "ticket facts derived for {} tickets",
+        summary.tickets_derived
+    );
+    println!(
+        "time: read and validate {:.2} s, merge {:.2} s, derive facts {:.2} s",
+        summary.read_secs, summary.merge_secs, summary.derive_secs
+    );
+    for e in &summary.entities {
+        for c in &e.ignored_columns {
+            eprintln!("note: ignored column {c}: not part of `{}`", e.entity);
+        }
+        if e.merge.superseded > 0 {
+            eprintln!(
+                "note: {} {} rows repeated an id within this import; the last one was kept",
+                e.merge.superseded, e.entity
+            );
+        }
+    }
+    for (path, why) in &summary.skipped {
+        eprintln!("note: skipped {}: {why}", path.display());
+    }
+    if summary.orphan_events > 0 {
+        eprintln!(
+            "warning: {} ticket events refer to tickets not in the store; they count once their tickets are imported",
+            summary.orphan_events
+        );
+    }
+    for r in &summary.first_rejects {
+        eprintln!("rejected: {r}");
+    }
+    if let Some(path) = &summary.rejects_file {
+        eprintln!(
+            "all {rejected} rejected rows, with their reasons: {}",
+            path.display()
+        );
+    }
+}
+
+/// `vitals import`.
+pub fn run(args: ImportArgs, config: &Config) -> Result<()> {
+    let (_, summary) = import_into(&args.db, &args.paths, args.tz.as_deref(), config)?;
+    print_summary(&summary, &args.db);
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The `vitals` binary: command-line parsing and dispatch only. Every number comes from the
+//! library crates (vitals-store's query runner over the vitals-core catalogue).
+
+mod cmd_demo;
+mod cmd_explain;
+mod cmd_import;
+mod cmd_query;
+mod format;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use vitals_core::config::{Config, DEFAULT_CONFIG};
+
+/// vitals — customer-service metrics you can trust.
+#[derive(Parser)]
+#[command(name = "vitals", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./vitals.toml when present).
+    #[arg(long, global = true, env = "VITALS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a data set (folders or files: NAME.csv, NAME.ndjson, NAME.parquet).
+    Import(cmd_import::ImportArgs),
+    /// Compute metrics: `vitals query --metric csat --by time:month`.
+    Query(cmd_query::QueryArgs),
+    /// Explain a metric: definition, formula, counting rule, sources and decisions.
+    Explain(cmd_explain::ExplainArgs),
+    /// List every metric of the catalogue.
+    Catalogue(cmd_explain::CatalogueArgs),
+    /// Generate a realistic organisation, import it and show last month's headline KPIs.
+    Demo(cmd_demo::DemoArgs),
+    /// Generate a synthetic data set in the canonical format (for trials and benchmarks).
+    Generate(cmd_demo::GenerateArgs),
+    /// Show the configuration (`--default`: the commented default file).
+    Config {
+        /// Print the commented default configuration.
+        #[arg(long)]
+        default: bool,
+    },
+}
+
+/// An error that is the user's to fix (exit code 1); anything else is internal (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+fn load_config(path: Option<&PathBuf>) -> Result<Config> {
+    let default = PathBuf::from("vitals.toml");
+    let path = path
+        .cloned()
+        .or_else(|| default.exists().then_some(default));
+    Config::load(path.as_deref()).map_err(|e| UserError(e.to_string()).into())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let config = load_config(cli.config.as_ref())?;
+    match cli.command {
+        Command::Import(args) => cmd_import::run(args, &config),
+        Command::Query(args) => cmd_query::run(args, &config),
+        Command::Explain(args) => cmd_explain::explain(args),
+        Command::Catalogue(args) => cmd_explain::catalogue(args),
+        Command::Demo(args) => cmd_demo::demo(args, &config),
+        Command::Generate(args) => cmd_demo::generate(args),
+        Command::Config { default } => {
+            if default {
+                print!("{DEFAULT_CONFIG}");
+            } else {
+                println!("reporting timezone: {}", config.reporting_zone());
+                for s in config.all_surveys() {
+                    println!(
+                        "survey {}: scale {}–{}, top box {:?}, high_is_effort {}",
+                        s.name, s.min, s.max, s.top_box, s.high_is_effort
+                    );
+                }
+                println!(
+                    "service level: {} s, abandon grace {} s; low-sample floor {}",
+                    config.calls.service_level_secs,
+                    config.calls.abandon_grace_secs,
+                    config.statistics.min_sample
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn is_user_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<UserError>()
+            || c.is::<vitals_core::query::RequestError>()
+            || c.is::<vitals_core::config::ConfigError>()
+            || matches!(c.downcast_ref::<vitals_import::ImportError>(), Some(ie) if !matches!(ie, vitals_import::ImportError::Store(_)))
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(if is_user_error(&e) { 1 } else { 2 })
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Helpers for end-to-end tests: run the real `vitals` binary, write small data sets, read
+//! JSON results.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs `vitals` with arguments.
+pub fn vitals(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args(args)
+        .env_remove("VITALS_DB")
+        .output()
+        .expect("run vitals")
+}
+
+/// Runs `vitals`, asserting success, and returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = vitals(args);
+    assert!(
+        out.status.success(),
+        "vitals {args:?} failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Writes `NAME.csv` with a header and rows.
+pub fn write_csv(dir: &Path, name: &str, header: &str, rows: &[String]) -> PathBuf {
+    let path = dir.join(format!("{name}.csv"));
+    let mut text = format!("{header}\n");
+    for r in rows {
+        text.push_str(r);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("write csv");
+    path
+}
+
+/// A fresh folder with a data folder and a store path inside.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Workspace {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+    pub fn data(&self) -> PathBuf {
+        let d = self.dir.path().join("data");
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
+    }
+    pub fn db(&self) -> String {
+        self.dir.path().join("test.duckdb").display().to_string()
+    }
+    /// Imports the data folder; returns stdout.
+    pub fn import(&self) -> String {
+        ok(&[
+            "import",
+            &self.data().display().to_string(),
+            "--db",
+            &self.db(),
+        ])
+    }
+    /// `vitals query --json` with extra arguments.
+    pub fn query(&self, args: &[&str]) -> Value {
+        let db = self.db();
+        let mut all: Vec<&str> = vec!["query", "--db", &db, "--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&ok(&all)).expect("query JSON")
+    }
+}
+
+/// The (value, n) of `key` in the result row whose dimensions contain every `(dim, value)`.
+pub fn cell(result: &Value, dims: &[(&str, &str)], key: &str) -> (Option<f64>, u64) {
+    let rows = result["results"].as_array().expect("results");
+    let row = rows
+        .iter()
+        .find(|r| {
+            dims.iter()
+                .all(|(d, v)| r["dimensions"][*d].as_str() == Some(*v))
+                && !r["metrics"][key].is_null()
+        })
+        .unwrap_or_else(|| panic!("no row {dims:?} with {key} in {result:#}"));
+    let m = &row["metrics"][key];
+    (m["value"].as_f64(), m["n"].as_u64().expect("n"))
+}
+
+/// Asserts two numbers agree to a relative error of 1e-9 (or absolutely near zero).
+pub fn close(actual: Option<f64>, expected: f64) {
+    let a = actual.unwrap_or_else(|| panic!("no value, expected {expected}"));
+    let tol = 1e-9 * expected.abs().max(1.0);
+    assert!((a - expected).abs() <= tol, "got {a}, expected {expected}");
+}
