@@ -43,8 +43,11 @@ pub fn classify(path: &Path) -> Option<(&'static Entity, Format)> {
     Some((entity(stem)?, format))
 }
 
+/// Folder entries that are not data files, with the reason.
+pub type Skipped = Vec<(PathBuf, String)>;
+
 /// Expands the command line's paths into data files, plus the folder entries skipped (with why).
-pub fn discover(paths: &[PathBuf]) -> Result<(Vec<DataFile>, Vec<(PathBuf, String)>), ImportError> {
+pub fn discover(paths: &[PathBuf]) -> Result<(Vec<DataFile>, Skipped), ImportError> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for p in paths {

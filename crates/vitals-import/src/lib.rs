@@ -212,7 +212,7 @@ pub fn import_paths(
                     Format::Ndjson => {
                         read_ndjson(&file.path, entity, |r| report = r.clone(), &mut handle)
                     }
-                    Format::Parquet => read_parquet(store, file, entity, &mut report, &mut handle),
+                    Format::Parquet => read_parquet(file, entity, &mut report, &mut handle),
                 };
                 if let Err(e) = result {
                     failure = Some(e);
@@ -244,7 +244,6 @@ pub fn import_paths(
 }
 
 fn read_parquet(
-    store: &Store,
     file: &DataFile,
     entity: &'static Entity,
     report: &mut ColumnReport,
@@ -256,7 +255,7 @@ fn read_parquet(
     };
     let path = file.path.display().to_string();
     let mut failure = None;
-    let scanned = store.scan_parquet(&path, |number, named| {
+    let scanned = Store::scan_parquet(&path, |number, named| {
         let row = parquet_row(entity, number, named, report);
         handle(row, number).map_err(|e| {
             failure = Some(e);

@@ -156,11 +156,11 @@ impl Store {
             };
             let sql = format!(
                 "SELECT t.ticket_id, epoch_us(t.created_at), t.first_contact_resolved, t.agent_id,
-                        e.event_id, epoch_us(e.at), e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status
+                        e.event_id, epoch_us(e.\"at\"), e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status
                  FROM _derive d JOIN tickets t ON t.ticket_id = d.ticket_id
                  LEFT JOIN ticket_events e ON e.ticket_id = t.ticket_id
                  WHERE d.rn BETWEEN {first} AND {last}
-                 ORDER BY t.ticket_id, e.at, e.event_id"
+                 ORDER BY t.ticket_id, e.\"at\", e.event_id"
             );
             let mut stmt = self
                 .conn

@@ -55,20 +55,21 @@ impl Store {
 
     /// Scans a Parquet file: calls `on_row(row_number, cells)` for every row, with cells as
     /// (column name, raw value); `TIMESTAMPTZ` columns arrive as instants, everything else as
-    /// text (naive timestamps in RFC 3339 form without an offset).
+    /// text (naive timestamps in RFC 3339 form without an offset). The scan runs on its own
+    /// in-memory engine, so it never interleaves with the store's open appenders.
     pub fn scan_parquet(
-        &self,
         path: &str,
         mut on_row: impl FnMut(u64, Vec<(String, Option<RawValue>)>) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
+        let conn =
+            duckdb::Connection::open_in_memory().context(|| "opening a Parquet reader".into())?;
         let source = format!(
             "read_parquet('{}', file_row_number = true)",
             path.replace('\'', "''")
         );
         let mut columns: Vec<(String, String)> = Vec::new();
         {
-            let mut stmt = self
-                .conn
+            let mut stmt = conn
                 .prepare(&format!("DESCRIBE SELECT * FROM {source}"))
                 .context(|| format!("reading {path}"))?;
             let mut rows = stmt.query([]).context(|| format!("reading {path}"))?;
@@ -93,7 +94,9 @@ impl Store {
                 }
             })
             .collect();
-        let total = self.count(&format!("SELECT count(*) FROM {source}"))? as i64;
+        let total: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {source}"), [], |r| r.get(0))
+            .context(|| format!("counting rows of {path}"))?;
         let mut start = 0;
         while start < total {
             let sql = format!(
@@ -101,10 +104,7 @@ impl Store {
                 select.join(", "),
                 start + PARQUET_CHUNK
             );
-            let mut stmt = self
-                .conn
-                .prepare(&sql)
-                .context(|| format!("reading {path}"))?;
+            let mut stmt = conn.prepare(&sql).context(|| format!("reading {path}"))?;
             let mut rows = stmt.query([]).context(|| format!("reading {path}"))?;
             let mut number = start as u64;
             while let Some(r) = rows.next().context(|| format!("reading {path}"))? {

@@ -45,7 +45,7 @@ pub const FACT_DDL: &[&str] = &[
         is_resolved BOOLEAN, resolutions BIGINT, reopens BIGINT, replies BIGINT,
         customer_messages BIGINT, linked_calls BIGINT, interactions BIGINT, bot_messages BIGINT,
         touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP, last_status VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS fact_replies (ticket_id VARCHAR, at TIMESTAMP, clock_start TIMESTAMP, agent_id VARCHAR, wait_secs DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS fact_replies (ticket_id VARCHAR, replied_at TIMESTAMP, clock_start TIMESTAMP, agent_id VARCHAR, wait_secs DOUBLE)",
     "CREATE TABLE IF NOT EXISTS fact_resolved_spans (ticket_id VARCHAR, resolved_from TIMESTAMP, resolved_to TIMESTAMP)",
 ];
 

@@ -14,21 +14,21 @@ struct Timeline<'a> {
 }
 
 impl Timeline<'_> {
+    /// Writes one event; `rest` is (agent_id, public, status).
     fn event(
         &mut self,
         at: i64,
         kind: &str,
         role: &str,
         author: &str,
-        agent: &str,
-        public: &str,
-        status: &str,
+        rest: [&str; 3],
     ) -> Result<(), SynthError> {
+        let [agent, public, status] = rest;
         self.org.next_event += 1;
         self.events += 1;
         let id = format!("e{:09}", self.org.next_event);
         // Most sources write local offsets; some write UTC. Both must land on the same instant.
-        let when = if self.org.next_event % 7 == 0 {
+        let when = if self.org.next_event.is_multiple_of(7) {
             self.org.fmt_utc(at)
         } else {
             self.org.fmt(at)
@@ -47,24 +47,17 @@ impl Timeline<'_> {
     }
     fn customer_says(&mut self, at: i64) -> Result<(), SynthError> {
         let c = self.customer.clone();
-        self.event(at, "message", "customer", &c, "", "", "")
+        self.event(at, "message", "customer", &c, ["", "", ""])
     }
     fn agent_says(&mut self, at: i64, agent: &str, public: bool) -> Result<(), SynthError> {
-        self.event(
-            at,
-            "message",
-            "agent",
-            agent,
-            "",
-            if public { "" } else { "false" },
-            "",
-        )
+        let public = if public { "" } else { "false" };
+        self.event(at, "message", "agent", agent, ["", public, ""])
     }
     fn status(&mut self, at: i64, role: &str, who: &str, status: &str) -> Result<(), SynthError> {
-        self.event(at, "status", role, who, "", "", status)
+        self.event(at, "status", role, who, ["", "", status])
     }
     fn assign(&mut self, at: i64, agent: &str) -> Result<(), SynthError> {
-        self.event(at, "assign", "system", "", agent, "", "")
+        self.event(at, "assign", "system", "", [agent, "", ""])
     }
 }
 
@@ -116,11 +109,20 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
     };
     let mut agent = org.agent_of(team);
     let ticket_id = format!("T{:08}", i + 1);
+    let spec = TicketSpec {
+        created,
+        channel,
+        category,
+        priority,
+        customer: customer.clone(),
+        tier,
+        team,
+    };
     let mut tl = Timeline {
         org,
         out,
         ticket: ticket_id.clone(),
-        customer: customer.clone(),
+        customer,
         events: 0,
     };
 
@@ -129,14 +131,17 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
     // Chat bot triage: some conversations end with the bot (self-service, no human reply).
     if channel == "chat" && tl.org.chance(0.3) {
         now += 5 * SEC;
-        tl.event(now, "message", "bot", "bot", "", "", "")?;
+        tl.event(now, "message", "bot", "bot", ["", "", ""])?;
         if tl.org.chance(0.4) {
             now += (tl.org.exp(120.0) * SEC as f64) as i64 + 30 * SEC;
             tl.status(now, "system", "", "solved")?;
-            return finish(
-                tl, created, channel, category, priority, &customer, tier, team, "", now, false,
-                None,
-            );
+            let outcome = Outcome {
+                agent: "",
+                resolved_at: now,
+                surveyed: false,
+                replies: None,
+            };
+            return finish(tl, &spec, outcome);
         }
     }
     tl.assign(now + SEC, &agent)?;
@@ -146,10 +151,13 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
         0.025
     });
     if unanswered {
-        return finish(
-            tl, created, channel, category, priority, &customer, tier, team, &agent, now, false,
-            None,
-        );
+        let outcome = Outcome {
+            agent: &agent,
+            resolved_at: now,
+            surveyed: false,
+            replies: None,
+        };
+        return finish(tl, &spec, outcome);
     }
     let speed = match priority {
         "urgent" => 0.3,
@@ -174,7 +182,7 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
         if tl.org.chance(0.15) {
             let note_at = open_at(tl.org, now, channel) + 2 * MIN;
             let a = agent.clone();
-            tl.event(note_at, "note", "agent", &a, "", "false", "")?;
+            tl.event(note_at, "note", "agent", &a, ["", "false", ""])?;
         }
         if tl.org.chance(0.1) {
             // Transfer to another agent before the first reply.
@@ -231,37 +239,51 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
         tl.status(resolved_at + 4 * DAY, "system", "", "closed")?;
     }
     let handled = !reopened && replies > 0;
-    finish(
-        tl,
+    let outcome = Outcome {
+        agent: &agent,
+        resolved_at,
+        surveyed: handled,
+        replies: Some(replies),
+    };
+    finish(tl, &spec, outcome)
+}
+
+/// What a ticket is, decided at its arrival.
+struct TicketSpec<'a> {
+    created: i64,
+    channel: &'a str,
+    category: &'a str,
+    priority: &'a str,
+    customer: String,
+    tier: &'a str,
+    team: &'a str,
+}
+
+/// How its timeline ended.
+struct Outcome<'a> {
+    agent: &'a str,
+    resolved_at: i64,
+    surveyed: bool,
+    replies: Option<u32>,
+}
+
+fn finish(tl: Timeline<'_>, spec: &TicketSpec<'_>, outcome: Outcome<'_>) -> Result<(), SynthError> {
+    let TicketSpec {
         created,
         channel,
         category,
         priority,
-        &customer,
+        ref customer,
         tier,
         team,
-        &agent,
+    } = *spec;
+    let customer = customer.as_str();
+    let Outcome {
+        agent,
         resolved_at,
-        handled,
-        Some(replies),
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    tl: Timeline<'_>,
-    created: i64,
-    channel: &str,
-    category: &str,
-    priority: &str,
-    customer: &str,
-    tier: &str,
-    team: &str,
-    agent: &str,
-    resolved_at: i64,
-    surveyed: bool,
-    replies: Option<u32>,
-) -> Result<(), SynthError> {
+        surveyed,
+        replies,
+    } = outcome;
     let Timeline {
         org,
         out,

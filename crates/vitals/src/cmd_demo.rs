@@ -100,7 +100,7 @@ pub fn demo(args: DemoArgs, config: &Config) -> Result<()> {
     );
     let counts = synth(&options, &dir)?;
     println!("{} records in {}\n", counts.total(), dir.display());
-    let (store, summary) = import_into(&args.db, &[dir.clone()], None, config)?;
+    let (store, summary) = import_into(&args.db, std::slice::from_ref(&dir), None, config)?;
     print_summary(&summary, &args.db);
 
     let last_month = options.start + Months::new(options.months - 1);

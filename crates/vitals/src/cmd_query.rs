@@ -119,6 +119,15 @@ fn columns(result: &QueryResult) -> (Vec<String>, Vec<String>) {
     (dims, keys)
 }
 
+/// The text of one dimension in a row; `null_text` for a null value, empty when absent.
+fn dimension_cell(row: &vitals_core::query::ResultRow, dimension: &str, null_text: &str) -> String {
+    match row.dimensions.iter().find(|(n, _)| n == dimension) {
+        Some((_, Some(v))) => v.clone(),
+        Some((_, None)) => null_text.to_string(),
+        None => String::new(),
+    }
+}
+
 fn unit_of(catalogue: &Catalogue, key: &str) -> Unit {
     let id = key.split(':').next().unwrap_or(key);
     catalogue.metric(id).map(|m| m.unit).unwrap_or(Unit::Count)
@@ -138,13 +147,7 @@ pub fn to_table(catalogue: &Catalogue, result: &QueryResult) -> String {
     for r in &result.results {
         let mut row: Vec<String> = dims
             .iter()
-            .map(|d| {
-                r.dimensions
-                    .iter()
-                    .find(|(n, _)| n == d)
-                    .map(|(_, v)| v.clone().unwrap_or_else(|| "(none)".into()))
-                    .unwrap_or_default()
-            })
+            .map(|d| dimension_cell(r, d, "(none)"))
             .collect();
         for k in &keys {
             match r.metrics.iter().find(|(n, _)| n == k) {
@@ -176,16 +179,7 @@ pub fn to_csv(result: &QueryResult) -> String {
     let _ = w.write_record(&header);
     let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
     for r in &result.results {
-        let mut row: Vec<String> = dims
-            .iter()
-            .map(|d| {
-                r.dimensions
-                    .iter()
-                    .find(|(n, _)| n == d)
-                    .and_then(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let mut row: Vec<String> = dims.iter().map(|d| dimension_cell(r, d, "")).collect();
         for k in &keys {
             match r.metrics.iter().find(|(n, _)| n == k) {
                 Some((_, v)) => row.extend([

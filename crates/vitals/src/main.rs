@@ -97,6 +97,7 @@ fn is_user_error(e: &anyhow::Error) -> bool {
         c.is::<UserError>()
             || c.is::<vitals_core::query::RequestError>()
             || c.is::<vitals_core::config::ConfigError>()
+            || matches!(c.downcast_ref::<vitals_store::QueryError>(), Some(vitals_store::QueryError::Request(_)))
             || matches!(c.downcast_ref::<vitals_import::ImportError>(), Some(ie) if !matches!(ie, vitals_import::ImportError::Store(_)))
     })
 }

@@ -63,7 +63,7 @@ fn every_kind_of_bad_row_is_rejected_with_file_line_column_and_reason() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.contains("read 14 = kept 4 + rejected 10"),
+        stdout.contains("read 13 = kept 3 + rejected 10"),
         "{stdout}"
     );
     assert!(

@@ -323,14 +323,21 @@ impl Catalogue {
     }
 }
 
-/// The closest known names to `wanted`, for "did you mean" messages.
+/// The closest known name to `wanted`, for "did you mean" messages: Damerau-Levenshtein (a
+/// swapped pair of letters is one edit), accepted within two edits or 60% similarity.
 pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     known
         .into_iter()
-        .map(|k| (strsim::jaro_winkler(wanted, k), k))
-        .filter(|(score, _)| *score > 0.75)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(wanted, k),
+                strsim::normalized_damerau_levenshtein(wanted, k),
+                k,
+            )
+        })
+        .filter(|(edits, similarity, _)| *edits <= 2 || *similarity >= 0.6)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, k)| k)
 }
 
 #[cfg(test)]
@@ -386,6 +393,11 @@ mod tests {
         assert_eq!(
             did_you_mean("frist_response_time", ["first_response_time", "csat"]),
             Some("first_response_time")
+        );
+        assert_eq!(did_you_mean("nsp", ["nps", "csat", "ces"]), Some("nps"));
+        assert_eq!(
+            did_you_mean("ticket:chanel", ["ticket:channel", "ticket:category"]),
+            Some("ticket:channel")
         );
         assert_eq!(did_you_mean("zzz", ["csat"]), None);
     }

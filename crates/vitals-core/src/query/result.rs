@@ -79,12 +79,11 @@ fn ratio_value(num: f64, den: f64) -> MetricValue {
     }
 }
 
+/// One metric's finalised rows: the row keys (bucket, dimensions) and a value per ask.
+pub type FinalRows = Vec<(Vec<Option<String>>, Vec<MetricValue>)>;
+
 /// Finalises the aggregate rows of one metric into values per ask, keyed by the row's keys.
-pub fn finalize(
-    rm: &ResolvedMetric,
-    quantiles: &[f64],
-    rows: &[AggRow],
-) -> Vec<(Vec<Option<String>>, Vec<MetricValue>)> {
+pub fn finalize(rm: &ResolvedMetric, quantiles: &[f64], rows: &[AggRow]) -> FinalRows {
     let get = |r: &AggRow, i: usize| r.aggs.get(i).copied().flatten();
     let calc = rm.metric.calculation;
     if calc == Calculation::Share {
@@ -195,10 +194,7 @@ pub fn finalize(
 
 /// Shares: each row's count over the total of rows that agree on every key but the share
 /// dimension (the last key), with a Wilson interval; ranked by count when the metric says so.
-fn finalize_shares(
-    rm: &ResolvedMetric,
-    rows: &[AggRow],
-) -> Vec<(Vec<Option<String>>, Vec<MetricValue>)> {
+fn finalize_shares(rm: &ResolvedMetric, rows: &[AggRow]) -> FinalRows {
     let share_pos = rm
         .dimensions
         .iter()
@@ -239,10 +235,7 @@ fn finalize_shares(
 pub fn merge(
     query: &ResolvedQuery,
     buckets: &[Bucket],
-    per_metric: Vec<(
-        &ResolvedMetric,
-        Vec<(Vec<Option<String>>, Vec<MetricValue>)>,
-    )>,
+    per_metric: Vec<(&ResolvedMetric, FinalRows)>,
 ) -> Vec<ResultRow> {
     let time_dim = query.grain.map(|g| g.dimension().to_string());
     let bucket_index: HashMap<&str, usize> = buckets
