@@ -145,12 +145,18 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
         }
     }
     tl.assign(now + SEC, &agent)?;
+    tl.status(now + 2 * SEC, "system", "", "open")?;
     let unanswered = tl.org.chance(if created > tl.org.end_us - 3 * DAY {
         0.5
     } else {
         0.025
     });
     if unanswered {
+        // Abandoned requests are closed without a reply a week later, unless still recent.
+        if created < tl.org.end_us - 10 * DAY && tl.org.chance(0.6) {
+            now += 7 * DAY;
+            tl.status(now, "system", "", "closed")?;
+        }
         let outcome = Outcome {
             agent: &agent,
             resolved_at: now,
@@ -198,10 +204,12 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
         }
         tl.agent_says(now, &agent.clone(), true)?;
         replies += 1;
-        let follow_ups = tl.org.pick(&[(0, 5.0), (1, 3.0), (2, 1.5), (3, 0.5)]);
+        let follow_ups = tl.org.pick(&[(0, 4.0), (1, 3.0), (2, 2.0), (3, 1.0)]);
         for _ in 0..follow_ups {
+            tl.status(now + SEC, "agent", &agent.clone(), "pending")?;
             now += (tl.org.exp(4.0 * HOUR as f64)) as i64 + MIN;
             tl.customer_says(now)?;
+            tl.status(now + SEC, "system", "", "open")?;
             now = open_at(tl.org, now, channel)
                 + working_delay(tl.org, reply_median_secs(channel) * 1.5);
             tl.agent_says(now, &agent.clone(), true)?;
@@ -219,13 +227,14 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
     let mut reopened = false;
     if tl.org.chance(0.08) {
         reopened = true;
+        let ever_returns = tl.org.chance(0.9);
         now += (tl.org.exp(1.5 * DAY as f64)) as i64 + HOUR;
         if tl.org.chance(0.5) {
             tl.customer_says(now)?;
         } else {
             tl.status(now, "agent", &agent.clone(), "open")?;
         }
-        if tl.org.chance(0.75) {
+        if ever_returns {
             now = tl.org.next_open(now) + working_delay(tl.org, 2.0 * 3600.0);
             tl.agent_says(now, &agent.clone(), true)?;
             replies += 1;
