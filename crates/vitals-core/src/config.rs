@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{parse_interval, Calendar, DayHours};
 
 /// A configuration problem, with the key it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,86 @@ pub struct Config {
     pub calls: CallsConfig,
     /// Statistics settings.
     pub statistics: StatisticsConfig,
+    /// Business calendars by name (`default` applies to teams that name none).
+    pub calendars: BTreeMap<String, CalendarConfig>,
+    /// Teams and the calendar each works to.
+    pub teams: BTreeMap<String, TeamConfig>,
+}
+
+/// `[calendars.NAME]`: zone, weekly hours, holidays, exceptions, dated changes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// IANA zone of the hours.
+    pub timezone: Option<String>,
+    /// Monday hours, e.g. `["09:00-12:00", "13:00-17:00"]`.
+    pub mon: Option<Vec<String>>,
+    /// Tuesday hours.
+    pub tue: Option<Vec<String>>,
+    /// Wednesday hours.
+    pub wed: Option<Vec<String>>,
+    /// Thursday hours.
+    pub thu: Option<Vec<String>>,
+    /// Friday hours.
+    pub fri: Option<Vec<String>>,
+    /// Saturday hours.
+    pub sat: Option<Vec<String>>,
+    /// Sunday hours.
+    pub sun: Option<Vec<String>>,
+    /// Dates closed all day (`YYYY-MM-DD`).
+    pub holidays: Vec<String>,
+    /// Days with other hours.
+    pub exceptions: Vec<ExceptionConfig>,
+    /// From a date on, the named days get new hours.
+    pub changes: Vec<ChangeConfig>,
+}
+
+impl CalendarConfig {
+    fn days(&self) -> [&Option<Vec<String>>; 7] {
+        [
+            &self.mon, &self.tue, &self.wed, &self.thu, &self.fri, &self.sat, &self.sun,
+        ]
+    }
+}
+
+/// `[[calendars.NAME.exceptions]]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExceptionConfig {
+    /// The date.
+    pub date: String,
+    /// Its hours (empty = closed).
+    pub hours: Vec<String>,
+}
+
+/// `[[calendars.NAME.changes]]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChangeConfig {
+    /// First date the new hours apply.
+    pub valid_from: String,
+    /// Monday hours from then on.
+    pub mon: Option<Vec<String>>,
+    /// Tuesday hours.
+    pub tue: Option<Vec<String>>,
+    /// Wednesday hours.
+    pub wed: Option<Vec<String>>,
+    /// Thursday hours.
+    pub thu: Option<Vec<String>>,
+    /// Friday hours.
+    pub fri: Option<Vec<String>>,
+    /// Saturday hours.
+    pub sat: Option<Vec<String>>,
+    /// Sunday hours.
+    pub sun: Option<Vec<String>>,
+}
+
+/// `[teams.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamConfig {
+    /// The calendar the team works to.
+    pub calendar: Option<String>,
 }
 
 /// `[reporting]`.
@@ -163,6 +245,7 @@ impl Config {
                 message,
             })?;
         }
+        self.business_calendars()?;
         for (name, s) in &self.surveys {
             if let Some([lo, hi]) = s.scale {
                 if lo >= hi {
@@ -191,6 +274,80 @@ impl Config {
             .as_deref()
             .and_then(|z| parse_zone(z).ok())
             .unwrap_or(Tz::UTC)
+    }
+
+    /// The business calendars, built and checked.
+    pub fn business_calendars(&self) -> Result<Calendars, ConfigError> {
+        let mut built = BTreeMap::new();
+        for (name, c) in &self.calendars {
+            let key = |k: &str| format!("calendars.{name}.{k}");
+            let invalid = |k: &str, message: String| ConfigError::Invalid {
+                key: key(k),
+                message,
+            };
+            let zone_name = c
+                .timezone
+                .as_deref()
+                .ok_or_else(|| invalid("timezone", "required".into()))?;
+            let zone = parse_zone(zone_name).map_err(|m| invalid("timezone", m))?;
+            let parse_hours = |k: &str, list: &[String]| -> Result<DayHours, ConfigError> {
+                list.iter()
+                    .map(|t| parse_interval(t).map_err(|m| invalid(k, m)))
+                    .collect()
+            };
+            let parse_date = |k: &str, t: &str| {
+                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .map_err(|_| invalid(k, format!("`{t}` is not a date (YYYY-MM-DD)")))
+            };
+            let mut week: crate::calendar::WeekHours = Default::default();
+            for (i, day) in c.days().iter().enumerate() {
+                if let Some(list) = day {
+                    week[i] = parse_hours(crate::calendar::DAY_NAMES[i], list)?;
+                }
+            }
+            let mut cal = Calendar::new(name, zone, week);
+            for h in &c.holidays {
+                cal.add_holiday(parse_date("holidays", h)?);
+            }
+            for e in &c.exceptions {
+                cal.add_exception(
+                    parse_date("exceptions.date", &e.date)?,
+                    parse_hours("exceptions.hours", &e.hours)?,
+                );
+            }
+            for ch in &c.changes {
+                let days = [
+                    &ch.mon, &ch.tue, &ch.wed, &ch.thu, &ch.fri, &ch.sat, &ch.sun,
+                ];
+                let mut named = Vec::new();
+                for (i, d) in days.iter().enumerate() {
+                    if let Some(list) = d {
+                        named.push((i, parse_hours("changes", list)?));
+                    }
+                }
+                cal.add_change(parse_date("changes.valid_from", &ch.valid_from)?, &named);
+            }
+            built.insert(name.clone(), cal);
+        }
+        let mut teams = BTreeMap::new();
+        for (team, t) in &self.teams {
+            if let Some(cal) = &t.calendar {
+                if !built.contains_key(cal) {
+                    return Err(ConfigError::Invalid {
+                        key: format!("teams.{team}.calendar"),
+                        message: format!("no calendar `{cal}` (define [calendars.{cal}])"),
+                    });
+                }
+                teams.insert(team.clone(), cal.clone());
+            }
+        }
+        let fingerprint =
+            serde_json::to_string(&(&self.calendars, &self.teams)).unwrap_or_default();
+        Ok(Calendars {
+            calendars: built,
+            teams,
+            fingerprint,
+        })
     }
 
     /// The rules of a survey kind: built-in or configured; `None` for an unknown survey.
@@ -231,6 +388,29 @@ impl Config {
     }
 }
 
+/// The business calendars and which team works to which.
+#[derive(Debug, Clone, Default)]
+pub struct Calendars {
+    calendars: BTreeMap<String, Calendar>,
+    teams: BTreeMap<String, String>,
+    /// Identifies the calendar configuration; when it changes, business time is re-derived.
+    pub fingerprint: String,
+}
+
+impl Calendars {
+    /// The calendar of a ticket of `team`: the team's, else `default`; `None` without calendars.
+    pub fn for_team(&self, team: Option<&str>) -> Option<&Calendar> {
+        team.and_then(|t| self.teams.get(t))
+            .and_then(|name| self.calendars.get(name))
+            .or_else(|| self.calendars.get("default"))
+    }
+
+    /// Whether any calendar is configured.
+    pub fn is_empty(&self) -> bool {
+        self.calendars.is_empty()
+    }
+}
+
 /// Parses an IANA zone name, with a clear message.
 pub fn parse_zone(name: &str) -> Result<Tz, String> {
     name.parse::<Tz>()
@@ -258,5 +438,28 @@ mod tests {
         assert_eq!(c.survey("pulse").unwrap().max, 3);
         assert!(c.survey("unknown").is_none());
         assert!(Config::parse("[reporting]\ntimezone='Mars/Base'", "t").is_err());
+    }
+
+    #[test]
+    fn calendars_build_and_teams_pick_theirs() {
+        let c = Config::parse(
+            "[calendars.default]\ntimezone='Europe/Helsinki'\nmon=['09:00-12:00','13:00-17:00']\nholidays=['2026-01-06']\n\
+             [[calendars.default.exceptions]]\ndate='2026-04-30'\nhours=['09:00-12:00']\n\
+             [[calendars.default.changes]]\nvalid_from='2026-03-02'\nmon=['08:00-16:00']\n\
+             [calendars.us]\ntimezone='America/New_York'\nmon=['09:00-17:00']\n[teams.tier2]\ncalendar='us'",
+            "t",
+        )
+        .unwrap();
+        let cals = c.business_calendars().unwrap();
+        assert_eq!(cals.for_team(Some("tier2")).unwrap().name, "us");
+        assert_eq!(cals.for_team(Some("tier1")).unwrap().name, "default");
+        assert_eq!(cals.for_team(None).unwrap().name, "default");
+        assert!(Config::parse("[teams.x]\ncalendar='nope'", "t").is_err());
+        assert!(Config::parse(
+            "[calendars.default]\ntimezone='UTC'\nmon=['17:00-09:00']",
+            "t"
+        )
+        .is_err());
+        assert!(Config::default().business_calendars().unwrap().is_empty());
     }
 }

@@ -2,7 +2,8 @@
 //! merged into the record table by key — last write wins, identical re-imports change
 //! nothing — and the tickets whose facts must be re-derived are noted.
 
-use duckdb::types::{TimeUnit, Value as DbValue};
+use duckdb::types::{TimeUnit, ToSqlOutput, ValueRef};
+use duckdb::ToSql;
 use duckdb::{appender_params_from_iter, Appender};
 use vitals_core::records::{Entity, Record, Value};
 
@@ -34,15 +35,20 @@ fn stage_table(entity: &Entity) -> String {
     format!("_stage_{}", entity.name)
 }
 
-fn to_db(v: &Value) -> DbValue {
-    match v {
-        Value::Null => DbValue::Null,
-        Value::Text(s) => DbValue::Text(s.clone()),
-        Value::Timestamp(us) => DbValue::Timestamp(TimeUnit::Microsecond, *us),
-        Value::Date(d) => DbValue::Date32(*d),
-        Value::Bool(b) => DbValue::Boolean(*b),
-        Value::Number(n) => DbValue::Double(*n),
-        Value::Integer(i) => DbValue::BigInt(*i),
+/// A record value handed to the Appender without copying its text.
+struct Cell<'a>(&'a Value);
+
+impl ToSql for Cell<'_> {
+    fn to_sql(&self) -> duckdb::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Value::Null => ValueRef::Null,
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Timestamp(us) => ValueRef::Timestamp(TimeUnit::Microsecond, *us),
+            Value::Date(d) => ValueRef::Date32(*d),
+            Value::Bool(b) => ValueRef::Boolean(*b),
+            Value::Number(n) => ValueRef::Double(*n),
+            Value::Integer(i) => ValueRef::BigInt(*i),
+        }))
     }
 }
 
@@ -50,10 +56,8 @@ impl StagedWriter<'_> {
     /// Appends one validated record (in file order: later records win).
     pub fn append(&mut self, record: &Record) -> Result<(), StoreError> {
         self.ord += 1;
-        let values = record
-            .iter()
-            .map(to_db)
-            .chain([DbValue::Null, DbValue::BigInt(self.ord)]);
+        let (no_import, ord) = (Value::Null, Value::Integer(self.ord));
+        let values = record.iter().chain([&no_import, &ord]).map(Cell);
         self.appender
             .append_row(appender_params_from_iter(values))
             .context(|| format!("appending to {}", self.entity.name))
@@ -130,6 +134,33 @@ impl Store {
 
         tx("BEGIN TRANSACTION", "starting merge of")?;
         let result = (|| {
+            // Fast path, exact: nothing stored yet and no id repeated in the batch means every
+            // staged record is new; skip deduplication and comparison.
+            let staged = self.count(&format!("SELECT count(*) FROM {stage}"))?;
+            let stored_empty = self.count(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)"
+            ))? == 0;
+            if stored_empty {
+                let distinct = self.count(&format!(
+                    "SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {stage})"
+                ))?;
+                if distinct == staged {
+                    if let Some(col) = touched_ticket_column(entity) {
+                        tx(
+                            &format!("INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM {stage} WHERE \"{col}\" IS NOT NULL"),
+                            "noting tickets touched by",
+                        )?;
+                    }
+                    tx(
+                        &format!("INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM {stage}; DROP TABLE {stage}"),
+                        "writing",
+                    )?;
+                    return Ok(MergeCounts {
+                        inserted: staged,
+                        ..Default::default()
+                    });
+                }
+            }
             tx(
                 &format!(
                     "CREATE OR REPLACE TEMP TABLE _dedup AS SELECT * FROM {stage} \
@@ -145,7 +176,6 @@ impl Store {
                 ),
                 "comparing",
             )?;
-            let staged = self.count(&format!("SELECT count(*) FROM {stage}"))?;
             let deduped = self.count("SELECT count(*) FROM _dedup")?;
             let inserted = self.count("SELECT count(*) FROM _changed WHERE NOT _existed")?;
             let updated = self.count("SELECT count(*) FROM _changed WHERE _existed")?;
