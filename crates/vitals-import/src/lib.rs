@@ -45,6 +45,9 @@ pub enum ImportError {
         /// Why.
         message: String,
     },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] vitals_core::config::ConfigError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -114,6 +117,8 @@ pub struct ImportSummary {
     pub rejects_file: Option<PathBuf>,
     /// Tickets whose facts were (re-)derived.
     pub tickets_derived: u64,
+    /// True when the business calendars changed, so every ticket's business time was re-derived.
+    pub calendars_changed: bool,
     /// Events whose ticket is not in the store.
     pub orphan_events: u64,
     /// Seconds spent reading, validating and staging.
@@ -237,7 +242,9 @@ pub fn import_paths(
     }
     summary.rejects_file = rejects.finish()?;
     let deriving = std::time::Instant::now();
-    summary.tickets_derived = store.derive_touched()?;
+    let derivation = store.derive_touched(&options.config.business_calendars()?)?;
+    summary.tickets_derived = derivation.tickets;
+    summary.calendars_changed = derivation.calendars_changed;
     summary.derive_secs = deriving.elapsed().as_secs_f64();
     summary.orphan_events = store.orphan_event_count()?;
     Ok(summary)

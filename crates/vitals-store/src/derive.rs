@@ -4,6 +4,8 @@
 
 use duckdb::types::{TimeUnit, Value as DbValue};
 use duckdb::{appender_params_from_iter, Appender};
+use vitals_core::calendar::Calendar;
+use vitals_core::config::Calendars;
 use vitals_core::facts::{fold_ticket, EventInput, TicketFacts, TicketInput};
 
 use crate::error::{Context, StoreError};
@@ -23,10 +25,27 @@ fn secs(from: i64, to: Option<i64>) -> DbValue {
     to.map(|t| DbValue::Double((t - from) as f64 / 1e6))
         .unwrap_or(DbValue::Null)
 }
+/// Open seconds of `calendar` between two instants; null without a calendar or an end.
+fn business(calendar: Option<&Calendar>, from: i64, to: Option<i64>) -> DbValue {
+    match (calendar, to) {
+        (Some(c), Some(t)) => DbValue::Double(c.business_secs(from, t)),
+        _ => DbValue::Null,
+    }
+}
+
+/// What a derivation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Derivation {
+    /// Tickets folded.
+    pub tickets: u64,
+    /// True when the calendars changed since the last derivation, so every ticket was re-derived.
+    pub calendars_changed: bool,
+}
 
 const FOLD_DDL: &str = "CREATE OR REPLACE TABLE _fold_stage (
-    ticket_id VARCHAR, first_reply_at TIMESTAMP, first_reply_agent VARCHAR, frt_secs DOUBLE,
-    first_resolved_at TIMESTAMP, first_resolution_secs DOUBLE, full_resolved_at TIMESTAMP, resolution_secs DOUBLE,
+    ticket_id VARCHAR, first_reply_at TIMESTAMP, first_reply_agent VARCHAR, frt_secs DOUBLE, frt_business_secs DOUBLE,
+    first_resolved_at TIMESTAMP, first_resolution_secs DOUBLE, first_resolution_business_secs DOUBLE,
+    full_resolved_at TIMESTAMP, resolution_secs DOUBLE, resolution_business_secs DOUBLE,
     is_resolved BOOLEAN, resolutions BIGINT, reopens BIGINT, replies BIGINT, customer_messages BIGINT,
     bot_messages BIGINT, touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP,
     last_status VARCHAR, assignee VARCHAR)";
@@ -38,17 +57,25 @@ struct FactWriters<'s> {
 }
 
 impl FactWriters<'_> {
-    fn write(&mut self, ticket: &TicketInput, f: &TicketFacts) -> Result<(), StoreError> {
+    fn write(
+        &mut self,
+        ticket: &TicketInput,
+        f: &TicketFacts,
+        calendar: Option<&Calendar>,
+    ) -> Result<(), StoreError> {
         let c = ticket.created_at;
         let row = [
             DbValue::Text(ticket.ticket_id.clone()),
             ts(f.first_reply_at),
             text(&f.first_reply_agent),
             secs(c, f.first_reply_at),
+            business(calendar, c, f.first_reply_at),
             ts(f.first_resolved_at),
             secs(c, f.first_resolved_at),
+            business(calendar, c, f.first_resolved_at),
             ts(f.full_resolved_at),
             secs(c, f.full_resolved_at),
+            business(calendar, c, f.full_resolved_at),
             DbValue::Boolean(f.is_resolved),
             DbValue::BigInt(f.resolutions),
             DbValue::BigInt(f.reopens),
@@ -72,6 +99,7 @@ impl FactWriters<'_> {
                 ts(Some(w.clock_start)),
                 text(&w.agent_id),
                 DbValue::Double((w.at - w.clock_start) as f64 / 1e6),
+                business(calendar, w.clock_start, Some(w.at)),
             ];
             self.replies
                 .append_row(appender_params_from_iter(row))
@@ -92,10 +120,19 @@ impl FactWriters<'_> {
 }
 
 impl Store {
-    /// Re-derives the facts of every touched ticket; returns how many tickets were folded.
-    pub fn derive_touched(&self) -> Result<u64, StoreError> {
+    /// Re-derives the facts of every touched ticket — of every ticket when the calendars
+    /// changed since the last derivation (business time depends on them).
+    pub fn derive_touched(&self, calendars: &Calendars) -> Result<Derivation, StoreError> {
         let exec =
             |sql: &str, what: &str| self.conn.execute_batch(sql).context(|| what.to_string());
+        let previous = self.meta("calendar_fingerprint")?;
+        let calendars_changed = previous.as_deref() != Some(calendars.fingerprint.as_str());
+        if calendars_changed {
+            exec(
+                "INSERT INTO vitals_touched_tickets SELECT ticket_id FROM tickets",
+                "queueing every ticket for new business time",
+            )?;
+        }
         exec(
             "CREATE OR REPLACE TEMP TABLE _derive AS \
              SELECT ticket_id, row_number() OVER (ORDER BY ticket_id) AS rn FROM (SELECT DISTINCT ticket_id FROM vitals_touched_tickets)",
@@ -113,19 +150,24 @@ impl Store {
             let mut folded = 0u64;
             let mut start = 1i64;
             while start <= total {
-                folded += self.derive_chunk(start, start + CHUNK_TICKETS - 1)?;
+                folded += self.derive_chunk(calendars, start, start + CHUNK_TICKETS - 1)?;
                 start += CHUNK_TICKETS;
             }
             exec(
                 "DELETE FROM vitals_touched_tickets",
                 "clearing touched tickets",
             )?;
+            self.set_meta("calendar_fingerprint", &calendars.fingerprint)?;
             Ok(folded)
         })();
         match result {
-            Ok(n) => {
+            Ok(tickets) => {
                 exec("COMMIT", "committing facts")?;
-                Ok(n)
+                let calendars_changed = calendars_changed && previous.is_some();
+                Ok(Derivation {
+                    tickets,
+                    calendars_changed,
+                })
             }
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -134,7 +176,12 @@ impl Store {
         }
     }
 
-    fn derive_chunk(&self, first: i64, last: i64) -> Result<u64, StoreError> {
+    fn derive_chunk(
+        &self,
+        calendars: &Calendars,
+        first: i64,
+        last: i64,
+    ) -> Result<u64, StoreError> {
         self.conn
             .execute_batch(FOLD_DDL)
             .context(|| "creating fold table".into())?;
@@ -156,7 +203,7 @@ impl Store {
             };
             let sql = format!(
                 "SELECT t.ticket_id, epoch_us(t.created_at), t.first_contact_resolved, t.agent_id,
-                        e.event_id, epoch_us(e.\"at\"), e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status
+                        e.event_id, epoch_us(e.\"at\"), e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status, t.team
                  FROM _derive d JOIN tickets t ON t.ticket_id = d.ticket_id
                  LEFT JOIN ticket_events e ON e.ticket_id = t.ticket_id
                  WHERE d.rn BETWEEN {first} AND {last}
@@ -168,6 +215,7 @@ impl Store {
                 .context(|| "preparing timeline read".into())?;
             let mut rows = stmt.query([]).context(|| "reading timelines".into())?;
             let mut current: Option<TicketInput> = None;
+            let mut team: Option<String> = None;
             let mut events: Vec<EventInput> = Vec::new();
             while let Some(row) = rows.next().context(|| "reading a timeline row".into())? {
                 let get_s = |i: usize| row.get::<_, Option<String>>(i);
@@ -178,10 +226,15 @@ impl Store {
                     .unwrap_or(true)
                 {
                     if let Some(t) = current.take() {
-                        writers.write(&t, &fold_ticket(&t, &mut events))?;
+                        writers.write(
+                            &t,
+                            &fold_ticket(&t, &mut events),
+                            calendars.for_team(team.as_deref()),
+                        )?;
                         folded += 1;
                         events.clear();
                     }
+                    team = get_s(12).context(|| "team".into())?;
                     current = Some(TicketInput {
                         ticket_id,
                         created_at: row.get(1).context(|| "created_at".into())?,
@@ -205,7 +258,11 @@ impl Store {
                 }
             }
             if let Some(t) = current.take() {
-                writers.write(&t, &fold_ticket(&t, &mut events))?;
+                writers.write(
+                    &t,
+                    &fold_ticket(&t, &mut events),
+                    calendars.for_team(team.as_deref()),
+                )?;
                 folded += 1;
             }
             writers
@@ -223,8 +280,9 @@ impl Store {
                 "INSERT INTO fact_tickets
                  SELECT t.ticket_id, t.created_at, t.channel, t.category, t.priority, t.customer_id, t.tier, t.team,
                         f.assignee, f.first_reply_agent, t.is_complaint, t.handle_secs,
-                        f.first_reply_at, f.frt_secs, f.first_resolved_at, f.first_resolution_secs,
-                        f.full_resolved_at, f.resolution_secs, f.is_resolved, f.resolutions, f.reopens, f.replies,
+                        f.first_reply_at, f.frt_secs, f.frt_business_secs,
+                        f.first_resolved_at, f.first_resolution_secs, f.first_resolution_business_secs,
+                        f.full_resolved_at, f.resolution_secs, f.resolution_business_secs, f.is_resolved, f.resolutions, f.reopens, f.replies,
                         f.customer_messages, coalesce(c.calls, 0), f.customer_messages + coalesce(c.calls, 0),
                         f.bot_messages, f.touches, f.distinct_agents, f.fcr, f.escalated_at, f.last_status
                  FROM _fold_stage f JOIN tickets t ON t.ticket_id = f.ticket_id

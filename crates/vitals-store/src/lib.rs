@@ -12,6 +12,7 @@ mod write;
 
 use duckdb::Connection;
 
+pub use derive::Derivation;
 pub use error::StoreError;
 pub use query::QueryError;
 pub use write::{MergeCounts, StagedWriter};
@@ -49,7 +50,7 @@ impl Store {
         let version: Option<String> = store
             .conn
             .query_row(
-                "SELECT max(value) FROM vitals_meta WHERE key = 'schema_version'",
+                "SELECT CAST(max(CAST(value AS BIGINT)) AS VARCHAR) FROM vitals_meta WHERE key = 'schema_version'",
                 [],
                 |r| r.get(0),
             )
@@ -62,16 +63,51 @@ impl Store {
                     supported: schema::SCHEMA_VERSION,
                 })
             }
+            Some(v) if v < schema::SCHEMA_VERSION => store.rebuild_fact_tables()?,
             Some(_) => {}
-            None => store
-                .conn
-                .execute_batch(&format!(
-                    "INSERT INTO vitals_meta VALUES ('schema_version', '{}')",
-                    schema::SCHEMA_VERSION
-                ))
-                .context(|| "writing the schema version".into())?,
+            None => store.set_meta("schema_version", &schema::SCHEMA_VERSION.to_string())?,
         }
         Ok(store)
+    }
+
+    /// Migrates derived data to this version's layout: the fact tables are dropped, created
+    /// anew, and every ticket is queued for derivation (records are never touched).
+    fn rebuild_fact_tables(&self) -> Result<(), StoreError> {
+        for table in schema::FACT_TABLES {
+            self.conn
+                .execute_batch(&format!("DROP TABLE IF EXISTS {table}"))
+                .context(|| format!("dropping {table}"))?;
+        }
+        for ddl in schema::FACT_DDL {
+            self.conn
+                .execute_batch(ddl)
+                .context(|| format!("creating schema: {ddl}"))?;
+        }
+        self.conn
+            .execute_batch("INSERT INTO vitals_touched_tickets SELECT ticket_id FROM tickets")
+            .context(|| "queueing every ticket for derivation".into())?;
+        self.set_meta("schema_version", &schema::SCHEMA_VERSION.to_string())
+    }
+
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT max(value) FROM vitals_meta WHERE key = ?",
+                [key],
+                |r| r.get(0),
+            )
+            .context(|| format!("reading {key}"))
+    }
+
+    pub(crate) fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM vitals_meta WHERE key = ?", [key])
+            .and_then(|_| {
+                self.conn
+                    .execute("INSERT INTO vitals_meta VALUES (?, ?)", [key, value])
+            })
+            .map(|_| ())
+            .context(|| format!("writing {key}"))
     }
 
     /// The file this store lives in.

@@ -59,6 +59,17 @@ impl Store {
         }
         let results = merge(&resolved, &bucket_list, per_metric);
         let mut warnings = low_sample_warnings(&results, config.statistics.min_sample);
+        let asks_business = resolved
+            .metrics
+            .iter()
+            .any(|m| m.asks.iter().any(|a| a.business));
+        if asks_business && config.calendars.is_empty() {
+            warnings.push(vitals_core::query::Warning {
+                code: "no_calendar".into(),
+                metric: None,
+                message: "no business calendar is configured ([calendars.default] in vitals.toml): business-time stats are null".into(),
+            });
+        }
         if bucket_list.is_empty() {
             warnings.push(vitals_core::query::Warning {
                 code: "no_data".into(),

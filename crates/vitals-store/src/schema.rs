@@ -4,7 +4,7 @@
 use vitals_core::records::{ColumnType, Entity, ENTITIES};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The SQL type of a canonical column.
 pub fn sql_type(ty: ColumnType) -> &'static str {
@@ -39,15 +39,18 @@ pub const FACT_DDL: &[&str] = &[
         ticket_id VARCHAR, created_at TIMESTAMP, channel VARCHAR, category VARCHAR, priority VARCHAR,
         customer_id VARCHAR, tier VARCHAR, team VARCHAR, agent_id VARCHAR, first_reply_agent VARCHAR,
         is_complaint BOOLEAN, handle_secs DOUBLE,
-        first_reply_at TIMESTAMP, frt_secs DOUBLE,
-        first_resolved_at TIMESTAMP, first_resolution_secs DOUBLE,
-        full_resolved_at TIMESTAMP, resolution_secs DOUBLE,
+        first_reply_at TIMESTAMP, frt_secs DOUBLE, frt_business_secs DOUBLE,
+        first_resolved_at TIMESTAMP, first_resolution_secs DOUBLE, first_resolution_business_secs DOUBLE,
+        full_resolved_at TIMESTAMP, resolution_secs DOUBLE, resolution_business_secs DOUBLE,
         is_resolved BOOLEAN, resolutions BIGINT, reopens BIGINT, replies BIGINT,
         customer_messages BIGINT, linked_calls BIGINT, interactions BIGINT, bot_messages BIGINT,
         touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP, last_status VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS fact_replies (ticket_id VARCHAR, replied_at TIMESTAMP, clock_start TIMESTAMP, agent_id VARCHAR, wait_secs DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS fact_replies (ticket_id VARCHAR, replied_at TIMESTAMP, clock_start TIMESTAMP, agent_id VARCHAR, wait_secs DOUBLE, wait_business_secs DOUBLE)",
     "CREATE TABLE IF NOT EXISTS fact_resolved_spans (ticket_id VARCHAR, resolved_from TIMESTAMP, resolved_to TIMESTAMP)",
 ];
+
+/// The derived tables: dropped and rebuilt from the records when their layout changes.
+pub const FACT_TABLES: &[&str] = &["fact_tickets", "fact_replies", "fact_resolved_spans"];
 
 /// Bookkeeping tables.
 pub const META_DDL: &[&str] = &[

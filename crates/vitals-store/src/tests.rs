@@ -1,6 +1,7 @@
 //! Store tests: merge semantics (last write wins, idempotent re-imports, reconciled counts)
 //! and incremental fact derivation.
 
+use vitals_core::config::Calendars;
 use vitals_core::records::{entity, Record, Value};
 
 use super::*;
@@ -139,7 +140,10 @@ fn facts_are_derived_for_touched_tickets_only() {
             event("e3", "t1", 40, "status", "agent", Some("solved")),
         ],
     );
-    assert_eq!(store.derive_touched().unwrap(), 2);
+    assert_eq!(
+        store.derive_touched(&Calendars::default()).unwrap().tickets,
+        2
+    );
     assert_eq!(frt(&store, "t1"), Some(1800.0));
     assert_eq!(frt(&store, "t2"), None);
     assert_eq!(store.count("SELECT count(*) FROM fact_replies").unwrap(), 1);
@@ -150,7 +154,10 @@ fn facts_are_derived_for_touched_tickets_only() {
         "ticket_events",
         &[event("e2", "t1", 30, "message", "agent", None)],
     );
-    assert_eq!(store.derive_touched().unwrap(), 0);
+    assert_eq!(
+        store.derive_touched(&Calendars::default()).unwrap().tickets,
+        0
+    );
 
     // An earlier reply arrives for t2 only.
     load(
@@ -158,7 +165,10 @@ fn facts_are_derived_for_touched_tickets_only() {
         "ticket_events",
         &[event("e9", "t2", 5, "message", "agent", None)],
     );
-    assert_eq!(store.derive_touched().unwrap(), 1);
+    assert_eq!(
+        store.derive_touched(&Calendars::default()).unwrap().tickets,
+        1
+    );
     assert_eq!(frt(&store, "t2"), Some(300.0));
     assert_eq!(store.count("SELECT count(*) FROM fact_tickets").unwrap(), 2);
     assert_eq!(store.count("SELECT count(*) FROM fact_replies").unwrap(), 2);
@@ -173,9 +183,9 @@ fn orphan_events_are_counted_and_folded_when_their_ticket_arrives() {
         &[event("e1", "t9", 10, "message", "agent", None)],
     );
     assert_eq!(store.orphan_event_count().unwrap(), 1);
-    store.derive_touched().unwrap();
+    store.derive_touched(&Calendars::default()).unwrap();
     assert_eq!(store.count("SELECT count(*) FROM fact_tickets").unwrap(), 0);
     load(&store, "tickets", &[ticket("t9", "email")]);
-    store.derive_touched().unwrap();
+    store.derive_touched(&Calendars::default()).unwrap();
     assert_eq!(frt(&store, "t9"), Some(600.0));
 }

@@ -82,6 +82,13 @@ pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
     }
     let catalogue = Catalogue::builtin()?;
     let store = Store::open(&args.db.display().to_string())?;
+    let derivation = store.derive_touched(&config.business_calendars()?)?;
+    if derivation.calendars_changed {
+        eprintln!(
+            "note: the business calendars changed; business time was re-derived for {} tickets",
+            derivation.tickets
+        );
+    }
     let req = request(&args)?;
     let result = store.query(&catalogue, config, &req)?;
     if args.json {

@@ -115,6 +115,8 @@ pub struct Metric {
     pub calculation: Calculation,
     /// SQL value expression (distribution).
     pub value: Option<String>,
+    /// SQL value expression in business time (durations with a calendar variant).
+    pub business_value: Option<String>,
     /// SQL boolean numerator (proportion).
     pub numerator: Option<String>,
     /// SQL row filter.

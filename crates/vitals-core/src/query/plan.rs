@@ -192,10 +192,16 @@ pub fn plan_metric(
             if let Some(v) = &value {
                 src_cols.push(format!("{v} AS _v"));
             }
+            if rm.asks.iter().any(|a| a.business) {
+                if let Some(vb) = &m.business_value {
+                    src_cols.push(format!("{vb} AS _vb"));
+                }
+            }
             if let Some(n) = &m.numerator {
                 src_cols.push(format!("({}) AS _num", fill_placeholders(n, config)));
             }
-            let (aggs, n_aggs) = row_aggregates(m.calculation, &quantiles(rm));
+            let business = rm.asks.iter().any(|a| a.business);
+            let (aggs, n_aggs) = row_aggregates(m.calculation, &quantiles(rm), business);
             let src = format!(
                 "SELECT {} FROM {from_sql} {}",
                 src_cols.join(", "),
@@ -282,8 +288,10 @@ pub fn plan_metric(
     }
 }
 
-/// Aggregates for row-wise kinds, and how many there are.
-fn row_aggregates(calc: Calculation, quantiles: &[f64]) -> (String, usize) {
+/// Aggregates for row-wise kinds, and how many there are. Distributions get one block
+/// (count, mean, standard deviation, quantiles…) over calendar values (`_v`) and, when
+/// business stats are asked, a second block over business values (`_vb`).
+fn row_aggregates(calc: Calculation, quantiles: &[f64], business: bool) -> (String, usize) {
     let d = |e: &str| format!("CAST({e} AS DOUBLE)");
     let list: Vec<String> = match calc {
         Calculation::Count | Calculation::Share => vec![d("count(*)")],
@@ -295,12 +303,23 @@ fn row_aggregates(calc: Calculation, quantiles: &[f64]) -> (String, usize) {
         ],
         Calculation::RepeatPurchase => vec![d("count(*) FILTER (WHERE k >= 2)"), d("count(*)")],
         _ => {
-            let mut v = vec![d("count(_v)"), d("avg(_v)"), d("stddev_samp(_v)")];
-            v.extend(
-                quantiles
-                    .iter()
-                    .map(|q| d(&format!("quantile_cont(_v, {q})"))),
-            );
+            let block = |col: &str| {
+                let mut v = vec![
+                    d(&format!("count({col})")),
+                    d(&format!("avg({col})")),
+                    d(&format!("stddev_samp({col})")),
+                ];
+                v.extend(
+                    quantiles
+                        .iter()
+                        .map(|q| d(&format!("quantile_cont({col}, {q})"))),
+                );
+                v
+            };
+            let mut v = block("_v");
+            if business {
+                v.extend(block("_vb"));
+            }
             v
         }
     };

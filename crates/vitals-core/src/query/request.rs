@@ -43,6 +43,8 @@ pub struct MetricAsk {
     pub key: String,
     /// The stat (Mean for non-distributions).
     pub stat: Stat,
+    /// Whether the stat is over business time (`business_mean`, `business_median`, …).
+    pub business: bool,
 }
 
 /// A metric of the request with everything asked of it.
@@ -101,8 +103,15 @@ fn suggest(kind: &str, wanted: &str, known: &[&str]) -> RequestError {
     }
 }
 
-/// Parses a stat name: `mean`, `median`, `pNN` (1–99).
-pub fn parse_stat(text: &str) -> Option<Stat> {
+/// Parses a stat name: `mean`, `median`, `pNN` (1–99), each also as `business_…`.
+pub fn parse_stat(text: &str) -> Option<(Stat, bool)> {
+    match text.strip_prefix("business_") {
+        Some(rest) => parse_plain_stat(rest).map(|s| (s, true)),
+        None => parse_plain_stat(text).map(|s| (s, false)),
+    }
+}
+
+fn parse_plain_stat(text: &str) -> Option<Stat> {
     match text {
         "mean" => Some(Stat::Mean),
         "median" => Some(Stat::Quantile(0.5)),
@@ -165,15 +174,13 @@ pub fn resolve(
         let metric = catalogue
             .metric(id)
             .ok_or_else(|| suggest("metric", id, &ids))?;
-        let stat = match stat_text {
-            None => Stat::Mean,
+        let (stat, business) = match stat_text {
+            None => (Stat::Mean, false),
             Some(s) if metric.has_distribution() => parse_stat(s).ok_or_else(|| {
-                let hint = if s.starts_with("business") {
-                    " (business-time stats need calendars, which this version does not have yet)"
-                } else {
-                    ""
-                };
-                RequestError(format!("unknown stat `{s}` for `{id}`: use mean, median or p1…p99{hint}"))
+                RequestError(format!(
+                    "unknown stat `{s}` for `{id}`: use mean, median, p1…p99{}",
+                    if metric.business_value.is_some() { ", or business_mean, business_median, business_p1…p99" } else { "" }
+                ))
             })?,
             Some(s) => {
                 return Err(RequestError(format!(
@@ -183,9 +190,15 @@ pub fn resolve(
                 .to_lowercase()))
             }
         };
+        if business && metric.business_value.is_none() {
+            return Err(RequestError(format!(
+                "`{id}` has no business-time variant (it is not a duration between two instants)"
+            )));
+        }
         let ask = MetricAsk {
             key: spec.clone(),
             stat,
+            business,
         };
         if let Some(existing) = metrics.iter_mut().find(|m| m.metric.id == id) {
             if !existing.asks.iter().any(|a| a.key == ask.key) {
@@ -326,6 +339,9 @@ mod tests {
         assert_eq!(q.metrics.len(), 2);
         assert_eq!(q.metrics[0].asks.len(), 2);
         assert_eq!(q.metrics[0].asks[1].stat, Stat::Quantile(0.9));
+        let b = resolve(&c, &req(&["resolution_time:business_p90"], &[]), Tz::UTC).unwrap();
+        assert!(b.metrics[0].asks[0].business);
+        assert!(resolve(&c, &req(&["agent_touches:business_mean"], &[]), Tz::UTC).is_err());
         assert_eq!(q.metrics[1].dimensions, vec!["ticket:channel".to_string()]);
         assert_eq!(q.grain, Some(Grain::Month));
     }

@@ -124,12 +124,14 @@ pub fn finalize(rm: &ResolvedMetric, quantiles: &[f64], rows: &[AggRow]) -> Fina
                         }
                     }
                     Calculation::Distribution => {
-                        let n = get(r, 0).unwrap_or(0.0);
+                        // Calendar block first; the business block follows it when asked.
+                        let base = if ask.business { 3 + quantiles.len() } else { 0 };
+                        let n = get(r, base).unwrap_or(0.0);
                         match ask.stat {
                             Stat::Mean => {
-                                let mean = get(r, 1);
-                                let ci = mean
-                                    .and_then(|m| t_interval(m, get(r, 2).unwrap_or(f64::NAN), n));
+                                let mean = get(r, base + 1);
+                                let sd = get(r, base + 2).unwrap_or(f64::NAN);
+                                let ci = mean.and_then(|m| t_interval(m, sd, n));
                                 MetricValue {
                                     value: mean,
                                     n: n as u64,
@@ -138,7 +140,8 @@ pub fn finalize(rm: &ResolvedMetric, quantiles: &[f64], rows: &[AggRow]) -> Fina
                                 }
                             }
                             Stat::Quantile(q) => {
-                                let idx = quantiles.iter().position(|x| *x == q).map(|i| 3 + i);
+                                let idx =
+                                    quantiles.iter().position(|x| *x == q).map(|i| base + 3 + i);
                                 MetricValue {
                                     value: idx.and_then(|i| get(r, i)),
                                     n: n as u64,
