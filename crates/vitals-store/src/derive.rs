@@ -139,6 +139,9 @@ impl Store {
             "listing touched tickets",
         )?;
         let total = self.count("SELECT count(*) FROM _derive")? as i64;
+        if total == 0 && !calendars_changed {
+            return Ok(Derivation::default());
+        }
         exec("BEGIN TRANSACTION", "starting derivation")?;
         let result = (|| {
             exec(
