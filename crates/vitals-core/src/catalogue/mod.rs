@@ -47,8 +47,9 @@ pub enum Calculation {
     Retention,
     /// Customer churn / S.
     Churn,
-    /// Customer acquisition cost.
-    Cac,
+    /// Costs of one kind spread over the bucket / rows of another entity counted in it
+    /// (`cost_kind`, `per_from`, `per_anchor`, `per_filter`).
+    CostRatio,
     /// Repeat purchase rate.
     RepeatPurchase,
 }
@@ -138,6 +139,14 @@ pub struct Metric {
     /// Decisions recorded where sources disagree.
     #[serde(default)]
     pub decisions: Vec<String>,
+    /// Cost ratio: the kind of cost lines summed (`kind` column of costs).
+    pub cost_kind: Option<String>,
+    /// Cost ratio: SQL FROM of the rows divided by.
+    pub per_from: Option<String>,
+    /// Cost ratio: SQL instant those rows count by.
+    pub per_anchor: Option<String>,
+    /// Cost ratio: SQL filter on those rows.
+    pub per_filter: Option<String>,
     /// Dimensions only this metric offers.
     #[serde(default)]
     pub extra_dimensions: BTreeMap<String, String>,
@@ -197,6 +206,10 @@ const FAMILIES: &[(&str, &str)] = &[
     (
         "customers",
         include_str!("../../../../catalogue/customers.toml"),
+    ),
+    (
+        "feedback",
+        include_str!("../../../../catalogue/feedback.toml"),
     ),
 ];
 const ENTITIES_FILE: &str = include_str!("../../../../catalogue/entities.toml");
@@ -274,6 +287,11 @@ impl Catalogue {
             };
             match m.calculation {
                 Calculation::Distribution => needs(&m.value, "value")?,
+                Calculation::CostRatio => {
+                    needs(&m.cost_kind, "cost_kind")?;
+                    needs(&m.per_from, "per_from")?;
+                    needs(&m.per_anchor, "per_anchor")?;
+                }
                 Calculation::Proportion => needs(&m.numerator, "numerator")?,
                 Calculation::Share => {
                     needs(&m.share_of, "share_of")?;

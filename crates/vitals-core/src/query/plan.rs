@@ -254,7 +254,15 @@ pub fn plan_metric(
                 4,
             )
         }
-        Calculation::Cac => {
+        Calculation::CostRatio => {
+            let cost_kind = m.cost_kind.clone().unwrap_or_default().replace('\'', "''");
+            let per_from = m.per_from.clone().unwrap_or_default();
+            let per_anchor = m.per_anchor.clone().unwrap_or_default();
+            let per_filter = m
+                .per_filter
+                .as_ref()
+                .map(|f| format!("AND ({f})"))
+                .unwrap_or_default();
             let spend = format!(
                 "SELECT b.bucket, sum(k.amount * date_diff('day', greatest(k.period_start, b.d_start), least(k.period_end, b.d_end)) \
                  / date_diff('day', k.period_start, k.period_end)) AS spend \
@@ -262,12 +270,13 @@ pub fn plan_metric(
                 where_all(vec![
                     "k.period_start < b.d_end".into(),
                     "k.period_end > b.d_start".into(),
-                    "k.kind = 'sales_marketing'".into(),
+                    format!("k.kind = '{cost_kind}'"),
                 ])
             );
             let acquired = format!(
-                "SELECT b.bucket, count(*) AS acquired FROM customers cu ASOF JOIN buckets b ON cu.acquired_at >= b.b_start \
-                 WHERE cu.acquired_at < b.b_end AND cu.acquired_at >= {} GROUP BY 1",
+                "SELECT b.bucket, count(*) AS acquired FROM (SELECT {per_anchor} AS _ts FROM {per_from} \
+                 WHERE {per_anchor} >= {} {per_filter}) src ASOF JOIN buckets b ON src._ts >= b.b_start \
+                 WHERE src._ts < b.b_end GROUP BY 1",
                 ts_literal(period_start)
             );
             (

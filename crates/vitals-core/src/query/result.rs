@@ -178,7 +178,7 @@ pub fn finalize(rm: &ResolvedMetric, quantiles: &[f64], rows: &[AggRow]) -> Fina
                             }
                         }
                     }
-                    Calculation::Cac => {
+                    Calculation::CostRatio => {
                         let (spend, acquired) = (get(r, 0), get(r, 1).unwrap_or(0.0));
                         let value = spend.filter(|_| acquired > 0.0).map(|s| s / acquired);
                         MetricValue {
