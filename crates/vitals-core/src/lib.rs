@@ -3,6 +3,7 @@
 //! planning and statistics.
 #![deny(missing_docs)]
 
+pub mod calc;
 pub mod calendar;
 pub mod catalogue;
 pub mod config;

@@ -1,6 +1,7 @@
 //! The `vitals` binary: command-line parsing and dispatch only. Every number comes from the
 //! library crates (vitals-store's query runner over the vitals-core catalogue).
 
+mod cmd_calc;
 mod cmd_demo;
 mod cmd_explain;
 mod cmd_import;
@@ -35,6 +36,8 @@ enum Command {
     Explain(cmd_explain::ExplainArgs),
     /// List every metric of the catalogue.
     Catalogue(cmd_explain::CatalogueArgs),
+    /// Evaluate a formula from typed-in numbers: `vitals calc nps --promoters 70 --detractors 10 --responses 100`.
+    Calc(cmd_calc::CalcArgs),
     /// Generate a realistic organisation, import it and show last month's headline KPIs.
     Demo(cmd_demo::DemoArgs),
     /// Generate a synthetic data set in the canonical format (for trials and benchmarks).
@@ -67,6 +70,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => cmd_query::run(args, &config),
         Command::Explain(args) => cmd_explain::explain(args),
         Command::Catalogue(args) => cmd_explain::catalogue(args),
+        Command::Calc(args) => cmd_calc::run(args),
         Command::Demo(args) => cmd_demo::demo(args, &config),
         Command::Generate(args) => cmd_demo::generate(args),
         Command::Config { default } => {
