@@ -48,7 +48,42 @@ const FOLD_DDL: &str = "CREATE OR REPLACE TABLE _fold_stage (
     full_resolved_at TIMESTAMP, resolution_secs DOUBLE, resolution_business_secs DOUBLE,
     is_resolved BOOLEAN, resolutions BIGINT, reopens BIGINT, replies BIGINT, customer_messages BIGINT,
     bot_messages BIGINT, touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP,
-    last_status VARCHAR, assignee VARCHAR)";
+    last_status VARCHAR, assignee VARCHAR,
+    requester_wait_secs DOUBLE, requester_wait_business_secs DOUBLE, agent_wait_secs DOUBLE,
+    agent_wait_business_secs DOUBLE, on_hold_secs DOUBLE, on_hold_business_secs DOUBLE)";
+
+/// Statuses summed into each status-interval metric (Zendesk's definitions).
+const STATUS_GROUPS: [&[&str]; 3] = [&["new", "open", "on_hold"], &["pending"], &["on_hold"]];
+
+/// Calendar and business seconds a resolved ticket spent in each status group; nulls while
+/// the ticket is unresolved (its spans are not complete).
+fn status_times(f: &TicketFacts, calendar: Option<&Calendar>) -> Vec<DbValue> {
+    let mut out = Vec::with_capacity(6);
+    for group in STATUS_GROUPS {
+        if f.full_resolved_at.is_none() {
+            out.extend([DbValue::Null, DbValue::Null]);
+            continue;
+        }
+        let spans = f
+            .status_spans
+            .iter()
+            .filter(|s| group.contains(&s.status.as_str()));
+        let (mut cal, mut biz) = (0.0, 0.0);
+        for s in spans {
+            cal += (s.to - s.from) as f64 / 1e6;
+            biz += calendar
+                .map(|c| c.business_secs(s.from, s.to))
+                .unwrap_or(0.0);
+        }
+        out.push(DbValue::Double(cal));
+        out.push(
+            calendar
+                .map(|_| DbValue::Double(biz))
+                .unwrap_or(DbValue::Null),
+        );
+    }
+    out
+}
 
 struct FactWriters<'s> {
     fold: Appender<'s>,
@@ -89,6 +124,7 @@ impl FactWriters<'_> {
             text(&f.last_status),
             text(&f.assignee),
         ];
+        let row = row.into_iter().chain(status_times(f, calendar));
         self.fold
             .append_row(appender_params_from_iter(row))
             .context(|| "appending ticket facts".into())?;
@@ -287,7 +323,9 @@ impl Store {
                         f.first_resolved_at, f.first_resolution_secs, f.first_resolution_business_secs,
                         f.full_resolved_at, f.resolution_secs, f.resolution_business_secs, f.is_resolved, f.resolutions, f.reopens, f.replies,
                         f.customer_messages, coalesce(c.calls, 0), f.customer_messages + coalesce(c.calls, 0),
-                        f.bot_messages, f.touches, f.distinct_agents, f.fcr, f.escalated_at, f.last_status
+                        f.bot_messages, f.touches, f.distinct_agents, f.fcr, f.escalated_at, f.last_status,
+                        f.requester_wait_secs, f.requester_wait_business_secs, f.agent_wait_secs,
+                        f.agent_wait_business_secs, f.on_hold_secs, f.on_hold_business_secs
                  FROM _fold_stage f JOIN tickets t ON t.ticket_id = f.ticket_id
                  LEFT JOIN (SELECT ticket_id, count(*) AS calls FROM calls
                             WHERE ticket_id IN (SELECT ticket_id FROM _fold_stage) GROUP BY 1) c ON c.ticket_id = f.ticket_id;

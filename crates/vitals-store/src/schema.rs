@@ -4,7 +4,7 @@
 use vitals_core::records::{ColumnType, Entity, ENTITIES};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The SQL type of a canonical column.
 pub fn sql_type(ty: ColumnType) -> &'static str {
@@ -44,7 +44,9 @@ pub const FACT_DDL: &[&str] = &[
         full_resolved_at TIMESTAMP, resolution_secs DOUBLE, resolution_business_secs DOUBLE,
         is_resolved BOOLEAN, resolutions BIGINT, reopens BIGINT, replies BIGINT,
         customer_messages BIGINT, linked_calls BIGINT, interactions BIGINT, bot_messages BIGINT,
-        touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP, last_status VARCHAR)",
+        touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP, last_status VARCHAR,
+        requester_wait_secs DOUBLE, requester_wait_business_secs DOUBLE, agent_wait_secs DOUBLE,
+        agent_wait_business_secs DOUBLE, on_hold_secs DOUBLE, on_hold_business_secs DOUBLE)",
     "CREATE TABLE IF NOT EXISTS fact_replies (ticket_id VARCHAR, replied_at TIMESTAMP, clock_start TIMESTAMP, agent_id VARCHAR, wait_secs DOUBLE, wait_business_secs DOUBLE)",
     "CREATE TABLE IF NOT EXISTS fact_resolved_spans (ticket_id VARCHAR, resolved_from TIMESTAMP, resolved_to TIMESTAMP)",
 ];

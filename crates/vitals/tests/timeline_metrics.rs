@@ -301,3 +301,18 @@ fn shares_surveys_and_calls() {
     let r = monthly(&ws, "average_wait_time");
     close(month(&r, "2026-04", "average_wait_time").0, 40.0);
 }
+
+#[test]
+fn status_interval_metrics() {
+    // t4 (Feb): new 09:00–14:00 until its first status event (the solve) = 18000 s; reopened
+    // by a customer message on 12 Feb 09:00, open until the 11:00 solve = 7200 s → 25200 s.
+    // t3 (Feb): new from 21:59Z on 31 Jan until the solve at 08:00Z on 1 Feb = 36060 s.
+    // t5 (Feb): new for the 300 s until the bot's solve.
+    let ws = setup();
+    let r = monthly(&ws, "requester_wait_time");
+    let (v, n) = month(&r, "2026-02", "requester_wait_time");
+    close(v, (25200.0 + 36060.0 + 300.0) / 3.0);
+    assert_eq!(n, 3);
+    let r = monthly(&ws, "agent_wait_time");
+    close(month(&r, "2026-02", "agent_wait_time").0, 0.0);
+}

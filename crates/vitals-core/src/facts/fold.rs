@@ -17,6 +17,9 @@
 //! - Distinct agents: `assign` targets and reply authors.
 //! - FCR (derived): resolved, exactly one reply before the first resolution, never reopened, at
 //!   most one distinct agent. The ticket's explicit `first_contact_resolved` flag wins.
+//! - Status spans (Zendesk's definitions): a ticket is `new` from creation until its first status
+//!   event; a customer message moves a `pending` ticket back to `open` (and reopens a resolved
+//!   one). Time while resolved is in no span.
 //! - Events are ordered by time, then by event id (ties are otherwise unordered in the sources).
 
 use std::collections::BTreeSet;
@@ -75,6 +78,41 @@ pub struct ResolvedSpan {
     pub to: Option<i64>,
 }
 
+/// A span of time in one unresolved status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusSpan {
+    /// Start (UTC µs).
+    pub from: i64,
+    /// End (UTC µs).
+    pub to: i64,
+    /// `new`, `open`, `pending` or `on_hold`.
+    pub status: String,
+}
+
+/// Tracks the current status and closes a span at every change.
+struct StatusTrack {
+    status: String,
+    since: i64,
+    spans: Vec<StatusSpan>,
+}
+
+impl StatusTrack {
+    fn switch(&mut self, status: &str, at: i64) {
+        if status == self.status {
+            return;
+        }
+        if !matches!(self.status.as_str(), "solved" | "closed") && at > self.since {
+            self.spans.push(StatusSpan {
+                from: self.since,
+                to: at,
+                status: self.status.clone(),
+            });
+        }
+        self.status = status.to_string();
+        self.since = at;
+    }
+}
+
 /// Everything the fold derives for one ticket. Instants in UTC µs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TicketFacts {
@@ -116,6 +154,8 @@ pub struct TicketFacts {
     pub reply_waits: Vec<ReplyWait>,
     /// Resolved spans, in order.
     pub resolved_spans: Vec<ResolvedSpan>,
+    /// Unresolved status spans, complete when the ticket ends resolved.
+    pub status_spans: Vec<StatusSpan>,
 }
 
 fn is_agent(e: &EventInput) -> bool {
@@ -130,6 +170,11 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
     let mut resolved = false;
     let mut agents: BTreeSet<&str> = BTreeSet::new();
     let mut last_assign: Option<Option<String>> = None;
+    let mut track = StatusTrack {
+        status: "new".into(),
+        since: ticket.created_at,
+        spans: Vec::new(),
+    };
 
     for e in events.iter() {
         if is_agent(e) {
@@ -141,6 +186,9 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
                     f.customer_messages += 1;
                     if resolved {
                         reopen(&mut f, &mut resolved, e.at);
+                    }
+                    if matches!(track.status.as_str(), "pending" | "solved" | "closed") {
+                        track.switch("open", e.at);
                     }
                     clock.get_or_insert(e.at);
                 }
@@ -170,6 +218,7 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
             "status" => {
                 let status = e.status.as_deref().unwrap_or_default();
                 f.last_status = e.status.clone();
+                track.switch(status, e.at);
                 match status {
                     "solved" | "closed" => {
                         if !resolved {
@@ -203,6 +252,7 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
     }
 
     f.is_resolved = resolved;
+    f.status_spans = track.spans;
     f.full_resolved_at = if resolved {
         f.resolved_spans.last().map(|s| s.from)
     } else {
@@ -370,6 +420,35 @@ mod tests {
             "closed after solved is not a new resolution"
         );
         assert_eq!(f.resolutions, 3);
+    }
+
+    #[test]
+    fn status_spans_follow_zendesk() {
+        let mut events = vec![
+            msg("1", 0, "customer", "c"),
+            status("2", 10, "open"),
+            msg("3", 20, "agent", "a1"),
+            status("4", 21, "pending"),
+            msg("5", 50, "customer", "c"), // pending → open
+            status("6", 60, "on_hold"),
+            status("7", 90, "open"),
+            status("8", 100, "solved"),
+            msg("9", 130, "customer", "c"), // reopen → open
+            status("10", 140, "solved"),
+        ];
+        let f = fold_ticket(&ticket(), &mut events);
+        let total = |s: &str| {
+            f.status_spans
+                .iter()
+                .filter(|x| x.status == s)
+                .map(|x| (x.to - x.from) / MIN)
+                .sum::<i64>()
+        };
+        assert_eq!(total("new"), 10);
+        assert_eq!(total("open"), 11 + 10 + 10 + 10);
+        assert_eq!(total("pending"), 29);
+        assert_eq!(total("on_hold"), 30);
+        assert!(f.is_resolved);
     }
 
     #[test]

@@ -2,4 +2,6 @@
 
 pub mod fold;
 
-pub use fold::{fold_ticket, EventInput, ReplyWait, ResolvedSpan, TicketFacts, TicketInput};
+pub use fold::{
+    fold_ticket, EventInput, ReplyWait, ResolvedSpan, StatusSpan, TicketFacts, TicketInput,
+};
