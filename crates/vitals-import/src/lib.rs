@@ -16,7 +16,7 @@ use vitals_core::records::{Entity, Validator};
 use vitals_store::{MergeCounts, Store, StoreError};
 
 pub use discover::{DataFile, Format};
-use readers::{parquet_row, read_csv, read_ndjson, ColumnReport, RawRow};
+use readers::{parquet_raw, parquet_row, read_csv, read_ndjson, ColumnReport, RawRow, RawText};
 pub use rejects::Reject;
 use rejects::RejectsFile;
 
@@ -174,42 +174,43 @@ pub fn import_paths(
             let mut report = ColumnReport::default();
             let mut failure: Option<ImportError> = None;
             {
-                let mut handle = |row: RawRow, position: u64| -> Result<(), ImportError> {
-                    progress.advance(position);
-                    es.read += 1;
-                    let outcome = match row.problem {
-                        Some((column, reason)) => Err(Reject {
-                            file: file.path.clone(),
-                            line: row.line,
-                            column,
-                            reason,
-                            raw: row.raw.clone(),
-                        }),
-                        None => validator
-                            .validate(entity, &row.cells, &row.present)
-                            .map_err(|r| Reject {
+                let mut handle =
+                    |row: RawRow<'_>, position: u64, raw: RawText<'_>| -> Result<(), ImportError> {
+                        progress.advance(position);
+                        es.read += 1;
+                        let outcome = match row.problem {
+                            Some((column, reason)) => Err(Reject {
                                 file: file.path.clone(),
                                 line: row.line,
-                                column: r.column,
-                                reason: r.reason,
-                                raw: row.raw.clone(),
+                                column,
+                                reason,
+                                raw: raw(),
                             }),
-                    };
-                    match outcome {
-                        Ok(record) => {
-                            es.kept += 1;
-                            writer.append(&record)?;
-                        }
-                        Err(reject) => {
-                            es.rejected += 1;
-                            rejects.write(&reject)?;
-                            if summary.first_rejects.len() < SHOWN_REJECTS {
-                                summary.first_rejects.push(reject);
+                            None => validator
+                                .validate(entity, &row.cells, row.present)
+                                .map_err(|r| Reject {
+                                    file: file.path.clone(),
+                                    line: row.line,
+                                    column: r.column,
+                                    reason: r.reason,
+                                    raw: raw(),
+                                }),
+                        };
+                        match outcome {
+                            Ok(record) => {
+                                es.kept += 1;
+                                writer.append(&record)?;
+                            }
+                            Err(reject) => {
+                                es.rejected += 1;
+                                rejects.write(&reject)?;
+                                if summary.first_rejects.len() < SHOWN_REJECTS {
+                                    summary.first_rejects.push(reject);
+                                }
                             }
                         }
-                    }
-                    Ok(())
-                };
+                        Ok(())
+                    };
                 let result = match file.format {
                     Format::Csv => {
                         read_csv(&file.path, entity, |r| report = r.clone(), &mut handle)
@@ -254,7 +255,7 @@ fn read_parquet(
     file: &DataFile,
     entity: &'static Entity,
     report: &mut ColumnReport,
-    handle: &mut dyn FnMut(RawRow, u64) -> Result<(), ImportError>,
+    handle: &mut dyn FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     *report = ColumnReport {
         present: vec![false; entity.columns.len()],
@@ -263,8 +264,8 @@ fn read_parquet(
     let path = file.path.display().to_string();
     let mut failure = None;
     let scanned = Store::scan_parquet(&path, |number, named| {
-        let row = parquet_row(entity, number, named, report);
-        handle(row, number).map_err(|e| {
+        let row = parquet_row(entity, number, &named, report);
+        handle(row, number, &|| parquet_raw(&named)).map_err(|e| {
             failure = Some(e);
             StoreError::Interrupted
         })

@@ -1,5 +1,6 @@
 //! Row readers for the canonical formats. Each delivers rows as one raw cell per entity
-//! column (in the entity's order), the line (or row) number, and the raw text for the
+//! column (in the entity's order), the line (or row) number, and — only when asked, i.e. for
+//! a rejected row — the raw text for the
 //! rejects file; columns the entity does not know are reported once, never silently used.
 
 use std::fs::File;
@@ -10,16 +11,17 @@ use vitals_core::records::{Entity, RawValue};
 
 use crate::ImportError;
 
+/// The row as written, rebuilt on demand (only rejected rows need it).
+pub type RawText<'a> = &'a dyn Fn() -> String;
+
 /// One row as read.
-pub struct RawRow {
+pub struct RawRow<'a> {
     /// 1-based line (CSV, NDJSON) or row (Parquet) number.
     pub line: u64,
     /// One cell per entity column.
     pub cells: Vec<Option<RawValue>>,
     /// Which entity columns the row has (present, possibly empty).
-    pub present: Vec<bool>,
-    /// The row as written, for the rejects file.
-    pub raw: String,
+    pub present: &'a [bool],
     /// A problem found while reading (the row is rejected with it): (column, reason).
     pub problem: Option<(Option<String>, String)>,
 }
@@ -89,7 +91,7 @@ pub fn read_csv(
     path: &Path,
     entity: &Entity,
     mut on_header: impl FnMut(&ColumnReport),
-    mut on_row: impl FnMut(RawRow, u64) -> Result<(), ImportError>,
+    mut on_row: impl FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let (reader, bytes) = open(path)?;
     let mut csv = csv::ReaderBuilder::new()
@@ -116,11 +118,10 @@ pub fn read_csv(
                 let row = RawRow {
                     line,
                     cells: Vec::new(),
-                    present: Vec::new(),
-                    raw: String::new(),
+                    present: &[],
                     problem: Some((None, format!("unreadable CSV: {e}"))),
                 };
-                on_row(row, bytes.get())?;
+                on_row(row, bytes.get(), &String::new)?;
                 continue;
             }
         };
@@ -128,11 +129,6 @@ pub fn read_csv(
             break;
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-        let _ = writer.write_byte_record(&record);
-        let raw = String::from_utf8_lossy(&writer.into_inner().unwrap_or_default())
-            .trim_end()
-            .to_string();
         let mut cells = vec![None; entity.columns.len()];
         let mut problem = None;
         if record.len() != headers.len() {
@@ -158,16 +154,20 @@ pub fn read_csv(
                 }
             }
         }
-        on_row(
-            RawRow {
-                line,
-                cells,
-                present: report.present.clone(),
-                raw,
-                problem,
-            },
-            bytes.get(),
-        )?;
+        let raw = || {
+            let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+            let _ = writer.write_byte_record(&record);
+            String::from_utf8_lossy(&writer.into_inner().unwrap_or_default())
+                .trim_end()
+                .to_string()
+        };
+        let row = RawRow {
+            line,
+            cells,
+            present: &report.present,
+            problem,
+        };
+        on_row(row, bytes.get(), &raw)?;
     }
     Ok(())
 }
@@ -177,7 +177,7 @@ pub fn read_ndjson(
     path: &Path,
     entity: &Entity,
     mut on_header: impl FnMut(&ColumnReport),
-    mut on_row: impl FnMut(RawRow, u64) -> Result<(), ImportError>,
+    mut on_row: impl FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let (reader, bytes) = open(path)?;
     let mut lines = BufReader::new(reader);
@@ -235,52 +235,56 @@ pub fn read_ndjson(
             Ok(_) => problem = Some((None, "the line is not a JSON object".into())),
             Err(e) => problem = Some((None, format!("invalid JSON: {e}"))),
         }
-        on_row(
-            RawRow {
-                line,
-                cells,
-                present,
-                raw: text,
-                problem,
-            },
-            bytes.get(),
-        )?;
+        let row = RawRow {
+            line,
+            cells,
+            present: &present,
+            problem,
+        };
+        on_row(row, bytes.get(), &|| text.clone())?;
     }
     on_header(&report);
     Ok(())
 }
 
 /// Maps named Parquet cells onto entity columns.
-pub fn parquet_row(
+pub fn parquet_row<'a>(
     entity: &Entity,
     line: u64,
-    named: Vec<(String, Option<RawValue>)>,
-    report: &mut ColumnReport,
-) -> RawRow {
+    named: &[(String, Option<RawValue>)],
+    report: &'a mut ColumnReport,
+) -> RawRow<'a> {
     let mut cells = vec![None; entity.columns.len()];
-    let mut raw = serde_json::Map::new();
     for (name, value) in named {
-        raw.insert(
-            name.clone(),
-            value
-                .as_ref()
-                .map(|v| serde_json::Value::String(v.display()))
-                .unwrap_or_default(),
-        );
-        match entity.column_index(&name) {
+        match entity.column_index(name) {
             Some(i) => {
                 report.present[i] = true;
-                cells[i] = value;
+                cells[i] = value.clone();
             }
-            None if !report.unknown.contains(&name) => report.unknown.push(name),
+            None if !report.unknown.contains(name) => report.unknown.push(name.clone()),
             None => {}
         }
     }
     RawRow {
         line,
         cells,
-        present: report.present.clone(),
-        raw: serde_json::Value::Object(raw).to_string(),
+        present: &report.present,
         problem: None,
     }
+}
+
+/// A Parquet row as JSON, for the rejects file.
+pub fn parquet_raw(named: &[(String, Option<RawValue>)]) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = named
+        .iter()
+        .map(|(name, v)| {
+            (
+                name.clone(),
+                v.as_ref()
+                    .map(|v| serde_json::Value::String(v.display()))
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(object).to_string()
 }
