@@ -178,24 +178,25 @@ pub fn import_paths(
                     |row: RawRow<'_>, position: u64, raw: RawText<'_>| -> Result<(), ImportError> {
                         progress.advance(position);
                         es.read += 1;
-                        let outcome = match row.problem {
-                            Some((column, reason)) => Err(Reject {
-                                file: file.path.clone(),
-                                line: row.line,
-                                column,
-                                reason,
-                                raw: raw(),
-                            }),
-                            None => validator
-                                .validate(entity, &row.cells, row.present)
-                                .map_err(|r| Reject {
+                        let outcome =
+                            match row.problem {
+                                Some((column, reason)) => Err(Reject {
                                     file: file.path.clone(),
                                     line: row.line,
-                                    column: r.column,
-                                    reason: r.reason,
+                                    column,
+                                    reason,
                                     raw: raw(),
                                 }),
-                        };
+                                None => validator
+                                    .validate(entity, &row.cells, row.present)
+                                    .map_err(|r| Reject {
+                                        file: file.path.clone(),
+                                        line: row.line,
+                                        column: r.column,
+                                        reason: r.reason,
+                                        raw: raw(),
+                                    }),
+                            };
                         match outcome {
                             Ok(record) => {
                                 es.kept += 1;

@@ -24,17 +24,7 @@ fn responses(ws: &Workspace, survey: &str, scores: &[(u32, usize)]) {
 }
 
 fn jan(ws: &Workspace, metric: &str) -> (Option<f64>, u64) {
-    let r = ws.query(&[
-        "--metric",
-        metric,
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-        "--tz",
-        "Europe/Helsinki",
-    ]);
-    cell(&r, &[], metric)
+    ws.total(metric, "2026-01-01", "2026-02-01", "Europe/Helsinki")
 }
 
 #[test]

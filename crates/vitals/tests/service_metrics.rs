@@ -91,15 +91,7 @@ fn setup() -> Workspace {
 }
 
 fn jan(ws: &Workspace, metric: &str) -> (Option<f64>, u64) {
-    let r = ws.query(&[
-        "--metric",
-        metric,
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-    ]);
-    cell(&r, &[], metric)
+    ws.total(metric, "2026-01-01", "2026-02-01", "UTC")
 }
 
 #[test]

@@ -78,6 +78,14 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// (value, n) of one metric over `[from, to)` in `zone`, with no breakdown.
+    pub fn total(&self, metric: &str, from: &str, to: &str, zone: &str) -> (Option<f64>, u64) {
+        let r = self.query(&["--metric", metric, "--from", from, "--to", to, "--tz", zone]);
+        cell(&r, &[], metric)
+    }
+}
+
 /// The (value, n) of `key` in the result row whose dimensions contain every `(dim, value)`.
 pub fn cell(result: &Value, dims: &[(&str, &str)], key: &str) -> (Option<f64>, u64) {
     let rows = result["results"].as_array().expect("results");
