@@ -137,6 +137,29 @@ impl Calendar {
         }
         total_us as f64 / 1e6
     }
+
+    /// The instant at which `secs` open seconds have passed since `from_us` (the inverse of
+    /// `business_secs`); `None` when the calendar has no open hours within ten years.
+    pub fn add_business_secs(&self, from_us: i64, secs: f64) -> Option<i64> {
+        let mut left_us = (secs * 1e6).round() as i64;
+        let mut day = DateTime::from_timestamp_micros(from_us)?
+            .with_timezone(&self.zone)
+            .date_naive();
+        for _ in 0..3660 {
+            for &(s, e) in self.hours_on(day) {
+                let (open, close) = (self.instant(day, s).max(from_us), self.instant(day, e));
+                if close <= open {
+                    continue;
+                }
+                if left_us <= close - open {
+                    return Some(open + left_us);
+                }
+                left_us -= close - open;
+            }
+            day += Duration::days(1);
+        }
+        None
+    }
 }
 
 fn normalise(mut hours: DayHours) -> DayHours {

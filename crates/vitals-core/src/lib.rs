@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod config;
 pub mod facts;
+pub mod now;
 pub mod query;
 pub mod records;
 pub mod stats;

@@ -244,7 +244,7 @@ pub fn import_paths(
     }
     summary.rejects_file = rejects.finish()?;
     let deriving = std::time::Instant::now();
-    let derivation = store.derive_touched(&options.config.business_calendars()?)?;
+    let derivation = store.derive_touched(&options.config.derivation_rules()?)?;
     summary.tickets_derived = derivation.tickets;
     summary.calendars_changed = derivation.calendars_changed;
     summary.derive_secs = deriving.elapsed().as_secs_f64();

@@ -5,8 +5,10 @@
 use duckdb::types::{TimeUnit, Value as DbValue};
 use duckdb::{appender_params_from_iter, Appender};
 use vitals_core::calendar::Calendar;
-use vitals_core::config::Calendars;
-use vitals_core::facts::{fold_ticket, EventInput, TicketFacts, TicketInput};
+use vitals_core::config::DerivationRules;
+use vitals_core::facts::{
+    fold_ticket, policy_for, sla_instances, EventInput, TicketFacts, TicketInput,
+};
 
 use crate::error::{Context, StoreError};
 use crate::Store;
@@ -50,7 +52,33 @@ const FOLD_DDL: &str = "CREATE OR REPLACE TABLE _fold_stage (
     bot_messages BIGINT, touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP,
     last_status VARCHAR, assignee VARCHAR,
     requester_wait_secs DOUBLE, requester_wait_business_secs DOUBLE, agent_wait_secs DOUBLE,
-    agent_wait_business_secs DOUBLE, on_hold_secs DOUBLE, on_hold_business_secs DOUBLE)";
+    agent_wait_business_secs DOUBLE, on_hold_secs DOUBLE, on_hold_business_secs DOUBLE,
+    complaint_resolution_business_secs DOUBLE, solve_assignee VARCHAR, reply_agents VARCHAR)";
+
+/// Separates reply agents in the fold stage (the Appender takes no lists); split on insert.
+const LIST_SEPARATOR: char = '\u{1f}';
+
+/// The ticket fields SLA policies and complaint timing read (besides the fold's input).
+#[derive(Debug, Default)]
+struct TicketAttrs {
+    team: Option<String>,
+    priority: Option<String>,
+    tier: Option<String>,
+    channel: Option<String>,
+    is_complaint: bool,
+}
+
+impl TicketAttrs {
+    fn field(&self, name: &str) -> Option<String> {
+        match name {
+            "team" => self.team.clone(),
+            "priority" => self.priority.clone(),
+            "tier" => self.tier.clone(),
+            "channel" => self.channel.clone(),
+            _ => None,
+        }
+    }
+}
 
 /// Statuses summed into each status-interval metric (Zendesk's definitions).
 const STATUS_GROUPS: [&[&str]; 3] = [&["new", "open", "on_hold"], &["pending"], &["on_hold"]];
@@ -89,16 +117,25 @@ struct FactWriters<'s> {
     fold: Appender<'s>,
     replies: Appender<'s>,
     spans: Appender<'s>,
+    sla: Appender<'s>,
 }
 
 impl FactWriters<'_> {
     fn write(
         &mut self,
         ticket: &TicketInput,
-        f: &TicketFacts,
-        calendar: Option<&Calendar>,
+        attrs: &TicketAttrs,
+        events: &mut [EventInput],
+        rules: &DerivationRules,
     ) -> Result<(), StoreError> {
+        let f = &fold_ticket(ticket, events);
+        let calendar = rules.for_team(attrs.team.as_deref());
         let c = ticket.created_at;
+        let complaint_start = if attrs.is_complaint {
+            Some(c)
+        } else {
+            f.escalated_at
+        };
         let row = [
             DbValue::Text(ticket.ticket_id.clone()),
             ts(f.first_reply_at),
@@ -124,7 +161,16 @@ impl FactWriters<'_> {
             text(&f.last_status),
             text(&f.assignee),
         ];
-        let row = row.into_iter().chain(status_times(f, calendar));
+        let complaint_business = match complaint_start {
+            Some(start) => business(calendar, start, f.full_resolved_at),
+            None => DbValue::Null,
+        };
+        let tail = [
+            complaint_business,
+            text(&f.solve_assignee),
+            DbValue::Text(f.reply_agents.join(&LIST_SEPARATOR.to_string())),
+        ];
+        let row = row.into_iter().chain(status_times(f, calendar)).chain(tail);
         self.fold
             .append_row(appender_params_from_iter(row))
             .context(|| "appending ticket facts".into())?;
@@ -151,6 +197,37 @@ impl FactWriters<'_> {
                 .append_row(appender_params_from_iter(row))
                 .context(|| "appending resolved spans".into())?;
         }
+        if let Some(policy) = policy_for(&rules.sla, |name| attrs.field(name)) {
+            for i in sla_instances(policy, calendar, c, f) {
+                let row = [
+                    DbValue::Text(ticket.ticket_id.clone()),
+                    DbValue::Text(policy.name.clone()),
+                    DbValue::Text(i.target.to_string()),
+                    DbValue::Double(i.target_secs),
+                    DbValue::Text(
+                        if policy.business {
+                            "business"
+                        } else {
+                            "calendar"
+                        }
+                        .into(),
+                    ),
+                    DbValue::Double(policy.at_risk),
+                    ts(Some(i.started_at)),
+                    ts(i.ended_at),
+                    i.ended_by
+                        .map(|b| DbValue::Text(b.into()))
+                        .unwrap_or(DbValue::Null),
+                    DbValue::Double(i.elapsed_secs),
+                    ts(i.due_at),
+                    ts(i.running_since),
+                    i.met().map(DbValue::Boolean).unwrap_or(DbValue::Null),
+                ];
+                self.sla
+                    .append_row(appender_params_from_iter(row))
+                    .context(|| "appending SLA facts".into())?;
+            }
+        }
         Ok(())
     }
 }
@@ -158,7 +235,7 @@ impl FactWriters<'_> {
 impl Store {
     /// Re-derives the facts of every touched ticket — of every ticket when the calendars
     /// changed since the last derivation (business time depends on them).
-    pub fn derive_touched(&self, calendars: &Calendars) -> Result<Derivation, StoreError> {
+    pub fn derive_touched(&self, calendars: &DerivationRules) -> Result<Derivation, StoreError> {
         let exec =
             |sql: &str, what: &str| self.conn.execute_batch(sql).context(|| what.to_string());
         let previous = self.meta("calendar_fingerprint")?;
@@ -183,7 +260,8 @@ impl Store {
             exec(
                 "DELETE FROM fact_tickets WHERE ticket_id IN (SELECT ticket_id FROM _derive);
                  DELETE FROM fact_replies WHERE ticket_id IN (SELECT ticket_id FROM _derive);
-                 DELETE FROM fact_resolved_spans WHERE ticket_id IN (SELECT ticket_id FROM _derive);",
+                 DELETE FROM fact_resolved_spans WHERE ticket_id IN (SELECT ticket_id FROM _derive);
+                 DELETE FROM fact_sla WHERE ticket_id IN (SELECT ticket_id FROM _derive);",
                 "clearing old facts",
             )?;
             let mut folded = 0u64;
@@ -217,7 +295,7 @@ impl Store {
 
     fn derive_chunk(
         &self,
-        calendars: &Calendars,
+        calendars: &DerivationRules,
         first: i64,
         last: i64,
     ) -> Result<u64, StoreError> {
@@ -239,10 +317,15 @@ impl Store {
                     .conn
                     .appender("fact_resolved_spans")
                     .context(|| "opening span appender".into())?,
+                sla: self
+                    .conn
+                    .appender("fact_sla")
+                    .context(|| "opening SLA appender".into())?,
             };
             let sql = format!(
                 "SELECT t.ticket_id, epoch_us(t.created_at), t.first_contact_resolved, t.agent_id,
-                        e.event_id, epoch_us(e.\"at\"), e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status, t.team
+                        e.event_id, epoch_us(e.\"at\"), e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status, t.team,
+                        t.priority, t.tier, t.channel, coalesce(t.is_complaint, false)
                  FROM _derive d JOIN tickets t ON t.ticket_id = d.ticket_id
                  LEFT JOIN ticket_events e ON e.ticket_id = t.ticket_id
                  WHERE d.rn BETWEEN {first} AND {last}
@@ -254,7 +337,7 @@ impl Store {
                 .context(|| "preparing timeline read".into())?;
             let mut rows = stmt.query([]).context(|| "reading timelines".into())?;
             let mut current: Option<TicketInput> = None;
-            let mut team: Option<String> = None;
+            let mut attrs = TicketAttrs::default();
             let mut events: Vec<EventInput> = Vec::new();
             while let Some(row) = rows.next().context(|| "reading a timeline row".into())? {
                 let get_s = |i: usize| row.get::<_, Option<String>>(i);
@@ -265,15 +348,17 @@ impl Store {
                     .unwrap_or(true)
                 {
                     if let Some(t) = current.take() {
-                        writers.write(
-                            &t,
-                            &fold_ticket(&t, &mut events),
-                            calendars.for_team(team.as_deref()),
-                        )?;
+                        writers.write(&t, &attrs, &mut events, calendars)?;
                         folded += 1;
                         events.clear();
                     }
-                    team = get_s(12).context(|| "team".into())?;
+                    attrs = TicketAttrs {
+                        team: get_s(12).context(|| "team".into())?,
+                        priority: get_s(13).context(|| "priority".into())?,
+                        tier: get_s(14).context(|| "tier".into())?,
+                        channel: get_s(15).context(|| "channel".into())?,
+                        is_complaint: row.get(16).context(|| "is_complaint".into())?,
+                    };
                     current = Some(TicketInput {
                         ticket_id,
                         created_at: row.get(1).context(|| "created_at".into())?,
@@ -297,11 +382,7 @@ impl Store {
                 }
             }
             if let Some(t) = current.take() {
-                writers.write(
-                    &t,
-                    &fold_ticket(&t, &mut events),
-                    calendars.for_team(team.as_deref()),
-                )?;
+                writers.write(&t, &attrs, &mut events, calendars)?;
                 folded += 1;
             }
             writers
@@ -313,6 +394,10 @@ impl Store {
                 .flush()
                 .context(|| "flushing reply facts".into())?;
             writers.spans.flush().context(|| "flushing spans".into())?;
+            writers
+                .sla
+                .flush()
+                .context(|| "flushing SLA facts".into())?;
         }
         self.conn
             .execute_batch(
@@ -325,7 +410,10 @@ impl Store {
                         f.customer_messages, coalesce(c.calls, 0), f.customer_messages + coalesce(c.calls, 0),
                         f.bot_messages, f.touches, f.distinct_agents, f.fcr, f.escalated_at, f.last_status,
                         f.requester_wait_secs, f.requester_wait_business_secs, f.agent_wait_secs,
-                        f.agent_wait_business_secs, f.on_hold_secs, f.on_hold_business_secs
+                        f.agent_wait_business_secs, f.on_hold_secs, f.on_hold_business_secs,
+                        f.complaint_resolution_business_secs, f.solve_assignee,
+                        CASE WHEN f.reply_agents = '' THEN CAST([] AS VARCHAR[])
+                             ELSE string_split(f.reply_agents, chr(31)) END
                  FROM _fold_stage f JOIN tickets t ON t.ticket_id = f.ticket_id
                  LEFT JOIN (SELECT ticket_id, count(*) AS calls FROM calls
                             WHERE ticket_id IN (SELECT ticket_id FROM _fold_stage) GROUP BY 1) c ON c.ticket_id = f.ticket_id;

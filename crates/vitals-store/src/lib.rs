@@ -8,6 +8,7 @@ mod error;
 mod query;
 mod read;
 pub mod schema;
+mod sla;
 mod write;
 
 use duckdb::Connection;
@@ -15,6 +16,7 @@ use duckdb::Connection;
 pub use derive::Derivation;
 pub use error::StoreError;
 pub use query::QueryError;
+pub use sla::OpenSlaTarget;
 pub use write::{MergeCounts, StagedWriter};
 
 use error::Context;

@@ -54,7 +54,7 @@ impl Store {
             for rm in &resolved.metrics {
                 let plan = plan_metric(catalogue, config, &resolved, rm, &bucket_list);
                 let rows = self.run_planned(&plan)?;
-                per_metric.push((rm, finalize(rm, &quantiles(rm), &rows)));
+                per_metric.push((rm, finalize(rm, &quantiles(rm), &plan.components, &rows)));
             }
         }
         let results = merge(&resolved, &bucket_list, per_metric);
@@ -93,6 +93,20 @@ impl Store {
             params.insert(
                 "service_level".into(),
                 json!({"threshold_secs": config.calls.service_level_secs, "abandon_grace_secs": config.calls.abandon_grace_secs}),
+            );
+        }
+        if resolved.metrics.iter().any(|m| {
+            matches!(m.metric.entity.as_str(), "survey")
+                && (m.dimensions.iter().any(|d| d == "survey:agent")
+                    || resolved
+                        .filters
+                        .iter()
+                        .any(|f| f.dimension == "survey:agent")
+                    || m.metric.per.is_some())
+        }) {
+            params.insert(
+                "survey_attribution".into(),
+                json!(config.attribution.surveys.name()),
             );
         }
         let query = json!({

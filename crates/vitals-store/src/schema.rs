@@ -4,7 +4,7 @@
 use vitals_core::records::{ColumnType, Entity, ENTITIES};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The SQL type of a canonical column.
 pub fn sql_type(ty: ColumnType) -> &'static str {
@@ -46,13 +46,22 @@ pub const FACT_DDL: &[&str] = &[
         customer_messages BIGINT, linked_calls BIGINT, interactions BIGINT, bot_messages BIGINT,
         touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP, last_status VARCHAR,
         requester_wait_secs DOUBLE, requester_wait_business_secs DOUBLE, agent_wait_secs DOUBLE,
-        agent_wait_business_secs DOUBLE, on_hold_secs DOUBLE, on_hold_business_secs DOUBLE)",
+        agent_wait_business_secs DOUBLE, on_hold_secs DOUBLE, on_hold_business_secs DOUBLE,
+        complaint_resolution_business_secs DOUBLE, solve_assignee VARCHAR, reply_agents VARCHAR[])",
     "CREATE TABLE IF NOT EXISTS fact_replies (ticket_id VARCHAR, replied_at TIMESTAMP, clock_start TIMESTAMP, agent_id VARCHAR, wait_secs DOUBLE, wait_business_secs DOUBLE)",
     "CREATE TABLE IF NOT EXISTS fact_resolved_spans (ticket_id VARCHAR, resolved_from TIMESTAMP, resolved_to TIMESTAMP)",
+    "CREATE TABLE IF NOT EXISTS fact_sla (ticket_id VARCHAR, policy VARCHAR, target VARCHAR, target_secs DOUBLE,
+        clock VARCHAR, at_risk DOUBLE, started_at TIMESTAMP, ended_at TIMESTAMP, ended_by VARCHAR, elapsed_secs DOUBLE,
+        due_at TIMESTAMP, running_since TIMESTAMP, met BOOLEAN)",
 ];
 
 /// The derived tables: dropped and rebuilt from the records when their layout changes.
-pub const FACT_TABLES: &[&str] = &["fact_tickets", "fact_replies", "fact_resolved_spans"];
+pub const FACT_TABLES: &[&str] = &[
+    "fact_tickets",
+    "fact_replies",
+    "fact_resolved_spans",
+    "fact_sla",
+];
 
 /// Bookkeeping tables.
 pub const META_DDL: &[&str] = &[

@@ -1,7 +1,7 @@
 //! Store tests: merge semantics (last write wins, idempotent re-imports, reconciled counts)
 //! and incremental fact derivation.
 
-use vitals_core::config::Calendars;
+use vitals_core::config::DerivationRules;
 use vitals_core::records::{entity, Record, Value};
 
 use super::*;
@@ -141,7 +141,10 @@ fn facts_are_derived_for_touched_tickets_only() {
         ],
     );
     assert_eq!(
-        store.derive_touched(&Calendars::default()).unwrap().tickets,
+        store
+            .derive_touched(&DerivationRules::default())
+            .unwrap()
+            .tickets,
         2
     );
     assert_eq!(frt(&store, "t1"), Some(1800.0));
@@ -155,7 +158,10 @@ fn facts_are_derived_for_touched_tickets_only() {
         &[event("e2", "t1", 30, "message", "agent", None)],
     );
     assert_eq!(
-        store.derive_touched(&Calendars::default()).unwrap().tickets,
+        store
+            .derive_touched(&DerivationRules::default())
+            .unwrap()
+            .tickets,
         0
     );
 
@@ -166,7 +172,10 @@ fn facts_are_derived_for_touched_tickets_only() {
         &[event("e9", "t2", 5, "message", "agent", None)],
     );
     assert_eq!(
-        store.derive_touched(&Calendars::default()).unwrap().tickets,
+        store
+            .derive_touched(&DerivationRules::default())
+            .unwrap()
+            .tickets,
         1
     );
     assert_eq!(frt(&store, "t2"), Some(300.0));
@@ -183,9 +192,9 @@ fn orphan_events_are_counted_and_folded_when_their_ticket_arrives() {
         &[event("e1", "t9", 10, "message", "agent", None)],
     );
     assert_eq!(store.orphan_event_count().unwrap(), 1);
-    store.derive_touched(&Calendars::default()).unwrap();
+    store.derive_touched(&DerivationRules::default()).unwrap();
     assert_eq!(store.count("SELECT count(*) FROM fact_tickets").unwrap(), 0);
     load(&store, "tickets", &[ticket("t9", "email")]);
-    store.derive_touched(&Calendars::default()).unwrap();
+    store.derive_touched(&DerivationRules::default()).unwrap();
     assert_eq!(frt(&store, "t9"), Some(600.0));
 }

@@ -82,10 +82,10 @@ pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
     }
     let catalogue = Catalogue::builtin()?;
     let store = Store::open(&args.db.display().to_string())?;
-    let derivation = store.derive_touched(&config.business_calendars()?)?;
+    let derivation = store.derive_touched(&config.derivation_rules()?)?;
     if derivation.calendars_changed {
         eprintln!(
-            "note: the business calendars changed; business time was re-derived for {} tickets",
+            "note: calendars or SLA policies changed; {} tickets were re-derived",
             derivation.tickets
         );
     }

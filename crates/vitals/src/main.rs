@@ -6,6 +6,7 @@ mod cmd_demo;
 mod cmd_explain;
 mod cmd_import;
 mod cmd_query;
+mod cmd_sla;
 mod format;
 
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ enum Command {
     Import(cmd_import::ImportArgs),
     /// Compute metrics: `vitals query --metric csat --by time:month`.
     Query(cmd_query::QueryArgs),
+    /// List open SLA targets with elapsed and remaining time (`--breached`, `--at-risk`).
+    Sla(cmd_sla::SlaArgs),
     /// Explain a metric: definition, formula, counting rule, sources and decisions.
     Explain(cmd_explain::ExplainArgs),
     /// List every metric of the catalogue.
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Import(args) => cmd_import::run(args, &config),
         Command::Query(args) => cmd_query::run(args, &config),
+        Command::Sla(args) => cmd_sla::run(args, &config),
         Command::Explain(args) => cmd_explain::explain(args),
         Command::Catalogue(args) => cmd_explain::catalogue(args),
         Command::Calc(args) => cmd_calc::run(args),

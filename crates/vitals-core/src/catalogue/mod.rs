@@ -52,6 +52,12 @@ pub enum Calculation {
     CostRatio,
     /// Repeat purchase rate.
     RepeatPurchase,
+    /// Weighted mean of component rates over the bucket's rows (`component`, with weights
+    /// from the configuration): the engagement score.
+    Composite,
+    /// Coefficient of variation across units (`per`, e.g. agents) of a per-unit mean of
+    /// `value` (or rate of `numerator`): how alike the units perform.
+    Spread,
 }
 
 /// The unit of a metric's value.
@@ -150,6 +156,17 @@ pub struct Metric {
     /// Dimensions only this metric offers.
     #[serde(default)]
     pub extra_dimensions: BTreeMap<String, String>,
+    /// Dimensions always added to this metric's breakdown (e.g. `sla:target`).
+    #[serde(default)]
+    pub breakdown: Vec<String>,
+    /// SQL condition (over the entity and the bucket `b`) for rows that belong to every
+    /// bucket they meet — e.g. customers active in the bucket — instead of the bucket of
+    /// their anchor instant.
+    pub per_bucket: Option<String>,
+    /// Composite: SQL boolean template of one component (`{program}` is filled in).
+    pub component: Option<String>,
+    /// Spread: SQL of the unit compared (e.g. the agent).
+    pub per: Option<String>,
     /// The family (file) it came from.
     #[serde(skip)]
     pub family: String,
@@ -211,6 +228,7 @@ const FAMILIES: &[(&str, &str)] = &[
         "feedback",
         include_str!("../../../../catalogue/feedback.toml"),
     ),
+    ("social", include_str!("../../../../catalogue/social.toml")),
 ];
 const ENTITIES_FILE: &str = include_str!("../../../../catalogue/entities.toml");
 
@@ -293,6 +311,16 @@ impl Catalogue {
                     needs(&m.per_anchor, "per_anchor")?;
                 }
                 Calculation::Proportion => needs(&m.numerator, "numerator")?,
+                Calculation::Composite => {
+                    needs(&m.component, "component")?;
+                    needs(&m.per_bucket, "per_bucket")?;
+                }
+                Calculation::Spread => {
+                    needs(&m.per, "per")?;
+                    if m.value.is_none() && m.numerator.is_none() {
+                        return Err(bad("needs `value` or `numerator`".into()));
+                    }
+                }
                 Calculation::Share => {
                     needs(&m.share_of, "share_of")?;
                     let dim = m.share_of.as_deref().unwrap_or_default();
@@ -304,6 +332,16 @@ impl Catalogue {
                     }
                 }
                 _ => {}
+            }
+            for d in &m.breakdown {
+                if !entity.dimensions.contains_key(d)
+                    && !crate::query::TIME_OF_DAY.contains(&d.as_str())
+                {
+                    return Err(bad(format!(
+                        "breakdown `{d}` is not a dimension of `{}`",
+                        m.entity
+                    )));
+                }
             }
         }
         Ok(())

@@ -156,6 +156,14 @@ pub struct TicketFacts {
     pub resolved_spans: Vec<ResolvedSpan>,
     /// Unresolved status spans, complete when the ticket ends resolved.
     pub status_spans: Vec<StatusSpan>,
+    /// While unresolved: the status the ticket is in now, and since when.
+    pub open_status: Option<(String, i64)>,
+    /// The start of a response clock no reply has stopped yet.
+    pub open_clock: Option<i64>,
+    /// The assignee when the ticket was last resolved (while it is resolved).
+    pub solve_assignee: Option<String>,
+    /// Distinct agents who sent a public reply, in order of their first reply.
+    pub reply_agents: Vec<String>,
 }
 
 fn is_agent(e: &EventInput) -> bool {
@@ -170,6 +178,7 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
     let mut resolved = false;
     let mut agents: BTreeSet<&str> = BTreeSet::new();
     let mut last_assign: Option<Option<String>> = None;
+    let mut assignee_at_solve: Option<String> = None;
     let mut track = StatusTrack {
         status: "new".into(),
         since: ticket.created_at,
@@ -199,6 +208,9 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
                     }
                     if let Some(id) = e.author_id.as_deref() {
                         agents.insert(id);
+                        if !f.reply_agents.iter().any(|a| a == id) {
+                            f.reply_agents.push(id.to_string());
+                        }
                     }
                     if f.first_reply_at.is_none() {
                         f.first_reply_at = Some(e.at);
@@ -223,6 +235,10 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
                     "solved" | "closed" => {
                         if !resolved {
                             resolved = true;
+                            assignee_at_solve = match &last_assign {
+                                Some(a) => a.clone(),
+                                None => ticket.agent_id.clone(),
+                            };
                             f.resolutions += 1;
                             f.first_resolved_at.get_or_insert(e.at);
                             f.resolved_spans.push(ResolvedSpan {
@@ -253,6 +269,9 @@ pub fn fold_ticket(ticket: &TicketInput, events: &mut [EventInput]) -> TicketFac
 
     f.is_resolved = resolved;
     f.status_spans = track.spans;
+    f.open_status = (!resolved).then(|| (track.status.clone(), track.since));
+    f.open_clock = clock;
+    f.solve_assignee = if resolved { assignee_at_solve } else { None };
     f.full_resolved_at = if resolved {
         f.resolved_spans.last().map(|s| s.from)
     } else {

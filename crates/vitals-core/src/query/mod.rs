@@ -7,6 +7,6 @@ pub mod plan;
 pub mod request;
 pub mod result;
 
-pub use buckets::{buckets, Bucket, Grain};
+pub use buckets::{buckets, hours, Bucket, Grain, LocalHour, TIME_OF_DAY};
 pub use request::{resolve, QueryRequest, RequestError, ResolvedMetric, ResolvedQuery, Stat};
 pub use result::{AggRow, MetricValue, QueryResult, ResultRow, Warning};

@@ -8,10 +8,10 @@
 
 use chrono::DateTime;
 
-use super::buckets::Bucket;
+use super::buckets::{hours, Bucket, TIME_OF_DAY};
 use super::request::{filter_sql, ResolvedMetric, ResolvedQuery, Stat};
 use crate::catalogue::{Calculation, Catalogue, Metric};
-use crate::config::Config;
+use crate::config::{Config, SurveyAttribution};
 
 /// One metric's SQL.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct PlannedSql {
     pub key_columns: usize,
     /// Number of trailing numeric columns.
     pub agg_columns: usize,
+    /// Composite metrics: the components (engagement programme, weight), in aggregate order.
+    pub components: Vec<(String, f64)>,
 }
 
 /// A UTC µs instant as a DuckDB `TIMESTAMP` literal.
@@ -36,16 +38,27 @@ fn float_literal(x: f64) -> String {
     format!("CAST({x:?} AS DOUBLE)")
 }
 
-/// Replaces `{name}` configuration placeholders in catalogue SQL.
+/// Replaces `{name}` configuration placeholders in catalogue SQL: call-centre thresholds, the
+/// survey attribution (`{survey_agent}`) and the current instant (`{now}`, see `crate::now`).
 pub fn fill_placeholders(sql: &str, config: &Config) -> String {
-    sql.replace(
-        "{service_level_secs}",
-        &float_literal(config.calls.service_level_secs),
-    )
-    .replace(
-        "{abandon_grace_secs}",
-        &float_literal(config.calls.abandon_grace_secs),
-    )
+    let survey_agent = match config.attribution.surveys {
+        SurveyAttribution::RatedAgent => "s.agent_id",
+        SurveyAttribution::AssigneeAtSolve => "t.solve_assignee",
+        SurveyAttribution::EveryReplyingAgent => {
+            "unnest(CASE WHEN len(t.reply_agents) > 0 THEN t.reply_agents ELSE [NULL] END)"
+        }
+    };
+    let now = crate::now::now_us().unwrap_or_else(|_| chrono::Utc::now().timestamp_micros());
+    sql.replace("{survey_agent}", survey_agent)
+        .replace("{now}", &ts_literal(now))
+        .replace(
+            "{service_level_secs}",
+            &float_literal(config.calls.service_level_secs),
+        )
+        .replace(
+            "{abandon_grace_secs}",
+            &float_literal(config.calls.abandon_grace_secs),
+        )
 }
 
 /// The common table expressions every statement starts with: survey rules from the
@@ -75,10 +88,13 @@ fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> Strin
             )
         })
         .collect();
-    let mut ctes = vec![format!(
-        "survey_rules(survey, top_box, high_is_effort) AS (VALUES {})",
-        rules.join(", ")
-    )];
+    let mut ctes = vec![
+        format!(
+            "survey_rules(survey, top_box, high_is_effort) AS (VALUES {})",
+            rules.join(", ")
+        ),
+        rubric_weights_cte(config),
+    ];
     for (name, sql) in &catalogue.facts {
         ctes.push(format!("{name} AS ({})", fill_placeholders(sql, config)));
     }
@@ -104,6 +120,37 @@ fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> Strin
         rows.join(", ")
     ));
     format!("WITH {}", ctes.join(",\n"))
+}
+
+/// The configured rubric weights: (rubric version, criterion, weight, tagged adherence).
+fn rubric_weights_cte(config: &Config) -> String {
+    let quote = |t: &str| format!("'{}'", t.replace('\'', "''"));
+    let rows: Vec<String> = config
+        .quality
+        .rubrics
+        .iter()
+        .flat_map(|(rubric, criteria)| {
+            criteria.iter().map(move |(criterion, c)| {
+                format!(
+                    "({}, {}, {}, {})",
+                    quote(rubric),
+                    quote(criterion),
+                    float_literal(c.weight()),
+                    c.tags().iter().any(|t| t == "adherence")
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        "rubric_weights(rubric, criterion, weight, adherence) AS \
+         (SELECT CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DOUBLE), CAST(NULL AS BOOLEAN) WHERE false)"
+            .into()
+    } else {
+        format!(
+            "rubric_weights(rubric, criterion, weight, adherence) AS (VALUES {})",
+            rows.join(", ")
+        )
+    }
 }
 
 /// The distinct quantiles a metric's asks need, in order.
@@ -141,17 +188,31 @@ pub fn plan_metric(
     let mut params = Vec::new();
     for f in &query.filters {
         let (sql, values) = filter_sql(catalogue, m, f);
+        let sql = fill_placeholders(&sql, config);
+        // A dimension that lists several values per row (every replying agent) filters by
+        // membership instead of multiplying rows.
+        let sql = if sql.contains("unnest(") {
+            let marks = vec!["?"; values.len()].join(", ");
+            format!("list_has_any(CAST(t.reply_agents AS VARCHAR[]), [{marks}])")
+        } else {
+            sql
+        };
         conds.push(sql);
         params.extend(values);
     }
     let dims: Vec<String> = rm
         .dimension_sql
         .iter()
-        .map(|d| format!("CAST({d} AS VARCHAR)"))
+        .map(|d| format!("CAST({} AS VARCHAR)", fill_placeholders(d, config)))
         .collect();
     let dim_aliases: Vec<String> = (0..dims.len()).map(|i| format!("_d{i}")).collect();
     let key_columns = 1 + dims.len();
-    let pre = preamble(catalogue, config, buckets);
+    let mut pre = preamble(catalogue, config, buckets);
+    let components = if m.calculation == Calculation::Composite {
+        config.engagement.components()
+    } else {
+        Vec::new()
+    };
     let where_all = |extra: Vec<String>| {
         let all: Vec<String> = extra.into_iter().chain(conds.iter().cloned()).collect();
         if all.is_empty() {
@@ -171,28 +232,58 @@ pub fn plan_metric(
         .map(|a| format!(", {a}"))
         .collect::<String>();
 
+    let time_of_day = rm
+        .dimensions
+        .iter()
+        .any(|d| TIME_OF_DAY.contains(&d.as_str()));
+    if time_of_day {
+        if let (Some(f), Some(l)) = (buckets.first(), buckets.last()) {
+            pre.push_str(&format!(",\n{}", hours_cte(query, f, l)));
+        }
+    }
+    // Dimensions computed in the row source (`_dN`), or from the local hour (`h.…`).
+    let outer_dims: String = rm
+        .dimensions
+        .iter()
+        .zip(&dim_aliases)
+        .map(|(name, alias)| match name.as_str() {
+            "time:weekday" => format!(", h.weekday AS {alias}"),
+            "time:hour" => format!(", h.hour AS {alias}"),
+            _ => format!(", {alias}"),
+        })
+        .collect();
+    let mut src_dims: Vec<String> = rm
+        .dimensions
+        .iter()
+        .zip(dims.iter().zip(&dim_aliases))
+        .filter(|(name, _)| !TIME_OF_DAY.contains(&name.as_str()))
+        .map(|(_, (d, a))| format!("{d} AS {a}"))
+        .collect();
+
     let (sql, agg_columns) = match m.calculation {
         Calculation::Count
         | Calculation::Share
         | Calculation::Proportion
         | Calculation::Distribution
         | Calculation::Nps
-        | Calculation::RepeatPurchase => {
-            let mut src_cols = vec![format!("{} AS _ts", m.anchor)];
-            src_cols.extend(
-                dims.iter()
-                    .zip(&dim_aliases)
-                    .map(|(d, a)| format!("{d} AS {a}")),
-            );
+        | Calculation::RepeatPurchase
+        | Calculation::Composite
+        | Calculation::Spread => {
+            let mut src_cols = match &m.per_bucket {
+                Some(_) => vec!["b.bucket AS _bucket".to_string()],
+                None => vec![format!("{} AS _ts", m.anchor)],
+            };
+            src_cols.append(&mut src_dims);
             let value = match m.calculation {
                 Calculation::Nps => Some("s.score".to_string()),
                 Calculation::RepeatPurchase => Some("o.customer_id".to_string()),
                 _ => m.value.clone(),
             };
             if let Some(v) = &value {
-                src_cols.push(format!("{v} AS _v"));
+                src_cols.push(format!("{} AS _v", fill_placeholders(v, config)));
             }
-            if rm.asks.iter().any(|a| a.business) {
+            let business = rm.asks.iter().any(|a| a.business);
+            if business {
                 if let Some(vb) = &m.business_value {
                     src_cols.push(format!("{vb} AS _vb"));
                 }
@@ -200,22 +291,71 @@ pub fn plan_metric(
             if let Some(n) = &m.numerator {
                 src_cols.push(format!("({}) AS _num", fill_placeholders(n, config)));
             }
-            let business = rm.asks.iter().any(|a| a.business);
-            let (aggs, n_aggs) = row_aggregates(m.calculation, &quantiles(rm), business);
-            let src = format!(
-                "SELECT {} FROM {from_sql} {}",
-                src_cols.join(", "),
-                where_all(in_period(&m.anchor))
-            );
-            let joined =
-                "FROM src ASOF JOIN buckets b ON src._ts >= b.b_start WHERE src._ts < b.b_end";
-            let sql = if m.calculation == Calculation::RepeatPurchase {
-                format!(
-                    "{pre},\nsrc AS ({src}),\nper AS (SELECT b.bucket{select_dims}, _v, count(*) AS k {joined} GROUP BY ALL)\n\
-                     SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL"
-                )
-            } else {
-                format!("{pre},\nsrc AS ({src})\nSELECT b.bucket{select_dims}, {aggs} {joined} GROUP BY ALL")
+            if let Some(per) = &m.per {
+                src_cols.push(format!("{} AS _u", fill_placeholders(per, config)));
+            }
+            let template = m.component.clone().unwrap_or_default();
+            for (i, (program, _)) in components.iter().enumerate() {
+                let sql = template.replace("{program}", &program.replace('\'', "''"));
+                src_cols.push(format!("({sql}) AS _c{i}"));
+            }
+            let (aggs, n_aggs) = match m.calculation {
+                Calculation::Composite => composite_aggregates(components.len()),
+                Calculation::Spread => (
+                    "CAST(count(*) AS DOUBLE), CAST(avg(_x) AS DOUBLE), CAST(stddev_samp(_x) AS DOUBLE)".to_string(),
+                    3,
+                ),
+                calc => row_aggregates(calc, &quantiles(rm), business),
+            };
+            let (src, joined, bucket_col) = match &m.per_bucket {
+                Some(membership) => (
+                    format!(
+                        "SELECT {} FROM buckets b, {from_sql} {}",
+                        src_cols.join(", "),
+                        where_all(vec![format!("({})", fill_placeholders(membership, config))])
+                    ),
+                    "FROM src".to_string(),
+                    "_bucket",
+                ),
+                None => {
+                    let hours_join = if time_of_day {
+                        " ASOF JOIN hours h ON src._ts >= h.h_start"
+                    } else {
+                        ""
+                    };
+                    (
+                        format!(
+                            "SELECT {} FROM {from_sql} {}",
+                            src_cols.join(", "),
+                            where_all(in_period(&m.anchor))
+                        ),
+                        format!("FROM src ASOF JOIN buckets b ON src._ts >= b.b_start{hours_join} WHERE src._ts < b.b_end"),
+                        "b.bucket",
+                    )
+                }
+            };
+            let sql = match m.calculation {
+                Calculation::RepeatPurchase => format!(
+                    "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _v, count(*) AS k {joined} GROUP BY ALL)\n\
+                     SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
+                ),
+                Calculation::Spread => {
+                    let x = if m.numerator.is_some() {
+                        "100.0 * avg(CASE WHEN _num THEN 1.0 ELSE 0.0 END)"
+                    } else {
+                        "avg(_v)"
+                    };
+                    format!(
+                        "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _u, {x} AS _x {joined} \
+                         {and_unit} GROUP BY ALL HAVING count(*) >= {min})\n\
+                         SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
+                        and_unit = if m.per_bucket.is_some() { "WHERE _u IS NOT NULL" } else { "AND _u IS NOT NULL" },
+                        min = config.statistics.min_agent_sample.max(1),
+                    )
+                }
+                _ => format!(
+                    "{pre},\nsrc AS ({src})\nSELECT {bucket_col}{outer_dims}, {aggs} {joined} GROUP BY ALL"
+                ),
             };
             (sql, n_aggs)
         }
@@ -294,7 +434,35 @@ pub fn plan_metric(
         params,
         key_columns,
         agg_columns,
+        components,
     }
+}
+
+/// Composite aggregates: the rows, then the rows meeting each component.
+fn composite_aggregates(components: usize) -> (String, usize) {
+    let mut list = vec!["CAST(count(*) AS DOUBLE)".to_string()];
+    list.extend((0..components).map(|i| format!("CAST(count(*) FILTER (WHERE _c{i}) AS DOUBLE)")));
+    let n = list.len();
+    (list.join(", "), n)
+}
+
+/// The `hours` table: every local clock hour of the period with its weekday and hour label.
+fn hours_cte(query: &ResolvedQuery, first: &Bucket, last: &Bucket) -> String {
+    let rows: Vec<String> = hours(query.zone, first.start_date, last.end_date)
+        .iter()
+        .map(|h| {
+            format!(
+                "({}, '{}', '{}')",
+                ts_literal(h.start_us),
+                h.weekday,
+                h.hour
+            )
+        })
+        .collect();
+    format!(
+        "hours(h_start, weekday, hour) AS (VALUES {})",
+        rows.join(", ")
+    )
 }
 
 /// Aggregates for row-wise kinds, and how many there are. Distributions get one block

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use super::buckets::Grain;
+use super::buckets::{Grain, TIME_OF_DAY};
 use crate::catalogue::{did_you_mean, Calculation, Catalogue, Metric};
 
 /// A request as a user wrote it.
@@ -143,8 +143,12 @@ pub fn resolve(
             if grain.replace(g).is_some() {
                 return Err(RequestError("only one time dimension per query".into()));
             }
-        } else if dim.starts_with("time:") {
-            let known: Vec<&str> = Grain::ALL.iter().map(|(_, n)| *n).collect();
+        } else if dim.starts_with("time:") && !TIME_OF_DAY.contains(&dim.as_str()) {
+            let known: Vec<&str> = Grain::ALL
+                .iter()
+                .map(|(_, n)| *n)
+                .chain(TIME_OF_DAY)
+                .collect();
             return Err(suggest("time dimension", dim, &known));
         } else if !dimensions.contains(dim) {
             dimensions.push(dim.clone());
@@ -208,13 +212,22 @@ pub fn resolve(
         }
         let available = catalogue.dimensions_of(metric);
         let mut dims = dimensions.clone();
-        if let Some(share) = &metric.share_of {
-            if !dims.contains(share) {
-                dims.push(share.clone());
+        for always in metric.share_of.iter().chain(&metric.breakdown) {
+            if !dims.contains(always) {
+                dims.push(always.clone());
             }
         }
         let mut dimension_sql = Vec::new();
         for d in &dims {
+            if TIME_OF_DAY.contains(&d.as_str()) {
+                if !is_row_wise(metric.calculation) || metric.per_bucket.is_some() {
+                    return Err(RequestError(format!(
+                        "`{id}` cannot be broken down by `{d}`: it is not counted by one instant per row"
+                    )));
+                }
+                dimension_sql.push(String::new());
+                continue;
+            }
             match available.get(d) {
                 Some(sql) => dimension_sql.push(sql.clone()),
                 None if all_dims.contains(&d.as_str()) => {

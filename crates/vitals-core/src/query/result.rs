@@ -33,6 +33,8 @@ pub struct MetricValue {
     pub count: Option<u64>,
     /// For ranked shares: 1 = largest.
     pub rank: Option<u64>,
+    /// For composites: each component's value.
+    pub components: Vec<(String, Option<f64>)>,
 }
 
 /// One result row.
@@ -83,7 +85,13 @@ fn ratio_value(num: f64, den: f64) -> MetricValue {
 pub type FinalRows = Vec<(Vec<Option<String>>, Vec<MetricValue>)>;
 
 /// Finalises the aggregate rows of one metric into values per ask, keyed by the row's keys.
-pub fn finalize(rm: &ResolvedMetric, quantiles: &[f64], rows: &[AggRow]) -> FinalRows {
+/// `components` are a composite metric's (name, weight) in aggregate order.
+pub fn finalize(
+    rm: &ResolvedMetric,
+    quantiles: &[f64],
+    components: &[(String, f64)],
+    rows: &[AggRow],
+) -> FinalRows {
     let get = |r: &AggRow, i: usize| r.aggs.get(i).copied().flatten();
     let calc = rm.metric.calculation;
     if calc == Calculation::Share {
@@ -187,12 +195,59 @@ pub fn finalize(rm: &ResolvedMetric, quantiles: &[f64], rows: &[AggRow]) -> Fina
                             ..Default::default()
                         }
                     }
+                    Calculation::Composite => composite_value(components, |i| get(r, i)),
+                    Calculation::Spread => {
+                        let (units, mean, sd) = (get(r, 0).unwrap_or(0.0), get(r, 1), get(r, 2));
+                        let value = match (mean, sd) {
+                            (Some(m), Some(sd)) if units >= 2.0 && m > 0.0 => Some(100.0 * sd / m),
+                            _ => None,
+                        };
+                        MetricValue {
+                            value,
+                            n: units as u64,
+                            ..Default::default()
+                        }
+                    }
                     Calculation::Share => unreachable!("handled above"),
                 })
                 .collect();
             (r.keys.clone(), values)
         })
         .collect()
+}
+
+/// A composite: Σ wᵢ·rateᵢ / Σ wᵢ over the components' rates (% of the rows meeting each),
+/// with the components alongside. `get(0)` is the row count, `get(1 + i)` component i's.
+fn composite_value(
+    components: &[(String, f64)],
+    get: impl Fn(usize) -> Option<f64>,
+) -> MetricValue {
+    let rows = get(0).unwrap_or(0.0);
+    if rows <= 0.0 {
+        return MetricValue::default();
+    }
+    let rates: Vec<f64> = (0..components.len())
+        .map(|i| 100.0 * get(1 + i).unwrap_or(0.0) / rows)
+        .collect();
+    let weight: f64 = components.iter().map(|(_, w)| w).sum();
+    let value = (weight > 0.0).then(|| {
+        components
+            .iter()
+            .zip(&rates)
+            .map(|((_, w), r)| w * r)
+            .sum::<f64>()
+            / weight
+    });
+    MetricValue {
+        value,
+        n: rows as u64,
+        components: components
+            .iter()
+            .zip(rates)
+            .map(|((name, _), r)| (format!("{name}_participation"), Some(r)))
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// Shares: each row's count over the total of rows that agree on every key but the share
@@ -361,6 +416,14 @@ impl MetricValue {
         }
         if let Some(r) = self.rank {
             o.insert("rank".into(), json!(r));
+        }
+        if !self.components.is_empty() {
+            let parts: Map<String, Json> = self
+                .components
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            o.insert("components".into(), Json::Object(parts));
         }
         if self.value.is_some() && self.n < min_sample {
             o.insert("low_sample".into(), json!(true));

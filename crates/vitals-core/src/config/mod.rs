@@ -1,5 +1,13 @@
 //! `vitals.toml`: the configuration model, its defaults and loading (defaults → file →
-//! `VITALS_*` environment). Sections not modelled yet are accepted and ignored.
+//! `VITALS_*` environment). Sections not modelled yet are accepted and ignored. SLA policies,
+//! targets, rubrics, engagement weights and attribution live in `sections.rs`.
+
+mod sections;
+
+pub use sections::{
+    parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, QualityConfig, SlaPolicy,
+    SlaPolicyConfig, SurveyAttribution, Target, SLA_FIELDS, SLA_TARGETS, TARGET_SCOPES,
+};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -54,6 +62,16 @@ pub struct Config {
     pub calendars: BTreeMap<String, CalendarConfig>,
     /// Teams and the calendar each works to.
     pub teams: BTreeMap<String, TeamConfig>,
+    /// SLA policies, first match wins.
+    pub sla: Vec<SlaPolicyConfig>,
+    /// Targets: `metric[:stat] = value`, and per team / agent / tier tables.
+    pub targets: BTreeMap<String, toml::Value>,
+    /// Quality rubrics.
+    pub quality: QualityConfig,
+    /// Engagement score weights.
+    pub engagement: EngagementConfig,
+    /// Which agent survey metrics credit.
+    pub attribution: AttributionConfig,
 }
 
 /// `[calendars.NAME]`: zone, weekly hours, holidays, exceptions, dated changes.
@@ -177,11 +195,16 @@ impl Default for CallsConfig {
 pub struct StatisticsConfig {
     /// Below this sample size a value is flagged `low_sample`.
     pub min_sample: u64,
+    /// Consistency metrics leave out agents with fewer observations than this in a bucket.
+    pub min_agent_sample: u64,
 }
 
 impl Default for StatisticsConfig {
     fn default() -> Self {
-        StatisticsConfig { min_sample: 30 }
+        StatisticsConfig {
+            min_sample: 30,
+            min_agent_sample: 10,
+        }
     }
 }
 
@@ -245,7 +268,19 @@ impl Config {
                 message,
             })?;
         }
-        self.business_calendars()?;
+        self.derivation_rules()?;
+        self.targets()?;
+        self.engagement.check()?;
+        for (rubric, criteria) in &self.quality.rubrics {
+            for (criterion, c) in criteria {
+                if !c.weight().is_finite() || c.weight() < 0.0 {
+                    return Err(ConfigError::Invalid {
+                        key: format!("quality.rubrics.{rubric}.{criterion}"),
+                        message: format!("{}: a weight is a number ≥ 0", c.weight()),
+                    });
+                }
+            }
+        }
         for (name, s) in &self.surveys {
             if let Some([lo, hi]) = s.scale {
                 if lo >= hi {
@@ -276,8 +311,14 @@ impl Config {
             .unwrap_or(Tz::UTC)
     }
 
-    /// The business calendars, built and checked.
-    pub fn business_calendars(&self) -> Result<Calendars, ConfigError> {
+    /// The targets of `[targets]`.
+    pub fn targets(&self) -> Result<Vec<Target>, ConfigError> {
+        sections::targets(&self.targets)
+    }
+
+    /// What ticket facts depend on besides the records: the business calendars (built and
+    /// checked), which team works to which, and the SLA policies.
+    pub fn derivation_rules(&self) -> Result<DerivationRules, ConfigError> {
         let mut built = BTreeMap::new();
         for (name, c) in &self.calendars {
             let key = |k: &str| format!("calendars.{name}.{k}");
@@ -341,11 +382,13 @@ impl Config {
                 teams.insert(team.clone(), cal.clone());
             }
         }
+        let sla = sections::sla_policies(&self.sla, !built.is_empty())?;
         let fingerprint =
-            serde_json::to_string(&(&self.calendars, &self.teams)).unwrap_or_default();
-        Ok(Calendars {
+            serde_json::to_string(&(&self.calendars, &self.teams, &self.sla)).unwrap_or_default();
+        Ok(DerivationRules {
             calendars: built,
             teams,
+            sla,
             fingerprint,
         })
     }
@@ -388,16 +431,19 @@ impl Config {
     }
 }
 
-/// The business calendars and which team works to which.
+/// What derived ticket facts depend on besides the records: the business calendars, which
+/// team works to which, and the SLA policies.
 #[derive(Debug, Clone, Default)]
-pub struct Calendars {
+pub struct DerivationRules {
     calendars: BTreeMap<String, Calendar>,
     teams: BTreeMap<String, String>,
-    /// Identifies the calendar configuration; when it changes, business time is re-derived.
+    /// SLA policies in order (the first whose `when` matches a ticket applies).
+    pub sla: Vec<SlaPolicy>,
+    /// Identifies the rules; when it changes, every ticket is re-derived.
     pub fingerprint: String,
 }
 
-impl Calendars {
+impl DerivationRules {
     /// The calendar of a ticket of `team`: the team's, else `default`; `None` without calendars.
     pub fn for_team(&self, team: Option<&str>) -> Option<&Calendar> {
         team.and_then(|t| self.teams.get(t))
@@ -418,7 +464,7 @@ pub fn parse_zone(name: &str) -> Result<Tz, String> {
 }
 
 /// The commented default configuration file (`vitals config --default`).
-pub const DEFAULT_CONFIG: &str = include_str!("../default-config.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../default-config.toml");
 
 #[cfg(test)]
 mod tests {
@@ -450,7 +496,7 @@ mod tests {
             "t",
         )
         .unwrap();
-        let cals = c.business_calendars().unwrap();
+        let cals = c.derivation_rules().unwrap();
         assert_eq!(cals.for_team(Some("tier2")).unwrap().name, "us");
         assert_eq!(cals.for_team(Some("tier1")).unwrap().name, "default");
         assert_eq!(cals.for_team(None).unwrap().name, "default");
@@ -460,6 +506,6 @@ mod tests {
             "t"
         )
         .is_err());
-        assert!(Config::default().business_calendars().unwrap().is_empty());
+        assert!(Config::default().derivation_rules().unwrap().is_empty());
     }
 }
