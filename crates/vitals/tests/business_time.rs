@@ -167,7 +167,7 @@ fn without_a_calendar_business_stats_are_null_with_a_warning() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("business calendars changed"),
+        stderr.contains("calendars or SLA policies changed"),
         "changing the calendars says so: {stderr}"
     );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -347,7 +347,8 @@ mod tests {
         let clock = Clock::new(None);
         let at = |m: i64| assess_open(3600.0, 600.0, Some(10 * MIN), 0.25, clock, m * MIN);
         assert_eq!(at(30).state, SlaState::Ok);
-        assert_eq!(at(30).remaining_secs, 2400.0);
+        // 10 min before the clock last started + 20 min since = 30 of 60 min used.
+        assert_eq!(at(30).remaining_secs, 1800.0);
         assert_eq!(at(50).state, SlaState::AtRisk);
         assert_eq!(at(61).state, SlaState::Breached);
         let paused = assess_open(3600.0, 600.0, None, 0.25, clock, 500 * MIN);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value as Json};
 
-use super::buckets::Bucket;
+use super::buckets::{Bucket, WEEKDAYS};
 use super::request::{ResolvedMetric, ResolvedQuery, Stat};
 use crate::catalogue::{Calculation, Empty};
 use crate::stats::{nps_interval, t_interval, wilson_percent, Interval};
@@ -35,6 +35,15 @@ pub struct MetricValue {
     pub rank: Option<u64>,
     /// For composites: each component's value.
     pub components: Vec<(String, Option<f64>)>,
+    /// True for a count or a total (not an estimate from a sample): never `low_sample`.
+    pub exact: bool,
+}
+
+impl MetricValue {
+    /// Whether the value rests on fewer observations than `min_sample`.
+    pub fn is_low_sample(&self, min_sample: u64) -> bool {
+        !self.exact && self.value.is_some() && self.n < min_sample
+    }
 }
 
 /// One result row.
@@ -108,6 +117,7 @@ pub fn finalize(
                         MetricValue {
                             value: Some(c),
                             n: c as u64,
+                            exact: true,
                             ..Default::default()
                         }
                     }
@@ -192,6 +202,7 @@ pub fn finalize(
                         MetricValue {
                             value,
                             n: acquired as u64,
+                            exact: true,
                             ..Default::default()
                         }
                     }
@@ -318,6 +329,9 @@ pub fn merge(
         if rm.dimensions.is_empty() {
             seen_combos.insert(Vec::new());
         }
+        if rm.metric.empty == Empty::Zero {
+            seen_combos = complete_time_of_day(&rm.dimensions, seen_combos);
+        }
         for b in buckets {
             for combo in &seen_combos {
                 if !present.contains(&(b.label.clone(), combo.clone())) {
@@ -326,6 +340,10 @@ pub fn merge(
                             value: Some(0.0),
                             n: 0,
                             count: rm.metric.share_of.as_ref().map(|_| 0),
+                            exact: matches!(
+                                rm.metric.calculation,
+                                Calculation::Count | Calculation::Backlog
+                            ),
                             ..Default::default()
                         },
                         Empty::Null => MetricValue::default(),
@@ -363,15 +381,52 @@ pub fn merge(
                 .find_map(|(_, v)| v.rank)
                 .unwrap_or(u64::MAX)
         };
+        // Weekdays sort Monday first, not alphabetically.
         let dims = |r: &ResultRow| {
             r.dimensions
                 .iter()
-                .map(|(_, v)| v.clone())
+                .map(|(d, v)| {
+                    match (d.as_str(), v) {
+                        ("time:weekday", Some(w)) => WEEKDAYS
+                            .iter()
+                            .position(|x| x == w)
+                            .map(|i| Some(i.to_string())),
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| v.clone())
+                })
                 .collect::<Vec<_>>()
         };
         (a.bucket_index, rank(a), dims(a)).cmp(&(b.bucket_index, rank(b), dims(b)))
     });
     rows
+}
+
+/// For a heat map: every combination seen, with its weekday and hour replaced by every
+/// weekday and every hour, so empty cells show as 0.
+fn complete_time_of_day(
+    dimensions: &[String],
+    combos: BTreeSet<Vec<Option<String>>>,
+) -> BTreeSet<Vec<Option<String>>> {
+    let mut out = combos;
+    for (i, d) in dimensions.iter().enumerate() {
+        let values: Vec<String> = match d.as_str() {
+            "time:weekday" => WEEKDAYS.iter().map(|w| w.to_string()).collect(),
+            "time:hour" => (0..24).map(|h| format!("{h:02}")).collect(),
+            _ => continue,
+        };
+        out = out
+            .iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c[i] = Some(v.clone());
+                    c
+                })
+            })
+            .collect();
+    }
+    out
 }
 
 /// Warnings for values resting on fewer than `min_sample` observations (one per metric key).
@@ -382,7 +437,7 @@ pub fn low_sample_warnings(rows: &[ResultRow], min_sample: u64) -> Vec<Warning> 
             let e = counts.entry(key.clone()).or_default();
             if v.value.is_some() {
                 e.1 += 1;
-                if v.n < min_sample {
+                if v.is_low_sample(min_sample) {
                     e.0 += 1;
                 }
             }
@@ -425,7 +480,7 @@ impl MetricValue {
                 .collect();
             o.insert("components".into(), Json::Object(parts));
         }
-        if self.value.is_some() && self.n < min_sample {
+        if self.is_low_sample(min_sample) {
             o.insert("low_sample".into(), json!(true));
         }
         Json::Object(o)
