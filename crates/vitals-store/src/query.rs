@@ -8,10 +8,12 @@ use chrono_tz::Tz;
 use serde_json::json;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
+use vitals_core::query::compare::attach;
 use vitals_core::query::plan::{extent_sql, plan_metric, quantiles};
 use vitals_core::query::result::{finalize, low_sample_warnings, merge};
 use vitals_core::query::{
-    buckets, resolve, QueryRequest, QueryResult, RequestError, ResolvedQuery,
+    buckets, comparison_period, resolve, targets, Bucket, QueryRequest, QueryResult, RequestError,
+    ResolvedQuery, ResultRow,
 };
 
 use crate::{Store, StoreError};
@@ -49,15 +51,27 @@ impl Store {
             (Some(f), Some(t)) => buckets(zone, resolved.grain, f, t),
             _ => Vec::new(),
         };
-        let mut per_metric = Vec::new();
-        if !bucket_list.is_empty() {
-            for rm in &resolved.metrics {
-                let plan = plan_metric(catalogue, config, &resolved, rm, &bucket_list);
-                let rows = self.run_planned(&plan)?;
-                per_metric.push((rm, finalize(rm, &quantiles(rm), &plan.components, &rows)));
-            }
+        let mut results = self.rows(catalogue, config, &resolved, &bucket_list)?;
+        let mut compared_period = None;
+        if let (Some(mode), Some(f), Some(t)) = (request.compare, from, to) {
+            let (cf, ct) = comparison_period(mode, resolved.grain, f, t);
+            let compared_buckets = buckets(zone, resolved.grain, cf, ct);
+            let compared = self.rows(catalogue, config, &resolved, &compared_buckets)?;
+            attach(
+                &mut results,
+                &bucket_list,
+                &compared,
+                &compared_buckets,
+                resolved.grain.map(|g| g.dimension()),
+            );
+            compared_period =
+                Some(json!({"mode": mode.name(), "from": cf.to_string(), "to": ct.to_string()}));
         }
-        let results = merge(&resolved, &bucket_list, per_metric);
+        targets::apply(
+            &mut results,
+            &config.targets().map_err(|e| RequestError(e.to_string()))?,
+            catalogue,
+        );
         let mut warnings = low_sample_warnings(&results, config.statistics.min_sample);
         let asks_business = resolved
             .metrics
@@ -121,12 +135,32 @@ impl Store {
             "to_utc": bucket_list.last().map(|b| fmt_utc(b.end_us)),
             "anchors": anchors,
             "params": params,
+            "compare": compared_period,
         });
         Ok(QueryResult {
             query,
             results,
             warnings,
         })
+    }
+
+    /// The merged result rows of a resolved query over the given buckets.
+    fn rows(
+        &self,
+        catalogue: &Catalogue,
+        config: &Config,
+        resolved: &ResolvedQuery,
+        bucket_list: &[Bucket],
+    ) -> Result<Vec<ResultRow>, StoreError> {
+        let mut per_metric = Vec::new();
+        if !bucket_list.is_empty() {
+            for rm in &resolved.metrics {
+                let plan = plan_metric(catalogue, config, resolved, rm, bucket_list);
+                let rows = self.run_planned(&plan)?;
+                per_metric.push((rm, finalize(rm, &quantiles(rm), &plan.components, &rows)));
+            }
+        }
+        Ok(merge(resolved, bucket_list, per_metric))
     }
 
     /// The period: as asked, else from the data's extent (local dates in the query's zone).

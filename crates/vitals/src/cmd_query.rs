@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use vitals_core::catalogue::{Catalogue, Unit};
 use vitals_core::config::{parse_zone, Config};
-use vitals_core::query::{QueryRequest, QueryResult};
+use vitals_core::query::{CompareMode, MetricValue, QueryRequest, QueryResult};
 use vitals_store::Store;
 
 use crate::{format, UserError};
@@ -43,6 +43,10 @@ pub struct QueryArgs {
     /// Print CSV.
     #[arg(long)]
     pub csv: bool,
+    /// Compare every value with the previous bucket (`previous`) or a year earlier (`yoy`),
+    /// with the change and whether it is statistically significant.
+    #[arg(long, value_parser = ["previous", "yoy"])]
+    pub compare: Option<String>,
 }
 
 fn date(text: &Option<String>, flag: &str) -> Result<Option<NaiveDate>> {
@@ -68,6 +72,7 @@ pub fn request(args: &QueryArgs) -> Result<QueryRequest> {
             .map(parse_zone)
             .transpose()
             .map_err(UserError)?,
+        compare: args.compare.as_deref().and_then(CompareMode::parse),
     })
 }
 
@@ -140,39 +145,114 @@ fn unit_of(catalogue: &Catalogue, key: &str) -> Unit {
     catalogue.metric(id).map(|m| m.unit).unwrap_or(Unit::Count)
 }
 
-/// A readable table: one column per dimension, then value and n per metric.
+/// Which optional columns a result needs: comparisons, targets.
+fn optional_columns(result: &QueryResult) -> (bool, bool) {
+    let values = || {
+        result
+            .results
+            .iter()
+            .flat_map(|r| r.metrics.iter().map(|(_, v)| v))
+    };
+    (
+        values().any(|v| v.compare.is_some()),
+        values().any(|v| v.target.is_some()),
+    )
+}
+
+/// The change column's text: the change in the metric's unit, and `*` when significant.
+fn change_text(v: &MetricValue, unit: Unit) -> String {
+    let Some(c) = v.compare.as_ref().and_then(|c| c.change) else {
+        return "—".into();
+    };
+    // A change of a percentage is in percentage points.
+    let magnitude = match unit {
+        Unit::Percent => format!("{:.1} pp", c.abs()),
+        _ => format::value(Some(c.abs()), unit),
+    };
+    let sign = if c < 0.0 { "−" } else { "+" };
+    let star = match v.compare.as_ref().and_then(|c| c.significant) {
+        Some(true) => " *",
+        _ => "",
+    };
+    format!("{sign}{magnitude}{star}")
+}
+
+/// A readable table: one column per dimension, then value and n per metric (plus the change
+/// against the comparison period, and the target with ✓/✗, when there are any). Values are
+/// green on target and red off target on a terminal.
 pub fn to_table(catalogue: &Catalogue, result: &QueryResult) -> String {
+    use comfy_table::{Cell, Color};
     let (dims, keys) = columns(result);
+    let (with_change, with_target) = optional_columns(result);
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
     let mut header: Vec<String> = dims.clone();
     for k in &keys {
         header.push(k.clone());
         header.push("n".into());
+        if with_change {
+            header.push("change".into());
+        }
+        if with_target {
+            header.push("target".into());
+        }
     }
     table.set_header(header);
     for r in &result.results {
-        let mut row: Vec<String> = dims
+        let mut row: Vec<Cell> = dims
             .iter()
-            .map(|d| dimension_cell(r, d, "(none)"))
+            .map(|d| Cell::new(dimension_cell(r, d, "(none)")))
             .collect();
         for k in &keys {
+            let unit = unit_of(catalogue, k);
             match r.metrics.iter().find(|(n, _)| n == k) {
                 Some((_, v)) => {
-                    row.push(format::value(v.value, unit_of(catalogue, k)));
-                    row.push(v.n.to_string());
+                    let mut cell = Cell::new(format::value(v.value, unit));
+                    match v.target.and_then(|t| t.on_target) {
+                        Some(true) => cell = cell.fg(Color::Green),
+                        Some(false) => cell = cell.fg(Color::Red),
+                        None => {}
+                    }
+                    row.push(cell);
+                    row.push(Cell::new(v.n));
+                    if with_change {
+                        row.push(Cell::new(change_text(v, unit)));
+                    }
+                    if with_target {
+                        let text = match v.target {
+                            Some(t) => {
+                                let mark = match t.on_target {
+                                    Some(true) => " ✓",
+                                    Some(false) => " ✗",
+                                    None => "",
+                                };
+                                format!("{}{mark}", format::value(Some(t.value), unit))
+                            }
+                            None => String::new(),
+                        };
+                        row.push(Cell::new(text));
+                    }
                 }
-                None => row.extend([String::new(), String::new()]),
+                None => {
+                    let blanks = 2 + usize::from(with_change) + usize::from(with_target);
+                    row.extend((0..blanks).map(|_| Cell::new("")));
+                }
             }
         }
         table.add_row(row);
     }
-    table.to_string()
+    let mut text = table.to_string();
+    if with_change {
+        text.push_str("\nchange: against the comparison period; * = significant at the 5% level");
+    }
+    text
 }
 
-/// CSV: dimensions, then value, n, ci_low, ci_high per metric.
+/// CSV: dimensions, then value, n, ci_low, ci_high per metric (and, when present, the
+/// comparison value, change, p-value and target with on_target).
 pub fn to_csv(result: &QueryResult) -> String {
     let (dims, keys) = columns(result);
+    let (with_change, with_target) = optional_columns(result);
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = dims.clone();
     for k in &keys {
@@ -182,20 +262,50 @@ pub fn to_csv(result: &QueryResult) -> String {
             format!("{k}.ci_low"),
             format!("{k}.ci_high"),
         ]);
+        if with_change {
+            header.extend([
+                format!("{k}.compare_value"),
+                format!("{k}.change"),
+                format!("{k}.p_value"),
+            ]);
+        }
+        if with_target {
+            header.extend([format!("{k}.target"), format!("{k}.on_target")]);
+        }
     }
     let _ = w.write_record(&header);
     let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
     for r in &result.results {
         let mut row: Vec<String> = dims.iter().map(|d| dimension_cell(r, d, "")).collect();
         for k in &keys {
+            let width = 4 + 3 * usize::from(with_change) + 2 * usize::from(with_target);
             match r.metrics.iter().find(|(n, _)| n == k) {
-                Some((_, v)) => row.extend([
-                    num(v.value),
-                    v.n.to_string(),
-                    num(v.ci.map(|c| c.low)),
-                    num(v.ci.map(|c| c.high)),
-                ]),
-                None => row.extend([String::new(), String::new(), String::new(), String::new()]),
+                Some((_, v)) => {
+                    row.extend([
+                        num(v.value),
+                        v.n.to_string(),
+                        num(v.ci.map(|c| c.low)),
+                        num(v.ci.map(|c| c.high)),
+                    ]);
+                    if with_change {
+                        let c = v.compare.as_ref();
+                        row.extend([
+                            num(c.and_then(|c| c.value)),
+                            num(c.and_then(|c| c.change)),
+                            num(c.and_then(|c| c.p_value)),
+                        ]);
+                    }
+                    if with_target {
+                        row.extend([
+                            num(v.target.map(|t| t.value)),
+                            v.target
+                                .and_then(|t| t.on_target)
+                                .map(|b| b.to_string())
+                                .unwrap_or_default(),
+                        ]);
+                    }
+                }
+                None => row.extend((0..width).map(|_| String::new())),
             }
         }
         let _ = w.write_record(&row);

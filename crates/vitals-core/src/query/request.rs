@@ -25,6 +25,8 @@ pub struct QueryRequest {
     pub to: Option<NaiveDate>,
     /// Zone of buckets and dates.
     pub zone: Option<Tz>,
+    /// Compare every value with the previous bucket or the same bucket a year earlier.
+    pub compare: Option<super::CompareMode>,
 }
 
 /// A statistic of a distribution metric.

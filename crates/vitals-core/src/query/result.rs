@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{json, Map, Value as Json};
 
 use super::buckets::{Bucket, WEEKDAYS};
+use super::compare::Comparison;
 use super::request::{ResolvedMetric, ResolvedQuery, Stat};
+use super::targets::TargetCheck;
 use crate::catalogue::{Calculation, Empty};
-use crate::stats::{nps_interval, t_interval, wilson_percent, Interval};
+use crate::stats::{nps_interval, t_interval, wilson_percent, Basis, Interval};
 
 /// One aggregate row from the engine: text keys (bucket, dimensions), numeric aggregates.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,12 @@ pub struct MetricValue {
     pub components: Vec<(String, Option<f64>)>,
     /// True for a count or a total (not an estimate from a sample): never `low_sample`.
     pub exact: bool,
+    /// What the value rests on, for significance tests against another period.
+    pub basis: Option<Basis>,
+    /// The same value in the comparison period (`--compare`).
+    pub compare: Option<Comparison>,
+    /// The configured target and whether the value meets it.
+    pub target: Option<TargetCheck>,
 }
 
 impl MetricValue {
@@ -86,6 +94,7 @@ fn ratio_value(num: f64, den: f64) -> MetricValue {
         value: Some(100.0 * num / den),
         n: den as u64,
         ci: wilson_percent(num, den),
+        basis: Some(Basis::Proportion { k: num, n: den }),
         ..Default::default()
     }
 }
@@ -118,6 +127,7 @@ pub fn finalize(
                             value: Some(c),
                             n: c as u64,
                             exact: true,
+                            basis: Some(Basis::Count(c)),
                             ..Default::default()
                         }
                     }
@@ -137,6 +147,7 @@ pub fn finalize(
                                 value: Some(100.0 * (p - d) / n),
                                 n: n as u64,
                                 ci: nps_interval(p, d, n),
+                                basis: Some(Basis::Nps { p, d, n }),
                                 ..Default::default()
                             }
                         }
@@ -154,6 +165,7 @@ pub fn finalize(
                                     value: mean,
                                     n: n as u64,
                                     ci,
+                                    basis: mean.map(|mean| Basis::Mean { mean, sd, n }),
                                     ..Default::default()
                                 }
                             }
@@ -192,6 +204,7 @@ pub fn finalize(
                                 value: Some(100.0 * kept / s),
                                 n: s as u64,
                                 ci,
+                                basis: ci.map(|_| Basis::Proportion { k: kept, n: s }),
                                 ..Default::default()
                             }
                         }
@@ -344,6 +357,11 @@ pub fn merge(
                                 rm.metric.calculation,
                                 Calculation::Count | Calculation::Backlog
                             ),
+                            basis: matches!(
+                                rm.metric.calculation,
+                                Calculation::Count | Calculation::Backlog
+                            )
+                            .then_some(Basis::Count(0.0)),
                             ..Default::default()
                         },
                         Empty::Null => MetricValue::default(),
@@ -471,6 +489,13 @@ impl MetricValue {
         }
         if let Some(r) = self.rank {
             o.insert("rank".into(), json!(r));
+        }
+        if let Some(c) = &self.compare {
+            o.insert("compare".into(), c.to_json());
+        }
+        if let Some(t) = &self.target {
+            o.insert("target".into(), json!(t.value));
+            o.insert("on_target".into(), json!(t.on_target));
         }
         if !self.components.is_empty() {
             let parts: Map<String, Json> = self
