@@ -116,6 +116,16 @@ fn setup() -> (Workspace, String) {
     );
     write_csv(
         &d,
+        "orders",
+        "order_id,customer_id,ordered_at,amount,gross_margin",
+        &[
+            "o1,c1,2026-02-05T00:00:00Z,100,0.5".into(),
+            "o2,c1,2026-02-06T00:00:00Z,50,0.3".into(),
+            "o3,c3,2026-02-20T00:00:00Z,200,".into(),
+        ],
+    );
+    write_csv(
+        &d,
         "social_mentions",
         "mention_id,platform,at,sentiment,is_question,is_technical,answerable_by_content,competitor,topic,text",
         &[
@@ -226,6 +236,16 @@ fn customers_referrals_and_engagement() {
     let row = r["results"][0]["metrics"]["engagement_score"].clone();
     close(row["components"]["loyalty_participation"].as_f64(), 100.0);
     close(row["components"]["education_participation"].as_f64(), 50.0);
+
+    let r = february(&ws, &config, &["clv_historical", "clv_purchase"], &[]);
+    // Historical: c1 (100 + 50) × mean margin 0.4 = 60; c3's order has no margin.
+    let (v, n) = cell(&r, &[], "clv_historical");
+    assert_eq!(n, 1);
+    close(v, 60.0);
+    // Purchase model: mean February spend (150 and 200) × 365.25 / 28 days × 3 years.
+    let (v, n) = cell(&r, &[], "clv_purchase");
+    assert_eq!(n, 2);
+    close(v, 175.0 * 365.25 / 28.0 * 3.0);
 }
 
 #[test]

@@ -72,6 +72,24 @@ pub struct Config {
     pub engagement: EngagementConfig,
     /// Which agent survey metrics credit.
     pub attribution: AttributionConfig,
+    /// Customer lifetime value settings.
+    pub clv: ClvConfig,
+}
+
+/// `[clv]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClvConfig {
+    /// Expected customer lifespan in years (clv_purchase).
+    pub lifespan_years: f64,
+}
+
+impl Default for ClvConfig {
+    fn default() -> Self {
+        ClvConfig {
+            lifespan_years: 3.0,
+        }
+    }
 }
 
 /// `[calendars.NAME]`: zone, weekly hours, holidays, exceptions, dated changes.
@@ -271,6 +289,15 @@ impl Config {
         self.derivation_rules()?;
         self.targets()?;
         self.engagement.check()?;
+        if !(self.clv.lifespan_years.is_finite() && self.clv.lifespan_years > 0.0) {
+            return Err(ConfigError::Invalid {
+                key: "clv.lifespan_years".into(),
+                message: format!(
+                    "{}: expected a number of years above 0",
+                    self.clv.lifespan_years
+                ),
+            });
+        }
         for (rubric, criteria) in &self.quality.rubrics {
             for (criterion, c) in criteria {
                 if !c.weight().is_finite() || c.weight() < 0.0 {

@@ -50,6 +50,10 @@ pub fn fill_placeholders(sql: &str, config: &Config) -> String {
     };
     let now = crate::now::now_us().unwrap_or_else(|_| chrono::Utc::now().timestamp_micros());
     sql.replace("{survey_agent}", survey_agent)
+        .replace(
+            "{lifespan_years}",
+            &float_literal(config.clv.lifespan_years),
+        )
         .replace("{now}", &ts_literal(now))
         .replace(
             "{service_level_secs}",
