@@ -90,17 +90,31 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
                 "95%, multinomial variance of promoter and detractor shares",
             vitals_core::catalogue::Calculation::Distribution =>
                 "95% Student-t interval for the mean",
+            vitals_core::catalogue::Calculation::Composite
+            | vitals_core::catalogue::Calculation::Spread => {
+                "none (a composite across rates or agents); n is the customers or agents it rests on"
+            }
             _ => "none (a count or a cost ratio)",
         }
     );
+    let time_of_day =
+        vitals_core::query::request::is_row_wise(m.calculation) && m.per_bucket.is_none();
     println!(
-        "Dimensions:   time:day|week|month|quarter|year, {}",
+        "Dimensions:   time:day|week|month|quarter|year, {}{}",
+        if time_of_day {
+            "time:weekday, time:hour, "
+        } else {
+            ""
+        },
         c.dimensions_of(m)
             .keys()
             .cloned()
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !m.breakdown.is_empty() {
+        println!("Always by:    {}", m.breakdown.join(", "));
+    }
     let sources: Vec<&str> = m
         .sources
         .iter()

@@ -436,6 +436,22 @@ mod tests {
             "churn_rate",
             "cac",
             "repeat_purchase_rate",
+            "sla_compliance",
+            "survey_response_rate",
+            "iqs",
+            "adherence",
+            "consistency_csat",
+            "consistency_resolution_time",
+            "consistency_iqs",
+            "engagement_score",
+            "referral_rate",
+            "referrals_per_customer",
+            "referral_conversion",
+            "social_mentions",
+            "social_sentiment",
+            "peak_hours",
+            "clv_historical",
+            "clv_purchase",
         ] {
             assert!(c.metric(id).is_some(), "missing {id}");
         }
