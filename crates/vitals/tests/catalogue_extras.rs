@@ -24,8 +24,6 @@ min_agent_sample = 1
 
 fn setup() -> (Workspace, String) {
     let ws = Workspace::new();
-    let config = ws.dir.path().join("vitals.toml");
-    std::fs::write(&config, CONFIG).unwrap();
     let d = ws.data();
     write_csv(
         &d,
@@ -126,6 +124,12 @@ fn setup() -> (Workspace, String) {
     );
     write_csv(
         &d,
+        "costs",
+        "cost_id,period_start,period_end,kind,amount",
+        &["k1,2026-02-01,2026-03-01,sales_marketing,280".into()],
+    );
+    write_csv(
+        &d,
         "social_mentions",
         "mention_id,platform,at,sentiment,is_question,is_technical,answerable_by_content,competitor,topic,text",
         &[
@@ -148,15 +152,8 @@ fn setup() -> (Workspace, String) {
             "k3,2026-10-26T07:00:00Z,,2026-10-26T07:01:00Z".into(),
         ],
     );
-    ok(&[
-        "import",
-        &d.display().to_string(),
-        "--db",
-        &ws.db(),
-        "--config",
-        &config.display().to_string(),
-    ]);
-    (ws, config.display().to_string())
+    let config = ws.import_with_config(CONFIG);
+    (ws, config)
 }
 
 fn february(ws: &Workspace, config: &str, metrics: &[&str], extra: &[&str]) -> serde_json::Value {
@@ -237,7 +234,12 @@ fn customers_referrals_and_engagement() {
     close(row["components"]["loyalty_participation"].as_f64(), 100.0);
     close(row["components"]["education_participation"].as_f64(), 50.0);
 
-    let r = february(&ws, &config, &["clv_historical", "clv_purchase"], &[]);
+    let r = february(
+        &ws,
+        &config,
+        &["clv_historical", "clv_purchase", "clv_simple"],
+        &[],
+    );
     // Historical: c1 (100 + 50) × mean margin 0.4 = 60; c3's order has no margin.
     let (v, n) = cell(&r, &[], "clv_historical");
     assert_eq!(n, 1);
@@ -246,6 +248,12 @@ fn customers_referrals_and_engagement() {
     let (v, n) = cell(&r, &[], "clv_purchase");
     assert_eq!(n, 2);
     close(v, 175.0 * 365.25 / 28.0 * 3.0);
+    // Simple model: the same minus February's CAC: 280 of sales and marketing spend, all in
+    // February, over the one customer acquired in February (c3) = 280.
+    close(
+        cell(&r, &[], "clv_simple").0,
+        175.0 * 365.25 / 28.0 * 3.0 - 280.0,
+    );
 }
 
 #[test]

@@ -7,8 +7,6 @@ use common::{cell, close, ok, write_csv, Workspace};
 
 fn setup(config_text: &str) -> (Workspace, String) {
     let ws = Workspace::new();
-    let config = ws.dir.path().join("vitals.toml");
-    std::fs::write(&config, config_text).unwrap();
     let d = ws.data();
     let mut tickets = Vec::new();
     let mut responses = Vec::new();
@@ -35,15 +33,8 @@ fn setup(config_text: &str) -> (Workspace, String) {
         "response_id,survey,score,answered_at,ticket_id",
         &responses,
     );
-    ok(&[
-        "import",
-        &d.display().to_string(),
-        "--db",
-        &ws.db(),
-        "--config",
-        &config.display().to_string(),
-    ]);
-    (ws, config.display().to_string())
+    let config = ws.import_with_config(config_text);
+    (ws, config)
 }
 
 #[test]

@@ -38,8 +38,6 @@ const HOUR: f64 = 3600.0;
 
 fn setup(config_text: &str) -> (Workspace, String) {
     let ws = Workspace::new();
-    let config = ws.dir.path().join("vitals.toml");
-    std::fs::write(&config, config_text).unwrap();
     let d = ws.data();
     write_csv(
         &d,
@@ -69,16 +67,8 @@ fn setup(config_text: &str) -> (Workspace, String) {
             "e10,s2,2026-01-12T12:00:00+02:00,status,agent,a1,solved".into(),
         ],
     );
-    let db = ws.db();
-    ok(&[
-        "import",
-        &d.display().to_string(),
-        "--db",
-        &db,
-        "--config",
-        &config.display().to_string(),
-    ]);
-    (ws, config.display().to_string())
+    let config = ws.import_with_config(config_text);
+    (ws, config)
 }
 
 fn compliance(ws: &Workspace, config: &str, extra: &[&str]) -> serde_json::Value {

@@ -452,6 +452,7 @@ mod tests {
             "peak_hours",
             "clv_historical",
             "clv_purchase",
+            "clv_simple",
         ] {
             assert!(c.metric(id).is_some(), "missing {id}");
         }

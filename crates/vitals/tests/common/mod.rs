@@ -69,6 +69,22 @@ impl Workspace {
             &self.db(),
         ])
     }
+    /// Writes `vitals.toml` with `text` into the workspace and imports the data folder with it;
+    /// returns the configuration's path.
+    pub fn import_with_config(&self, text: &str) -> String {
+        let config = self.dir.path().join("vitals.toml");
+        std::fs::write(&config, text).expect("write config");
+        let config = config.display().to_string();
+        ok(&[
+            "import",
+            &self.data().display().to_string(),
+            "--db",
+            &self.db(),
+            "--config",
+            &config,
+        ]);
+        config
+    }
     /// `vitals query --json` with extra arguments.
     pub fn query(&self, args: &[&str]) -> Value {
         let db = self.db();
