@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{cell, close, ok, write_csv, Workspace};
+use common::{cell, close, write_csv, Workspace};
 
 const CONFIG: &str = r#"
 [quality.rubrics.v2]
