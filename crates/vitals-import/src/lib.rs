@@ -7,18 +7,20 @@
 pub mod discover;
 mod readers;
 pub mod rejects;
+pub mod sources;
 
 use std::path::PathBuf;
 
 use chrono_tz::Tz;
 use vitals_core::config::Config;
 use vitals_core::records::{Entity, Validator};
-use vitals_store::{MergeCounts, Store, StoreError};
+use vitals_store::{MergeCounts, StagedWriter, Store, StoreError};
 
 pub use discover::{DataFile, Format};
 use readers::{parquet_raw, parquet_row, read_csv, read_ndjson, ColumnReport, RawRow, RawText};
 pub use rejects::Reject;
 use rejects::RejectsFile;
+pub use sources::{Source, SourceRows};
 
 /// An import that could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,9 @@ pub enum ImportError {
         /// Why.
         message: String,
     },
+    /// The command cannot run as given (e.g. a source that needs `--tz`).
+    #[error("{0}")]
+    Usage(String),
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] vitals_core::config::ConfigError),
@@ -62,12 +67,14 @@ pub struct ImportOptions {
     pub default_zone: Option<Tz>,
     /// Where rejected rows go.
     pub rejects_path: PathBuf,
+    /// Settings of source adapters (e.g. the column map of `reviews`).
+    pub source: sources::SourceOptions,
 }
 
 /// Progress of an import, for a progress bar.
 pub trait Progress {
-    /// A file starts; `total` is its size in bytes (or rows for Parquet).
-    fn start_file(&mut self, file: &DataFile, total: u64);
+    /// A file starts; `total` is its size in bytes (0 when unknown, e.g. Parquet).
+    fn start_file(&mut self, file: &std::path::Path, total: u64);
     /// Position within the current file.
     fn advance(&mut self, done: u64);
     /// The current file is done.
@@ -78,7 +85,7 @@ pub trait Progress {
 pub struct NoProgress;
 
 impl Progress for NoProgress {
-    fn start_file(&mut self, _: &DataFile, _: u64) {}
+    fn start_file(&mut self, _: &std::path::Path, _: u64) {}
     fn advance(&mut self, _: u64) {}
     fn finish_file(&mut self) {}
 }
@@ -119,6 +126,8 @@ pub struct ImportSummary {
     pub tickets_derived: u64,
     /// True when the business calendars changed, so every ticket's business time was re-derived.
     pub calendars_changed: bool,
+    /// For an import through a source adapter: what happened to the source's own rows.
+    pub source_rows: Option<SourceRows>,
     /// Events whose ticket is not in the store.
     pub orphan_events: u64,
     /// Seconds spent reading, validating and staging.
@@ -146,8 +155,7 @@ pub fn import_paths(
         .collect::<Vec<_>>()
         .join(" ");
     let import_id = store.begin_import(&source)?;
-    let validator = Validator::new(options.config.clone(), options.default_zone);
-    let mut rejects = RejectsFile::new(options.rejects_path.clone());
+    let mut intake = Intake::new(options);
     let mut summary = ImportSummary {
         import_id,
         skipped,
@@ -168,49 +176,16 @@ pub fn import_paths(
             es.files.push(file.path.clone());
             let total = match file.format {
                 Format::Parquet => 0,
-                _ => std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0),
+                _ => file_size(&file.path),
             };
-            progress.start_file(file, total);
+            progress.start_file(&file.path, total);
             let mut report = ColumnReport::default();
             let mut failure: Option<ImportError> = None;
             {
                 let mut handle =
                     |row: RawRow<'_>, position: u64, raw: RawText<'_>| -> Result<(), ImportError> {
                         progress.advance(position);
-                        es.read += 1;
-                        let outcome =
-                            match row.problem {
-                                Some((column, reason)) => Err(Reject {
-                                    file: file.path.clone(),
-                                    line: row.line,
-                                    column,
-                                    reason,
-                                    raw: raw(),
-                                }),
-                                None => validator
-                                    .validate(entity, &row.cells, row.present)
-                                    .map_err(|r| Reject {
-                                        file: file.path.clone(),
-                                        line: row.line,
-                                        column: r.column,
-                                        reason: r.reason,
-                                        raw: raw(),
-                                    }),
-                            };
-                        match outcome {
-                            Ok(record) => {
-                                es.kept += 1;
-                                writer.append(&record)?;
-                            }
-                            Err(reject) => {
-                                es.rejected += 1;
-                                rejects.write(&reject)?;
-                                if summary.first_rejects.len() < SHOWN_REJECTS {
-                                    summary.first_rejects.push(reject);
-                                }
-                            }
-                        }
-                        Ok(())
+                        intake.take(&mut es, &mut writer, &file.path, row, raw)
                     };
                 let result = match file.format {
                     Format::Csv => {
@@ -242,7 +217,78 @@ pub fn import_paths(
         summary.merge_secs += merging.elapsed().as_secs_f64();
         summary.entities.push(es);
     }
-    summary.rejects_file = rejects.finish()?;
+    finish_import(store, options, intake, summary)
+}
+
+/// Imports a help desk's or phone system's export through its source adapter: the adapter
+/// maps source rows into canonical records, which then take the same validation, staging,
+/// merge and derivation as a canonical import.
+pub fn import_source(
+    store: &Store,
+    source: Source,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+    progress: &mut dyn Progress,
+) -> Result<ImportSummary, ImportError> {
+    let (files, skipped) = sources::expand(source, paths)?;
+    let label = format!(
+        "{} {}",
+        source.name(),
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let import_id = store.begin_import(&label)?;
+    let mut intake = Intake::new(options);
+    let mut summary = ImportSummary {
+        import_id,
+        skipped,
+        ..Default::default()
+    };
+    let phase = std::time::Instant::now();
+    let mut outputs = Vec::new();
+    for entity in source.entities() {
+        let entity = vitals_core::records::entity(entity).expect("adapters name known entities");
+        outputs.push(sources::Output {
+            entity,
+            writer: store.stage(entity)?,
+            summary: EntitySummary {
+                entity: entity.name.to_string(),
+                ..Default::default()
+            },
+        });
+    }
+    let mut emitter = sources::Emitter::new(&mut intake, outputs, progress);
+    sources::run(source, &files, options, &mut emitter)?;
+    let (outputs, rows) = emitter.finish();
+    summary.source_rows = Some(rows);
+    summary.read_secs = phase.elapsed().as_secs_f64();
+    for output in outputs {
+        output.writer.finish()?;
+        let mut es = output.summary;
+        let merging = std::time::Instant::now();
+        es.merge = store.merge_staged(output.entity, import_id)?;
+        summary.merge_secs += merging.elapsed().as_secs_f64();
+        summary.entities.push(es);
+    }
+    finish_import(store, options, intake, summary)
+}
+
+fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Ends an import: the rejects file, the derivation of touched tickets, orphan events.
+fn finish_import(
+    store: &Store,
+    options: &ImportOptions,
+    intake: Intake,
+    mut summary: ImportSummary,
+) -> Result<ImportSummary, ImportError> {
+    summary.first_rejects = intake.first_rejects;
+    summary.rejects_file = intake.rejects.finish()?;
     let deriving = std::time::Instant::now();
     let derivation = store.derive_touched(&options.config.derivation_rules()?)?;
     summary.tickets_derived = derivation.tickets;
@@ -250,6 +296,69 @@ pub fn import_paths(
     summary.derive_secs = deriving.elapsed().as_secs_f64();
     summary.orphan_events = store.orphan_event_count()?;
     Ok(summary)
+}
+
+/// Validation and reject bookkeeping shared by every import path.
+pub(crate) struct Intake {
+    validator: Validator,
+    rejects: RejectsFile,
+    first_rejects: Vec<Reject>,
+}
+
+impl Intake {
+    fn new(options: &ImportOptions) -> Self {
+        Intake {
+            validator: Validator::new(options.config.clone(), options.default_zone),
+            rejects: RejectsFile::new(options.rejects_path.clone()),
+            first_rejects: Vec::new(),
+        }
+    }
+
+    /// Validates one row of `entity`: kept rows go to `writer`, rejected ones to the rejects file.
+    pub(crate) fn take(
+        &mut self,
+        es: &mut EntitySummary,
+        writer: &mut StagedWriter<'_>,
+        file: &std::path::Path,
+        row: RawRow<'_>,
+        raw: RawText<'_>,
+    ) -> Result<(), ImportError> {
+        es.read += 1;
+        let entity = writer.entity();
+        let outcome = match row.problem {
+            Some((column, reason)) => Err((column, reason)),
+            None => self
+                .validator
+                .validate(entity, &row.cells, row.present)
+                .map_err(|r| (r.column, r.reason)),
+        };
+        match outcome {
+            Ok(record) => {
+                es.kept += 1;
+                writer.append(&record)?;
+                Ok(())
+            }
+            Err((column, reason)) => {
+                es.rejected += 1;
+                self.reject(Reject {
+                    file: file.to_path_buf(),
+                    line: row.line,
+                    column,
+                    reason,
+                    raw: raw(),
+                })
+            }
+        }
+    }
+
+    /// Records a rejected row.
+    pub(crate) fn reject(&mut self, reject: Reject) -> Result<(), ImportError> {
+        self.rejects.write(&reject)?;
+        if self.first_rejects.len() < SHOWN_REJECTS {
+            self.first_rejects.push(reject);
+        }
+        Ok(())
+    }
 }
 
 fn read_parquet(

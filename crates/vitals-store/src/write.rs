@@ -63,6 +63,11 @@ impl StagedWriter<'_> {
             .context(|| format!("appending to {}", self.entity.name))
     }
 
+    /// The entity being staged.
+    pub fn entity(&self) -> &'static Entity {
+        self.entity
+    }
+
     /// Flushes the appender.
     pub fn finish(mut self) -> Result<(), StoreError> {
         self.appender

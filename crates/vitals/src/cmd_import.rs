@@ -8,7 +8,8 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use vitals_core::config::{parse_zone, Config};
-use vitals_import::{import_paths, DataFile, ImportOptions, ImportSummary, Progress};
+use vitals_import::sources::SourceOptions;
+use vitals_import::{import_paths, import_source, ImportOptions, ImportSummary, Progress, Source};
 use vitals_store::Store;
 
 use crate::UserError;
@@ -22,9 +23,38 @@ pub struct ImportArgs {
     /// The store file.
     #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
     pub db: PathBuf,
-    /// Zone for timestamps written without an offset (otherwise they are rejected).
+    /// Zone for timestamps written without an offset (otherwise they are rejected; required
+    /// for sources that write local times: freshdesk, servicenow, callcenter, reviews).
     #[arg(long)]
     pub tz: Option<String>,
+    /// Import another system's export through its adapter (see README "Importers").
+    #[arg(long, value_name = "SOURCE", value_parser = parse_source)]
+    pub from: Option<Source>,
+    /// `--from reviews`: map a canonical column to a source column, TARGET=SOURCE_COLUMN
+    /// (repeatable; e.g. --map score=rating).
+    #[arg(long = "map", value_name = "TARGET=COLUMN", value_parser = parse_mapping)]
+    pub column_map: Vec<(String, String)>,
+    /// `--from reviews`: the survey the scores belong to (default csat).
+    #[arg(long)]
+    pub survey: Option<String>,
+}
+
+fn parse_source(name: &str) -> Result<Source, String> {
+    Source::parse(name).ok_or_else(|| {
+        format!(
+            "unknown source `{name}`; sources: {}",
+            Source::ALL.map(Source::name).join(", ")
+        )
+    })
+}
+
+fn parse_mapping(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((target, column)) if !target.trim().is_empty() && !column.trim().is_empty() => {
+            Ok((target.trim().to_string(), column.trim().to_string()))
+        }
+        _ => Err(format!("`{text}` is not TARGET=COLUMN")),
+    }
 }
 
 struct Bar {
@@ -32,7 +62,7 @@ struct Bar {
 }
 
 impl Progress for Bar {
-    fn start_file(&mut self, file: &DataFile, total: u64) {
+    fn start_file(&mut self, file: &Path, total: u64) {
         if !std::io::stderr().is_terminal() {
             return;
         }
@@ -52,8 +82,7 @@ impl Progress for Bar {
                 .progress_chars("=> "),
         );
         bar.set_message(
-            file.path
-                .file_name()
+            file.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
@@ -83,22 +112,33 @@ fn rejects_path(db: &Path) -> PathBuf {
     db.with_file_name(name)
 }
 
-/// Imports into `db` and returns the summary (used by `demo` too).
+/// Imports canonical files into `db` and returns the summary (used by `demo` too).
 pub fn import_into(
     db: &Path,
     paths: &[PathBuf],
     tz: Option<&str>,
     config: &Config,
 ) -> Result<(Store, ImportSummary)> {
+    let (store, options) = open_for_import(db, tz, config, SourceOptions::default())?;
+    let summary = import_paths(&store, paths, &options, &mut Bar { bar: None })?;
+    Ok((store, summary))
+}
+
+fn open_for_import(
+    db: &Path,
+    tz: Option<&str>,
+    config: &Config,
+    source: SourceOptions,
+) -> Result<(Store, ImportOptions)> {
     let default_zone = tz.map(parse_zone).transpose().map_err(UserError)?;
     let store = Store::open(&db.display().to_string())?;
     let options = ImportOptions {
         config: config.clone(),
         default_zone,
         rejects_path: rejects_path(db),
+        source,
     };
-    let summary = import_paths(&store, paths, &options, &mut Bar { bar: None })?;
-    Ok((store, summary))
+    Ok((store, options))
 }
 
 /// Prints an import summary.
@@ -126,6 +166,19 @@ pub fn print_summary(summary: &ImportSummary, db: &Path) {
             e.merge.unchanged.to_string(),
             e.merge.superseded.to_string(),
         ]);
+    }
+    if let Some(rows) = &summary.source_rows {
+        let skipped: u64 = rows.skipped.values().sum();
+        println!(
+            "{} export: {} rows read = {} mapped + {skipped} skipped + {} rejected",
+            rows.source,
+            rows.read,
+            rows.mapped(),
+            rows.rejected
+        );
+        for (reason, count) in &rows.skipped {
+            println!("  skipped {count}: {reason}");
+        }
     }
     println!("{table}");
     let (read, kept, rejected) = summary.entities.iter().fold((0, 0, 0), |(r, k, j), e| {
@@ -177,7 +230,23 @@ pub fn print_summary(summary: &ImportSummary, db: &Path) {
 
 /// `vitals import`.
 pub fn run(args: ImportArgs, config: &Config) -> Result<()> {
-    let (_, summary) = import_into(&args.db, &args.paths, args.tz.as_deref(), config)?;
+    let summary = match args.from {
+        None => import_into(&args.db, &args.paths, args.tz.as_deref(), config)?.1,
+        Some(source) => {
+            let options = SourceOptions {
+                column_map: args.column_map,
+                survey: args.survey,
+            };
+            let (store, options) = open_for_import(&args.db, args.tz.as_deref(), config, options)?;
+            import_source(
+                &store,
+                source,
+                &args.paths,
+                &options,
+                &mut Bar { bar: None },
+            )?
+        }
+    };
     print_summary(&summary, &args.db);
     Ok(())
 }

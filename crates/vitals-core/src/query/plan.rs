@@ -86,15 +86,17 @@ fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> Strin
                 None => "CAST(NULL AS DOUBLE[])".into(),
             };
             format!(
-                "('{}', {top_box}, {})",
+                "('{}', {top_box}, {}, {}, {})",
                 s.name.replace('\'', "''"),
-                s.high_is_effort
+                s.high_is_effort,
+                s.min,
+                s.max
             )
         })
         .collect();
     let mut ctes = vec![
         format!(
-            "survey_rules(survey, top_box, high_is_effort) AS (VALUES {})",
+            "survey_rules(survey, top_box, high_is_effort, scale_min, scale_max) AS (VALUES {})",
             rules.join(", ")
         ),
         rubric_weights_cte(config),
