@@ -97,7 +97,8 @@ pub(crate) fn import(files: &[PathBuf], out: &mut Emitter<'_, '_>) -> Result<(),
             let state = row.get("incident_state").and_then(status);
             let assignee = row.get("assigned_to").map(str::to_string);
             let before = seen.entry(number.clone()).or_default();
-            let event_id = format!("{number}#{mod_count}");
+            // Zero-padded so that updates in the same minute keep their order (ties go by id).
+            let event_id = format!("{number}#{mod_count:06}");
             let author = row.get("sys_updated_by");
             let line = row.line;
             let raw = || row.raw();
