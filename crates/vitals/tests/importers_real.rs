@@ -322,12 +322,7 @@ fn olist_reviews_become_csat_responses_and_the_one_dst_reject_is_explained() {
         out.contains("read 12246 = kept 12245 + rejected 1"),
         "{out}"
     );
-    let rejects = std::fs::read_dir(ws.dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .find(|e| e.file_name().to_string_lossy().contains("rejects"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .expect("a rejects file");
+    let rejects = ws.rejects();
     assert!(
         rejects.contains("is ambiguous in America/Sao_Paulo"),
         "{rejects}"

@@ -95,6 +95,16 @@ impl Workspace {
 }
 
 impl Workspace {
+    /// The text of the import's rejects file (empty when nothing was rejected).
+    pub fn rejects(&self) -> String {
+        std::fs::read_dir(self.dir.path())
+            .expect("workspace")
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().contains(".rejects-"))
+            .map(|e| std::fs::read_to_string(e.path()).expect("rejects file"))
+            .unwrap_or_default()
+    }
+
     /// (value, n) of one metric over `[from, to)` in `zone`, with no breakdown.
     pub fn total(&self, metric: &str, from: &str, to: &str, zone: &str) -> (Option<f64>, u64) {
         let r = self.query(&["--metric", metric, "--from", from, "--to", to, "--tz", zone]);
