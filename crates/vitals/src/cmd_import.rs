@@ -221,8 +221,10 @@ pub fn print_summary(summary: &ImportSummary, db: &Path) {
         eprintln!("rejected: {r}");
     }
     if let Some(path) = &summary.rejects_file {
+        let source_rejects = summary.source_rows.as_ref().map_or(0, |r| r.rejected);
         eprintln!(
-            "all {rejected} rejected rows, with their reasons: {}",
+            "all {} rejected rows, with their reasons: {}",
+            rejected + source_rejects,
             path.display()
         );
     }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{close, ok, Workspace};
+use common::{close, Workspace};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,23 +14,12 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn import(ws: &Workspace, source: &str, tz: Option<&str>, paths: &[PathBuf]) -> String {
-    let db = ws.db();
-    let mut args = vec!["import", "--db", &db, "--from", source];
-    if let Some(tz) = tz {
-        args.extend(["--tz", tz]);
-    }
-    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    args.extend(paths.iter().map(String::as_str));
-    ok(&args)
-}
-
 const DAY: (&str, &str, &str) = ("2026-03-01", "2026-03-08", "UTC");
 
 #[test]
 fn zendesk_tickets_audits_and_ratings() {
     let ws = Workspace::new();
-    let out = import(&ws, "zendesk", None, &[fixture("zendesk")]);
+    let out = ws.import_from("zendesk", None, &[&fixture("zendesk")]);
     // 6 users + 3 tickets + 14 audits; the user without a role is skipped.
     assert!(
         out.contains("23 rows read = 22 mapped + 1 skipped + 0 rejected"),
@@ -96,11 +85,10 @@ fn zendesk_tickets_audits_and_ratings() {
 #[test]
 fn freshdesk_csv_with_conversations_and_ratings() {
     let ws = Workspace::new();
-    let out = import(
-        &ws,
+    let out = ws.import_from(
         "freshdesk",
         Some("Europe/Helsinki"),
-        &[fixture("freshdesk")],
+        &[&fixture("freshdesk")],
     );
     // 3 tickets + 5 conversations (two concatenated pages) + 4 ratings; the rating without
     // a default_question is rejected with its reason.
@@ -134,7 +122,7 @@ fn freshdesk_csv_with_conversations_and_ratings() {
 fn freshdesk_without_conversations_takes_the_first_reply_from_the_csv() {
     let ws = Workspace::new();
     let csv = fixture("freshdesk").join("tickets.csv");
-    let out = import(&ws, "freshdesk", Some("Europe/Helsinki"), &[csv]);
+    let out = ws.import_from("freshdesk", Some("Europe/Helsinki"), &[&csv]);
     assert!(out.contains("3 rows read = 3 mapped"), "{out}");
     // Initial response 11:00 (1 h after 10:00) and 12:15 (15 min after 12:00).
     close(
@@ -157,7 +145,7 @@ fn freshdesk_needs_a_zone() {
 #[test]
 fn chatwoot_conversations_messages_and_csat() {
     let ws = Workspace::new();
-    let out = import(&ws, "chatwoot", None, &[fixture("chatwoot")]);
+    let out = ws.import_from("chatwoot", None, &[&fixture("chatwoot")]);
     // 2 conversations + 15 messages + 2 CSAT; the label activity is skipped.
     assert!(
         out.contains("19 rows read = 18 mapped + 1 skipped + 0 rejected"),

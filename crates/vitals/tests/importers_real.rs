@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use chrono::{NaiveDateTime, TimeZone};
-use common::{close, ok, Workspace};
+use common::{close, Workspace};
 
 /// The real data set `name`, or `None` (with a message) when it is not beside the project.
 fn real(name: &str) -> Option<PathBuf> {
@@ -22,17 +22,6 @@ fn real(name: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED: real data set {} is absent", dir.display());
         None
     }
-}
-
-fn import(ws: &Workspace, source: &str, tz: Option<&str>, dir: &PathBuf) -> String {
-    let db = ws.db();
-    let mut args = vec!["import", "--db", &db, "--from", source];
-    if let Some(tz) = tz {
-        args.extend(["--tz", tz]);
-    }
-    let path = dir.display().to_string();
-    args.push(&path);
-    ok(&args)
 }
 
 fn rows(path: PathBuf, delimiter: u8) -> Vec<HashMap<String, String>> {
@@ -64,7 +53,7 @@ fn callcenter_february_1999_reconciles_and_matches_the_raw_file() {
         return;
     };
     let ws = Workspace::new();
-    let out = import(&ws, "callcenter", Some("Asia/Jerusalem"), &dir);
+    let out = ws.import_from("callcenter", Some("Asia/Jerusalem"), &[&dir]);
     assert!(
         out.contains("33344 rows read = 33066 mapped + 278 skipped + 0 rejected"),
         "{out}"
@@ -175,7 +164,7 @@ fn servicenow_incident_log_reconciles_and_matches_the_raw_file() {
         return;
     };
     let ws = Workspace::new();
-    let out = import(&ws, "servicenow", Some("America/Sao_Paulo"), &dir);
+    let out = ws.import_from("servicenow", Some("America/Sao_Paulo"), &[&dir]);
     assert!(
         out.contains("119998 rows read = 119998 mapped + 0 skipped + 0 rejected"),
         "{out}"
@@ -255,7 +244,7 @@ fn twitter_threads_become_tickets_with_first_response_from_the_raw_file() {
         return;
     };
     let ws = Workspace::new();
-    let out = import(&ws, "twitter", None, &dir);
+    let out = ws.import_from("twitter", None, &[&dir]);
     assert!(
         out.contains("93 rows read = 83 mapped + 10 skipped + 0 rejected"),
         "{out}"
@@ -311,7 +300,7 @@ fn olist_reviews_become_csat_responses_and_the_one_dst_reject_is_explained() {
         return;
     };
     let ws = Workspace::new();
-    let out = import(&ws, "reviews", Some("America/Sao_Paulo"), &dir);
+    let out = ws.import_from("reviews", Some("America/Sao_Paulo"), &[&dir]);
     assert!(
         out.contains("6123 rows read = 6123 mapped + 0 skipped + 0 rejected"),
         "{out}"

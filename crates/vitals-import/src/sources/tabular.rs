@@ -111,7 +111,7 @@ pub(crate) fn read_rows(
             Ok(true) => {
                 out.row();
                 rows += 1;
-                if rows % 4096 == 0 {
+                if rows.is_multiple_of(4096) {
                     out.advance(reader.position().byte());
                 }
                 let line = record.position().map_or(line, |p| p.line());

@@ -95,6 +95,18 @@ impl Workspace {
 }
 
 impl Workspace {
+    /// `vitals import --from SOURCE [--tz TZ] PATHS...` into this workspace's store; stdout.
+    pub fn import_from(&self, source: &str, tz: Option<&str>, paths: &[&Path]) -> String {
+        let db = self.db();
+        let mut args = vec!["import", "--db", &db, "--from", source];
+        if let Some(tz) = tz {
+            args.extend(["--tz", tz]);
+        }
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        args.extend(paths.iter().map(String::as_str));
+        ok(&args)
+    }
+
     /// The text of the import's rejects file (empty when nothing was rejected).
     pub fn rejects(&self) -> String {
         std::fs::read_dir(self.dir.path())
