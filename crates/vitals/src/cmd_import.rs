@@ -28,8 +28,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub tz: Option<String>,
     /// Import another system's export through its adapter (see README "Importers").
-    #[arg(long, value_name = "SOURCE", value_parser = parse_source)]
-    pub from: Option<Source>,
+    #[arg(long, value_name = "SOURCE", value_parser = source_names())]
+    pub from: Option<String>,
     /// `--from reviews`: map a canonical column to a source column, TARGET=SOURCE_COLUMN
     /// (repeatable; e.g. --map score=rating).
     #[arg(long = "map", value_name = "TARGET=COLUMN", value_parser = parse_mapping)]
@@ -39,13 +39,9 @@ pub struct ImportArgs {
     pub survey: Option<String>,
 }
 
-fn parse_source(name: &str) -> Result<Source, String> {
-    Source::parse(name).ok_or_else(|| {
-        format!(
-            "unknown source `{name}`; sources: {}",
-            Source::ALL.map(Source::name).join(", ")
-        )
-    })
+/// The adapters' names, for `--from`'s validation and help.
+fn source_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Source::ALL.map(Source::name))
 }
 
 fn parse_mapping(text: &str) -> Result<(String, String), String> {
@@ -232,7 +228,7 @@ pub fn print_summary(summary: &ImportSummary, db: &Path) {
 
 /// `vitals import`.
 pub fn run(args: ImportArgs, config: &Config) -> Result<()> {
-    let summary = match args.from {
+    let summary = match args.from.as_deref().and_then(Source::parse) {
         None => import_into(&args.db, &args.paths, args.tz.as_deref(), config)?.1,
         Some(source) => {
             let options = SourceOptions {

@@ -173,3 +173,60 @@ fn an_unknown_source_is_a_usage_error_naming_the_sources() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("zendesk, freshdesk, chatwoot"), "{err}");
 }
+
+#[test]
+fn a_broken_ndjson_line_is_rejected_with_its_line_and_the_rest_imported() {
+    let ws = Workspace::new();
+    let dir = ws.data();
+    std::fs::write(
+        dir.join("tickets.json"),
+        r#"{"id":1,"created_at":"2026-03-02T08:00:00Z","requester_id":7,"via":{"channel":"email"}}
+{"id":2,"created_at":"2026-03-02T09:00:00Z","requester_id":8,"via":{"channel":"email"}}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ticket_audits.jsonl"),
+        r#"{"id":10,"ticket_id":1,"created_at":"2026-03-02T08:30:00Z","author_id":5,"events":[{"id":1,"type":"Comment","public":true,"body":"hi"}]}
+{"id":11,"ticket_id":2,"created_at":"2026-03-02T09:30:00Z","author_id":5,"events":[{"id":2,"type":"Comment","public":true,
+{"id":12,"ticket_id":2,"created_at":"2026-03-02T10:00:00Z","author_id":5,"events":[{"id":3,"type":"Comment","public":true,"body":"hello"}]}
+"#,
+    )
+    .unwrap();
+    let out = ws.import_from("zendesk", None, &[&dir]);
+    assert!(
+        out.contains("5 rows read = 4 mapped + 0 skipped + 1 rejected"),
+        "{out}"
+    );
+    let rejects = ws.rejects();
+    assert!(
+        rejects.contains("ticket_audits.jsonl,2,,invalid JSON"),
+        "{rejects}"
+    );
+    // Ticket 1 answered after 30 min; ticket 2's surviving reply came after 60 min.
+    close(
+        ws.total("first_response_time", DAY.0, DAY.1, DAY.2).0,
+        (1800.0 + 3600.0) / 2.0,
+    );
+
+    // Importing the same export again changes nothing.
+    let before = ws.query(&[
+        "--metric",
+        "first_response_time",
+        "--from",
+        DAY.0,
+        "--to",
+        DAY.1,
+    ]);
+    let again = ws.import_from("zendesk", None, &[&dir]);
+    assert!(again.contains("5 rows read = 4 mapped"), "{again}");
+    let after = ws.query(&[
+        "--metric",
+        "first_response_time",
+        "--from",
+        DAY.0,
+        "--to",
+        DAY.1,
+    ]);
+    assert_eq!(before["results"], after["results"]);
+}

@@ -128,8 +128,10 @@ impl<'de> Visitor<'de> for Level<'_> {
 
 /// Streams the items of the JSON file `path` to `on_item`. Lists are found at the top level
 /// or under `list_keys` (at any depth of wrapper objects); a top-level object holding none of
-/// them is itself an item (NDJSON). A line of NDJSON that is not valid JSON is rejected and
-/// reading goes on at the next line; a broken multi-line document stops the import.
+/// them is itself an item. `.ndjson` / `.jsonl` files are read line by line: a line that is
+/// not valid JSON is rejected with its line number and reading goes on. Any other file is one
+/// or more JSON documents (pages may be concatenated); a syntax error stops the import, since
+/// nothing after it can be trusted.
 pub(crate) fn read_items<'a, 's>(
     path: &Path,
     list_keys: &[&str],
@@ -141,7 +143,6 @@ pub(crate) fn read_items<'a, 's>(
         source,
     })?;
     let bytes = Rc::new(Cell::new(0));
-    let lines = Rc::new(Cell::new(0));
     let mut reader = BufReader::with_capacity(
         1 << 16,
         Counted {
@@ -149,80 +150,123 @@ pub(crate) fn read_items<'a, 's>(
             bytes: bytes.clone(),
         },
     );
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let line_mode = matches!(
+        path.extension()
+            .map(|x| x.to_string_lossy().to_lowercase())
+            .as_deref(),
+        Some("ndjson" | "jsonl")
+    );
     out.begin_file(path);
-    loop {
-        // Skip whitespace between top-level values, counting lines.
-        let at_end = loop {
-            let buf = reader.fill_buf().map_err(|source| ImportError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            if buf.is_empty() {
-                break true;
+    let lines = Rc::new(Cell::new(0u64));
+    if line_mode {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+                break;
             }
-            let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-            let ends = buf[..blank].iter().filter(|b| **b == b'\n').count() as u64;
-            lines.set(lines.get() + ends);
-            let whole = blank == buf.len();
-            reader.consume(blank);
-            if !whole {
-                break false;
+            lines.set(lines.get() + 1);
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
-        };
-        if at_end {
-            break;
+            let line = lines.get();
+            let mut de = serde_json::Deserializer::from_slice(&buf);
+            let result = walk(&mut de, list_keys, &mut |value| {
+                out.row();
+                out.advance(bytes.get());
+                on_item(value, line, out)
+            });
+            if let Err(problem) = result {
+                let reason = problem.into_reason()?;
+                out.row();
+                let raw = String::from_utf8_lossy(&buf).trim().to_string();
+                out.reject(line, None, reason, raw)?;
+            }
         }
-        let start_line = lines.get();
-        let mut failure = None;
-        let result = {
+    } else {
+        loop {
+            // Skip whitespace between top-level documents, counting lines.
+            let at_end = loop {
+                let buf = reader.fill_buf().map_err(io)?;
+                if buf.is_empty() {
+                    break true;
+                }
+                let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                let ends = buf[..blank].iter().filter(|b| **b == b'\n').count() as u64;
+                lines.set(lines.get() + ends);
+                let whole = blank == buf.len();
+                reader.consume(blank);
+                if !whole {
+                    break false;
+                }
+            };
+            if at_end {
+                break;
+            }
             let counted = LineCounter {
                 inner: &mut reader,
                 lines: &lines,
             };
             let mut de = serde_json::Deserializer::from_reader(counted);
-            let mut sink = |value: Value| -> Result<(), ImportError> {
+            let result = walk(&mut de, list_keys, &mut |value| {
                 out.row();
                 out.advance(bytes.get());
                 on_item(value, lines.get() + 1, out)
-            };
-            let level = Level {
-                walk: Walk {
-                    list_keys,
-                    sink: &mut sink,
-                    failure: &mut failure,
-                },
-                object_is_item: true,
-            };
-            level.deserialize(&mut de)
-        };
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        match result {
-            Ok(_) => {}
-            Err(e) if lines.get() == start_line => {
-                // One broken NDJSON line: reject it and go on at the next line.
-                let mut rest = Vec::new();
-                let _ = reader.read_until(b'\n', &mut rest);
-                lines.set(lines.get() + 1);
-                out.row();
-                out.reject(
-                    start_line + 1,
-                    None,
-                    format!("invalid JSON: {e}"),
-                    String::from_utf8_lossy(&rest).trim().to_string(),
-                )?;
-            }
-            Err(e) => {
+            });
+            if let Err(problem) = result {
+                let reason = problem.into_reason()?;
                 return Err(ImportError::Format {
                     path: path.to_path_buf(),
-                    message: format!("invalid JSON near line {}: {e}", lines.get() + 1),
-                })
+                    message: format!("near line {}: {reason}", lines.get() + 1),
+                });
             }
         }
     }
     out.end_file();
     Ok(())
+}
+
+/// Why a walk stopped: the JSON was bad, or handling an item failed.
+enum Stop {
+    Syntax(serde_json::Error),
+    Failed(ImportError),
+}
+
+impl Stop {
+    /// The syntax error as a reject reason; a failure passes through.
+    fn into_reason(self) -> Result<String, ImportError> {
+        match self {
+            Stop::Syntax(e) => Ok(format!("invalid JSON: {e}")),
+            Stop::Failed(e) => Err(e),
+        }
+    }
+}
+
+/// Walks one top-level JSON value, handing its items to `sink`.
+fn walk<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    list_keys: &[&str],
+    sink: &mut Sink<'_>,
+) -> Result<(), Stop> {
+    let mut failure = None;
+    let level = Level {
+        walk: Walk {
+            list_keys,
+            sink,
+            failure: &mut failure,
+        },
+        object_is_item: true,
+    };
+    let result = level.deserialize(&mut *de);
+    match (failure, result) {
+        (Some(e), _) => Err(Stop::Failed(e)),
+        (None, Err(e)) => Err(Stop::Syntax(e)),
+        (None, Ok(_)) => Ok(()),
+    }
 }
 
 /// Counts the line ends that serde_json consumes (it reads one byte at a time).
