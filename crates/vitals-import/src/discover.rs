@@ -46,45 +46,59 @@ pub fn classify(path: &Path) -> Option<(&'static Entity, Format)> {
 /// Folder entries that are not data files, with the reason.
 pub type Skipped = Vec<(PathBuf, String)>;
 
+/// A path to read: named on the command line, or found in a folder named there.
+pub(crate) struct Candidate {
+    /// The file.
+    pub path: PathBuf,
+    /// True when it came from a folder listing (such entries may be skipped).
+    pub listed: bool,
+}
+
+/// The command line's paths with folders replaced by their entries (sorted).
+pub(crate) fn candidates(paths: &[PathBuf]) -> Result<Vec<Candidate>, ImportError> {
+    let io = |p: &PathBuf| {
+        let path = p.clone();
+        move |source| ImportError::Io { path, source }
+    };
+    let mut out = Vec::new();
+    for p in paths {
+        if !std::fs::metadata(p).map_err(io(p))?.is_dir() {
+            out.push(Candidate {
+                path: p.clone(),
+                listed: false,
+            });
+            continue;
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+            .map_err(io(p))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        out.extend(
+            entries
+                .into_iter()
+                .map(|path| Candidate { path, listed: true }),
+        );
+    }
+    Ok(out)
+}
+
 /// Expands the command line's paths into data files, plus the folder entries skipped (with why).
 pub fn discover(paths: &[PathBuf]) -> Result<(Vec<DataFile>, Skipped), ImportError> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|source| ImportError::Io {
-            path: p.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|source| ImportError::Io {
-                    path: p.clone(),
-                    source,
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
-            entries.sort();
-            for e in entries {
-                match classify(&e) {
-                    Some((entity, format)) if e.is_file() => files.push(DataFile {
-                        path: e,
-                        entity,
-                        format,
-                    }),
-                    _ => skipped.push((
-                        e,
-                        "not an entity file (NAME.csv, NAME.ndjson or NAME.parquet)".into(),
-                    )),
-                }
-            }
-        } else {
-            let (entity, format) =
-                classify(p).ok_or_else(|| ImportError::UnknownFile { path: p.clone() })?;
-            files.push(DataFile {
-                path: p.clone(),
+    for Candidate { path, listed } in candidates(paths)? {
+        match classify(&path) {
+            Some((entity, format)) if !listed || path.is_file() => files.push(DataFile {
+                path,
                 entity,
                 format,
-            });
+            }),
+            _ if listed => skipped.push((
+                path,
+                "not an entity file (NAME.csv, NAME.ndjson or NAME.parquet)".into(),
+            )),
+            _ => return Err(ImportError::UnknownFile { path }),
         }
     }
     let order = |f: &DataFile| {

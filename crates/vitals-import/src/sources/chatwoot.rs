@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::json::{at, read_items, text};
-use super::{file_name, Emitter, Instant, Rec};
+use super::{by_kind, file_name, Emitter, Instant, Rec};
 use crate::ImportError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,11 +50,7 @@ fn kind(path: &Path) -> Result<Kind, ImportError> {
 }
 
 pub(crate) fn import(files: &[PathBuf], out: &mut Emitter<'_, '_>) -> Result<(), ImportError> {
-    let mut kinds = files
-        .iter()
-        .map(|f| kind(f).map(|k| (k, f)))
-        .collect::<Result<Vec<_>, _>>()?;
-    kinds.sort_by_key(|(k, _)| *k);
+    let kinds = by_kind(files, kind)?;
     for (kind, path) in kinds {
         match kind {
             Kind::Conversations => read_items(path, &["data", "payload"], out, conversation)?,

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::json::{read_items, text};
 use super::tabular::{read_rows, Row, CSV};
-use super::{file_name, Emitter, Rec};
+use super::{by_kind, file_name, Emitter, Rec};
 use crate::ImportError;
 
 const REQUIRED: &[&str] = &["Ticket ID", "Created time", "Source"];
@@ -51,11 +51,7 @@ fn kind(path: &Path) -> Result<Kind, ImportError> {
 }
 
 pub(crate) fn import(files: &[PathBuf], out: &mut Emitter<'_, '_>) -> Result<(), ImportError> {
-    let mut kinds = files
-        .iter()
-        .map(|f| kind(f).map(|k| (k, f)))
-        .collect::<Result<Vec<_>, _>>()?;
-    kinds.sort_by_key(|(k, _)| *k);
+    let kinds = by_kind(files, kind)?;
     let conversations = kinds.iter().any(|(k, _)| *k == Kind::Conversations);
     for (kind, path) in kinds {
         match kind {

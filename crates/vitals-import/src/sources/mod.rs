@@ -350,41 +350,39 @@ pub fn expand(
 ) -> Result<(Vec<PathBuf>, crate::discover::Skipped), ImportError> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|source| ImportError::Io {
-            path: p.clone(),
-            source,
-        })?;
-        if !meta.is_dir() {
-            files.push(p.clone());
-            continue;
-        }
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-            .map_err(|source| ImportError::Io {
-                path: p.clone(),
-                source,
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for e in entries {
-            let extension = e
-                .extension()
-                .map(|x| x.to_string_lossy().to_lowercase())
-                .unwrap_or_default();
-            if e.is_file() && source.extensions().contains(&extension.as_str()) {
-                files.push(e);
-            } else {
-                let why = format!(
-                    "not a {} export file ({})",
-                    source.name(),
-                    source.extensions().join(", ")
-                );
-                skipped.push((e, why));
-            }
+    for candidate in crate::discover::candidates(paths)? {
+        let path = candidate.path;
+        let extension = path
+            .extension()
+            .map(|x| x.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let readable = path.is_file() && source.extensions().contains(&extension.as_str());
+        if !candidate.listed || readable {
+            files.push(path);
+        } else {
+            let why = format!(
+                "not a {} export file ({})",
+                source.name(),
+                source.extensions().join(", ")
+            );
+            skipped.push((path, why));
         }
     }
     Ok((files, skipped))
+}
+
+/// Files with the kind an adapter tells from their names, in the adapter's reading order
+/// (the kinds' order).
+pub(crate) fn by_kind<K: Ord + Copy>(
+    files: &[PathBuf],
+    kind: impl Fn(&Path) -> Result<K, ImportError>,
+) -> Result<Vec<(K, &PathBuf)>, ImportError> {
+    let mut kinds = files
+        .iter()
+        .map(|f| kind(f).map(|k| (k, f)))
+        .collect::<Result<Vec<_>, _>>()?;
+    kinds.sort_by_key(|(k, _)| *k);
+    Ok(kinds)
 }
 
 /// Runs the adapter of `source` over `files`.

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::json::{at, read_items, text};
-use super::{file_name, Emitter, Rec};
+use super::{by_kind, file_name, Emitter, Rec};
 use crate::ImportError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,11 +78,7 @@ impl People {
 }
 
 pub(crate) fn import(files: &[PathBuf], out: &mut Emitter<'_, '_>) -> Result<(), ImportError> {
-    let mut kinds = files
-        .iter()
-        .map(|f| kind(f).map(|k| (k, f)))
-        .collect::<Result<Vec<_>, _>>()?;
-    kinds.sort_by_key(|(k, _)| *k);
+    let kinds = by_kind(files, kind)?;
     let ratings_file = kinds.iter().any(|(k, _)| *k == Kind::Ratings);
     let mut people = People::default();
     for (kind, path) in kinds {
