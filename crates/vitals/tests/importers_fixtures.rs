@@ -16,6 +16,22 @@ fn fixture(name: &str) -> PathBuf {
 
 const DAY: (&str, &str, &str) = ("2026-03-01", "2026-03-08", "UTC");
 
+/// Ticket volume over `DAY` broken down by `dimension`.
+fn volume_by(ws: &Workspace, dimension: &str) -> serde_json::Value {
+    ws.query(&[
+        "--metric",
+        "ticket_volume",
+        "--from",
+        DAY.0,
+        "--to",
+        DAY.1,
+        "--tz",
+        DAY.2,
+        "--by",
+        dimension,
+    ])
+}
+
 #[test]
 fn zendesk_tickets_audits_and_ratings() {
     let ws = Workspace::new();
@@ -46,34 +62,12 @@ fn zendesk_tickets_audits_and_ratings() {
     assert_eq!(n, 2);
     close(csat, 50.0);
 
-    let by_channel = ws.query(&[
-        "--metric",
-        "ticket_volume",
-        "--from",
-        DAY.0,
-        "--to",
-        DAY.1,
-        "--tz",
-        DAY.2,
-        "--by",
-        "ticket:channel",
-    ]);
+    let by_channel = volume_by(&ws, "ticket:channel");
     for channel in ["email", "phone", "web"] {
         let (v, _) = common::cell(&by_channel, &[("ticket:channel", channel)], "ticket_volume");
         assert_eq!(v, Some(1.0), "{channel}");
     }
-    let by_category = ws.query(&[
-        "--metric",
-        "ticket_volume",
-        "--from",
-        DAY.0,
-        "--to",
-        DAY.1,
-        "--tz",
-        DAY.2,
-        "--by",
-        "ticket:category",
-    ]);
+    let by_category = volume_by(&ws, "ticket:category");
     let (billing, _) = common::cell(
         &by_category,
         &[("ticket:category", "billing")],

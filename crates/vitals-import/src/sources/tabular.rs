@@ -3,6 +3,8 @@
 //! UTF-8, a wrong number of fields) so no adapter has to.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
 
 use super::Emitter;
@@ -63,6 +65,18 @@ pub(crate) const CSV: Dialect = Dialect {
     missing: "",
 };
 
+/// A CSV reader over `path` in `dialect` (rows may differ in width; callers check).
+fn open(path: &Path, dialect: &Dialect) -> Result<csv::Reader<BufReader<File>>, ImportError> {
+    let file = File::open(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(csv::ReaderBuilder::new()
+        .delimiter(dialect.delimiter)
+        .flexible(true)
+        .from_reader(BufReader::with_capacity(1 << 16, file)))
+}
+
 /// Streams the rows of `path`, checking that the header has the `required` columns. Each
 /// readable row goes to `on_row`; unreadable rows are rejected here. Every row is counted as
 /// a source row.
@@ -73,14 +87,7 @@ pub(crate) fn read_rows(
     out: &mut Emitter<'_, '_>,
     mut on_row: impl FnMut(&Row<'_>, &mut Emitter<'_, '_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(dialect.delimiter)
-        .flexible(true)
-        .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let mut reader = open(path, dialect)?;
     let headers = reader.headers().map_err(|e| ImportError::Format {
         path: path.to_path_buf(),
         message: format!("cannot read the header line: {e}"),
@@ -150,14 +157,7 @@ pub(crate) fn scan_rows(
     dialect: &Dialect,
     mut on_row: impl FnMut(&Row<'_>),
 ) -> Result<(), ImportError> {
-    let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(dialect.delimiter)
-        .flexible(true)
-        .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let mut reader = open(path, dialect)?;
     let Ok(headers) = reader.headers() else {
         return Ok(());
     };
