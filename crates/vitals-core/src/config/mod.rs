@@ -1,7 +1,9 @@
 //! `vitals.toml`: the configuration model, its defaults and loading (defaults → file →
-//! `VITALS_*` environment). Sections not modelled yet are accepted and ignored. SLA policies,
+//! `VITALS_*` environment). A key the model does not know is an error naming the file, the
+//! key's dotted path and the nearest known key (`keys.rs` holds the schema). SLA policies,
 //! targets, rubrics, engagement weights and attribution live in `sections.rs`.
 
+mod keys;
 mod sections;
 
 pub use sections::{
@@ -36,6 +38,18 @@ pub enum ConfigError {
         /// The parser's message (with line and column).
         message: String,
     },
+    /// A key the configuration does not know (a typo, or a section of another version).
+    #[error("{path}: unknown key `{key}`{}", unknown_key_hint(suggestion.as_deref(), known))]
+    UnknownKey {
+        /// The file.
+        path: String,
+        /// The key's full dotted path (`calls.service_level_sec`, `sla[0].first_replay`).
+        key: String,
+        /// The nearest known key, as a full dotted path.
+        suggestion: Option<String>,
+        /// The keys known where it was found.
+        known: Vec<String>,
+    },
     /// A value is out of its domain.
     #[error("{key}: {message}")]
     Invalid {
@@ -46,9 +60,17 @@ pub enum ConfigError {
     },
 }
 
+fn unknown_key_hint(suggestion: Option<&str>, known: &[String]) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None if known.is_empty() => String::new(),
+        None => format!("; known keys: {}", known.join(", ")),
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Reporting defaults.
     pub reporting: Reporting,
@@ -170,7 +192,7 @@ pub struct TeamConfig {
 
 /// `[reporting]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Reporting {
     /// Default IANA zone for buckets and `--from`/`--to`.
     pub timezone: Option<String>,
@@ -178,7 +200,7 @@ pub struct Reporting {
 
 /// `[surveys.NAME]`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SurveyConfig {
     /// `[min, max]` of the scale.
     pub scale: Option<[i64; 2]>,
@@ -190,7 +212,7 @@ pub struct SurveyConfig {
 
 /// `[calls]`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CallsConfig {
     /// Service-level threshold T: answered within T seconds of the offer.
     pub service_level_secs: f64,
@@ -209,7 +231,7 @@ impl Default for CallsConfig {
 
 /// `[statistics]`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct StatisticsConfig {
     /// Below this sample size a value is flagged `low_sample`.
     pub min_sample: u64,
@@ -269,12 +291,17 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses configuration text (`origin` names it in errors).
+    /// Parses configuration text (`origin` names it in errors): TOML syntax first, then every
+    /// key against the schema (an unknown key names its dotted path and the nearest known one),
+    /// then the values' types and domains.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
             path: origin.to_string(),
             message: e.to_string(),
-        })?;
+        };
+        let value: toml::Value = toml::from_str(text).map_err(parse_error)?;
+        keys::check(&keys::FILE, &value, "", origin)?;
+        let config: Config = toml::from_str(text).map_err(parse_error)?;
         config.check()?;
         Ok(config)
     }
