@@ -1,11 +1,13 @@
-//! The generated organisation: its random source, calendar, agents, customers, and the
-//! records that do not hang off a ticket (customers, orders, costs, NPS, extra calls).
+//! The generated organisation: its random source, opening hours, agents and customers, and
+//! the records that hang off neither a ticket nor a customer (agents, costs, employee
+//! satisfaction, calls abandoned before they became tickets).
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Timelike};
 use chrono_tz::Tz;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::hours::{hours_on, week_of, EXTENDED_TEAM};
 use crate::writer::Writers;
 use crate::{SynthError, SynthOptions};
 
@@ -119,6 +121,11 @@ impl Organisation {
         self.agents[i].id.clone()
     }
 
+    /// Local midnight starting month `m` of the period (`m = months`: the period's end).
+    pub(crate) fn month_start(&self, m: u32) -> i64 {
+        midnight(self.zone, self.start + Months::new(m))
+    }
+
     pub(crate) fn local(&self, us: i64) -> DateTime<Tz> {
         DateTime::from_timestamp_micros(us)
             .unwrap_or_default()
@@ -136,14 +143,15 @@ impl Organisation {
             .to_string()
     }
 
-    fn is_open(&self, us: i64) -> bool {
+    fn is_open(&self, us: i64, team: &str) -> bool {
         let t = self.local(us);
-        t.weekday().num_days_from_monday() < 5 && (8..18).contains(&t.hour())
+        hours_on(week_of(team), t.date_naive())
+            .is_some_and(|(open, close)| (open..close).contains(&t.hour()))
     }
-    /// The first open instant at or after `us` (weekdays 08–18 local).
-    pub(crate) fn next_open(&self, us: i64) -> i64 {
+    /// The first instant at or after `us` when `team` is at work (its calendar, `hours.rs`).
+    pub(crate) fn next_open(&self, us: i64, team: &str) -> i64 {
         let mut t = us;
-        while !self.is_open(t) {
+        while !self.is_open(t, team) {
             t = (t / (15 * MIN) + 1) * 15 * MIN;
         }
         t
@@ -168,8 +176,17 @@ impl Organisation {
 
     pub(crate) fn write_static(&mut self, out: &mut Writers) -> Result<(), SynthError> {
         for a in &self.agents {
-            out.agents
-                .row(&[a.id.as_str(), &format!("Agent {}", &a.id[1..]), a.team])?;
+            let calendar = if a.team == EXTENDED_TEAM {
+                "extended"
+            } else {
+                "default"
+            };
+            out.agents.row(&[
+                a.id.as_str(),
+                &format!("Agent {}", &a.id[1..]),
+                a.team,
+                calendar,
+            ])?;
             out.counts.agents += 1;
         }
         for m in 0..self.months {
@@ -191,102 +208,37 @@ impl Organisation {
                 ])?;
                 out.counts.costs += 1;
             }
+            self.write_employee_survey(out, from)?;
         }
         Ok(())
     }
 
-    /// Customers (acquired over two years before and during the period, some churned),
-    /// their orders, and NPS surveys.
-    pub(crate) fn write_customer_activity(&mut self, out: &mut Writers) -> Result<(), SynthError> {
-        let history = 730 * DAY;
-        for i in 0..self.customers.len() {
-            let acquired = self.start_us - history
-                + (self.uniform() * (self.end_us - self.start_us + history) as f64) as i64;
-            let churned = if self.chance(0.35) {
-                Some(acquired + (self.exp(300.0) * DAY as f64) as i64)
-            } else {
-                None
-            };
-            let churned = churned.filter(|c| *c < self.end_us);
-            let persona = self.pick(&[("consumer", 5.0), ("smb", 3.0), ("enterprise_buyer", 1.0)]);
-            let channel = self.pick(&[
-                ("organic", 4.0),
-                ("ads", 3.0),
-                ("referral", 2.0),
-                ("partner", 1.0),
-            ]);
-            let (id, tier) = (self.customers[i].id.clone(), self.customers[i].tier);
-            out.customers.row(&[
-                id.clone(),
-                self.fmt(acquired),
-                churned.map(|c| self.fmt(c)).unwrap_or_default(),
-                tier.into(),
-                persona.into(),
-                channel.into(),
-            ])?;
-            out.counts.customers += 1;
-            let active_from = acquired.max(self.start_us);
-            let active_to = churned.unwrap_or(self.end_us);
-            if active_to <= active_from {
+    /// The monthly employee-satisfaction pulse (ESAT, 1–5): most agents answer in its first
+    /// week; the rated "agent" is the employee.
+    fn write_employee_survey(
+        &mut self,
+        out: &mut Writers,
+        month: NaiveDate,
+    ) -> Result<(), SynthError> {
+        let opens = midnight(self.zone, month) + 9 * HOUR;
+        for i in 0..self.agents.len() {
+            if !self.chance(0.8) {
                 continue;
             }
-            let months_active = (active_to - active_from) as f64 / (30.0 * DAY as f64);
-            let rate = match tier {
-                "enterprise" => 1.6,
-                "pro" => 1.0,
-                _ => 0.5,
-            };
-            let n_orders = (self.exp(rate * months_active)).round() as u64;
-            for k in 0..n_orders {
-                let at = active_from + (self.uniform() * (active_to - active_from) as f64) as i64;
-                let amount = (self.lognormal(55.0, 0.6) * 100.0).round() / 100.0;
-                let margin = ((0.25 + self.uniform() * 0.25) * 100.0).round() / 100.0;
-                out.orders.row(&[
-                    format!("o{}-{k}", &id[1..]),
-                    id.clone(),
-                    self.fmt(at),
-                    amount.to_string(),
-                    margin.min(0.5).to_string(),
-                    "EUR".into(),
-                ])?;
-                out.counts.orders += 1;
-            }
-            if self.chance(0.25) {
-                let at = active_from + (self.uniform() * (active_to - active_from) as f64) as i64;
-                let score = self.pick(&[
-                    (10, 3.0),
-                    (9, 2.5),
-                    (8, 2.0),
-                    (7, 1.2),
-                    (6, 0.6),
-                    (5, 0.4),
-                    (4, 0.3),
-                    (3, 0.2),
-                    (2, 0.1),
-                    (1, 0.1),
-                    (0, 0.1),
-                ]);
-                self.next_response += 1;
-                out.sent.row(&[
-                    format!("n{}", self.next_response),
-                    "nps".into(),
-                    self.fmt(at - 2 * DAY),
-                    String::new(),
-                    id.clone(),
-                ])?;
-                out.responses.row(&[
-                    format!("r{:08}", self.next_response),
-                    "nps".into(),
-                    score.to_string(),
-                    self.fmt(at),
-                    String::new(),
-                    id.clone(),
-                    String::new(),
-                    String::new(),
-                ])?;
-                out.counts.surveys_sent += 1;
-                out.counts.survey_responses += 1;
-            }
+            let score = self.pick(&[(5, 3.0), (4, 4.0), (3, 2.0), (2, 0.7), (1, 0.3)]);
+            let at = opens + (self.uniform() * 6.0 * DAY as f64) as i64;
+            self.next_response += 1;
+            out.responses.row(&[
+                format!("r{:08}", self.next_response),
+                "esat".into(),
+                score.to_string(),
+                self.fmt(at),
+                String::new(),
+                String::new(),
+                self.agents[i].id.clone(),
+                String::new(),
+            ])?;
+            out.counts.survey_responses += 1;
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
-//! One ticket's life: arrival, bot triage, assignment, replies during business hours,
-//! follow-ups, transfers, solves, reopens, closes — plus its call, surveys and quality review.
+//! One ticket's life: arrival, bot triage, assignment, replies during the team's hours,
+//! follow-ups, waits on hold, escalations and transfers, solves, reopens, closes — plus its
+//! call, surveys, quality review and a self-service session.
 
+use crate::config::RUBRICS;
 use crate::org::{Organisation, DAY, HOUR, MIN, SEC};
 use crate::writer::Writers;
 use crate::SynthError;
@@ -138,7 +140,7 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
             let outcome = Outcome {
                 agent: "",
                 resolved_at: now,
-                surveyed: false,
+                handled: false,
                 replies: None,
             };
             return finish(tl, &spec, outcome);
@@ -160,7 +162,7 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
         let outcome = Outcome {
             agent: &agent,
             resolved_at: now,
-            surveyed: false,
+            handled: false,
             replies: None,
         };
         return finish(tl, &spec, outcome);
@@ -178,7 +180,7 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
         if ch == "chat" || ch == "phone" {
             t
         } else {
-            org.next_open(t)
+            org.next_open(t, team)
         }
     };
 
@@ -191,10 +193,15 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
             tl.event(note_at, "note", "agent", &a, ["", "false", ""])?;
         }
         if tl.org.chance(0.1) {
-            // Transfer to another agent before the first reply.
-            let other_team = if team == "tier1" { "tier2" } else { team };
-            agent = tl.org.agent_of(other_team);
+            // Transfer to another agent before the first reply; from the first tier it is an
+            // escalation to the second.
             now = open_at(tl.org, now, channel) + 10 * MIN;
+            if team == "tier1" {
+                tl.event(now - MIN, "escalate", "agent", &agent.clone(), ["", "", ""])?;
+                agent = tl.org.agent_of("tier2");
+            } else {
+                agent = tl.org.agent_of(team);
+            }
             tl.assign(now, &agent)?;
         }
         let d = working_delay(tl.org, reply_median_secs(channel));
@@ -210,6 +217,13 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
             now += (tl.org.exp(4.0 * HOUR as f64)) as i64 + MIN;
             tl.customer_says(now)?;
             tl.status(now + SEC, "system", "", "open")?;
+            if tl.org.chance(0.12) {
+                // Waiting on a third party (a carrier, the billing system) before answering.
+                now = open_at(tl.org, now, channel) + 5 * MIN;
+                tl.status(now, "agent", &agent.clone(), "on_hold")?;
+                now += (tl.org.exp(6.0 * HOUR as f64)) as i64 + 10 * MIN;
+                tl.status(now, "agent", &agent.clone(), "open")?;
+            }
             now = open_at(tl.org, now, channel)
                 + working_delay(tl.org, reply_median_secs(channel) * 1.5);
             tl.agent_says(now, &agent.clone(), true)?;
@@ -235,7 +249,7 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
             tl.status(now, "agent", &agent.clone(), "open")?;
         }
         if ever_returns {
-            now = tl.org.next_open(now) + working_delay(tl.org, 2.0 * 3600.0);
+            now = tl.org.next_open(now, team) + working_delay(tl.org, 2.0 * 3600.0);
             tl.agent_says(now, &agent.clone(), true)?;
             replies += 1;
             now += 30 * MIN;
@@ -251,7 +265,7 @@ pub(crate) fn ticket(org: &mut Organisation, out: &mut Writers, i: u64) -> Resul
     let outcome = Outcome {
         agent: &agent,
         resolved_at,
-        surveyed: handled,
+        handled,
         replies: Some(replies),
     };
     finish(tl, &spec, outcome)
@@ -272,7 +286,7 @@ struct TicketSpec<'a> {
 struct Outcome<'a> {
     agent: &'a str,
     resolved_at: i64,
-    surveyed: bool,
+    handled: bool,
     replies: Option<u32>,
 }
 
@@ -290,7 +304,7 @@ fn finish(tl: Timeline<'_>, spec: &TicketSpec<'_>, outcome: Outcome<'_>) -> Resu
     let Outcome {
         agent,
         resolved_at,
-        surveyed,
+        handled,
         replies,
     } = outcome;
     let Timeline {
@@ -358,7 +372,7 @@ fn finish(tl: Timeline<'_>, spec: &TicketSpec<'_>, outcome: Outcome<'_>) -> Resu
         ])?;
         out.counts.calls += 1;
     }
-    if surveyed && org.chance(0.7) {
+    if handled && org.chance(0.7) {
         org.next_response += 1;
         let sent_at = resolved_at + HOUR;
         out.sent.row(&[
@@ -412,34 +426,64 @@ fn finish(tl: Timeline<'_>, spec: &TicketSpec<'_>, outcome: Outcome<'_>) -> Resu
                 out.counts.survey_responses += 1;
             }
         }
-        if org.chance(0.05) {
-            let reviewed = resolved_at + 2 * DAY;
-            for (criterion, weight, tags) in [
-                ("empathy", "1", ""),
-                ("accuracy", "2", ""),
-                ("procedure", "1", "adherence"),
-            ] {
-                let score = org.pick(&[(4, 4.0), (3, 3.0), (2, 1.0), (1, 0.3)]);
-                out.quality.row(&[
-                    format!("q{ticket}"),
-                    ticket.clone(),
-                    agent.into(),
-                    "qa1".into(),
-                    org.fmt(reviewed),
-                    "v1".into(),
-                    criterion.into(),
-                    score.to_string(),
-                    "4".into(),
-                    weight.into(),
-                    tags.into(),
-                ])?;
-                out.counts.quality_reviews += 1;
-            }
-        }
+    }
+    // Quality assurance reviews about one handled ticket in eight, with the rubric version in
+    // use when it is reviewed.
+    if handled && org.chance(0.12) {
+        review(org, out, &ticket, agent, resolved_at + 2 * DAY)?;
     }
     if org.chance(0.5) {
-        let at = org.arrival();
-        let resolved = org.chance(0.35);
+        self_service(org, out)?;
+    }
+    Ok(())
+}
+
+/// One quality review: a row per criterion of the rubric version in use at `reviewed`.
+fn review(
+    org: &mut Organisation,
+    out: &mut Writers,
+    ticket: &str,
+    agent: &str,
+    reviewed: i64,
+) -> Result<(), SynthError> {
+    let (version, criteria) = if reviewed < org.month_start(org.months / 2) {
+        RUBRICS[0]
+    } else {
+        RUBRICS[1]
+    };
+    let reviewer = org.pick(&[("qa1", 2.0), ("qa2", 1.0)]);
+    for (criterion, weight, tags) in criteria {
+        let score = org.pick(&[(4, 4.0), (3, 3.0), (2, 1.0), (1, 0.3)]);
+        out.quality.row(&[
+            format!("q{ticket}"),
+            ticket.to_string(),
+            agent.to_string(),
+            reviewer.to_string(),
+            org.fmt(reviewed),
+            version.to_string(),
+            criterion.to_string(),
+            score.to_string(),
+            "4".into(),
+            weight.to_string(),
+            tags.to_string(),
+        ])?;
+        out.counts.quality_reviews += 1;
+    }
+    Ok(())
+}
+
+/// A self-service session: help-centre visits (some voting on the article), bot
+/// conversations and IVR sessions, some resolved without an agent.
+fn self_service(org: &mut Organisation, out: &mut Writers) -> Result<(), SynthError> {
+    let at = org.arrival();
+    let kind = org.pick(&[("help_center", 7.0), ("bot", 2.0), ("ivr", 1.0)]);
+    let resolved = org.chance(match kind {
+        "help_center" => 0.35,
+        "bot" => 0.45,
+        _ => 0.25,
+    });
+    let n = out.counts.self_service + 1;
+    let (article, helpful) = if kind == "help_center" {
         let helpful = if org.chance(0.4) {
             if org.chance(0.7) {
                 "true"
@@ -449,16 +493,18 @@ fn finish(tl: Timeline<'_>, spec: &TicketSpec<'_>, outcome: Outcome<'_>) -> Resu
         } else {
             ""
         };
-        let n = out.counts.self_service + 1;
-        out.self_service.row(&[
-            format!("h{n:08}"),
-            org.fmt(at),
-            "help_center".into(),
-            resolved.to_string(),
-            format!("kb{}", n % 40),
-            helpful.into(),
-        ])?;
-        out.counts.self_service += 1;
-    }
+        (format!("kb{}", n % 40), helpful)
+    } else {
+        (String::new(), "")
+    };
+    out.self_service.row(&[
+        format!("h{n:08}"),
+        org.fmt(at),
+        kind.into(),
+        resolved.to_string(),
+        article,
+        helpful.into(),
+    ])?;
+    out.counts.self_service += 1;
     Ok(())
 }

@@ -31,6 +31,14 @@ pub struct Counts {
     pub quality_reviews: u64,
     /// self_service.csv
     pub self_service: u64,
+    /// feedback.csv
+    pub feedback: u64,
+    /// social_mentions.csv
+    pub social_mentions: u64,
+    /// referrals.csv
+    pub referrals: u64,
+    /// engagement.csv
+    pub engagement: u64,
 }
 
 impl Counts {
@@ -47,6 +55,10 @@ impl Counts {
             + self.agents
             + self.quality_reviews
             + self.self_service
+            + self.feedback
+            + self.social_mentions
+            + self.referrals
+            + self.engagement
     }
 }
 
@@ -97,6 +109,10 @@ pub(crate) struct Writers {
     pub agents: Sink,
     pub quality: Sink,
     pub self_service: Sink,
+    pub feedback: Sink,
+    pub mentions: Sink,
+    pub referrals: Sink,
+    pub engagement: Sink,
     pub counts: Counts,
 }
 
@@ -210,7 +226,7 @@ impl Writers {
                     "currency",
                 ],
             )?,
-            agents: Sink::create(dir, "agents", &["agent_id", "name", "team"])?,
+            agents: Sink::create(dir, "agents", &["agent_id", "name", "team", "calendar"])?,
             quality: Sink::create(
                 dir,
                 "quality_reviews",
@@ -240,6 +256,49 @@ impl Writers {
                     "helpful",
                 ],
             )?,
+            feedback: Sink::create(
+                dir,
+                "feedback",
+                &[
+                    "feedback_id",
+                    "source",
+                    "received_at",
+                    "responded_at",
+                    "customer_id",
+                    "sentiment",
+                ],
+            )?,
+            mentions: Sink::create(
+                dir,
+                "social_mentions",
+                &[
+                    "mention_id",
+                    "platform",
+                    "at",
+                    "sentiment",
+                    "is_question",
+                    "is_technical",
+                    "answerable_by_content",
+                    "competitor",
+                    "topic",
+                    "text",
+                ],
+            )?,
+            referrals: Sink::create(
+                dir,
+                "referrals",
+                &[
+                    "referral_id",
+                    "referrer_customer_id",
+                    "referred_at",
+                    "converted_customer_id",
+                ],
+            )?,
+            engagement: Sink::create(
+                dir,
+                "engagement",
+                &["engagement_id", "customer_id", "at", "program"],
+            )?,
             counts: Counts::default(),
         })
     }
@@ -257,6 +316,10 @@ impl Writers {
             self.agents,
             self.quality,
             self.self_service,
+            self.feedback,
+            self.mentions,
+            self.referrals,
+            self.engagement,
         ] {
             s.finish()?;
         }
