@@ -145,3 +145,46 @@ pub fn close(actual: Option<f64>, expected: f64) {
     let tol = 1e-9 * expected.abs().max(1.0);
     assert!((a - expected).abs() <= tol, "got {a}, expected {expected}");
 }
+
+/// Runs `vitals` with arguments in the folder `dir` (where a `vitals.toml` is picked up).
+pub fn vitals_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("VITALS_DB")
+        .env_remove("VITALS_CONFIG")
+        .output()
+        .expect("run vitals")
+}
+
+/// Whether this is a CI run (`CI=true`, as CI services set it).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// A test's input (`what`) is absent. On CI that fails the test — a CI run must exercise it;
+/// elsewhere it says so loudly and the caller skips.
+pub fn input_absent(what: &str) {
+    assert!(
+        !in_ci(),
+        "{what} is absent, and CI=true: this test must run on CI, not skip"
+    );
+    eprintln!("\n*** SKIPPED: {what} is absent (with CI=true this test fails instead) ***\n");
+}
+
+/// The `value` of `key` in every result row of a `vitals query --json` response (`None` for
+/// a null), whether a row's metrics are an object by key or a list of `{key, …}` entries.
+pub fn values_of(result: &Value, key: &str) -> Vec<Option<f64>> {
+    let rows = result["results"].as_array().cloned().unwrap_or_default();
+    rows.iter()
+        .filter_map(|row| match &row["metrics"] {
+            Value::Object(m) => m.get(key).cloned(),
+            Value::Array(list) => list
+                .iter()
+                .find(|m| ["key", "metric", "id"].iter().any(|k| m[*k] == key))
+                .cloned(),
+            _ => None,
+        })
+        .map(|m| m["value"].as_f64())
+        .collect()
+}
