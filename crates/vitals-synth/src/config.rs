@@ -133,9 +133,9 @@ pause_on = ["pending", "on_hold"]
 
 # Targets for the headline metrics (✓/✗ in `vitals query`); the second tier has its own.
 [targets]
-csat = 80
+csat = 75
 nps = 30
-fcr = 60
+fcr = 35
 "first_response_time:median" = "1h"
 "resolution_time:median" = "1d"
 sla_compliance = 90

@@ -1,10 +1,13 @@
-//! `vitals demo` (generate a realistic organisation, import it, show last month's headline
-//! KPIs) and `vitals generate` (write a synthetic data set for trials and benchmarks).
+//! `vitals demo` (generate a realistic organisation with its configuration, import it, show
+//! last month's headline KPIs) and `vitals generate` (write a synthetic data set and its
+//! `vitals.toml` for trials and benchmarks). The configuration — calendars with holidays, SLA
+//! policies, targets, rubrics, engagement weights — fits the generated organisation; the demo
+//! writes it beside its store (`vitals-demo.toml`) and its printed next steps pass it on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-use chrono::{Months, NaiveDate};
+use anyhow::{Context, Result};
+use chrono::{Months, NaiveDate, TimeZone};
 use clap::Args;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::{parse_zone, Config};
@@ -76,8 +79,17 @@ const HEADLINE: &[&str] = &[
     "cac",
 ];
 
-/// `vitals demo`.
-pub fn demo(args: DemoArgs, config: &Config) -> Result<()> {
+/// Writes the configuration of the organisation `options` generates to `path` and loads it
+/// back, exactly as a later `--config path` will.
+fn write_configuration(options: &SynthOptions, path: &Path) -> Result<Config> {
+    std::fs::write(path, vitals_synth::configuration(options))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Config::load(Some(path))?)
+}
+
+/// `vitals demo`. The demo runs on its own configuration (written beside the store), not on
+/// `_config`, the one the command line loaded: the numbers it shows depend on nothing else.
+pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
     let options = SynthOptions {
         seed: args.seed,
         tickets: args.tickets,
@@ -100,13 +112,17 @@ pub fn demo(args: DemoArgs, config: &Config) -> Result<()> {
     );
     let counts = synth(&options, &dir)?;
     println!("{} records in {}\n", counts.total(), dir.display());
-    let (store, summary) = import_into(&args.db, std::slice::from_ref(&dir), None, config)?;
+    let config_path = args.db.with_extension("toml");
+    let demo_config = write_configuration(&options, &config_path)?;
+    println!(
+        "Configuration (calendars, SLA policies, targets, rubrics) in {}\n",
+        config_path.display()
+    );
+    let (store, summary) = import_into(&args.db, std::slice::from_ref(&dir), None, &demo_config)?;
     print_summary(&summary, &args.db);
 
     let last_month = options.start + Months::new(options.months - 1);
     let to = last_month + Months::new(1);
-    let mut demo_config = config.clone();
-    demo_config.reporting.timezone = Some(options.zone.name().to_string());
     let catalogue = Catalogue::builtin()?;
     let request = QueryRequest {
         metrics: HEADLINE.iter().map(|s| s.to_string()).collect(),
@@ -151,12 +167,20 @@ pub fn demo(args: DemoArgs, config: &Config) -> Result<()> {
             value.n
         );
     }
+    // The demo's period is in the past: assess open SLA targets as of its last afternoon.
+    let as_of = to
+        .pred_opt()
+        .and_then(|d| d.and_hms_opt(15, 0, 0))
+        .and_then(|t| options.zone.from_local_datetime(&t).earliest())
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    let (db, config) = (args.db.display(), config_path.display());
     println!(
-        "\nNext: vitals query --db {} --metric csat --by time:month --by ticket:channel --tz {}",
-        args.db.display(),
-        options.zone.name()
+        "\nNext (later commands take the demo's configuration with --config):\n  \
+         vitals query --db {db} --config {config} --metric csat --metric first_response_time:business_median --by time:month --by ticket:team\n  \
+         vitals sla --db {db} --config {config} --now {as_of} --at-risk\n  \
+         vitals explain first_response_time"
     );
-    println!("      vitals explain first_response_time");
     Ok(())
 }
 
@@ -173,11 +197,14 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         zone,
     };
     let counts = synth(&options, &args.out)?;
+    let config_path = args.out.join("vitals.toml");
+    write_configuration(&options, &config_path)?;
     println!("{counts:#?}");
     println!(
-        "{} records written to {}",
+        "{} records written to {}; their configuration to {config} (import with --config {config})",
         counts.total(),
-        args.out.display()
+        args.out.display(),
+        config = config_path.display()
     );
     Ok(())
 }
