@@ -2,8 +2,11 @@
 //! exceptions with other hours, and changes of the weekly hours from a date on (`valid_from`).
 //! `business_secs` counts the open time between two instants, using the hours in force on each
 //! local day, so a duration that starts outside hours starts counting at the next opening.
+//! Whole days in between are read from a cache of cumulative open time per local day, so a
+//! ticket open for months costs as little as one open for an hour.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -25,7 +28,38 @@ pub struct Calendar {
     weeks: Vec<(NaiveDate, WeekHours)>,
     holidays: BTreeSet<NaiveDate>,
     exceptions: BTreeMap<NaiveDate, DayHours>,
+    open_days: OpenDays,
 }
+
+/// Cumulative open µs per local day from `start` (`cum[i]` = open time of the days before
+/// `start + i`), grown on demand. A cache: clones start empty and it takes no part in equality.
+#[derive(Default)]
+struct OpenDays(Mutex<Option<(NaiveDate, Vec<i64>)>>);
+
+impl Clone for OpenDays {
+    fn clone(&self) -> Self {
+        OpenDays::default()
+    }
+}
+
+impl PartialEq for OpenDays {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for OpenDays {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpenDays")
+    }
+}
+
+/// Spans of at most this many local days are walked day by day; longer ones use the cache.
+const WALK_DAYS: i64 = 4;
+/// The cache grows by at least this many days at a time, and never spans more than
+/// `MAX_CACHED_DAYS` (beyond, durations are walked).
+const GROW_DAYS: i64 = 366;
+const MAX_CACHED_DAYS: i64 = 200 * 366;
 
 /// Day names as written in the configuration, Monday first.
 pub const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -58,17 +92,20 @@ impl Calendar {
             weeks: vec![(NaiveDate::MIN, normalise_week(week))],
             holidays: BTreeSet::new(),
             exceptions: BTreeMap::new(),
+            open_days: OpenDays::default(),
         }
     }
 
     /// Closes a whole day.
     pub fn add_holiday(&mut self, date: NaiveDate) {
         self.holidays.insert(date);
+        self.open_days = OpenDays::default();
     }
 
     /// Gives a day other hours (an empty list closes it).
     pub fn add_exception(&mut self, date: NaiveDate, hours: DayHours) {
         self.exceptions.insert(date, normalise(hours));
+        self.open_days = OpenDays::default();
     }
 
     /// From `valid_from` on, the named days get new hours; days not named keep theirs.
@@ -79,6 +116,7 @@ impl Calendar {
         }
         self.weeks.push((valid_from, week));
         self.weeks.sort_by_key(|(d, _)| *d);
+        self.open_days = OpenDays::default();
     }
 
     fn week_on(&self, date: NaiveDate) -> &WeekHours {
@@ -123,6 +161,29 @@ impl Calendar {
                 .date_naive()
         };
         let (first, last) = (local_date(from_us), local_date(to_us));
+        let days = (last - first).num_days();
+        let total_us = if days <= WALK_DAYS {
+            self.open_us_between(first, last, from_us, to_us)
+        } else {
+            // Partial first and last days, and the whole days between them from the cache.
+            let whole = self
+                .open_before(last)
+                .zip(self.open_before(first + Duration::days(1)))
+                .map(|(a, b)| a - b);
+            match whole {
+                Some(whole) => {
+                    self.open_us_between(first, first, from_us, to_us)
+                        + whole
+                        + self.open_us_between(last, last, from_us, to_us)
+                }
+                None => self.open_us_between(first, last, from_us, to_us),
+            }
+        };
+        total_us as f64 / 1e6
+    }
+
+    /// Open µs within `[from_us, to_us)` on the local days `first..=last`, day by day.
+    fn open_us_between(&self, first: NaiveDate, last: NaiveDate, from_us: i64, to_us: i64) -> i64 {
         let mut total_us: i64 = 0;
         let mut day = first;
         while day <= last {
@@ -135,7 +196,59 @@ impl Calendar {
             }
             day += Duration::days(1);
         }
-        total_us as f64 / 1e6
+        total_us
+    }
+
+    /// Open µs of one whole local day (its real length: DST days count what the clock shows).
+    fn day_open_us(&self, day: NaiveDate) -> i64 {
+        self.hours_on(day)
+            .iter()
+            .map(|&(s, e)| self.instant(day, e) - self.instant(day, s))
+            .sum()
+    }
+
+    /// Open µs of the days before `day`, counted from the first day the cache was built for
+    /// (negative before it; only differences mean anything); `None` when the cache would grow
+    /// past its bound.
+    fn open_before(&self, day: NaiveDate) -> Option<i64> {
+        let mut guard = self.open_days.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (start, cum) = guard.get_or_insert_with(|| (day, vec![0]));
+        if day < *start {
+            let new_start = day - Duration::days(GROW_DAYS);
+            let end = *start + Duration::days(cum.len() as i64 - 1);
+            if (end - new_start).num_days() > MAX_CACHED_DAYS {
+                return None;
+            }
+            let mut prefix = vec![0i64];
+            let mut d = new_start;
+            while d < *start {
+                let last = *prefix.last().unwrap_or(&0);
+                prefix.push(last + self.day_open_us(d));
+                d += Duration::days(1);
+            }
+            // Values stay relative to the first day ever cached: earlier days count down.
+            let shift = *prefix.last().unwrap_or(&0);
+            for p in prefix.iter_mut() {
+                *p -= shift;
+            }
+            prefix.extend(cum.iter().skip(1));
+            *start = new_start;
+            *cum = prefix;
+        }
+        let index = (day - *start).num_days();
+        if index >= cum.len() as i64 {
+            let target = index + GROW_DAYS;
+            if target > MAX_CACHED_DAYS {
+                return None;
+            }
+            let mut d = *start + Duration::days(cum.len() as i64 - 1);
+            while (cum.len() as i64) <= target {
+                let last = *cum.last().unwrap_or(&0);
+                cum.push(last + self.day_open_us(d));
+                d += Duration::days(1);
+            }
+        }
+        cum.get(index as usize).copied()
     }
 
     /// The instant at which `secs` open seconds have passed since `from_us` (the inverse of
@@ -285,5 +398,40 @@ mod tests {
         assert!(parse_interval("17:00-09:00").is_err());
         assert!(parse_interval("9-5").is_err());
         assert!(parse_interval("09:60-10:00").is_err());
+    }
+
+    #[test]
+    fn long_spans_from_the_cache_equal_walking_day_by_day() {
+        let mut c = helsinki();
+        c.add_holiday(d("2026-01-06"));
+        c.add_exception(d("2026-04-30"), hours(&["09:00-12:00"]));
+        c.add_change(d("2026-03-02"), &[(0, hours(&["08:00-16:00"]))]);
+        let mut sunday = helsinki();
+        sunday.add_change(d("2025-01-01"), &[(6, hours(&["00:00-24:00"]))]);
+        let start = at("2025-09-01T06:17:00Z");
+        let mut seed: u64 = 11;
+        for _ in 0..400 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let from = start + ((seed >> 20) % (500 * 86_400)) as i64 * 1_000_000;
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let to = from + ((seed >> 20) % (400 * 86_400)) as i64 * 1_000_000;
+            for cal in [&c, &sunday] {
+                let (first, last) = (
+                    DateTime::from_timestamp_micros(from)
+                        .unwrap()
+                        .with_timezone(&cal.zone)
+                        .date_naive(),
+                    DateTime::from_timestamp_micros(to)
+                        .unwrap()
+                        .with_timezone(&cal.zone)
+                        .date_naive(),
+                );
+                let walked = cal.open_us_between(first, last, from, to) as f64 / 1e6;
+                assert_eq!(cal.business_secs(from, to), walked, "{from} → {to}");
+            }
+        }
+        // A span past the cache's bound is walked, not refused.
+        let far = at("2226-01-01T00:00:00Z");
+        assert!(c.business_secs(at("2026-01-05T00:00:00Z"), far) > 0.0);
     }
 }

@@ -9,6 +9,5 @@ pub mod catalogue;
 pub mod config;
 pub mod facts;
 pub mod now;
-pub mod query;
 pub mod records;
 pub mod stats;

@@ -14,6 +14,26 @@ pub enum StoreError {
     /// A caller's row handler stopped a scan (its own error says why).
     #[error("scan interrupted by its consumer")]
     Interrupted,
+    /// Another process holds the file (DuckDB allows one writer process, or readers only).
+    #[error("the store {path} is in use by another process{holder}; wait for it to finish or stop it — a running `vitals serve` holds its store for good, so ask it over its API instead")]
+    Held {
+        /// The file.
+        path: String,
+        /// ` (PROGRAM, PID N)` when the engine named the holder.
+        holder: String,
+    },
+    /// The file is not a vitals store.
+    #[error("{path} is not a vitals store (no vitals_meta table); import data into it first (vitals import DIR --db {path})")]
+    NotAStore {
+        /// The file.
+        path: String,
+    },
+    /// The file was written by an older vitals; readers do not migrate.
+    #[error("the store {path} was written by an older vitals; run `vitals derive --db {path}` once to upgrade it")]
+    NeedsMigration {
+        /// The file.
+        path: String,
+    },
     /// The file belongs to a newer vitals.
     #[error("store {path} has schema version {found}; this vitals understands up to {supported}")]
     SchemaTooNew {
@@ -37,5 +57,43 @@ impl<T> Context<T> for Result<T, duckdb::Error> {
             context: what(),
             source,
         })
+    }
+}
+
+impl StoreError {
+    /// Whether the user can fix it (a held, foreign, old or newer file) rather than an
+    /// internal failure.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Held { .. }
+                | StoreError::NotAStore { .. }
+                | StoreError::NeedsMigration { .. }
+                | StoreError::SchemaTooNew { .. }
+        )
+    }
+
+    /// The error of opening `path`: [`StoreError::Held`] when another process holds the file's
+    /// lock (naming it when the engine does), else the engine's error.
+    pub(crate) fn from_open(path: &str, source: duckdb::Error) -> StoreError {
+        let message = source.to_string();
+        if !message.contains("Could not set lock") {
+            return StoreError::Engine {
+                context: format!("opening {path}"),
+                source,
+            };
+        }
+        // "… Conflicting lock is held in /usr/bin/vitals (PID 4242) by user root. …"
+        let holder = message
+            .split_once("Conflicting lock is held in ")
+            .map(|(_, rest)| rest)
+            .and_then(|rest| rest.split_once(')'))
+            .and_then(|(held, _)| held.split_once(" (PID "))
+            .map(|(program, pid)| format!(" ({program}, PID {pid})"))
+            .unwrap_or_default();
+        StoreError::Held {
+            path: path.to_string(),
+            holder,
+        }
     }
 }

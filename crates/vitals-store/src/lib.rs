@@ -1,12 +1,16 @@
 //! vitals-store: the embedded store (one DuckDB file): canonical record tables keyed by id
-//! (last write wins), derived fact tables, bulk writes through the Appender, and execution of
-//! the SQL the query planner produces.
+//! (last write wins), derived fact tables, bulk writes through the Appender, and the query
+//! engine of `vitals-query` over them.
+//!
+//! One writer, many readers: [`Store`] is the one read-write handle (staging in temporary
+//! tables, merges, derivation); [`Reader`]s are cloned or read-only connections that never
+//! write, and implement [`vitals_query::Engine`]. Reads never derive.
 #![deny(missing_docs)]
 
 mod derive;
 mod error;
-mod query;
-mod read;
+mod parquet;
+mod reader;
 pub mod schema;
 mod sla;
 mod write;
@@ -15,8 +19,7 @@ use duckdb::Connection;
 
 pub use derive::Derivation;
 pub use error::StoreError;
-pub use query::QueryError;
-pub use sla::OpenSlaTarget;
+pub use reader::Reader;
 pub use write::{MergeCounts, StagedWriter};
 
 use error::Context;
@@ -28,9 +31,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`.
+    /// Opens (creating if needed) the store at `path` for writing. Fails with
+    /// [`StoreError::Held`] when another process holds the file.
     pub fn open(path: &str) -> Result<Store, StoreError> {
-        let conn = Connection::open(path).context(|| format!("opening {path}"))?;
+        let conn = Connection::open(path).map_err(|e| StoreError::from_open(path, e))?;
         Self::init(conn, path.to_string())
     }
 
@@ -41,9 +45,7 @@ impl Store {
     }
 
     fn init(conn: Connection, path: String) -> Result<Store, StoreError> {
-        let limit = std::env::var("VITALS_MEMORY_LIMIT").unwrap_or_else(|_| "4GB".into());
-        conn.execute_batch(&format!("SET memory_limit = '{}'", limit.replace('\'', "")))
-            .context(|| format!("setting memory_limit to {limit}"))?;
+        set_memory_limit(&conn)?;
         for ddl in schema::all_ddl() {
             conn.execute_batch(&ddl)
                 .context(|| format!("creating schema: {ddl}"))?;
@@ -145,5 +147,14 @@ impl Store {
     }
 }
 
+/// Caps the engine's memory at `VITALS_MEMORY_LIMIT` (default 4GB).
+pub(crate) fn set_memory_limit(conn: &Connection) -> Result<(), StoreError> {
+    let limit = std::env::var("VITALS_MEMORY_LIMIT").unwrap_or_else(|_| "4GB".into());
+    conn.execute_batch(&format!("SET memory_limit = '{}'", limit.replace('\'', "")))
+        .context(|| format!("setting memory_limit to {limit}"))
+}
+
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -1,42 +1,13 @@
 //! Reads the SLA targets still open (no reply or solve has ended them yet), with the ticket
 //! fields a list of at-risk and breached tickets shows. Their state at "now" is assessed by
-//! the caller (`vitals_core::facts::assess_open`), since it depends on the clock.
+//! the SLA report of the query library, since it depends on the clock.
+
+use vitals_query::sla::OpenSlaTarget;
 
 use crate::error::{Context, StoreError};
-use crate::Store;
+use crate::Reader;
 
-/// One open SLA target of one ticket.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpenSlaTarget {
-    /// Ticket.
-    pub ticket_id: String,
-    /// The ticket's team (its calendar).
-    pub team: Option<String>,
-    /// Priority.
-    pub priority: Option<String>,
-    /// Current assignee.
-    pub agent_id: Option<String>,
-    /// Policy name.
-    pub policy: String,
-    /// `first_reply`, `next_reply` or `resolution`.
-    pub target: String,
-    /// Target in clock seconds.
-    pub target_secs: f64,
-    /// True for a business clock.
-    pub business: bool,
-    /// At-risk fraction.
-    pub at_risk: f64,
-    /// When the clock started (UTC µs).
-    pub started_at: i64,
-    /// Clock seconds used up to `running_since` (or in total while paused).
-    pub elapsed_secs: f64,
-    /// Since when the clock runs, if it runs.
-    pub running_since: Option<i64>,
-    /// When it reached or will reach the target, if known.
-    pub due_at: Option<i64>,
-}
-
-impl Store {
+impl Reader {
     /// Every open SLA target, oldest first.
     pub fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, StoreError> {
         let sql =

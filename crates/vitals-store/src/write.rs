@@ -24,7 +24,8 @@ pub struct MergeCounts {
     pub superseded: u64,
 }
 
-/// A bulk writer for one entity's records in one import.
+/// A bulk writer for one entity's records in one import. Records are staged in a temporary
+/// table of this connection, so a crash leaves nothing half-written in the file.
 pub struct StagedWriter<'s> {
     appender: Appender<'s>,
     entity: &'static Entity,
@@ -83,12 +84,12 @@ impl Store {
         self.conn
             .execute_batch(&format!(
                 "DROP TABLE IF EXISTS {stage}; {}",
-                record_table_ddl(entity, &stage, false)
+                record_table_ddl(entity, &stage, true)
             ))
             .context(|| format!("creating {stage}"))?;
         let appender = self
             .conn
-            .appender(&stage)
+            .appender_to_catalog_and_db(&stage, "temp", "main")
             .context(|| format!("opening appender on {stage}"))?;
         Ok(StagedWriter {
             appender,

@@ -11,11 +11,11 @@ use chrono::{Months, NaiveDate, TimeZone};
 use clap::Args;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::{parse_zone, Config};
-use vitals_core::query::QueryRequest;
+use vitals_query::{run_query, units, MetricSpec, QueryRequest};
 use vitals_synth::{generate as synth, SynthOptions};
 
 use crate::cmd_import::{import_into, print_summary};
-use crate::{format, UserError};
+use crate::UserError;
 
 /// Arguments of `vitals demo`.
 #[derive(Args)]
@@ -125,13 +125,13 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
     let to = last_month + Months::new(1);
     let catalogue = Catalogue::builtin()?;
     let request = QueryRequest {
-        metrics: HEADLINE.iter().map(|s| s.to_string()).collect(),
+        metrics: HEADLINE.iter().map(|s| MetricSpec::parse(s)).collect(),
         from: Some(last_month),
         to: Some(to),
-        zone: Some(options.zone),
+        timezone: Some(options.zone.name().to_string()),
         ..Default::default()
     };
-    let result = store.query(&catalogue, &demo_config, &request)?;
+    let result = run_query(&store.reader()?, &catalogue, &demo_config, &request)?;
     println!(
         "\nHeadline KPIs for {} ({}):\n",
         last_month.format("%B %Y"),
@@ -152,8 +152,8 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
             .map(|c| {
                 format!(
                     "  95% CI {} – {}",
-                    format::value(Some(c.low), metric.unit),
-                    format::value(Some(c.high), metric.unit)
+                    units::value(Some(c.low), metric.unit),
+                    units::value(Some(c.high), metric.unit)
                 )
             })
             .unwrap_or_default();
@@ -163,7 +163,7 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
         };
         println!(
             "  {label:<36} {:>14}   n={:<6}{ci}",
-            format::value(value.value, metric.unit),
+            units::value(value.value, metric.unit),
             value.n
         );
     }

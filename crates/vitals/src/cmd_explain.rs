@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 use clap::Args;
-use serde_json::json;
 use vitals_core::catalogue::{did_you_mean, Catalogue, Metric};
 
 use crate::UserError;
@@ -26,33 +25,6 @@ pub struct CatalogueArgs {
     pub json: bool,
 }
 
-/// The source articles by number.
-const SOURCES: &[(&str, &str)] = &[
-    ("000", "Finnish article (seed 000)"),
-    ("001", "Slovenian article (seed 001)"),
-    ("002", "Thai article (seed 002)"),
-    ("003", "Chinese article (seed 003)"),
-    ("004", "Japanese article (seed 004)"),
-];
-
-fn metric_json(c: &Catalogue, m: &Metric) -> serde_json::Value {
-    json!({
-        "id": m.id,
-        "label": m.label,
-        "family": m.family,
-        "description": m.description,
-        "formula": m.formula,
-        "counts_by": m.counts_by,
-        "calculation": format!("{:?}", m.calculation).to_lowercase(),
-        "unit": format!("{:?}", m.unit).to_lowercase(),
-        "direction": format!("{:?}", m.direction).to_lowercase(),
-        "stats": if m.has_distribution() { json!(["mean", "median", "p1…p99"]) } else { json!([]) },
-        "dimensions": c.dimensions_of(m).keys().cloned().collect::<Vec<_>>(),
-        "sources": m.sources,
-        "decisions": m.decisions,
-    })
-}
-
 fn find<'c>(c: &'c Catalogue, id: &str) -> Result<&'c Metric> {
     c.metric(id).ok_or_else(|| {
         let hint = did_you_mean(id, c.metrics.iter().map(|m| m.id.as_str()))
@@ -67,66 +39,36 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
     let c = Catalogue::builtin()?;
     let m = find(&c, &args.id)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&metric_json(&c, m))?);
+        println!("{}", serde_json::to_string_pretty(&c.doc(m))?);
         return Ok(());
     }
     println!("{} — {}\n", m.id, m.label);
     println!("{}\n", m.description);
     println!("Formula:      {}", m.formula);
     println!("Counts by:    {}", m.counts_by);
-    println!("Unit:         {:?}, {:?}", m.unit, m.direction);
+    println!(
+        "Unit:         {}, {}; group {}",
+        serde_json::to_value(m.unit)?.as_str().unwrap_or_default(),
+        serde_json::to_value(m.direction)?
+            .as_str()
+            .unwrap_or_default()
+            .replace('_', " "),
+        m.group.name()
+    );
     if m.has_distribution() {
         println!("Stats:        mean (default), median, p1…p99 (exact, linear interpolation as numpy / SQL percentile_cont)");
     }
+    let doc = c.doc(m);
+    println!("Interval:     {}", doc.interval);
     println!(
-        "Interval:     {}",
-        match m.calculation {
-            vitals_core::catalogue::Calculation::Proportion
-            | vitals_core::catalogue::Calculation::Share
-            | vitals_core::catalogue::Calculation::RepeatPurchase
-            | vitals_core::catalogue::Calculation::Retention
-            | vitals_core::catalogue::Calculation::Churn => "95% Wilson score interval",
-            vitals_core::catalogue::Calculation::Nps =>
-                "95%, multinomial variance of promoter and detractor shares",
-            vitals_core::catalogue::Calculation::Distribution =>
-                "95% Student-t interval for the mean",
-            vitals_core::catalogue::Calculation::Composite
-            | vitals_core::catalogue::Calculation::Spread => {
-                "none (a composite across rates or agents); n is the customers or agents it rests on"
-            }
-            _ => "none (a count or a cost ratio)",
-        }
-    );
-    let time_of_day =
-        vitals_core::query::request::is_row_wise(m.calculation) && m.per_bucket.is_none();
-    println!(
-        "Dimensions:   time:day|week|month|quarter|year, {}{}",
-        if time_of_day {
-            "time:weekday, time:hour, "
-        } else {
-            ""
-        },
-        c.dimensions_of(m)
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
+        "Dimensions:   {}, {}",
+        doc.time_dimensions.join(", "),
+        doc.dimensions.join(", ")
     );
     if !m.breakdown.is_empty() {
         println!("Always by:    {}", m.breakdown.join(", "));
     }
-    let sources: Vec<&str> = m
-        .sources
-        .iter()
-        .map(|s| {
-            SOURCES
-                .iter()
-                .find(|(n, _)| n == s)
-                .map(|(_, l)| *l)
-                .unwrap_or(s.as_str())
-        })
-        .collect();
-    println!("Sources:      {}", sources.join("; "));
+    println!("Sources:      {}", doc.source_articles.join("; "));
     if !m.decisions.is_empty() {
         println!("\nDecisions:");
         for d in &m.decisions {
@@ -140,7 +82,7 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
 pub fn catalogue(args: CatalogueArgs) -> Result<()> {
     let c = Catalogue::builtin()?;
     if args.json {
-        let all: Vec<_> = c.metrics.iter().map(|m| metric_json(&c, m)).collect();
+        let all: Vec<_> = c.metrics.iter().map(|m| c.doc(m)).collect();
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());
     }

@@ -3,11 +3,11 @@
 
 mod cmd_calc;
 mod cmd_demo;
+mod cmd_derive;
 mod cmd_explain;
 mod cmd_import;
 mod cmd_query;
 mod cmd_sla;
-mod format;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use vitals_core::config::{Config, DEFAULT_CONFIG};
+use vitals_store::{Reader, StoreError};
 
 /// vitals — customer-service metrics you can trust.
 #[derive(Parser)]
@@ -33,6 +34,9 @@ enum Command {
     Import(cmd_import::ImportArgs),
     /// Compute metrics: `vitals query --metric csat --by time:month`.
     Query(cmd_query::QueryArgs),
+    /// Re-derive ticket facts after the calendars, teams or SLA policies changed (and
+    /// migrate a store written by an older vitals).
+    Derive(cmd_derive::DeriveArgs),
     /// List open SLA targets with elapsed and remaining time (`--breached`, `--at-risk`).
     Sla(cmd_sla::SlaArgs),
     /// Explain a metric: definition, formula, counting rule, sources and decisions.
@@ -66,11 +70,24 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     Config::load(path.as_deref()).map_err(|e| UserError(e.to_string()).into())
 }
 
+/// Opens the store read-only for a command that only reads (never derives).
+pub fn open_reader(db: &std::path::Path) -> Result<Reader> {
+    if !db.exists() {
+        return Err(UserError(format!(
+            "no store at {}; import data first (vitals import DIR --db {0})",
+            db.display()
+        ))
+        .into());
+    }
+    Ok(Reader::open(&db.display().to_string())?)
+}
+
 fn run(cli: Cli) -> Result<()> {
     let config = load_config(cli.config.as_ref())?;
     match cli.command {
         Command::Import(args) => cmd_import::run(args, &config),
         Command::Query(args) => cmd_query::run(args, &config),
+        Command::Derive(args) => cmd_derive::run(args, &config),
         Command::Sla(args) => cmd_sla::run(args, &config),
         Command::Explain(args) => cmd_explain::explain(args),
         Command::Catalogue(args) => cmd_explain::catalogue(args),
@@ -103,9 +120,9 @@ fn run(cli: Cli) -> Result<()> {
 fn is_user_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.is::<UserError>()
-            || c.is::<vitals_core::query::RequestError>()
             || c.is::<vitals_core::config::ConfigError>()
-            || matches!(c.downcast_ref::<vitals_store::QueryError>(), Some(vitals_store::QueryError::Request(_)))
+            || matches!(c.downcast_ref::<vitals_query::QueryError>(), Some(q) if q.is_user_error())
+            || matches!(c.downcast_ref::<StoreError>(), Some(s) if s.is_user_error())
             || matches!(c.downcast_ref::<vitals_import::ImportError>(), Some(ie) if !matches!(ie, vitals_import::ImportError::Store(_)))
     })
 }

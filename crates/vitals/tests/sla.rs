@@ -179,28 +179,50 @@ fn changing_a_policy_re_derives() {
     )
     .unwrap();
     let db = ws.db();
-    let out = vitals(&[
-        "query",
-        "--db",
-        &db,
-        "--config",
-        &config,
-        "--json",
-        "--metric",
-        "sla_compliance",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-        "--tz",
-        "Europe/Helsinki",
-    ]);
-    assert!(out.status.success());
+    let compliance = || {
+        vitals(&[
+            "query",
+            "--db",
+            &db,
+            "--config",
+            &config,
+            "--json",
+            "--metric",
+            "sla_compliance",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+            "--tz",
+            "Europe/Helsinki",
+        ])
+    };
+    // A query never derives: it answers from the facts it has and says they are stale.
+    let stale = compliance();
+    assert!(stale.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("re-derived"),
+        String::from_utf8_lossy(&stale.stderr).contains("vitals derive"),
+        "the stale facts are announced with the command that fixes them"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&stale.stdout).unwrap();
+    assert!(r["meta"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["code"] == "stale_facts"));
+    let derive = ok(&["derive", "--db", &db, "--config", &config]);
+    assert!(
+        derive.contains("re-derived"),
         "the re-derivation is announced"
     );
+    let out = compliance();
+    assert!(out.status.success());
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["meta"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w["code"] != "stale_facts"));
     // u1's 45 business minutes now breach the 30-minute first-reply target: 1 of 4.
     let (v, _) = cell(&r, &[("sla:target", "first_reply")], "sla_compliance");
     close(v, 25.0);

@@ -2,9 +2,13 @@
 //! embedded in the binary). CLI help, `explain`, query validation and every surface read it;
 //! adding a metric touches one file.
 
+mod doc;
+
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+pub use doc::{interval_method, MetricDoc, SOURCES, TIME_GRAINS};
 
 /// A catalogue that does not hold together.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +32,7 @@ pub enum CatalogueError {
 }
 
 /// How a metric is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Calculation {
     /// Count of rows.
@@ -60,8 +64,35 @@ pub enum Calculation {
     Spread,
 }
 
+impl Calculation {
+    /// The catalogue's name of the calculation (`cost_ratio`).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// Whether the calculation's rows come from the entity's anchor, one instant per row
+    /// (so they can also be broken down by the local time of day).
+    pub fn is_row_wise(self) -> bool {
+        matches!(
+            self,
+            Calculation::Count
+                | Calculation::Share
+                | Calculation::Proportion
+                | Calculation::Distribution
+                | Calculation::Nps
+        )
+    }
+}
+
+/// Dimensions of the local time of day of a metric's anchor instant: weekday (`Mon`…`Sun`)
+/// and hour (`00`…`23`), in the query's zone.
+pub const TIME_OF_DAY: [&str; 2] = ["time:weekday", "time:hour"];
+
 /// The unit of a metric's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// A count.
@@ -79,7 +110,7 @@ pub enum Unit {
 }
 
 /// Which way is good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Higher is better.
@@ -91,7 +122,7 @@ pub enum Direction {
 }
 
 /// What an empty bucket shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Empty {
     /// 0 (counts).
@@ -100,8 +131,87 @@ pub enum Empty {
     Null,
 }
 
+/// The report group a metric is presented in (report sections, dashboard tabs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// Surveys: CSAT, NPS, CES, ESAT.
+    Satisfaction,
+    /// Response and waiting times.
+    Speed,
+    /// Resolution times and rates, effort, cost per resolution.
+    Resolution,
+    /// Volume, mix, backlog, self-service.
+    Volume,
+    /// SLA compliance.
+    Sla,
+    /// Call centre.
+    Calls,
+    /// Retention, churn, acquisition, value, loyalty.
+    Customers,
+    /// Quality reviews and consistency.
+    Quality,
+    /// Social listening.
+    Social,
+}
+
+impl Group {
+    /// Every group in presentation order.
+    pub const ALL: [Group; 9] = [
+        Group::Satisfaction,
+        Group::Speed,
+        Group::Resolution,
+        Group::Volume,
+        Group::Sla,
+        Group::Calls,
+        Group::Customers,
+        Group::Quality,
+        Group::Social,
+    ];
+
+    /// The group's name (`satisfaction`).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// A heading for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Satisfaction => "Satisfaction",
+            Group::Speed => "Speed",
+            Group::Resolution => "Resolution",
+            Group::Volume => "Volume",
+            Group::Sla => "SLA",
+            Group::Calls => "Calls",
+            Group::Customers => "Customers",
+            Group::Quality => "Quality",
+            Group::Social => "Social",
+        }
+    }
+}
+
+/// Whether a metric is a headline KPI: `true`, or for a distribution the stats shown
+/// (`["median", "p90"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Headline {
+    /// Shown (or not) with its default stat.
+    Flag(bool),
+    /// Shown with these stats.
+    Stats(Vec<String>),
+}
+
+impl Default for Headline {
+    fn default() -> Self {
+        Headline::Flag(false)
+    }
+}
+
 /// One metric definition.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
     /// Stable id, e.g. `first_response_time`.
@@ -114,6 +224,11 @@ pub struct Metric {
     pub formula: String,
     /// Fact entity it is computed over.
     pub entity: String,
+    /// The report group it is presented in.
+    pub group: Group,
+    /// Whether it is a headline KPI (and with which stats).
+    #[serde(default)]
+    pub headline: Headline,
     /// SQL expression of the instant it counts by.
     pub anchor: String,
     /// The counting rule in words.
@@ -168,19 +283,75 @@ pub struct Metric {
     /// Spread: SQL of the unit compared (e.g. the agent).
     pub per: Option<String>,
     /// The family (file) it came from.
-    #[serde(skip)]
+    #[serde(skip_deserializing)]
     pub family: String,
 }
 
+/// The configuration placeholders catalogue SQL may use (filled in by the planner).
+pub const PLACEHOLDERS: [&str; 5] = [
+    "survey_agent",
+    "lifespan_years",
+    "now",
+    "service_level_secs",
+    "abandon_grace_secs",
+];
+
+/// The `{name}` placeholders in a SQL text (a `{` followed by a lower-case identifier and `}`).
+fn placeholders(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split('{').skip(1).filter_map(|rest| {
+        let (name, _) = rest.split_once('}')?;
+        (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .then_some(name)
+    })
+}
+
 impl Metric {
+    /// The metric's SQL fields by name (for checks).
+    fn sql_fields(&self) -> Vec<(&'static str, &str)> {
+        let optional = [
+            ("value", &self.value),
+            ("business_value", &self.business_value),
+            ("numerator", &self.numerator),
+            ("filter", &self.filter),
+            ("per_from", &self.per_from),
+            ("per_anchor", &self.per_anchor),
+            ("per_filter", &self.per_filter),
+            ("per_bucket", &self.per_bucket),
+            ("component", &self.component),
+            ("per", &self.per),
+        ];
+        let mut out: Vec<(&'static str, &str)> = vec![("anchor", self.anchor.as_str())];
+        out.extend(
+            optional
+                .into_iter()
+                .filter_map(|(name, v)| v.as_deref().map(|v| (name, v))),
+        );
+        out.extend(
+            self.extra_dimensions
+                .values()
+                .map(|v| ("extra_dimensions", v.as_str())),
+        );
+        out
+    }
+
     /// Whether `:mean`, `:median`, `:pNN` apply.
     pub fn has_distribution(&self) -> bool {
         self.calculation == Calculation::Distribution
     }
+
+    /// The result keys of its headline values (`first_response_time:median`, …); empty when
+    /// it is not a headline KPI.
+    pub fn headline_keys(&self) -> Vec<String> {
+        match &self.headline {
+            Headline::Flag(false) => Vec::new(),
+            Headline::Flag(true) => vec![self.id.clone()],
+            Headline::Stats(stats) => stats.iter().map(|s| format!("{}:{s}", self.id)).collect(),
+        }
+    }
 }
 
 /// A fact entity.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntityDef {
     /// What one row is.
@@ -334,14 +505,40 @@ impl Catalogue {
                 _ => {}
             }
             for d in &m.breakdown {
-                if !entity.dimensions.contains_key(d)
-                    && !crate::query::TIME_OF_DAY.contains(&d.as_str())
-                {
+                if !entity.dimensions.contains_key(d) && !TIME_OF_DAY.contains(&d.as_str()) {
                     return Err(bad(format!(
                         "breakdown `{d}` is not a dimension of `{}`",
                         m.entity
                     )));
                 }
+            }
+            if matches!(m.headline, Headline::Stats(_)) && !m.has_distribution() {
+                return Err(bad("headline stats apply to distributions only".into()));
+            }
+            for (field, sql) in m.sql_fields() {
+                let allowed: &[&str] = if field == "component" {
+                    &["program"]
+                } else {
+                    &PLACEHOLDERS
+                };
+                if let Some(p) = placeholders(sql).find(|p| !allowed.contains(p)) {
+                    return Err(bad(format!(
+                        "`{field}` uses the unknown placeholder `{{{p}}}`; known: {}",
+                        allowed.join(", ")
+                    )));
+                }
+            }
+        }
+        for (name, sql) in self
+            .facts
+            .iter()
+            .chain(self.entities.values().flat_map(|e| e.dimensions.iter()))
+        {
+            if let Some(p) = placeholders(sql).find(|p| !PLACEHOLDERS.contains(p)) {
+                return Err(CatalogueError::Invalid {
+                    metric: format!("(fact or dimension {name})"),
+                    message: format!("unknown placeholder `{{{p}}}`"),
+                });
             }
         }
         Ok(())
@@ -475,5 +672,22 @@ mod tests {
             Some("ticket:channel")
         );
         assert_eq!(did_you_mean("zzz", ["csat"]), None);
+    }
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_checked_when_the_catalogue_loads() {
+        assert_eq!(
+            placeholders("a {now} b {service_level_secs} {X} {}").collect::<Vec<_>>(),
+            vec!["now", "service_level_secs"]
+        );
+        let mut c = Catalogue::builtin().unwrap();
+        c.metrics[0].filter = Some("t.created_at < {nwo}".into());
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("unknown placeholder `{nwo}`"), "{e}");
     }
 }

@@ -192,7 +192,8 @@ pub fn sla_instances(
 }
 
 /// Where an open target stands at an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SlaState {
     /// More than the at-risk fraction of the target is left.
     Ok,

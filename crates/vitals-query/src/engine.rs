@@ -1,0 +1,42 @@
+//! The engine boundary: what the query library needs from a store. The DuckDB store
+//! implements it (`vitals-store`); a second engine (ClickHouse) implements the same trait, so
+//! the query library never depends on a database crate.
+
+use crate::plan::PlannedSql;
+use crate::result::AggRow;
+use crate::sla::OpenSlaTarget;
+
+/// An engine's failure, carried as its message (the engine's own error type stays in its
+/// crate).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EngineError(pub String);
+
+/// The state of a store's derived facts, so a query can say when they do not match the
+/// configuration it is answered under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactsState {
+    /// Tickets whose records changed and whose facts are not derived yet.
+    pub pending_tickets: u64,
+    /// The fingerprint of the derivation rules (calendars, teams, SLA policies) the facts were
+    /// derived under; `None` before the first derivation.
+    pub fingerprint: Option<String>,
+    /// Whether the store holds any ticket.
+    pub has_tickets: bool,
+}
+
+/// Runs planned statements. Implementations only execute: planning, finalisation and
+/// statistics stay in the query library.
+pub trait Engine {
+    /// Runs one planned metric statement: key columns as text, aggregates as doubles.
+    fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError>;
+
+    /// Runs an extent statement: the earliest and latest anchor instant (UTC µs), if any row.
+    fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError>;
+
+    /// The derivation state of the facts.
+    fn facts_state(&self) -> Result<FactsState, EngineError>;
+
+    /// Every SLA target no reply or solve has ended yet, oldest first.
+    fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, EngineError>;
+}

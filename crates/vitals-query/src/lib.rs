@@ -1,0 +1,32 @@
+//! vitals-query: the query library every surface uses. A typed, serde [`QueryRequest`] is
+//! resolved against the catalogue, planned into SQL per metric, run on an [`Engine`] (the
+//! DuckDB store implements it; the library itself never depends on a database), finalised
+//! into values with `n` and intervals, compared and judged against targets, and returned as
+//! one serde [`QueryResponse`] — the JSON that `vitals query --json` prints and the API serves.
+#![deny(missing_docs)]
+
+pub mod buckets;
+pub mod compare;
+pub mod engine;
+pub mod error;
+pub mod plan;
+pub mod render;
+pub mod request;
+pub mod resolve;
+pub mod response;
+pub mod result;
+pub mod run;
+pub mod sla;
+pub mod snapshot;
+pub mod targets;
+pub mod units;
+
+pub use buckets::{buckets, hours, Bucket, Grain, LocalHour, TIME_OF_DAY};
+pub use compare::{comparison_period, CompareMode, Comparison};
+pub use engine::{Engine, EngineError, FactsState};
+pub use error::{ErrorBody, QueryError};
+pub use request::{Filter, FilterOp, MetricSpec, QueryRequest};
+pub use resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};
+pub use response::{QueryEcho, QueryResponse, Warning};
+pub use result::{AggRow, MetricValue, ResultRow};
+pub use run::run_query;

@@ -1,0 +1,584 @@
+//! Compiles a resolved query into SQL, one statement per metric (DuckDB dialect). Every
+//! statement returns key columns (bucket label, then the metric's dimensions, as text) and
+//! aggregate columns (as doubles); numerators and denominators are aggregated here and
+//! divided only afterwards (`result.rs`), never averaged from per-row ratios.
+//!
+//! Buckets are a `VALUES` list of UTC instants computed in Rust (`buckets.rs`), and rows are
+//! matched to them with an `ASOF JOIN` on the metric's anchor instant.
+
+use chrono::DateTime;
+
+use crate::buckets::{hours, Bucket, TIME_OF_DAY};
+use crate::request::FilterOp;
+use crate::resolve::{filter_sql, ResolvedMetric, ResolvedQuery, Stat};
+use crate::snapshot::{reads_bucket, SnapshotSql};
+use vitals_core::catalogue::{Calculation, Catalogue, Metric};
+use vitals_core::config::{Config, SurveyAttribution};
+
+/// One metric's SQL.
+#[derive(Debug, Clone)]
+pub struct PlannedSql {
+    /// The statement.
+    pub sql: String,
+    /// Values for its `?` placeholders, in order.
+    pub params: Vec<String>,
+    /// Number of leading text key columns (bucket + dimensions).
+    pub key_columns: usize,
+    /// Number of trailing numeric columns.
+    pub agg_columns: usize,
+    /// Composite metrics: the components (engagement programme, weight), in aggregate order.
+    pub components: Vec<(String, f64)>,
+}
+
+/// A UTC µs instant as a DuckDB `TIMESTAMP` literal.
+pub fn ts_literal(us: i64) -> String {
+    let t = DateTime::from_timestamp_micros(us).unwrap_or_default();
+    format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f"))
+}
+
+fn float_literal(x: f64) -> String {
+    format!("CAST({x:?} AS DOUBLE)")
+}
+
+/// Replaces `{name}` configuration placeholders in catalogue SQL: call-centre thresholds, the
+/// survey attribution (`{survey_agent}`) and the current instant (`{now}`, see `crate::now`).
+pub fn fill_placeholders(sql: &str, config: &Config) -> String {
+    let survey_agent = match config.attribution.surveys {
+        SurveyAttribution::RatedAgent => "s.agent_id",
+        SurveyAttribution::AssigneeAtSolve => "t.solve_assignee",
+        SurveyAttribution::EveryReplyingAgent => {
+            "unnest(CASE WHEN len(t.reply_agents) > 0 THEN t.reply_agents ELSE [NULL] END)"
+        }
+    };
+    let now = vitals_core::now::now_us().unwrap_or_else(|_| chrono::Utc::now().timestamp_micros());
+    sql.replace("{survey_agent}", survey_agent)
+        .replace(
+            "{lifespan_years}",
+            &float_literal(config.clv.lifespan_years),
+        )
+        .replace("{now}", &ts_literal(now))
+        .replace(
+            "{service_level_secs}",
+            &float_literal(config.calls.service_level_secs),
+        )
+        .replace(
+            "{abandon_grace_secs}",
+            &float_literal(config.calls.abandon_grace_secs),
+        )
+}
+
+/// For a dimension that holds several values per row under this configuration, the SQL of
+/// its list: `survey:agent` credited to every replying agent is the ticket's reply agents.
+fn list_of(dimension_sql: &str, config: &Config) -> Option<&'static str> {
+    (dimension_sql.trim() == "{survey_agent}"
+        && config.attribution.surveys == SurveyAttribution::EveryReplyingAgent)
+        .then_some("t.reply_agents")
+}
+
+/// The common table expressions every statement starts with: survey rules from the
+/// configuration, query-time facts from the catalogue, and the buckets.
+fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> String {
+    let rules: Vec<String> = config
+        .all_surveys()
+        .iter()
+        .map(|s| {
+            let top_box = match &s.top_box {
+                Some(values) => {
+                    format!(
+                        "CAST([{}] AS DOUBLE[])",
+                        values
+                            .iter()
+                            .map(|v| format!("{v:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+                None => "CAST(NULL AS DOUBLE[])".into(),
+            };
+            format!(
+                "('{}', {top_box}, {}, {}, {})",
+                s.name.replace('\'', "''"),
+                s.high_is_effort,
+                s.min,
+                s.max
+            )
+        })
+        .collect();
+    let mut ctes = vec![
+        format!(
+            "survey_rules(survey, top_box, high_is_effort, scale_min, scale_max) AS (VALUES {})",
+            rules.join(", ")
+        ),
+        rubric_weights_cte(config),
+    ];
+    for (name, sql) in &catalogue.facts {
+        ctes.push(format!("{name} AS ({})", fill_placeholders(sql, config)));
+    }
+    let rows: Vec<String> = if buckets.is_empty() {
+        vec!["('', TIMESTAMP '1970-01-01 00:00:00', TIMESTAMP '1970-01-01 00:00:00', DATE '1970-01-01', DATE '1970-01-01')".into()]
+    } else {
+        buckets
+            .iter()
+            .map(|b| {
+                format!(
+                    "('{}', {}, {}, DATE '{}', DATE '{}')",
+                    b.label,
+                    ts_literal(b.start_us),
+                    ts_literal(b.end_us),
+                    b.start_date,
+                    b.end_date
+                )
+            })
+            .collect()
+    };
+    ctes.push(format!(
+        "buckets(bucket, b_start, b_end, d_start, d_end) AS (VALUES {})",
+        rows.join(", ")
+    ));
+    format!("WITH {}", ctes.join(",\n"))
+}
+
+/// The configured rubric weights: (rubric version, criterion, weight, tagged adherence).
+fn rubric_weights_cte(config: &Config) -> String {
+    let quote = |t: &str| format!("'{}'", t.replace('\'', "''"));
+    let rows: Vec<String> = config
+        .quality
+        .rubrics
+        .iter()
+        .flat_map(|(rubric, criteria)| {
+            criteria.iter().map(move |(criterion, c)| {
+                format!(
+                    "({}, {}, {}, {})",
+                    quote(rubric),
+                    quote(criterion),
+                    float_literal(c.weight()),
+                    c.tags().iter().any(|t| t == "adherence")
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        "rubric_weights(rubric, criterion, weight, adherence) AS \
+         (SELECT CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DOUBLE), CAST(NULL AS BOOLEAN) WHERE false)"
+            .into()
+    } else {
+        format!(
+            "rubric_weights(rubric, criterion, weight, adherence) AS (VALUES {})",
+            rows.join(", ")
+        )
+    }
+}
+
+/// The distinct quantiles a metric's asks need, in order.
+pub fn quantiles(rm: &ResolvedMetric) -> Vec<f64> {
+    let mut qs: Vec<f64> = Vec::new();
+    for a in &rm.asks {
+        if let Stat::Quantile(q) = a.stat {
+            if !qs.contains(&q) {
+                qs.push(q);
+            }
+        }
+    }
+    qs
+}
+
+/// How snapshot metrics (backlog, retention, churn) are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snapshots {
+    /// From +1/−1 events and running sums, one pass over the rows (what queries use).
+    Deltas,
+    /// The definition's direct form, every bucket paired with every row: for verifying the
+    /// delta form, and for dimensions that change with the bucket (the backlog's age band).
+    Pairwise,
+}
+
+/// Plans one metric of a resolved query over the given buckets (which cover the period).
+pub fn plan_metric(
+    catalogue: &Catalogue,
+    config: &Config,
+    query: &ResolvedQuery,
+    rm: &ResolvedMetric,
+    buckets: &[Bucket],
+) -> PlannedSql {
+    plan_metric_with(catalogue, config, query, rm, buckets, Snapshots::Deltas)
+}
+
+/// [`plan_metric`] with a choice of how snapshot metrics are computed.
+pub fn plan_metric_with(
+    catalogue: &Catalogue,
+    config: &Config,
+    query: &ResolvedQuery,
+    rm: &ResolvedMetric,
+    buckets: &[Bucket],
+    snapshots: Snapshots,
+) -> PlannedSql {
+    let m = &rm.metric;
+    let entity = &catalogue.entities[&m.entity];
+    let from_sql = &entity.from;
+    let (period_start, period_end) = match (buckets.first(), buckets.last()) {
+        (Some(f), Some(l)) => (f.start_us, l.end_us),
+        _ => (0, 0),
+    };
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(f) = &m.filter {
+        conds.push(format!("({})", fill_placeholders(f, config)));
+    }
+    let mut params = Vec::new();
+    for f in &query.filters {
+        let (sql, values) = filter_sql(catalogue, m, f);
+        // A dimension that lists several values per row (every replying agent) filters by
+        // membership instead of multiplying rows.
+        let raw = catalogue.dimensions_of(m).get(&f.dimension).cloned();
+        let sql = match raw.as_deref().and_then(|d| list_of(d, config)) {
+            Some(list) => {
+                let marks = vec!["?"; values.len()].join(", ");
+                let member = format!("list_has_any(CAST({list} AS VARCHAR[]), [{marks}])");
+                match f.op {
+                    FilterOp::Is => member,
+                    FilterOp::IsNot => format!("NOT {member}"),
+                }
+            }
+            None => fill_placeholders(&sql, config),
+        };
+        conds.push(sql);
+        params.extend(values);
+    }
+    let dims: Vec<String> = rm
+        .dimension_sql
+        .iter()
+        .map(|d| format!("CAST({} AS VARCHAR)", fill_placeholders(d, config)))
+        .collect();
+    let dim_aliases: Vec<String> = (0..dims.len()).map(|i| format!("_d{i}")).collect();
+    let key_columns = 1 + dims.len();
+    let mut pre = preamble(catalogue, config, buckets);
+    let components = if m.calculation == Calculation::Composite {
+        config.engagement.components()
+    } else {
+        Vec::new()
+    };
+    let where_all = |extra: Vec<String>| {
+        let all: Vec<String> = extra.into_iter().chain(conds.iter().cloned()).collect();
+        if all.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", all.join(" AND "))
+        }
+    };
+    let in_period = |anchor: &str| {
+        vec![
+            format!("{anchor} >= {}", ts_literal(period_start)),
+            format!("{anchor} < {}", ts_literal(period_end)),
+        ]
+    };
+    let select_dims = dim_aliases
+        .iter()
+        .map(|a| format!(", {a}"))
+        .collect::<String>();
+
+    let time_of_day = rm
+        .dimensions
+        .iter()
+        .any(|d| TIME_OF_DAY.contains(&d.as_str()));
+    if time_of_day {
+        if let (Some(f), Some(l)) = (buckets.first(), buckets.last()) {
+            pre.push_str(&format!(",\n{}", hours_cte(query, f, l)));
+        }
+    }
+    // Dimensions computed in the row source (`_dN`), or from the local hour (`h.…`).
+    let outer_dims: String = rm
+        .dimensions
+        .iter()
+        .zip(&dim_aliases)
+        .map(|(name, alias)| match name.as_str() {
+            "time:weekday" => format!(", h.weekday AS {alias}"),
+            "time:hour" => format!(", h.hour AS {alias}"),
+            _ => format!(", {alias}"),
+        })
+        .collect();
+    let mut src_dims: Vec<String> = rm
+        .dimensions
+        .iter()
+        .zip(dims.iter().zip(&dim_aliases))
+        .filter(|(name, _)| !TIME_OF_DAY.contains(&name.as_str()))
+        .map(|(_, (d, a))| format!("{d} AS {a}"))
+        .collect();
+
+    let (sql, agg_columns) = match m.calculation {
+        Calculation::Count
+        | Calculation::Share
+        | Calculation::Proportion
+        | Calculation::Distribution
+        | Calculation::Nps
+        | Calculation::RepeatPurchase
+        | Calculation::Composite
+        | Calculation::Spread => {
+            let mut src_cols = match &m.per_bucket {
+                Some(_) => vec!["b.bucket AS _bucket".to_string()],
+                None => vec![format!("{} AS _ts", m.anchor)],
+            };
+            src_cols.append(&mut src_dims);
+            let value = match m.calculation {
+                Calculation::Nps => Some("s.score".to_string()),
+                Calculation::RepeatPurchase => Some("o.customer_id".to_string()),
+                _ => m.value.clone(),
+            };
+            if let Some(v) = &value {
+                src_cols.push(format!("{} AS _v", fill_placeholders(v, config)));
+            }
+            let business = rm.asks.iter().any(|a| a.business);
+            if business {
+                if let Some(vb) = &m.business_value {
+                    src_cols.push(format!("{vb} AS _vb"));
+                }
+            }
+            if let Some(n) = &m.numerator {
+                src_cols.push(format!("({}) AS _num", fill_placeholders(n, config)));
+            }
+            if let Some(per) = &m.per {
+                src_cols.push(format!("{} AS _u", fill_placeholders(per, config)));
+            }
+            let template = m.component.clone().unwrap_or_default();
+            for (i, (program, _)) in components.iter().enumerate() {
+                let sql = template.replace("{program}", &program.replace('\'', "''"));
+                src_cols.push(format!("({sql}) AS _c{i}"));
+            }
+            let (aggs, n_aggs) = match m.calculation {
+                Calculation::Composite => composite_aggregates(components.len()),
+                Calculation::Spread => (
+                    "CAST(count(*) AS DOUBLE), CAST(avg(_x) AS DOUBLE), CAST(stddev_samp(_x) AS DOUBLE)".to_string(),
+                    3,
+                ),
+                calc => row_aggregates(calc, &quantiles(rm), business),
+            };
+            let (src, joined, bucket_col) = match &m.per_bucket {
+                Some(membership) => (
+                    format!(
+                        "SELECT {} FROM buckets b, {from_sql} {}",
+                        src_cols.join(", "),
+                        where_all(vec![format!("({})", fill_placeholders(membership, config))])
+                    ),
+                    "FROM src".to_string(),
+                    "_bucket",
+                ),
+                None => {
+                    let hours_join = if time_of_day {
+                        " ASOF JOIN hours h ON src._ts >= h.h_start"
+                    } else {
+                        ""
+                    };
+                    (
+                        format!(
+                            "SELECT {} FROM {from_sql} {}",
+                            src_cols.join(", "),
+                            where_all(in_period(&m.anchor))
+                        ),
+                        format!("FROM src ASOF JOIN buckets b ON src._ts >= b.b_start{hours_join} WHERE src._ts < b.b_end"),
+                        "b.bucket",
+                    )
+                }
+            };
+            let sql = match m.calculation {
+                Calculation::RepeatPurchase => format!(
+                    "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _v, count(*) AS k {joined} GROUP BY ALL)\n\
+                     SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
+                ),
+                Calculation::Spread => {
+                    let x = if m.numerator.is_some() {
+                        "100.0 * avg(CASE WHEN _num THEN 1.0 ELSE 0.0 END)"
+                    } else {
+                        "avg(_v)"
+                    };
+                    format!(
+                        "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _u, {x} AS _x {joined} \
+                         {and_unit} GROUP BY ALL HAVING count(*) >= {min})\n\
+                         SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
+                        and_unit = if m.per_bucket.is_some() { "WHERE _u IS NOT NULL" } else { "AND _u IS NOT NULL" },
+                        min = config.statistics.min_agent_sample.max(1),
+                    )
+                }
+                _ => format!(
+                    "{pre},\nsrc AS ({src})\nSELECT {bucket_col}{outer_dims}, {aggs} {joined} GROUP BY ALL"
+                ),
+            };
+            (sql, n_aggs)
+        }
+        Calculation::Backlog | Calculation::Retention | Calculation::Churn
+            if snapshots == Snapshots::Deltas
+                && !dims.iter().chain(&conds).any(|sql| reads_bucket(sql)) =>
+        {
+            let snapshot = SnapshotSql {
+                preamble: &pre,
+                from: from_sql,
+                conditions: &conds,
+                dimensions: &dims,
+            };
+            if m.calculation == Calculation::Backlog {
+                // The conditions appear in each of the three event branches.
+                params = [params.clone(), params.clone(), params].concat();
+                (snapshot.backlog("fact_resolved_spans"), 1)
+            } else {
+                (snapshot.retention("cu.acquired_at", "cu.churned_at"), 4)
+            }
+        }
+        // A dimension or filter that changes with the bucket (the backlog's age band): pair
+        // buckets with rows.
+        Calculation::Backlog => {
+            let mut extra = vec!["t.created_at < b.b_end".to_string()];
+            extra.push(
+                "NOT EXISTS (SELECT 1 FROM fact_resolved_spans sp WHERE sp.ticket_id = t.ticket_id \
+                 AND sp.resolved_from < b.b_end AND (sp.resolved_to IS NULL OR sp.resolved_to >= b.b_end))"
+                    .into(),
+            );
+            let select = dims.iter().map(|d| format!(", {d}")).collect::<String>();
+            (
+                format!("{pre}\nSELECT b.bucket{select}, CAST(count(*) AS DOUBLE) FROM buckets b, {from_sql} {} GROUP BY ALL", where_all(extra)),
+                1,
+            )
+        }
+        Calculation::Retention | Calculation::Churn => {
+            let in_s = "cu.acquired_at < b.b_start AND (cu.churned_at IS NULL OR cu.churned_at >= b.b_start)";
+            let aggs = [
+                in_s.to_string(),
+                "cu.acquired_at < b.b_end AND (cu.churned_at IS NULL OR cu.churned_at >= b.b_end)"
+                    .into(),
+                "cu.acquired_at >= b.b_start AND cu.acquired_at < b.b_end".into(),
+                format!("{in_s} AND cu.churned_at < b.b_end"),
+            ]
+            .iter()
+            .map(|c| format!("CAST(count(*) FILTER (WHERE {c}) AS DOUBLE)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+            let select = dims.iter().map(|d| format!(", {d}")).collect::<String>();
+            (
+                format!(
+                    "{pre}\nSELECT b.bucket{select}, {aggs} FROM buckets b, {from_sql} {} GROUP BY ALL",
+                    where_all(vec!["cu.acquired_at < b.b_end".into()])
+                ),
+                4,
+            )
+        }
+        Calculation::CostRatio => {
+            let cost_kind = m.cost_kind.clone().unwrap_or_default().replace('\'', "''");
+            let per_from = m.per_from.clone().unwrap_or_default();
+            let per_anchor = m.per_anchor.clone().unwrap_or_default();
+            let per_filter = m
+                .per_filter
+                .as_ref()
+                .map(|f| format!("AND ({f})"))
+                .unwrap_or_default();
+            let spend = format!(
+                "SELECT b.bucket, sum(k.amount * date_diff('day', greatest(k.period_start, b.d_start), least(k.period_end, b.d_end)) \
+                 / date_diff('day', k.period_start, k.period_end)) AS spend \
+                 FROM buckets b, {from_sql} {} GROUP BY 1",
+                where_all(vec![
+                    "k.period_start < b.d_end".into(),
+                    "k.period_end > b.d_start".into(),
+                    format!("k.kind = '{cost_kind}'"),
+                ])
+            );
+            let acquired = format!(
+                "SELECT b.bucket, count(*) AS acquired FROM (SELECT {per_anchor} AS _ts FROM {per_from} \
+                 WHERE {per_anchor} >= {} {per_filter}) src ASOF JOIN buckets b ON src._ts >= b.b_start \
+                 WHERE src._ts < b.b_end GROUP BY 1",
+                ts_literal(period_start)
+            );
+            (
+                format!(
+                    "{pre},\nspend AS ({spend}),\nacq AS ({acquired})\nSELECT b.bucket, CAST(spend.spend AS DOUBLE), \
+                     CAST(coalesce(acq.acquired, 0) AS DOUBLE) FROM buckets b LEFT JOIN spend ON spend.bucket = b.bucket \
+                     LEFT JOIN acq ON acq.bucket = b.bucket WHERE spend.spend IS NOT NULL OR acq.acquired IS NOT NULL"
+                ),
+                2,
+            )
+        }
+    };
+    PlannedSql {
+        sql,
+        params,
+        key_columns,
+        agg_columns,
+        components,
+    }
+}
+
+/// Composite aggregates: the rows, then the rows meeting each component.
+fn composite_aggregates(components: usize) -> (String, usize) {
+    let mut list = vec!["CAST(count(*) AS DOUBLE)".to_string()];
+    list.extend((0..components).map(|i| format!("CAST(count(*) FILTER (WHERE _c{i}) AS DOUBLE)")));
+    let n = list.len();
+    (list.join(", "), n)
+}
+
+/// The `hours` table: every local clock hour of the period with its weekday and hour label.
+fn hours_cte(query: &ResolvedQuery, first: &Bucket, last: &Bucket) -> String {
+    let rows: Vec<String> = hours(query.zone, first.start_date, last.end_date)
+        .iter()
+        .map(|h| {
+            format!(
+                "({}, '{}', '{}')",
+                ts_literal(h.start_us),
+                h.weekday,
+                h.hour
+            )
+        })
+        .collect();
+    format!(
+        "hours(h_start, weekday, hour) AS (VALUES {})",
+        rows.join(", ")
+    )
+}
+
+/// Aggregates for row-wise kinds, and how many there are. Distributions get one block
+/// (count, mean, standard deviation, quantiles…) over calendar values (`_v`) and, when
+/// business stats are asked, a second block over business values (`_vb`).
+fn row_aggregates(calc: Calculation, quantiles: &[f64], business: bool) -> (String, usize) {
+    let d = |e: &str| format!("CAST({e} AS DOUBLE)");
+    let list: Vec<String> = match calc {
+        Calculation::Count | Calculation::Share => vec![d("count(*)")],
+        Calculation::Proportion => vec![d("count(*) FILTER (WHERE _num)"), d("count(*)")],
+        Calculation::Nps => vec![
+            d("count(*) FILTER (WHERE _v >= 9)"),
+            d("count(*) FILTER (WHERE _v < 7)"),
+            d("count(*)"),
+        ],
+        Calculation::RepeatPurchase => vec![d("count(*) FILTER (WHERE k >= 2)"), d("count(*)")],
+        _ => {
+            let block = |col: &str| {
+                let mut v = vec![
+                    d(&format!("count({col})")),
+                    d(&format!("avg({col})")),
+                    d(&format!("stddev_samp({col})")),
+                ];
+                v.extend(
+                    quantiles
+                        .iter()
+                        .map(|q| d(&format!("quantile_cont({col}, {q})"))),
+                );
+                v
+            };
+            let mut v = block("_v");
+            if business {
+                v.extend(block("_vb"));
+            }
+            v
+        }
+    };
+    let n = list.len();
+    (list.join(", "), n)
+}
+
+/// SQL giving the earliest and latest anchor instant of a metric's rows, as epoch µs.
+pub fn extent_sql(catalogue: &Catalogue, config: &Config, metric: &Metric) -> String {
+    let entity = &catalogue.entities[&metric.entity];
+    let pre = preamble(catalogue, config, &[]);
+    let filter = metric
+        .filter
+        .as_ref()
+        .map(|f| format!("WHERE {}", fill_placeholders(f, config)))
+        .unwrap_or_default();
+    format!(
+        "{pre}\nSELECT CAST(epoch_us(min({a})) AS DOUBLE), CAST(epoch_us(max({a})) AS DOUBLE) FROM {} {filter}",
+        entity.from,
+        a = metric.anchor
+    )
+}

@@ -1,0 +1,247 @@
+//! Runs a query end to end: resolve the request against the catalogue, settle the period
+//! (the data's extent when `from`/`to` are not given), make the buckets in the query's zone,
+//! plan each metric, run it on the engine and finalise. Every surface calls this one function,
+//! so the CLI, the API, the dashboard and the report always agree.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate};
+use chrono_tz::Tz;
+use vitals_core::catalogue::Catalogue;
+use vitals_core::config::Config;
+
+use crate::buckets::{buckets, Bucket};
+use crate::compare::{attach, comparison_period};
+use crate::engine::Engine;
+use crate::error::QueryError;
+use crate::plan::{extent_sql, plan_metric, quantiles};
+use crate::request::QueryRequest;
+use crate::resolve::{resolve, ResolvedQuery};
+use crate::response::{
+    ComparedPeriod, Meta, PeriodExplicit, QueryEcho, QueryParams, QueryResponse,
+    ServiceLevelParams, Warning,
+};
+use crate::result::{finalize, low_sample_warnings, merge, ResultRow};
+use crate::targets;
+
+fn local_date(zone: Tz, us: i64) -> NaiveDate {
+    DateTime::from_timestamp_micros(us)
+        .unwrap_or_default()
+        .with_timezone(&zone)
+        .date_naive()
+}
+
+fn fmt_utc(us: i64) -> String {
+    DateTime::from_timestamp_micros(us)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Answers a query on an engine.
+pub fn run_query(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    request: &QueryRequest,
+) -> Result<QueryResponse, QueryError> {
+    let resolved = resolve(catalogue, request, config.reporting_zone())?;
+    let (from, to) = period(engine, catalogue, config, &resolved)?;
+    let zone = resolved.zone;
+    let bucket_list = match (from, to) {
+        (Some(f), Some(t)) => buckets(zone, resolved.grain, f, t),
+        _ => Vec::new(),
+    };
+    let mut results = rows(engine, catalogue, config, &resolved, &bucket_list)?;
+    let mut compared_period = None;
+    if let (Some(mode), Some(f), Some(t)) = (request.compare, from, to) {
+        let (cf, ct) = comparison_period(mode, resolved.grain, f, t);
+        let compared_buckets = buckets(zone, resolved.grain, cf, ct);
+        let compared = rows(engine, catalogue, config, &resolved, &compared_buckets)?;
+        attach(
+            &mut results,
+            &bucket_list,
+            &compared,
+            &compared_buckets,
+            resolved.grain.map(|g| g.dimension()),
+        );
+        compared_period = Some(ComparedPeriod {
+            mode,
+            from: cf,
+            to: ct,
+        });
+    }
+    let configured_targets = config
+        .targets()
+        .map_err(|e| QueryError::Config(e.to_string()))?;
+    targets::apply(&mut results, &configured_targets, catalogue);
+    let min_sample = config.statistics.min_sample;
+    for row in results.iter_mut() {
+        for (_, value) in row.metrics.iter_mut() {
+            value.low_sample = value.is_low_sample(min_sample);
+        }
+    }
+    let mut warnings = facts_warnings(engine, catalogue, config, &resolved)?;
+    warnings.extend(low_sample_warnings(&results, min_sample));
+    let asks_business = resolved
+        .metrics
+        .iter()
+        .any(|m| m.asks.iter().any(|a| a.business));
+    if asks_business && config.calendars.is_empty() {
+        warnings.push(Warning {
+            code: "no_calendar".into(),
+            metric: None,
+            message: "no business calendar is configured ([calendars.default] in vitals.toml): business-time stats are null".into(),
+        });
+    }
+    if bucket_list.is_empty() {
+        warnings.push(Warning {
+            code: "no_data".into(),
+            metric: None,
+            message: "no data for these metrics in the store; import some first (vitals import)"
+                .into(),
+        });
+    }
+    let query = QueryEcho {
+        metrics: request.metrics.clone(),
+        by: request.by.clone(),
+        filters: request.filters.clone(),
+        from,
+        to,
+        period_explicit: PeriodExplicit {
+            from: request.from.is_some(),
+            to: request.to.is_some(),
+        },
+        timezone: zone.name().to_string(),
+        from_utc: bucket_list.first().map(|b| fmt_utc(b.start_us)),
+        to_utc: bucket_list.last().map(|b| fmt_utc(b.end_us)),
+        anchors: resolved
+            .metrics
+            .iter()
+            .map(|m| (m.metric.id.clone(), m.metric.counts_by.clone()))
+            .collect::<BTreeMap<_, _>>(),
+        params: params(config, &resolved),
+        compare: compared_period,
+    };
+    Ok(QueryResponse {
+        query,
+        results,
+        meta: Meta { warnings },
+    })
+}
+
+/// The configuration parameters that shaped this answer's numbers.
+fn params(config: &Config, resolved: &ResolvedQuery) -> QueryParams {
+    let mut params = QueryParams::default();
+    if resolved
+        .metrics
+        .iter()
+        .any(|m| m.metric.id == "service_level")
+    {
+        params.service_level = Some(ServiceLevelParams {
+            threshold_secs: config.calls.service_level_secs,
+            abandon_grace_secs: config.calls.abandon_grace_secs,
+        });
+    }
+    if resolved.metrics.iter().any(|m| {
+        m.metric.entity == "survey"
+            && (m.dimensions.iter().any(|d| d == "survey:agent")
+                || resolved
+                    .filters
+                    .iter()
+                    .any(|f| f.dimension == "survey:agent")
+                || m.metric.per.is_some())
+    }) {
+        params.survey_attribution = Some(config.attribution.surveys.name().to_string());
+    }
+    params
+}
+
+/// Warnings when the facts a ticket metric reads are not derived under this configuration:
+/// tickets still waiting for derivation, or calendars / SLA policies changed since.
+fn facts_warnings(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    resolved: &ResolvedQuery,
+) -> Result<Vec<Warning>, QueryError> {
+    let reads_ticket_facts = resolved.metrics.iter().any(|m| {
+        catalogue
+            .entities
+            .get(&m.metric.entity)
+            .is_some_and(|e| e.from.contains("fact_tickets") || e.from.contains("fact_sla"))
+    });
+    if !reads_ticket_facts {
+        return Ok(Vec::new());
+    }
+    let state = engine.facts_state()?;
+    let mut warnings = Vec::new();
+    if state.pending_tickets > 0 {
+        warnings.push(Warning {
+            code: "pending_derivation".into(),
+            metric: None,
+            message: format!(
+                "{} tickets changed since their facts were derived; run `vitals derive` to bring the numbers up to date",
+                state.pending_tickets
+            ),
+        });
+    }
+    let fingerprint = config
+        .derivation_rules()
+        .map_err(|e| QueryError::Config(e.to_string()))?
+        .fingerprint;
+    if state.has_tickets && state.fingerprint.as_deref() != Some(fingerprint.as_str()) {
+        warnings.push(Warning {
+            code: "stale_facts".into(),
+            metric: None,
+            message: "the ticket facts were derived under other calendars, teams or SLA policies than this configuration's; run `vitals derive` to re-derive them".into(),
+        });
+    }
+    Ok(warnings)
+}
+
+/// The merged result rows of a resolved query over the given buckets.
+fn rows(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    resolved: &ResolvedQuery,
+    bucket_list: &[Bucket],
+) -> Result<Vec<ResultRow>, QueryError> {
+    let mut per_metric = Vec::new();
+    if !bucket_list.is_empty() {
+        for rm in &resolved.metrics {
+            let plan = plan_metric(catalogue, config, resolved, rm, bucket_list);
+            let rows = engine.aggregate(&plan)?;
+            per_metric.push((rm, finalize(rm, &quantiles(rm), &plan.components, &rows)));
+        }
+    }
+    Ok(merge(resolved, bucket_list, per_metric))
+}
+
+/// The period: as asked, else from the data's extent (local dates in the query's zone).
+fn period(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    q: &ResolvedQuery,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), QueryError> {
+    if let (Some(f), Some(t)) = (q.from, q.to) {
+        return Ok((Some(f), Some(t)));
+    }
+    let mut lo: Option<i64> = None;
+    let mut hi: Option<i64> = None;
+    for rm in &q.metrics {
+        if let Some((a, b)) = engine.extent(&extent_sql(catalogue, config, &rm.metric))? {
+            lo = Some(lo.map_or(a, |x| x.min(a)));
+            hi = Some(hi.map_or(b, |x| x.max(b)));
+        }
+    }
+    let from = q.from.or_else(|| lo.map(|us| local_date(q.zone, us)));
+    let to =
+        q.to.or_else(|| hi.map(|us| local_date(q.zone, us) + Duration::days(1)));
+    Ok(match (from, to) {
+        (Some(f), Some(t)) if f < t => (Some(f), Some(t)),
+        _ => (None, None),
+    })
+}

@@ -1,0 +1,178 @@
+//! Snapshot metrics from deltas: backlog, retention and churn are levels at bucket
+//! boundaries. Instead of pairing every bucket with every row (buckets × rows), each row
+//! contributes +1/−1 events at the instants it enters and leaves the level; events are
+//! placed in the bucket that contains them (events before the period in a bucket 0), summed
+//! per bucket and dimension values, and running sums give the level at every boundary. The
+//! numbers are exactly those of the pairwise definition (tested side by side), at the cost of
+//! one pass over the rows.
+//!
+//! Boundary rules, matching the definitions: a level "at the bucket end" counts events
+//! strictly before `b_end`; an event at exactly `b_end` belongs to the next bucket. Times that
+//! run backwards in the data (a span ending before the ticket was created) are clamped to the
+//! entering instant, which is what the pairwise conditions amount to.
+
+/// The pieces of one snapshot statement a planner supplies.
+pub struct SnapshotSql<'a> {
+    /// The statement's common table expressions (`WITH …`, ending with the buckets).
+    pub preamble: &'a str,
+    /// The metric entity's `FROM` clause.
+    pub from: &'a str,
+    /// The row conditions (metric filter, query filters), without `WHERE`.
+    pub conditions: &'a [String],
+    /// Dimension expressions (text), in key order.
+    pub dimensions: &'a [String],
+}
+
+impl SnapshotSql<'_> {
+    fn where_clause(&self, extra: &[&str]) -> String {
+        let all: Vec<String> = extra
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.conditions.iter().cloned())
+            .collect();
+        if all.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", all.join(" AND "))
+        }
+    }
+
+    fn select_dims(&self) -> String {
+        self.dimensions
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!(", {d} AS _d{i}"))
+            .collect()
+    }
+
+    fn aliases(&self, prefix: &str) -> String {
+        (0..self.dimensions.len())
+            .map(|i| format!(", {prefix}_d{i}"))
+            .collect()
+    }
+
+    /// Buckets numbered 1… in time order, with a bucket 0 for everything before the period;
+    /// every dimension combination seen in `per`; and the grid of both.
+    fn grid(&self) -> String {
+        let join = (0..self.dimensions.len())
+            .map(|i| format!(" AND p._d{i} IS NOT DISTINCT FROM c._d{i}"))
+            .collect::<String>();
+        let combos = if self.dimensions.is_empty() {
+            "combos AS (SELECT 1 AS _none)".to_string()
+        } else {
+            format!(
+                "combos AS (SELECT DISTINCT {} FROM per)",
+                (0..self.dimensions.len())
+                    .map(|i| format!("_d{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        format!(
+            "{combos},\n\
+             grid AS (SELECT o._i, o.bucket{c_dims} FROM (SELECT _i, bucket FROM ordered UNION ALL SELECT 0, NULL) o, combos c),\n\
+             joined AS (SELECT g.*{p_cols} FROM grid g LEFT JOIN per p ON p._i = g._i{join_c})",
+            c_dims = self.aliases("c."),
+            p_cols = ", p._in, p._out, p._out_of_start",
+            join_c = join.replace("c._d", "g._d"),
+        )
+    }
+
+    fn ordered() -> &'static str {
+        "ordered AS (SELECT bucket, b_start, b_end, row_number() OVER (ORDER BY b_start) AS _i FROM buckets),\n\
+         period AS (SELECT min(b_start) AS p_start, max(b_end) AS p_end FROM buckets)"
+    }
+
+    /// The `_i` of an instant `ts` (0 before the period; rows at or after its end are left
+    /// out by the caller).
+    fn place(ts: &str, alias: &str) -> String {
+        format!("ASOF LEFT JOIN ordered {alias} ON {ts} >= {alias}.b_start")
+    }
+
+    /// Backlog: tickets created before the bucket end and not in a resolved span covering it.
+    /// `spans` is the table of resolved spans (`ticket_id`, `resolved_from`, `resolved_to`).
+    /// Returns the bucket, the dimensions and the level; rows with a level of 0 are left out,
+    /// as the pairwise count leaves out empty groups.
+    pub fn backlog(&self, spans: &str) -> String {
+        let dims = self.select_dims();
+        let span_join = format!(
+            "{} JOIN {spans} sp ON sp.ticket_id = t.ticket_id",
+            self.from
+        );
+        let events = format!(
+            "events AS (\
+             SELECT t.created_at AS _ts, 1 AS _delta{dims} FROM {from} {w_all}\n\
+             UNION ALL SELECT greatest(sp.resolved_from, t.created_at), -1{dims} FROM {span_join} {w_all}\n\
+             UNION ALL SELECT greatest(sp.resolved_to, t.created_at), 1{dims} FROM {span_join} {w_to})",
+            from = self.from,
+            w_all = self.where_clause(&[]),
+            w_to = self.where_clause(&["sp.resolved_to IS NOT NULL"]),
+        );
+        let per = format!(
+            "per AS (SELECT coalesce(o._i, 0) AS _i{e_dims}, sum(_delta) AS _in, 0 AS _out, 0 AS _out_of_start \
+             FROM events e {place}, period WHERE e._ts < period.p_end GROUP BY ALL)",
+            e_dims = self.aliases("e."),
+            place = Self::place("e._ts", "o"),
+        );
+        format!(
+            "{pre},\n{events},\n{ordered},\n{per},\n{grid}\n\
+             SELECT bucket{dims_out}, _level FROM (\
+             SELECT _i, bucket{dims_out}, CAST(sum(coalesce(_in, 0)) OVER (PARTITION BY _none_key{part} ORDER BY _i ROWS UNBOUNDED PRECEDING) AS DOUBLE) AS _level \
+             FROM (SELECT *, 1 AS _none_key FROM joined)) WHERE _i > 0 AND _level <> 0",
+            pre = self.preamble,
+            ordered = Self::ordered(),
+            grid = self.grid(),
+            dims_out = self.aliases(""),
+            part = self.aliases(""),
+        )
+    }
+
+    /// Retention and churn counts per bucket: customers at the start (S), at the end (E),
+    /// acquired in the bucket (N) and, of S, churned in it — from `acquired` (+1) and
+    /// `churned` (−1, clamped to the acquisition) instants. Rows where no customer had been
+    /// acquired by the bucket end are left out, as in the pairwise count.
+    pub fn retention(&self, acquired: &str, churned: &str) -> String {
+        let dims = self.select_dims();
+        let src = format!(
+            "src AS (SELECT {acquired} AS _a, CASE WHEN {churned} IS NULL THEN NULL ELSE greatest({churned}, {acquired}) END AS _c{dims} FROM {from} {w})",
+            from = self.from,
+            w = self.where_clause(&[]),
+        );
+        let idx = format!(
+            "idx AS (SELECT coalesce(oa._i, 0) AS _ai, \
+             CASE WHEN s._c IS NULL OR s._c >= period.p_end THEN NULL ELSE coalesce(oc._i, 0) END AS _ci{s_dims} \
+             FROM src s {place_a} {place_c}, period WHERE s._a < period.p_end)",
+            s_dims = self.aliases("s."),
+            place_a = Self::place("s._a", "oa"),
+            place_c = Self::place("s._c", "oc"),
+        );
+        let plain = self.aliases("");
+        let per = format!(
+            "per AS (SELECT _i{plain}, sum(_acq) AS _in, sum(_ch) AS _out, sum(_ch_of_start) AS _out_of_start FROM (\
+             SELECT _ai AS _i{plain}, 1 AS _acq, 0 AS _ch, 0 AS _ch_of_start FROM idx \
+             UNION ALL SELECT _ci{plain}, 0, 1, CASE WHEN _ai < _ci THEN 1 ELSE 0 END FROM idx WHERE _ci IS NOT NULL) \
+             GROUP BY ALL)"
+        );
+        let window =
+            format!("OVER (PARTITION BY _none_key{plain} ORDER BY _i ROWS UNBOUNDED PRECEDING)");
+        format!(
+            "{pre},\n{src},\n{ordered},\n{idx},\n{per},\n{grid}\n\
+             SELECT bucket{plain}, CAST(_level - _net AS DOUBLE), CAST(_level AS DOUBLE), CAST(_new AS DOUBLE), CAST(_gone AS DOUBLE) FROM (\
+             SELECT _i, bucket{plain}, sum(coalesce(_in, 0) - coalesce(_out, 0)) {window} AS _level, \
+             coalesce(_in, 0) - coalesce(_out, 0) AS _net, coalesce(_in, 0) AS _new, coalesce(_out_of_start, 0) AS _gone, \
+             sum(coalesce(_in, 0)) {window} AS _acquired_by_end \
+             FROM (SELECT *, 1 AS _none_key FROM joined)) WHERE _i > 0 AND _acquired_by_end > 0",
+            pre = self.preamble,
+            ordered = Self::ordered(),
+            grid = self.grid(),
+        )
+    }
+}
+
+/// Whether a SQL expression reads the bucket (`b.b_start`, `b.b_end`, `b.d_start`, …): such a
+/// dimension or filter changes with the bucket, so its metric cannot be built from deltas.
+pub fn reads_bucket(sql: &str) -> bool {
+    ["b.b_start", "b.b_end", "b.d_start", "b.d_end", "b.bucket"]
+        .iter()
+        .any(|column| sql.contains(column))
+}

@@ -1,0 +1,90 @@
+//! Scans Parquet files row by row for the importer (in bounded chunks, on an engine of its
+//! own).
+
+use duckdb::types::ValueRef;
+use vitals_core::records::RawValue;
+
+use crate::error::{Context, StoreError};
+use crate::Store;
+
+/// Rows read from Parquet per chunk.
+const PARQUET_CHUNK: i64 = 100_000;
+
+impl Store {
+    /// Scans a Parquet file: calls `on_row(row_number, cells)` for every row, with cells as
+    /// (column name, raw value); `TIMESTAMPTZ` columns arrive as instants, everything else as
+    /// text (naive timestamps in RFC 3339 form without an offset). The scan runs on its own
+    /// in-memory engine, so it never interleaves with the store's open appenders.
+    pub fn scan_parquet(
+        path: &str,
+        mut on_row: impl FnMut(u64, Vec<(String, Option<RawValue>)>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let conn =
+            duckdb::Connection::open_in_memory().context(|| "opening a Parquet reader".into())?;
+        let source = format!(
+            "read_parquet('{}', file_row_number = true)",
+            path.replace('\'', "''")
+        );
+        let mut columns: Vec<(String, String)> = Vec::new();
+        {
+            let mut stmt = conn
+                .prepare(&format!("DESCRIBE SELECT * FROM {source}"))
+                .context(|| format!("reading {path}"))?;
+            let mut rows = stmt.query([]).context(|| format!("reading {path}"))?;
+            while let Some(r) = rows.next().context(|| format!("reading {path}"))? {
+                let name: String = r.get(0).context(|| "column name".into())?;
+                let ty: String = r.get(1).context(|| "column type".into())?;
+                if name != "file_row_number" {
+                    columns.push((name, ty));
+                }
+            }
+        }
+        let select: Vec<String> = columns
+            .iter()
+            .map(|(name, ty)| {
+                let q = format!("\"{}\"", name.replace('"', "\"\""));
+                match ty.as_str() {
+                    "TIMESTAMP WITH TIME ZONE" => format!("CAST(epoch_us({q}) AS BIGINT)"),
+                    t if t.starts_with("TIMESTAMP") => {
+                        format!("strftime({q}, '%Y-%m-%dT%H:%M:%S.%f')")
+                    }
+                    _ => format!("CAST({q} AS VARCHAR)"),
+                }
+            })
+            .collect();
+        let total: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {source}"), [], |r| r.get(0))
+            .context(|| format!("counting rows of {path}"))?;
+        let mut start = 0;
+        while start < total {
+            let sql = format!(
+                "SELECT {} FROM {source} WHERE file_row_number >= {start} AND file_row_number < {} ORDER BY file_row_number",
+                select.join(", "),
+                start + PARQUET_CHUNK
+            );
+            let mut stmt = conn.prepare(&sql).context(|| format!("reading {path}"))?;
+            let mut rows = stmt.query([]).context(|| format!("reading {path}"))?;
+            let mut number = start as u64;
+            while let Some(r) = rows.next().context(|| format!("reading {path}"))? {
+                number += 1;
+                let mut cells = Vec::with_capacity(columns.len());
+                for (i, (name, ty)) in columns.iter().enumerate() {
+                    let raw = match r.get_ref(i).context(|| format!("reading {path}"))? {
+                        ValueRef::Null => None,
+                        ValueRef::BigInt(us) if ty == "TIMESTAMP WITH TIME ZONE" => {
+                            Some(RawValue::Instant(us))
+                        }
+                        ValueRef::Text(bytes) => {
+                            Some(RawValue::Text(String::from_utf8_lossy(bytes).into_owned()))
+                        }
+                        other => Some(RawValue::Text(format!("{other:?}"))),
+                    };
+                    cells.push((name.clone(), raw));
+                }
+                on_row(number, cells)?;
+            }
+            start += PARQUET_CHUNK;
+        }
+        Ok(total as u64)
+    }
+}

@@ -1,0 +1,40 @@
+//! `vitals derive`: the writer re-derives the ticket facts that are out of step with the
+//! configuration (calendars, teams, SLA policies) or still waiting after an interrupted
+//! import. Queries never derive; they warn and name this command.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use vitals_core::config::Config;
+use vitals_store::Store;
+
+use crate::UserError;
+
+/// Arguments of `vitals derive`.
+#[derive(Args)]
+pub struct DeriveArgs {
+    /// The store file.
+    #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
+    pub db: PathBuf,
+}
+
+/// `vitals derive`.
+pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
+    if !args.db.exists() {
+        return Err(UserError(format!("no store at {}", args.db.display())).into());
+    }
+    let store = Store::open(&args.db.display().to_string())?;
+    let derivation = store.derive_touched(&config.derivation_rules()?)?;
+    if derivation.calendars_changed {
+        println!(
+            "calendars, teams or SLA policies changed: {} tickets were re-derived",
+            derivation.tickets
+        );
+    } else if derivation.tickets > 0 {
+        println!("{} changed tickets were derived", derivation.tickets);
+    } else {
+        println!("facts are up to date with this configuration; nothing to derive");
+    }
+    Ok(())
+}
