@@ -57,28 +57,6 @@ pub struct GenerateArgs {
     pub tz: String,
 }
 
-/// The headline KPIs of the demo, in display order.
-const HEADLINE: &[&str] = &[
-    "ticket_volume",
-    "first_response_time:median",
-    "first_response_time:p90",
-    "average_response_time:median",
-    "resolution_time:median",
-    "fcr",
-    "resolution_rate",
-    "reopen_rate",
-    "csat",
-    "nps",
-    "ces",
-    "answer_rate",
-    "service_level",
-    "average_handle_time_calls",
-    "backlog",
-    "retention_rate",
-    "churn_rate",
-    "cac",
-];
-
 /// Writes the configuration of the organisation `options` generates to `path` and loads it
 /// back, exactly as a later `--config path` will.
 fn write_configuration(options: &SynthOptions, path: &Path) -> Result<Config> {
@@ -124,8 +102,10 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
     let last_month = options.start + Months::new(options.months - 1);
     let to = last_month + Months::new(1);
     let catalogue = Catalogue::builtin()?;
+    // The catalogue's headline KPIs, in catalogue order.
+    let headline = catalogue.headline_keys();
     let request = QueryRequest {
-        metrics: HEADLINE.iter().map(|s| MetricSpec::parse(s)).collect(),
+        metrics: headline.iter().map(|s| MetricSpec::parse(s)).collect(),
         from: Some(last_month),
         to: Some(to),
         timezone: Some(options.zone.name().to_string()),
@@ -138,7 +118,7 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
         options.zone.name()
     );
     let row = result.results.first();
-    for key in HEADLINE {
+    for key in &headline {
         let id = key.split(':').next().unwrap_or(key);
         let Some(metric) = catalogue.metric(id) else {
             continue;
