@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod discover;
+pub mod limits;
 mod readers;
 pub mod rejects;
 pub mod sources;
@@ -18,9 +19,10 @@ use vitals_core::records::{Entity, Validator};
 use vitals_store::{MergeCounts, StagedWriter, Store, StoreError};
 
 pub use discover::{DataFile, Format};
+pub use limits::Limits;
 use readers::{parquet_raw, parquet_row, read_csv, read_ndjson, ColumnReport, RawRow, RawText};
-pub use rejects::Reject;
 use rejects::RejectsFile;
+pub use rejects::{Reject, RejectCode};
 pub use sources::{Source, SourceRows};
 
 /// An import that could not go on.
@@ -70,6 +72,8 @@ pub struct ImportOptions {
     pub rejects_path: PathBuf,
     /// Settings of source adapters (e.g. the column map of `reviews`).
     pub source: sources::SourceOptions,
+    /// Bounds on the size of one record and the width of a header.
+    pub limits: Limits,
 }
 
 /// Progress of an import, for a progress bar.
@@ -188,13 +192,22 @@ pub fn import_paths(
                         progress.advance(position);
                         intake.take(&mut es, &mut writer, &file.path, row, raw)
                     };
+                let limits = options.limits;
                 let result = match file.format {
-                    Format::Csv => {
-                        read_csv(&file.path, entity, |r| report = r.clone(), &mut handle)
-                    }
-                    Format::Ndjson => {
-                        read_ndjson(&file.path, entity, |r| report = r.clone(), &mut handle)
-                    }
+                    Format::Csv => read_csv(
+                        &file.path,
+                        entity,
+                        limits,
+                        |r| report = r.clone(),
+                        &mut handle,
+                    ),
+                    Format::Ndjson => read_ndjson(
+                        &file.path,
+                        entity,
+                        limits,
+                        |r| report = r.clone(),
+                        &mut handle,
+                    ),
                     Format::Parquet => read_parquet(file, entity, &mut report, &mut handle),
                 };
                 if let Err(e) = result {
@@ -304,6 +317,8 @@ pub(crate) struct Intake {
     validator: Validator,
     rejects: RejectsFile,
     first_rejects: Vec<Reject>,
+    /// The import's resource limits.
+    pub limits: Limits,
 }
 
 impl Intake {
@@ -312,6 +327,7 @@ impl Intake {
             validator: Validator::new(options.config.clone(), options.default_zone),
             rejects: RejectsFile::new(options.rejects_path.clone()),
             first_rejects: Vec::new(),
+            limits: options.limits,
         }
     }
 
@@ -327,11 +343,11 @@ impl Intake {
         es.read += 1;
         let entity = writer.entity();
         let outcome = match row.problem {
-            Some((column, reason)) => Err((column, reason)),
+            Some(problem) => Err(problem),
             None => self
                 .validator
                 .validate(entity, &row.cells, row.present)
-                .map_err(|r| (r.column, r.reason)),
+                .map_err(|r| (RejectCode::Invalid, r.column, r.reason)),
         };
         match outcome {
             Ok(record) => {
@@ -339,12 +355,13 @@ impl Intake {
                 writer.append(&record)?;
                 Ok(())
             }
-            Err((column, reason)) => {
+            Err((code, column, reason)) => {
                 es.rejected += 1;
                 self.reject(Reject {
                     file: file.to_path_buf(),
                     line: row.line,
                     column,
+                    code,
                     reason,
                     raw: raw(),
                 })

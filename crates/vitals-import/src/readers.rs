@@ -4,11 +4,13 @@
 //! rejects file; columns the entity does not know are reported once, never silently used.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use vitals_core::records::{Entity, RawValue};
 
+use crate::limits::{read_line, Guarded, Limits, Line};
+use crate::rejects::RejectCode;
 use crate::ImportError;
 
 /// The row as written, rebuilt on demand (only rejected rows need it).
@@ -22,8 +24,8 @@ pub struct RawRow<'a> {
     pub cells: Vec<Option<RawValue>>,
     /// Which entity columns the row has (present, possibly empty).
     pub present: &'a [bool],
-    /// A problem found while reading (the row is rejected with it): (column, reason).
-    pub problem: Option<(Option<String>, String)>,
+    /// A problem found while reading (the row is rejected with it): (code, column, reason).
+    pub problem: Option<(RejectCode, Option<String>, String)>,
 }
 
 /// What a reader learned about a file's columns.
@@ -86,23 +88,35 @@ fn map_header(entity: &Entity, names: &[String]) -> (Vec<Option<usize>>, ColumnR
     (mapping, report)
 }
 
-/// Reads a CSV file (header line required; empty cell = null).
+/// Reads a CSV file (header line required; empty cell = null). A header wider or a record
+/// longer than `limits` refuses the file.
 pub fn read_csv(
     path: &Path,
     entity: &Entity,
+    limits: Limits,
     mut on_header: impl FnMut(&ColumnReport),
     mut on_row: impl FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let (reader, bytes) = open(path)?;
+    let guarded = Guarded::new(reader, b',', limits);
+    let (mark, refusal) = (guarded.mark.clone(), guarded.refusal.clone());
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(reader);
+        .from_reader(guarded);
+    let refused = |e: &csv::Error| {
+        refusal.get().map(|_| ImportError::Format {
+            path: path.to_path_buf(),
+            message: format!("refused: {e}"),
+        })
+    };
     let headers = csv
         .headers()
-        .map_err(|e| ImportError::Format {
-            path: path.to_path_buf(),
-            message: format!("cannot read the header line: {e}"),
+        .map_err(|e| {
+            refused(&e).unwrap_or_else(|| ImportError::Format {
+                path: path.to_path_buf(),
+                message: format!("cannot read the header line: {e}"),
+            })
         })?
         .iter()
         .map(|h| h.to_string())
@@ -110,16 +124,24 @@ pub fn read_csv(
     let (mapping, report) = map_header(entity, &headers);
     on_header(&report);
     let mut record = csv::ByteRecord::new();
+    let mut last_line = 1;
     loop {
         let more = match csv.read_byte_record(&mut record) {
             Ok(more) => more,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(refused(&e).unwrap_or_else(|| ImportError::Format {
+                    path: path.to_path_buf(),
+                    message: format!("line {}: {e}", last_line + 1),
+                }));
+            }
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e.position().map_or(last_line + 1, |p| p.line());
+                last_line = line;
                 let row = RawRow {
                     line,
                     cells: Vec::new(),
                     present: &[],
-                    problem: Some((None, format!("unreadable CSV: {e}"))),
+                    problem: Some((RejectCode::Unreadable, None, format!("unreadable CSV: {e}"))),
                 };
                 on_row(row, bytes.get(), &String::new)?;
                 continue;
@@ -128,11 +150,14 @@ pub fn read_csv(
         if !more {
             break;
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        mark.set(csv.position().byte());
+        let line = record.position().map_or(last_line + 1, |p| p.line());
+        last_line = line;
         let mut cells = vec![None; entity.columns.len()];
         let mut problem = None;
         if record.len() != headers.len() {
             problem = Some((
+                RejectCode::Unreadable,
                 None,
                 format!(
                     "the row has {} fields; the header has {}",
@@ -148,6 +173,7 @@ pub fn read_csv(
                 Ok(s) => cells[*i] = Some(RawValue::Text(s.to_string())),
                 Err(_) => {
                     problem = Some((
+                        RejectCode::Unreadable,
                         Some(entity.columns[*i].name.to_string()),
                         "not valid UTF-8".into(),
                     ))
@@ -172,10 +198,12 @@ pub fn read_csv(
     Ok(())
 }
 
-/// Reads an NDJSON file (one object per line; blank lines ignored).
+/// Reads an NDJSON file (one object per line; blank lines ignored; a line longer than the
+/// limit is rejected unread).
 pub fn read_ndjson(
     path: &Path,
     entity: &Entity,
+    limits: Limits,
     mut on_header: impl FnMut(&ColumnReport),
     mut on_row: impl FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
@@ -188,17 +216,31 @@ pub fn read_ndjson(
     let mut buf = Vec::new();
     let mut line = 0u64;
     loop {
-        buf.clear();
-        let n = lines
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| ImportError::Io {
+        let read = read_line(&mut lines, &mut buf, limits.max_record_bytes).map_err(|source| {
+            ImportError::Io {
                 path: path.to_path_buf(),
                 source,
-            })?;
-        if n == 0 {
-            break;
-        }
+            }
+        })?;
         line += 1;
+        match read {
+            Line::End => break,
+            Line::Read => {}
+            Line::TooLong(n) => {
+                let row = RawRow {
+                    line,
+                    cells: Vec::new(),
+                    present: &[],
+                    problem: Some((
+                        RejectCode::TooLarge,
+                        None,
+                        format!("{} ({n} bytes)", limits.record_message()),
+                    )),
+                };
+                on_row(row, bytes.get(), &String::new)?;
+                continue;
+            }
+        }
         let text = String::from_utf8_lossy(&buf).trim().to_string();
         if text.is_empty() {
             continue;
@@ -224,6 +266,7 @@ pub fn read_ndjson(
                         serde_json::Value::Number(n) => n.as_f64().map(RawValue::Number),
                         _ => {
                             problem = Some((
+                                RejectCode::Invalid,
                                 Some(key),
                                 "expected a single value, found an array or object".into(),
                             ));
@@ -232,8 +275,14 @@ pub fn read_ndjson(
                     };
                 }
             }
-            Ok(_) => problem = Some((None, "the line is not a JSON object".into())),
-            Err(e) => problem = Some((None, format!("invalid JSON: {e}"))),
+            Ok(_) => {
+                problem = Some((
+                    RejectCode::Unreadable,
+                    None,
+                    "the line is not a JSON object".into(),
+                ))
+            }
+            Err(e) => problem = Some((RejectCode::Unreadable, None, format!("invalid JSON: {e}"))),
         }
         let row = RawRow {
             line,

@@ -1,9 +1,36 @@
-//! The rejects file: every rejected row with its file, line, column and reason, written
+//! The rejects file: every rejected row with its file, line, column, reason and code, written
 //! beside the store as CSV (created only when something is rejected).
 
 use std::path::{Path, PathBuf};
 
 use crate::ImportError;
+
+/// What kind of problem a reject is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectCode {
+    /// The row cannot be read: broken CSV quoting or JSON, invalid UTF-8, a wrong number of
+    /// fields, a line that is not an object.
+    Unreadable,
+    /// A value fails validation: its type, its allowed values, a required value missing, a
+    /// rule between columns (the column names the value).
+    Invalid,
+    /// A source adapter cannot map the source row into canonical records.
+    Unmappable,
+    /// The row is larger than the import's limit (`[import] max_record_bytes`).
+    TooLarge,
+}
+
+impl RejectCode {
+    /// The code as written in the rejects file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::Unreadable => "unreadable",
+            RejectCode::Invalid => "invalid",
+            RejectCode::Unmappable => "unmappable",
+            RejectCode::TooLarge => "too_large",
+        }
+    }
+}
 
 /// One rejected row.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,8 +39,10 @@ pub struct Reject {
     pub file: PathBuf,
     /// Its line (or Parquet row) number.
     pub line: u64,
-    /// The column at fault, if one.
+    /// The column at fault, if one (always, for `Invalid`).
     pub column: Option<String>,
+    /// What kind of problem it is.
+    pub code: RejectCode,
     /// Why.
     pub reason: String,
     /// The row as written.
@@ -61,7 +90,7 @@ impl RejectsFile {
         };
         if self.writer.is_none() {
             let mut w = csv::Writer::from_path(&self.path).map_err(io)?;
-            w.write_record(["file", "line", "column", "reason", "record"])
+            w.write_record(["file", "line", "column", "reason", "record", "code"])
                 .map_err(io)?;
             self.writer = Some(w);
         }
@@ -72,6 +101,7 @@ impl RejectsFile {
             r.column.clone().unwrap_or_default(),
             r.reason.clone(),
             r.raw.clone(),
+            r.code.as_str().to_string(),
         ])
         .map_err(|e| ImportError::Format {
             path: self.path.clone(),

@@ -9,7 +9,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use vitals_core::config::{parse_zone, Config};
 use vitals_import::sources::SourceOptions;
-use vitals_import::{import_paths, import_source, ImportOptions, ImportSummary, Progress, Source};
+use vitals_import::{
+    import_paths, import_source, ImportOptions, ImportSummary, Limits, Progress, Source,
+};
 use vitals_store::Store;
 
 use crate::UserError;
@@ -124,15 +126,23 @@ fn open_for_import(
     db: &Path,
     tz: Option<&str>,
     config: &Config,
-    source: SourceOptions,
+    mut source: SourceOptions,
 ) -> Result<(Store, ImportOptions)> {
     let default_zone = tz.map(parse_zone).transpose().map_err(UserError)?;
+    source.zendesk_bot_user_ids = config
+        .import
+        .zendesk
+        .bot_user_ids
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let store = Store::open(&db.display().to_string())?;
     let options = ImportOptions {
         config: config.clone(),
         default_zone,
         rejects_path: rejects_path(db),
         source,
+        limits: Limits::from(&config.import),
     };
     Ok((store, options))
 }
@@ -174,6 +184,9 @@ pub fn print_summary(summary: &ImportSummary, db: &Path) {
         );
         for (reason, count) in &rows.skipped {
             println!("  skipped {count}: {reason}");
+        }
+        for what in &rows.cannot_measure {
+            println!("  cannot measure: {what}");
         }
     }
     println!("{table}");
@@ -234,6 +247,7 @@ pub fn run(args: ImportArgs, config: &Config) -> Result<()> {
             let options = SourceOptions {
                 column_map: args.column_map,
                 survey: args.survey,
+                ..SourceOptions::default()
             };
             let (store, options) = open_for_import(&args.db, args.tz.as_deref(), config, options)?;
             import_source(

@@ -126,6 +126,59 @@ fn freshdesk_without_conversations_takes_the_first_reply_from_the_csv() {
 }
 
 #[test]
+fn freshdesk_history_comes_from_the_activities_export() {
+    let history = fixture("freshdesk_history");
+    // 1: reply 09:00Z, resolved 10:00Z, the customer reopens at 11:00Z, reply 13:00Z,
+    // resolved 14:00Z (the CSV's `Resolved time` 16:00 Helsinki). 2: routed to Anna, who
+    // passes it to Ben; Ben's one reply, resolved after 3 h. 3: Anna, one reply, 2 h.
+    let csv_only = Workspace::new();
+    let out = csv_only.import_from(
+        "freshdesk",
+        Some("Europe/Helsinki"),
+        &[
+            &history.join("tickets.csv"),
+            &history.join("conversations.json"),
+        ],
+    );
+    assert!(
+        out.contains("8 rows read = 8 mapped + 0 skipped + 0 rejected"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "cannot measure: the Freshdesk ticket CSV shows only the latest `Resolved time`"
+        ),
+        "{out}"
+    );
+    let total = |m| csv_only.total(m, DAY.0, DAY.1, DAY.2);
+    // The CSV alone: no reopen, first resolution = last resolution, Ben alone on 2.
+    close(total("reopen_rate").0, 0.0);
+    close(
+        total("first_resolution_time").0,
+        (6.0 + 3.0 + 2.0) * 3600.0 / 3.0,
+    );
+    close(total("fcr").0, 200.0 / 3.0);
+
+    let ws = Workspace::new();
+    let out = ws.import_from("freshdesk", Some("Europe/Helsinki"), &[&history]);
+    // 3 tickets + 5 conversations + 13 activities; the note-only activity is skipped.
+    assert!(
+        out.contains("21 rows read = 20 mapped + 1 skipped + 0 rejected"),
+        "{out}"
+    );
+    assert!(!out.contains("cannot measure"), "{out}");
+    let total = |m| ws.total(m, DAY.0, DAY.1, DAY.2);
+    close(total("reopen_rate").0, 100.0 / 3.0);
+    close(
+        total("first_resolution_time").0,
+        (2.0 + 3.0 + 2.0) * 3600.0 / 3.0,
+    );
+    close(total("resolution_time").0, (6.0 + 3.0 + 2.0) * 3600.0 / 3.0);
+    close(total("fcr").0, 100.0 / 3.0);
+    close(total("first_response_time").0, 3600.0);
+}
+
+#[test]
 fn freshdesk_needs_a_zone() {
     let ws = Workspace::new();
     let db = ws.db();
@@ -158,6 +211,85 @@ fn chatwoot_conversations_messages_and_csat() {
     let (csat, n) = total("csat");
     assert_eq!(n, 2);
     close(csat, 50.0);
+}
+
+#[test]
+fn chatwoot_team_assignments_are_not_agents() {
+    let ws = Workspace::new();
+    let out = ws.import_from("chatwoot", None, &[&fixture("chatwoot_teams")]);
+    // 5 conversations + 28 messages; the four team changes ("Assigned to Billing by …",
+    // "Unassigned from Billing by …") are skipped with their reason.
+    assert!(
+        out.contains("33 rows read = 29 mapped + 4 skipped + 0 rejected"),
+        "{out}"
+    );
+    assert!(out.contains("skipped 4: Chatwoot team change"), "{out}");
+    let total = |m| ws.total(m, DAY.0, DAY.1, DAY.2);
+    // 11: team Billing, then Dana self-assigns, one reply, resolved → FCR. 12: "Assigned to
+    // Eve via Tier 2", one reply by Eve, resolved → FCR. 13: Dana replies, then the ticket
+    // moves to Eve who replies again → not FCR. 14: reopened → not FCR. 15: unresolved.
+    close(total("fcr").0, 50.0);
+    close(total("reopen_rate").0, 25.0);
+    // Replies after 10, 30, 20 and 15 minutes; 15 has only a bot message.
+    let (frt, n) = total("first_response_time");
+    assert_eq!(n, 4);
+    close(frt, (600.0 + 1800.0 + 1200.0 + 900.0) / 4.0);
+    // No team (nor "AGENT via TEAM") becomes an agent: 15 stays unassigned.
+    let by_agent = volume_by(&ws, "ticket:agent");
+    let agents: Vec<&str> = by_agent["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["dimensions"]["ticket:agent"].as_str())
+        .collect();
+    for agent in &agents {
+        assert!(["Dana", "Eve"].contains(agent), "{agent} in {by_agent:#}");
+    }
+    for (agent, tickets) in [("Dana", 2.0), ("Eve", 2.0)] {
+        let (v, _) = common::cell(&by_agent, &[("ticket:agent", agent)], "ticket_volume");
+        assert_eq!(v, Some(tickets), "{agent}");
+    }
+}
+
+/// Imports the Zendesk bots fixture with `config` (a vitals.toml text, or none).
+fn zendesk_bots(config: Option<&str>) -> Workspace {
+    let ws = Workspace::new();
+    let db = ws.db();
+    let path = fixture("zendesk_bots").display().to_string();
+    let mut args = vec!["import", "--db", &db, "--from", "zendesk", &path];
+    let config_path = ws.dir.path().join("vitals.toml").display().to_string();
+    if let Some(text) = config {
+        std::fs::write(&config_path, text).expect("write config");
+        args.extend(["--config", &config_path]);
+    }
+    let out = common::ok(&args);
+    // 6 users + 3 tickets + 8 audits.
+    assert!(
+        out.contains("17 rows read = 17 mapped + 0 skipped + 0 rejected"),
+        "{out}"
+    );
+    ws
+}
+
+#[test]
+fn zendesk_bots_are_not_human_replies() {
+    let ws = zendesk_bots(Some("[import.zendesk]\nbot_user_ids = [701]\n"));
+    let total = |m| ws.total(m, DAY.0, DAY.1, DAY.2);
+    // 201: the AI agent (role agent) answers at 08:01 through the answer bot's widget — a
+    // bot, recognised by the audit's via; Ana replies at 08:30 and solves. 202: the
+    // messaging bot 701 (configured) acknowledges at 09:02; Ana replies at 09:20 and solves.
+    // 203: the AI agent answers and solves alone (via id 66, answer_bot_api): no FRT.
+    let (frt, n) = total("first_response_time");
+    assert_eq!(n, 2);
+    close(frt, (1800.0 + 1200.0) / 2.0);
+    // One human reply before the solve on 201 and 202; 203 had none.
+    close(total("fcr").0, 200.0 / 3.0);
+
+    // Without the configured id, 701's acknowledgement is a human reply (its role is agent).
+    let ws = zendesk_bots(None);
+    let total = |m| ws.total(m, DAY.0, DAY.1, DAY.2);
+    close(total("first_response_time").0, (1800.0 + 120.0) / 2.0);
+    close(total("fcr").0, 100.0 / 3.0);
 }
 
 #[test]

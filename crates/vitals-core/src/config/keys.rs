@@ -108,6 +108,12 @@ const CALENDARS: Shape = named(&CALENDAR);
 const TEAMS: Shape = named(&TEAM);
 const ATTRIBUTION: Shape = fixed(&[("surveys", V)]);
 const CLV: Shape = fixed(&[("lifespan_years", V)]);
+const ZENDESK_IMPORT: Shape = fixed(&[("bot_user_ids", V)]);
+const IMPORT: Shape = fixed(&[
+    ("max_record_bytes", V),
+    ("max_columns", V),
+    ("zendesk", ZENDESK_IMPORT),
+]);
 
 /// The whole file.
 pub(super) const FILE: Shape = fixed(&[
@@ -123,6 +129,7 @@ pub(super) const FILE: Shape = fixed(&[
     ("engagement", ENGAGEMENT),
     ("attribution", ATTRIBUTION),
     ("clv", CLV),
+    ("import", IMPORT),
 ]);
 
 /// A key as written in a dotted path: bare when it can be, else quoted.
@@ -270,6 +277,11 @@ loyalty_participation = 1
 surveys = "assignee_at_solve"
 [clv]
 lifespan_years = 2
+[import]
+max_record_bytes = 1048576
+max_columns = 500
+[import.zendesk]
+bot_user_ids = [360001234567, "bot-2"]
 "#;
 
     #[test]
@@ -278,6 +290,15 @@ lifespan_years = 2
         assert_eq!(c.calls.service_level_secs, 30.0);
         assert_eq!(c.statistics.min_agent_sample, 5);
         assert_eq!(c.targets().unwrap().len(), 4);
+        assert_eq!(c.import.max_columns, 500);
+        let bots: Vec<String> = c
+            .import
+            .zendesk
+            .bot_user_ids
+            .iter()
+            .map(|b| b.to_string())
+            .collect();
+        assert_eq!(bots, ["360001234567", "bot-2"]);
         Config::parse(DEFAULT_CONFIG, "default").unwrap();
     }
 

@@ -7,8 +7,9 @@ mod keys;
 mod sections;
 
 pub use sections::{
-    parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, QualityConfig, SlaPolicy,
-    SlaPolicyConfig, SurveyAttribution, Target, SLA_FIELDS, SLA_TARGETS, TARGET_SCOPES,
+    parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, ImportConfig,
+    QualityConfig, SlaPolicy, SlaPolicyConfig, SurveyAttribution, Target, UserId,
+    ZendeskImportConfig, SLA_FIELDS, SLA_TARGETS, TARGET_SCOPES,
 };
 
 use std::collections::BTreeMap;
@@ -96,6 +97,8 @@ pub struct Config {
     pub attribution: AttributionConfig,
     /// Customer lifetime value settings.
     pub clv: ClvConfig,
+    /// Import limits and source adapter settings.
+    pub import: ImportConfig,
 }
 
 /// `[clv]`.
@@ -316,6 +319,7 @@ impl Config {
         self.derivation_rules()?;
         self.targets()?;
         self.engagement.check()?;
+        self.import.check()?;
         if !(self.clv.lifespan_years.is_finite() && self.clv.lifespan_years > 0.0) {
             return Err(ConfigError::Invalid {
                 key: "clv.lifespan_years".into(),

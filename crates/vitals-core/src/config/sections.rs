@@ -1,7 +1,8 @@
 //! The configuration sections beyond calendars and surveys: SLA policies (`[[sla]]`), metric
 //! targets (`[targets]`), quality rubrics (`[quality.rubrics.NAME]`), engagement weights
 //! (`[engagement.weights]`) and survey attribution (`[attribution]`), with their parsing and
-//! checks. Durations are written `90s`, `45m`, `4h`, `1h30m`, `2d`.
+//! checks, and the importer's settings (`[import]`). Durations are written `90s`, `45m`, `4h`,
+//! `1h30m`, `2d`.
 
 use std::collections::BTreeMap;
 
@@ -439,5 +440,73 @@ mod tests {
             value: 90.0,
             scope: Some(("team".into(), "tier2".into()))
         }));
+    }
+}
+
+/// `[import]`: the limits of one import and the source adapters' settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// The largest record — a CSV row, an NDJSON line, one JSON item — in bytes.
+    pub max_record_bytes: u64,
+    /// The most columns a delimited file's header may have.
+    pub max_columns: u64,
+    /// `[import.zendesk]`.
+    pub zendesk: ZendeskImportConfig,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig {
+            max_record_bytes: 64 << 20,
+            max_columns: 10_000,
+            zendesk: ZendeskImportConfig::default(),
+        }
+    }
+}
+
+impl ImportConfig {
+    /// Checks that the limits leave room for real records.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.max_record_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "import.max_record_bytes".into(),
+                message: format!("{}: at least 1024 bytes", self.max_record_bytes),
+            });
+        }
+        if self.max_columns == 0 {
+            return Err(ConfigError::Invalid {
+                key: "import.max_columns".into(),
+                message: "at least 1 column".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `[import.zendesk]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZendeskImportConfig {
+    /// Users whose comments are a bot's (AI agents, messaging bots posting as an agent).
+    pub bot_user_ids: Vec<UserId>,
+}
+
+/// A user id as written: a number or a text.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum UserId {
+    /// `360001234567`.
+    Number(i64),
+    /// `"360001234567"`.
+    Text(String),
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserId::Number(n) => write!(f, "{n}"),
+            UserId::Text(t) => f.write_str(t),
+        }
     }
 }

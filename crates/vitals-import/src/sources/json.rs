@@ -1,7 +1,9 @@
 //! JSON source files, streamed item by item in bounded memory: an API page
 //! (`{"tickets": [...]}`, Chatwoot's `{"data": {"payload": [...]}}`), a bare array, pages
 //! concatenated, or one item per line (NDJSON). Only one item is held at a time, so a 100 MB
-//! export costs no more memory than its largest item.
+//! export costs no more memory than its largest item — and an item may not be larger than
+//! the import's `max_record_bytes` (an NDJSON line over it is rejected; in a JSON document it
+//! refuses the file, since nothing after it can be located).
 
 use std::cell::Cell;
 use std::fmt;
@@ -13,7 +15,8 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::Emitter;
-use crate::ImportError;
+use crate::limits::{read_line, Line};
+use crate::{ImportError, RejectCode};
 
 /// Counts the bytes read from the file, for progress.
 struct Counted<R> {
@@ -154,6 +157,7 @@ pub(crate) fn read_items<'a, 's>(
         path: path.to_path_buf(),
         source,
     };
+    let limits = out.limits();
     let line_mode = matches!(
         path.extension()
             .map(|x| x.to_string_lossy().to_lowercase())
@@ -165,27 +169,43 @@ pub(crate) fn read_items<'a, 's>(
     if line_mode {
         let mut buf = Vec::new();
         loop {
-            buf.clear();
-            if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-                break;
-            }
+            let read = read_line(&mut reader, &mut buf, limits.max_record_bytes).map_err(io)?;
             lines.set(lines.get() + 1);
+            let line = lines.get();
+            match read {
+                Line::End => break,
+                Line::Read => {}
+                Line::TooLong(n) => {
+                    out.row();
+                    let reason = format!("{} ({n} bytes)", limits.record_message());
+                    out.reject_with(RejectCode::TooLarge, line, None, reason, String::new())?;
+                    continue;
+                }
+            }
             if buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let line = lines.get();
-            let mut de = serde_json::Deserializer::from_slice(&buf);
-            let result = walk(&mut de, list_keys, &mut |value| {
-                out.row();
-                out.advance(bytes.get());
-                on_item(value, line, out)
-            });
-            if let Err(problem) = result {
-                let reason = problem.into_reason()?;
-                out.row();
-                let raw = String::from_utf8_lossy(&buf).trim().to_string();
-                out.reject(line, None, reason, raw)?;
-            }
+            // The whole line must be one JSON value before any item of it counts.
+            let result = match serde_json::from_slice::<serde::de::IgnoredAny>(&buf) {
+                Err(e) => Err(Stop::Syntax(e)),
+                Ok(_) => walk(
+                    &mut serde_json::Deserializer::from_slice(&buf),
+                    list_keys,
+                    &mut |value| {
+                        out.row();
+                        out.advance(bytes.get());
+                        on_item(value, line, out)
+                    },
+                ),
+            };
+            let reason = match result {
+                Ok(true) => continue,
+                Ok(false) => "the line holds no JSON object or array".to_string(),
+                Err(problem) => problem.into_reason()?,
+            };
+            out.row();
+            let raw = String::from_utf8_lossy(&buf).trim().to_string();
+            out.reject_with(RejectCode::Unreadable, line, None, reason, raw)?;
         }
     } else {
         loop {
@@ -207,23 +227,32 @@ pub(crate) fn read_items<'a, 's>(
             if at_end {
                 break;
             }
+            let item_bytes = Cell::new(0);
             let counted = LineCounter {
                 inner: &mut reader,
                 lines: &lines,
+                item_bytes: &item_bytes,
+                limit: limits.max_record_bytes,
             };
             let mut de = serde_json::Deserializer::from_reader(counted);
             let result = walk(&mut de, list_keys, &mut |value| {
+                item_bytes.set(0);
                 out.row();
                 out.advance(bytes.get());
                 on_item(value, lines.get() + 1, out)
             });
-            if let Err(problem) = result {
-                let reason = problem.into_reason()?;
-                return Err(ImportError::Format {
-                    path: path.to_path_buf(),
-                    message: format!("near line {}: {reason}", lines.get() + 1),
-                });
-            }
+            let reason = match result {
+                Ok(true) => continue,
+                Ok(false) => "expected JSON objects or arrays, found a bare value".to_string(),
+                Err(_) if item_bytes.get() > limits.max_record_bytes => {
+                    format!("refused: {}", limits.record_message())
+                }
+                Err(problem) => problem.into_reason()?,
+            };
+            return Err(ImportError::Format {
+                path: path.to_path_buf(),
+                message: format!("near line {}: {reason}", lines.get() + 1),
+            });
         }
     }
     out.end_file();
@@ -246,12 +275,13 @@ impl Stop {
     }
 }
 
-/// Walks one top-level JSON value, handing its items to `sink`.
+/// Walks one top-level JSON value, handing its items to `sink`; false when the value is
+/// neither a list nor an object (a bare number, text, `null`), so it holds no item.
 fn walk<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
     list_keys: &[&str],
     sink: &mut Sink<'_>,
-) -> Result<(), Stop> {
+) -> Result<bool, Stop> {
     let mut failure = None;
     let level = Level {
         walk: Walk {
@@ -265,21 +295,31 @@ fn walk<'de, R: serde_json::de::Read<'de>>(
     match (failure, result) {
         (Some(e), _) => Err(Stop::Failed(e)),
         (None, Err(e)) => Err(Stop::Syntax(e)),
-        (None, Ok(_)) => Ok(()),
+        (None, Ok(holds_items)) => Ok(holds_items),
     }
 }
 
-/// Counts the line ends that serde_json consumes (it reads one byte at a time).
+/// Counts the line ends that serde_json consumes (it reads one byte at a time), and the
+/// bytes since the last item, which may not pass `limit`.
 struct LineCounter<'r, R> {
     inner: &'r mut R,
     lines: &'r Rc<Cell<u64>>,
+    item_bytes: &'r Cell<u64>,
+    limit: u64,
 }
 
 impl<R: Read> Read for LineCounter<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.item_bytes.get() > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "an item over the size limit",
+            ));
+        }
         let n = self.inner.read(buf)?;
         let ends = buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
         self.lines.set(self.lines.get() + ends);
+        self.item_bytes.set(self.item_bytes.get() + n as u64);
         Ok(n)
     }
 }

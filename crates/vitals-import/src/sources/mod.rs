@@ -23,7 +23,7 @@ use vitals_core::records::{Entity, RawValue};
 use vitals_store::StagedWriter;
 
 use crate::readers::RawRow;
-use crate::{EntitySummary, ImportError, ImportOptions, Intake, Progress, Reject};
+use crate::{EntitySummary, ImportError, ImportOptions, Intake, Progress, Reject, RejectCode};
 
 /// A system whose export vitals can import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,8 @@ pub struct SourceOptions {
     pub column_map: Vec<(String, String)>,
     /// `reviews`: the survey the scores belong to (default `csat`).
     pub survey: Option<String>,
+    /// `zendesk`: user ids whose comments are a bot's (`[import.zendesk] bot_user_ids`).
+    pub zendesk_bot_user_ids: Vec<String>,
 }
 
 /// What happened to the rows of the source's own files.
@@ -134,6 +136,8 @@ pub struct SourceRows {
     pub skipped: BTreeMap<String, u64>,
     /// Rows that could not be mapped (each is in the rejects file with its reason).
     pub rejected: u64,
+    /// What the export given cannot measure (said in the import summary).
+    pub cannot_measure: Vec<String>,
 }
 
 impl SourceRows {
@@ -266,6 +270,11 @@ impl<'a, 's> Emitter<'a, 's> {
         self.progress.start_file(path, size);
     }
 
+    /// The import's resource limits.
+    pub fn limits(&self) -> crate::Limits {
+        self.intake.limits
+    }
+
     /// Bytes of the current file read so far.
     pub fn advance(&mut self, bytes: u64) {
         self.progress.advance(bytes);
@@ -281,6 +290,11 @@ impl<'a, 's> Emitter<'a, 's> {
         self.rows.read += 1;
     }
 
+    /// Something the export given cannot measure, for the import summary.
+    pub fn note(&mut self, what: &str) {
+        self.rows.cannot_measure.push(what.to_string());
+    }
+
     /// The current row is left out for a documented reason.
     pub fn skip(&mut self, reason: &str) {
         *self.rows.skipped.entry(reason.to_string()).or_default() += 1;
@@ -294,11 +308,24 @@ impl<'a, 's> Emitter<'a, 's> {
         reason: String,
         raw: String,
     ) -> Result<(), ImportError> {
+        self.reject_with(RejectCode::Unmappable, line, column, reason, raw)
+    }
+
+    /// The current row is rejected with `code`.
+    pub fn reject_with(
+        &mut self,
+        code: RejectCode,
+        line: u64,
+        column: Option<&str>,
+        reason: String,
+        raw: String,
+    ) -> Result<(), ImportError> {
         self.rows.rejected += 1;
         self.intake.reject(Reject {
             file: self.file.clone(),
             line,
             column: column.map(str::to_string),
+            code,
             reason,
             raw,
         })
@@ -342,8 +369,11 @@ impl<'a, 's> Emitter<'a, 's> {
     }
 }
 
+/// Extensions of compressed files, which are never read.
+const COMPRESSED: &[&str] = &["gz", "gzip", "tgz", "zip", "bz2", "xz", "zst", "7z", "lz4"];
+
 /// Expands folders into the files the adapter reads (sorted); the other folder entries
-/// are returned with the reason they were left out.
+/// are returned with the reason they were left out. A compressed file is refused.
 pub fn expand(
     source: Source,
     paths: &[PathBuf],
@@ -356,6 +386,14 @@ pub fn expand(
             .extension()
             .map(|x| x.to_string_lossy().to_lowercase())
             .unwrap_or_default();
+        if COMPRESSED.contains(&extension.as_str()) {
+            let why = "compressed files are not read (a decompression bomb is no risk then); decompress it first";
+            if !candidate.listed {
+                return Err(ImportError::Usage(format!("{}: {why}", path.display())));
+            }
+            skipped.push((path, why.to_string()));
+            continue;
+        }
         let readable = path.is_file() && source.extensions().contains(&extension.as_str());
         if !candidate.listed || readable {
             files.push(path);
@@ -400,7 +438,7 @@ pub(crate) fn run(
         )));
     }
     match source {
-        Source::Zendesk => zendesk::import(files, out),
+        Source::Zendesk => zendesk::import(files, &options.source.zendesk_bot_user_ids, out),
         Source::Freshdesk => freshdesk::import(files, out),
         Source::Chatwoot => chatwoot::import(files, out),
         Source::Servicenow => servicenow::import(files, out),

@@ -2,13 +2,16 @@
 //! cells up by header name, and rejects rows the CSV layer cannot read (bad quoting, invalid
 //! UTF-8, a wrong number of fields) so no adapter has to.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
+use std::rc::Rc;
 
 use super::Emitter;
-use crate::ImportError;
+use crate::limits::{Guarded, Limits, Refusal};
+use crate::{ImportError, RejectCode};
 
 /// One readable row of a delimited file.
 pub(crate) struct Row<'r> {
@@ -65,16 +68,39 @@ pub(crate) const CSV: Dialect = Dialect {
     missing: "",
 };
 
-/// A CSV reader over `path` in `dialect` (rows may differ in width; callers check).
-fn open(path: &Path, dialect: &Dialect) -> Result<csv::Reader<BufReader<File>>, ImportError> {
+/// A guarded CSV reader, the mark to set to each record's end, and the limits' refusal.
+type Opened = (
+    csv::Reader<Guarded<BufReader<File>>>,
+    Rc<Cell<u64>>,
+    Rc<Refusal>,
+);
+
+/// A CSV reader over `path` in `dialect` (rows may differ in width; callers check), with the
+/// limits applied.
+fn open(path: &Path, dialect: &Dialect, limits: Limits) -> Result<Opened, ImportError> {
     let file = File::open(path).map_err(|source| ImportError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(csv::ReaderBuilder::new()
+    let guarded = Guarded::new(
+        BufReader::with_capacity(1 << 16, file),
+        dialect.delimiter,
+        limits,
+    );
+    let (mark, refusal) = (guarded.mark.clone(), guarded.refusal.clone());
+    let reader = csv::ReaderBuilder::new()
         .delimiter(dialect.delimiter)
         .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 16, file)))
+        .from_reader(guarded);
+    Ok((reader, mark, refusal))
+}
+
+/// The error of a file the limits refused (`None` when they did not).
+fn refused(path: &Path, refusal: &Refusal, e: &csv::Error) -> Option<ImportError> {
+    refusal.get().map(|_| ImportError::Format {
+        path: path.to_path_buf(),
+        message: format!("refused: {e}"),
+    })
 }
 
 /// Streams the rows of `path`, checking that the header has the `required` columns. Each
@@ -87,10 +113,12 @@ pub(crate) fn read_rows(
     out: &mut Emitter<'_, '_>,
     mut on_row: impl FnMut(&Row<'_>, &mut Emitter<'_, '_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    let mut reader = open(path, dialect)?;
-    let headers = reader.headers().map_err(|e| ImportError::Format {
-        path: path.to_path_buf(),
-        message: format!("cannot read the header line: {e}"),
+    let (mut reader, mark, refusal) = open(path, dialect, out.limits())?;
+    let headers = reader.headers().map_err(|e| {
+        refused(path, &refusal, &e).unwrap_or_else(|| ImportError::Format {
+            path: path.to_path_buf(),
+            message: format!("cannot read the header line: {e}"),
+        })
     })?;
     let columns = column_index(headers);
     let width = headers.len();
@@ -116,6 +144,7 @@ pub(crate) fn read_rows(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
+                mark.set(reader.position().byte());
                 out.row();
                 rows += 1;
                 if rows.is_multiple_of(4096) {
@@ -127,7 +156,13 @@ pub(crate) fn read_rows(
                         "the row has {} fields; the header has {width}",
                         record.len()
                     );
-                    out.reject(line, None, reason, raw_text(&record))?;
+                    out.reject_with(
+                        RejectCode::Unreadable,
+                        line,
+                        None,
+                        reason,
+                        raw_text(&record),
+                    )?;
                     continue;
                 }
                 let row = Row {
@@ -138,10 +173,19 @@ pub(crate) fn read_rows(
                 };
                 on_row(&row, out)?;
             }
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(
+                    refused(path, &refusal, &e).unwrap_or_else(|| ImportError::Format {
+                        path: path.to_path_buf(),
+                        message: format!("line {line}: {e}"),
+                    }),
+                );
+            }
             Err(e) => {
                 out.row();
                 let line = e.position().map_or(line, |p| p.line());
-                out.reject(line, None, format!("unreadable row: {e}"), String::new())?;
+                let reason = format!("unreadable row: {e}");
+                out.reject_with(RejectCode::Unreadable, line, None, reason, String::new())?;
             }
         }
     }
@@ -155,9 +199,10 @@ pub(crate) fn read_rows(
 pub(crate) fn scan_rows(
     path: &Path,
     dialect: &Dialect,
+    limits: Limits,
     mut on_row: impl FnMut(&Row<'_>),
 ) -> Result<(), ImportError> {
-    let mut reader = open(path, dialect)?;
+    let (mut reader, mark, _) = open(path, dialect, limits)?;
     let Ok(headers) = reader.headers() else {
         return Ok(());
     };
@@ -166,12 +211,17 @@ pub(crate) fn scan_rows(
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => on_row(&Row {
-                line: record.position().map_or(0, |p| p.line()),
-                record: &record,
-                columns: &columns,
-                missing: dialect.missing,
-            }),
+            // Unreadable past here (e.g. over the limits): the counted pass says why.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => break,
+            Ok(true) => {
+                mark.set(reader.position().byte());
+                on_row(&Row {
+                    line: record.position().map_or(0, |p| p.line()),
+                    record: &record,
+                    columns: &columns,
+                    missing: dialect.missing,
+                })
+            }
             Err(_) => continue,
         }
     }

@@ -71,7 +71,7 @@ impl Threads {
 pub(crate) fn import(files: &[PathBuf], out: &mut Emitter<'_, '_>) -> Result<(), ImportError> {
     let mut threads = Threads::default();
     for path in files {
-        scan_rows(path, &CSV, |row| {
+        scan_rows(path, &CSV, out.limits(), |row| {
             let (Some(id), Ok(at)) = (row.get("tweet_id").and_then(id), instant(row)) else {
                 return;
             };

@@ -15,12 +15,18 @@
 //!   is one `update`. The author's role: the user's `role` from the users file (end-user →
 //!   customer, agent/admin → agent), else the ticket's requester → customer, `-1` → system,
 //!   anyone else → agent.
+//! - Bots: Zendesk's AI agents and messaging bots post as a user whose role may be `agent`.
+//!   An author who would be an agent is a `bot` (never a human reply, first response or
+//!   touch) when the event's or the audit's `via` is a bot's — an answer-bot via type
+//!   ([`BOT_CHANNELS`], or its via id 63–67) or a `via.source.rel` naming a bot — or when the
+//!   user id is in the configured list (`[import.zendesk] bot_user_ids`). A customer writing
+//!   through the answer bot's widget stays a customer.
 //! - CSAT: good = 1, bad = 0 on a 0–1 `csat` scale (good is the top box). From the ratings
 //!   file when given (offered → a survey send at `created_at`; good/bad → a send at
 //!   `created_at` and a response at `updated_at`, rated agent = `assignee_id`), else from the
 //!   audits' `SatisfactionRating` events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -55,19 +61,48 @@ fn kind(path: &Path) -> Result<Kind, ImportError> {
     }
 }
 
-/// What earlier files taught about people.
+/// Zendesk's answer-bot via types (the via-types reference; ids 63–67 are the first five).
+pub(crate) const BOT_CHANNELS: &[&str] = &[
+    "answer_bot_for_agents",
+    "answer_bot_for_slack",
+    "answer_bot_for_sdk",
+    "answer_bot_api",
+    "answer_bot_for_web_widget",
+    "answer_bot",
+];
+
+/// Whether a `via` object is a bot's: an answer-bot via type (by name or id), or a
+/// `source.rel` that names a bot (`answer_bot`, `zendesk_bot`, `ai_agent`, …).
+fn via_is_bot(via: Option<&Value>) -> bool {
+    let Some(via) = via else { return false };
+    let channel = match via.get("channel") {
+        Some(Value::String(c)) => BOT_CHANNELS.contains(&c.as_str()),
+        Some(Value::Number(n)) => n.as_i64().is_some_and(|id| (63..=67).contains(&id)),
+        _ => false,
+    };
+    let rel = text(at(via, &["source", "rel"])).is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        r.contains("bot") || r == "ai_agent"
+    });
+    channel || rel
+}
+
+/// What earlier files (and the configuration) taught about people.
 #[derive(Default)]
 struct People {
     /// User id → canonical role.
     roles: HashMap<String, &'static str>,
     /// Ticket id → requester id.
     requesters: HashMap<String, String>,
+    /// Configured bot user ids.
+    bots: HashSet<String>,
 }
 
 impl People {
     fn role(&self, user: Option<&str>, ticket: &str) -> &'static str {
         match user {
             None | Some("-1") => "system",
+            Some(u) if self.bots.contains(u) => "bot",
             Some(u) => match self.roles.get(u) {
                 Some(role) => role,
                 None if self.requesters.get(ticket).map(String::as_str) == Some(u) => "customer",
@@ -75,12 +110,30 @@ impl People {
             },
         }
     }
+
+    /// The role of `user` acting through `via` (an agent acting through a bot's via is a bot).
+    fn role_via(&self, user: Option<&str>, ticket: &str, via: &[Option<&Value>]) -> &'static str {
+        match self.role(user, ticket) {
+            "agent" if via.iter().any(|v| via_is_bot(*v)) => "bot",
+            role => role,
+        }
+    }
 }
 
-pub(crate) fn import(files: &[PathBuf], out: &mut Emitter<'_, '_>) -> Result<(), ImportError> {
+pub(crate) fn import(
+    files: &[PathBuf],
+    bot_user_ids: &[String],
+    out: &mut Emitter<'_, '_>,
+) -> Result<(), ImportError> {
     let kinds = by_kind(files, kind)?;
     let ratings_file = kinds.iter().any(|(k, _)| *k == Kind::Ratings);
-    let mut people = People::default();
+    let mut people = People {
+        bots: bot_user_ids
+            .iter()
+            .map(|id| id.trim().to_string())
+            .collect(),
+        ..People::default()
+    };
     for (kind, path) in kinds {
         match kind {
             Kind::Users => read_items(path, &["users"], out, |user, _, out| {
@@ -169,7 +222,8 @@ fn audit(
     };
     let created = text(a.get("created_at"));
     let author = text(a.get("author_id"));
-    let author_role = people.role(author.as_deref(), &ticket_id);
+    let audit_via = a.get("via");
+    let author_role = people.role_via(author.as_deref(), &ticket_id, &[audit_via]);
     let via = text(at(a, &["via", "channel"])).map(|c| channel(&c).to_string());
     let base = |suffix: &str| {
         Rec::new("ticket_events")
@@ -191,7 +245,8 @@ fn audit(
             (Some("Comment" | "VoiceComment"), _) => {
                 let public = e.get("public").and_then(Value::as_bool).unwrap_or(true);
                 let writer = text(e.get("author_id")).or_else(|| author.clone());
-                let role = people.role(writer.as_deref(), &ticket_id);
+                let role =
+                    people.role_via(writer.as_deref(), &ticket_id, &[e.get("via"), audit_via]);
                 base(&event_id)
                     .set("kind", if public { "message" } else { "note" })
                     .set("author_role", role)
@@ -350,5 +405,34 @@ mod tests {
         assert_eq!(people.role(Some("200"), "7"), "customer");
         assert_eq!(people.role(Some("300"), "7"), "agent");
         assert_eq!(people.role(Some("-1"), "7"), "system");
+    }
+
+    #[test]
+    fn bots_are_told_by_via_and_by_the_configured_ids() {
+        let mut people = People::default();
+        people.roles.insert("700".into(), "agent");
+        people.roles.insert("9".into(), "customer");
+        people.bots.insert("701".into());
+        let answer_bot = serde_json::json!({"channel": "answer_bot_for_web_widget"});
+        let by_id = serde_json::json!({"channel": 66});
+        let rel =
+            serde_json::json!({"channel": "native_messaging", "source": {"rel": "zendesk_bot"}});
+        let web = serde_json::json!({"channel": "web", "source": {"rel": null}});
+        assert_eq!(
+            people.role_via(Some("700"), "1", &[Some(&answer_bot)]),
+            "bot"
+        );
+        assert_eq!(
+            people.role_via(Some("700"), "1", &[None, Some(&by_id)]),
+            "bot"
+        );
+        assert_eq!(people.role_via(Some("700"), "1", &[Some(&rel)]), "bot");
+        assert_eq!(people.role_via(Some("700"), "1", &[Some(&web)]), "agent");
+        assert_eq!(people.role_via(Some("701"), "1", &[Some(&web)]), "bot");
+        // A customer writing through the answer bot's widget stays a customer.
+        assert_eq!(
+            people.role_via(Some("9"), "1", &[Some(&answer_bot)]),
+            "customer"
+        );
     }
 }
