@@ -12,6 +12,7 @@ use vitals_core::records::{entity, Record, Value};
 use vitals_query::plan::{plan_metric_with, Snapshots};
 use vitals_query::{buckets, resolve, Filter, MetricSpec, QueryRequest};
 
+use super::tests::load;
 use super::*;
 
 /// 2026-03-01T00:00:00Z.
@@ -38,17 +39,6 @@ fn record(name: &str, cells: &[(&str, Value)]) -> Record {
         r[e.column_index(column).unwrap()] = value.clone();
     }
     r
-}
-
-fn load(store: &Store, name: &str, records: &[Record]) {
-    let e = entity(name).unwrap();
-    let import = store.begin_import("test").unwrap();
-    let mut w = store.stage(e).unwrap();
-    for r in records {
-        w.append(r).unwrap();
-    }
-    w.finish().unwrap();
-    store.merge_staged(e, import).unwrap();
 }
 
 fn text(s: &str) -> Value {

@@ -43,7 +43,8 @@ fn event(
     r
 }
 
-fn load(store: &Store, name: &str, records: &[Record]) -> MergeCounts {
+/// Stages and merges `records` of entity `name` as one import.
+pub(crate) fn load(store: &Store, name: &str, records: &[Record]) -> MergeCounts {
     let e = entity(name).unwrap();
     let import = store.begin_import("test").unwrap();
     let mut w = store.stage(e).unwrap();
