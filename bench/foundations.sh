@@ -73,7 +73,7 @@ for name in base new; do
   R[$name,batch]=$(secs "$bin" import "$WORK/batch" --db "$db" --config "$WORK/calendar.toml")
   R[$name,backlog]=$(best3 "$bin" query --db "$db" --config "$WORK/calendar.toml" "${BACKLOG[@]}")
   R[$name,heatmap]=$(best3 "$bin" query --db "$db" --config "$WORK/calendar.toml" "${HEATMAP[@]}")
-  "$bin" query --db "$db" --config "$WORK/calendar.toml" "${BACKLOG[@]}" | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['results']))" > "$WORK/$name.backlog.json"
+  "$bin" query --db "$db" --config "$WORK/calendar.toml" "${BACKLOG[@]}" | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['results'], sort_keys=True))" > "$WORK/$name.backlog.json"
 done
 if cmp -s "$WORK/base.backlog.json" "$WORK/new.backlog.json"; then echo "backlog by day: identical results"; else echo "backlog by day: RESULTS DIFFER"; fi
 printf "%-44s %10s %10s %8s\n" "work ($TICKETS tickets)" "base s" "new s" "new/base"
