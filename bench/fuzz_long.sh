@@ -11,9 +11,9 @@ SECONDS_PER_TARGET="${1:-600}"
 FILTER="${2:-}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
 
-cargo test -p vitals --test import_fuzz --no-run >/dev/null 2>&1 ||
-    cargo test -p vitals --test import_fuzz --no-run
-targets=$(cargo test -p vitals --test import_fuzz -- --list 2>/dev/null |
+cargo test --workspace --test import_fuzz --no-run >/dev/null 2>&1 ||
+    cargo test --workspace --test import_fuzz --no-run
+targets=$(cargo test --workspace --test import_fuzz -- --list 2>/dev/null |
     sed -n 's/: test$//p' | grep -- "$FILTER" || true)
 [ -n "$targets" ] || { echo "no property matches '$FILTER'" >&2; exit 1; }
 
@@ -21,7 +21,7 @@ summary=""
 for t in $targets; do
     echo "== $t: ${SECONDS_PER_TARGET} s"
     log=$(FUZZ_SECONDS="$SECONDS_PER_TARGET" PROPTEST_CASES="${PROPTEST_CASES:-64}" \
-        cargo test -p vitals --test import_fuzz -- --exact "$t" --nocapture --test-threads 1 2>&1) || {
+        cargo test --workspace --test import_fuzz -- --exact "$t" --nocapture --test-threads 1 2>&1) || {
         echo "$log" | tail -40
         echo "FAILED: $t" >&2
         exit 1
