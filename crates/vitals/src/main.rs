@@ -127,7 +127,18 @@ fn is_user_error(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Output to a closed pipe (`vitals catalogue --json | head`) ends the process quietly, as
+/// other command-line tools do, instead of a panic on the failed write.
+fn exit_quietly_on_closed_pipe() {
+    // SAFETY: restores the default disposition of SIGPIPE before any thread or I/O starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
