@@ -1,0 +1,164 @@
+//! Checks that the catalogue holds together when it loads: every metric names a known
+//! entity and has the fields its calculation needs, shares and breakdowns name real
+//! dimensions, headline stats fit the metric, and every `{placeholder}` in its SQL is one the
+//! planner fills in.
+
+use super::{Calculation, Catalogue, CatalogueError, Headline, Metric, TIME_OF_DAY};
+
+/// The configuration placeholders catalogue SQL may use (filled in by the planner).
+pub const PLACEHOLDERS: [&str; 5] = [
+    "survey_agent",
+    "lifespan_years",
+    "now",
+    "service_level_secs",
+    "abandon_grace_secs",
+];
+
+/// The `{name}` placeholders in a SQL text (a `{` followed by a lower-case identifier and `}`).
+fn placeholders(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split('{').skip(1).filter_map(|rest| {
+        let (name, _) = rest.split_once('}')?;
+        (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .then_some(name)
+    })
+}
+
+impl Metric {
+    /// The metric's SQL fields by name (for checks).
+    fn sql_fields(&self) -> Vec<(&'static str, &str)> {
+        let optional = [
+            ("value", &self.value),
+            ("business_value", &self.business_value),
+            ("numerator", &self.numerator),
+            ("filter", &self.filter),
+            ("per_from", &self.per_from),
+            ("per_anchor", &self.per_anchor),
+            ("per_filter", &self.per_filter),
+            ("per_bucket", &self.per_bucket),
+            ("component", &self.component),
+            ("per", &self.per),
+        ];
+        let mut out: Vec<(&'static str, &str)> = vec![("anchor", self.anchor.as_str())];
+        out.extend(
+            optional
+                .into_iter()
+                .filter_map(|(name, v)| v.as_deref().map(|v| (name, v))),
+        );
+        out.extend(
+            self.extra_dimensions
+                .values()
+                .map(|v| ("extra_dimensions", v.as_str())),
+        );
+        out
+    }
+}
+
+impl Catalogue {
+    /// Checks every definition.
+    pub(super) fn check(&self) -> Result<(), CatalogueError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &self.metrics {
+            let bad = |message: String| CatalogueError::Invalid {
+                metric: m.id.clone(),
+                message,
+            };
+            if !seen.insert(m.id.as_str()) {
+                return Err(bad("defined twice".into()));
+            }
+            let entity = self
+                .entities
+                .get(&m.entity)
+                .ok_or_else(|| bad(format!("unknown entity `{}`", m.entity)))?;
+            let needs = |field: &Option<String>, name: &str| {
+                field
+                    .as_ref()
+                    .map(|_| ())
+                    .ok_or_else(|| bad(format!("needs `{name}`")))
+            };
+            match m.calculation {
+                Calculation::Distribution => needs(&m.value, "value")?,
+                Calculation::CostRatio => {
+                    needs(&m.cost_kind, "cost_kind")?;
+                    needs(&m.per_from, "per_from")?;
+                    needs(&m.per_anchor, "per_anchor")?;
+                }
+                Calculation::Proportion => needs(&m.numerator, "numerator")?,
+                Calculation::Composite => {
+                    needs(&m.component, "component")?;
+                    needs(&m.per_bucket, "per_bucket")?;
+                }
+                Calculation::Spread => {
+                    needs(&m.per, "per")?;
+                    if m.value.is_none() && m.numerator.is_none() {
+                        return Err(bad("needs `value` or `numerator`".into()));
+                    }
+                }
+                Calculation::Share => {
+                    needs(&m.share_of, "share_of")?;
+                    let dim = m.share_of.as_deref().unwrap_or_default();
+                    if !entity.dimensions.contains_key(dim) {
+                        return Err(bad(format!(
+                            "share_of `{dim}` is not a dimension of `{}`",
+                            m.entity
+                        )));
+                    }
+                }
+                _ => {}
+            }
+            for d in &m.breakdown {
+                if !entity.dimensions.contains_key(d) && !TIME_OF_DAY.contains(&d.as_str()) {
+                    return Err(bad(format!(
+                        "breakdown `{d}` is not a dimension of `{}`",
+                        m.entity
+                    )));
+                }
+            }
+            if matches!(m.headline, Headline::Stats(_)) && !m.has_distribution() {
+                return Err(bad("headline stats apply to distributions only".into()));
+            }
+            for (field, sql) in m.sql_fields() {
+                let allowed: &[&str] = if field == "component" {
+                    &["program"]
+                } else {
+                    &PLACEHOLDERS
+                };
+                if let Some(p) = placeholders(sql).find(|p| !allowed.contains(p)) {
+                    return Err(bad(format!(
+                        "`{field}` uses the unknown placeholder `{{{p}}}`; known: {}",
+                        allowed.join(", ")
+                    )));
+                }
+            }
+        }
+        for (name, sql) in self
+            .facts
+            .iter()
+            .chain(self.entities.values().flat_map(|e| e.dimensions.iter()))
+        {
+            if let Some(p) = placeholders(sql).find(|p| !PLACEHOLDERS.contains(p)) {
+                return Err(CatalogueError::Invalid {
+                    metric: format!("(fact or dimension {name})"),
+                    message: format!("unknown placeholder `{{{p}}}`"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_checked_when_the_catalogue_loads() {
+        assert_eq!(
+            placeholders("a {now} b {service_level_secs} {X} {}").collect::<Vec<_>>(),
+            vec!["now", "service_level_secs"]
+        );
+        let mut c = Catalogue::builtin().unwrap();
+        c.metrics[0].filter = Some("t.created_at < {nwo}".into());
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("unknown placeholder `{nwo}`"), "{e}");
+    }
+}
