@@ -12,7 +12,7 @@ use vitals_core::config::Config;
 
 use crate::buckets::{buckets, Bucket};
 use crate::compare::{attach, comparison_period};
-use crate::engine::Engine;
+use crate::engine::{Engine, FactsState};
 use crate::error::QueryError;
 use crate::plan::{extent_sql, plan_metric, quantiles};
 use crate::request::QueryRequest;
@@ -174,7 +174,17 @@ fn facts_warnings(
     if !reads_ticket_facts {
         return Ok(Vec::new());
     }
-    let state = engine.facts_state()?;
+    let fingerprint = config
+        .derivation_rules()
+        .map_err(|e| QueryError::Config(e.to_string()))?
+        .fingerprint;
+    Ok(staleness_warnings(&engine.facts_state()?, &fingerprint))
+}
+
+/// Warnings when the derived facts are out of step with the derivation rules whose
+/// fingerprint is `fingerprint`: tickets waiting for derivation, or facts derived under other
+/// rules. Shared by queries and the SLA report.
+pub fn staleness_warnings(state: &FactsState, fingerprint: &str) -> Vec<Warning> {
     let mut warnings = Vec::new();
     if state.pending_tickets > 0 {
         warnings.push(Warning {
@@ -186,18 +196,14 @@ fn facts_warnings(
             ),
         });
     }
-    let fingerprint = config
-        .derivation_rules()
-        .map_err(|e| QueryError::Config(e.to_string()))?
-        .fingerprint;
-    if state.has_tickets && state.fingerprint.as_deref() != Some(fingerprint.as_str()) {
+    if state.has_tickets && state.fingerprint.as_deref() != Some(fingerprint) {
         warnings.push(Warning {
             code: "stale_facts".into(),
             metric: None,
             message: "the ticket facts were derived under other calendars, teams or SLA policies than this configuration's; run `vitals derive` to re-derive them".into(),
         });
     }
-    Ok(warnings)
+    warnings
 }
 
 /// The merged result rows of a resolved query over the given buckets.

@@ -8,6 +8,7 @@ use anyhow::Result;
 use chrono::DateTime;
 use clap::Args;
 use vitals_core::config::Config;
+use vitals_query::run::staleness_warnings;
 use vitals_query::sla::{local_minute, sla_report, sla_table, SlaFilter};
 
 use crate::{open_reader, UserError};
@@ -48,13 +49,8 @@ pub fn run(args: SlaArgs, config: &Config) -> Result<()> {
         None => vitals_core::now::now_us().map_err(UserError)?,
     };
     let store = open_reader(&args.db)?;
-    let state = store.facts_state()?;
-    let stale =
-        state.has_tickets && state.fingerprint.as_deref() != Some(rules.fingerprint.as_str());
-    if stale || state.pending_tickets > 0 {
-        eprintln!(
-            "warning: the SLA targets were derived under other calendars, teams or SLA policies, or tickets await derivation; run `vitals derive` to bring them up to date"
-        );
+    for warning in staleness_warnings(&store.facts_state()?, &rules.fingerprint) {
+        eprintln!("warning: {}", warning.message);
     }
     let filter = match (args.breached, args.at_risk) {
         (true, _) => SlaFilter::Breached,
