@@ -5,6 +5,7 @@
 //! reason, counts always reconcile (read = kept + rejected), and imports stream.
 #![deny(missing_docs)]
 
+mod body;
 pub mod discover;
 pub mod limits;
 mod readers;
@@ -18,6 +19,7 @@ use vitals_core::config::Config;
 use vitals_core::records::{Entity, Validator};
 use vitals_store::{MergeCounts, StagedWriter, Store, StoreError};
 
+pub use body::{validate_body, BodyBatch, BodyReject};
 pub use discover::{DataFile, Format};
 pub use limits::Limits;
 use readers::{parquet_raw, parquet_row, read_csv, read_ndjson, ColumnReport, RawRow, RawText};

@@ -208,7 +208,28 @@ pub fn read_ndjson(
     mut on_row: impl FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let (reader, bytes) = open(path)?;
-    let mut lines = BufReader::new(reader);
+    read_ndjson_from(
+        BufReader::new(reader),
+        path,
+        entity,
+        limits,
+        &|| bytes.get(),
+        &mut on_header,
+        &mut on_row,
+    )
+}
+
+/// Reads NDJSON from any buffered source (a file, an API request's body); `source` names it
+/// in errors and `position` tells how far the reader is, for progress.
+pub fn read_ndjson_from(
+    mut lines: impl std::io::BufRead,
+    path: &Path,
+    entity: &Entity,
+    limits: Limits,
+    position: &dyn Fn() -> u64,
+    on_header: &mut dyn FnMut(&ColumnReport),
+    on_row: &mut dyn FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
     let mut report = ColumnReport {
         present: vec![false; entity.columns.len()],
         unknown: Vec::new(),
@@ -237,7 +258,7 @@ pub fn read_ndjson(
                         format!("{} ({n} bytes)", limits.record_message()),
                     )),
                 };
-                on_row(row, bytes.get(), &String::new)?;
+                on_row(row, position(), &String::new)?;
                 continue;
             }
         }
@@ -245,55 +266,78 @@ pub fn read_ndjson(
         if text.is_empty() {
             continue;
         }
-        let mut cells = vec![None; entity.columns.len()];
-        let mut present = vec![false; entity.columns.len()];
-        let mut problem = None;
-        match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(serde_json::Value::Object(map)) => {
-                for (key, value) in map {
-                    let Some(i) = entity.column_index(&key) else {
-                        if !report.unknown.contains(&key) {
-                            report.unknown.push(key);
-                        }
-                        continue;
-                    };
-                    report.present[i] = true;
-                    present[i] = true;
-                    cells[i] = match value {
-                        serde_json::Value::Null => None,
-                        serde_json::Value::String(s) => Some(RawValue::Text(s)),
-                        serde_json::Value::Bool(b) => Some(RawValue::Bool(b)),
-                        serde_json::Value::Number(n) => n.as_f64().map(RawValue::Number),
-                        _ => {
-                            problem = Some((
-                                RejectCode::Invalid,
-                                Some(key),
-                                "expected a single value, found an array or object".into(),
-                            ));
-                            None
-                        }
-                    };
-                }
-            }
-            Ok(_) => {
-                problem = Some((
-                    RejectCode::Unreadable,
-                    None,
-                    "the line is not a JSON object".into(),
-                ))
-            }
-            Err(e) => problem = Some((RejectCode::Unreadable, None, format!("invalid JSON: {e}"))),
-        }
+        let (cells, present, problem) = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value) => json_cells(entity, value, &mut report),
+            Err(e) => (
+                vec![None; entity.columns.len()],
+                vec![false; entity.columns.len()],
+                Some((RejectCode::Unreadable, None, format!("invalid JSON: {e}"))),
+            ),
+        };
         let row = RawRow {
             line,
             cells,
             present: &present,
             problem,
         };
-        on_row(row, bytes.get(), &|| text.clone())?;
+        on_row(row, position(), &|| text.clone())?;
     }
     on_header(&report);
     Ok(())
+}
+
+/// A reading problem: (code, column, reason).
+type Problem = (RejectCode, Option<String>, String);
+
+/// One JSON value as a row of `entity`: its cells, which columns it has, and the problem
+/// that rejects it (not an object, a nested value). Unknown keys are noted in `report`.
+pub fn json_cells(
+    entity: &Entity,
+    value: serde_json::Value,
+    report: &mut ColumnReport,
+) -> (Vec<Option<RawValue>>, Vec<bool>, Option<Problem>) {
+    if report.present.len() != entity.columns.len() {
+        report.present = vec![false; entity.columns.len()];
+    }
+    let mut cells = vec![None; entity.columns.len()];
+    let mut present = vec![false; entity.columns.len()];
+    let mut problem = None;
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let Some(i) = entity.column_index(&key) else {
+                    if !report.unknown.contains(&key) {
+                        report.unknown.push(key);
+                    }
+                    continue;
+                };
+                report.present[i] = true;
+                present[i] = true;
+                cells[i] = match value {
+                    serde_json::Value::Null => None,
+                    serde_json::Value::String(s) => Some(RawValue::Text(s)),
+                    serde_json::Value::Bool(b) => Some(RawValue::Bool(b)),
+                    serde_json::Value::Number(n) => n.as_f64().map(RawValue::Number),
+                    _ => {
+                        problem = Some((
+                            RejectCode::Invalid,
+                            Some(key),
+                            "expected a single value, found an array or object".into(),
+                        ));
+                        None
+                    }
+                };
+            }
+        }
+        _ => {
+            problem = Some((
+                RejectCode::Unreadable,
+                None,
+                "the record is not a JSON object".into(),
+            ))
+        }
+    }
+    (cells, present, problem)
 }
 
 /// Maps named Parquet cells onto entity columns.

@@ -13,6 +13,9 @@ mod parquet;
 mod reader;
 pub mod schema;
 mod sla;
+mod survey_links;
+mod ticket;
+pub mod tokens;
 mod write;
 
 use duckdb::Connection;
@@ -20,6 +23,8 @@ use duckdb::Connection;
 pub use derive::Derivation;
 pub use error::StoreError;
 pub use reader::Reader;
+pub use survey_links::SurveyLink;
+pub use tokens::{Scope, TokenInfo};
 pub use write::{MergeCounts, StagedWriter};
 
 use error::Context;

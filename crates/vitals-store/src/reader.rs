@@ -67,6 +67,17 @@ impl Reader {
         }
     }
 
+    /// Another reader on the same database (a cloned connection).
+    pub fn try_clone(&self) -> Result<Reader, StoreError> {
+        Ok(Reader {
+            conn: self
+                .conn
+                .try_clone()
+                .context(|| "opening a reader connection".into())?,
+            path: self.path.clone(),
+        })
+    }
+
     /// The file this reader reads.
     pub fn path(&self) -> &str {
         &self.path

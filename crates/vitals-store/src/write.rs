@@ -239,3 +239,21 @@ fn touched_ticket_column(entity: &Entity) -> Option<&'static str> {
         _ => None,
     }
 }
+
+impl Store {
+    /// Stages and merges a batch of validated records of one entity under `import_id` (the
+    /// server's group commit): committed when this returns.
+    pub fn write_records<'r>(
+        &self,
+        entity: &'static Entity,
+        records: impl IntoIterator<Item = &'r Record>,
+        import_id: i64,
+    ) -> Result<MergeCounts, StoreError> {
+        let mut writer = self.stage(entity)?;
+        for record in records {
+            writer.append(record)?;
+        }
+        writer.finish()?;
+        self.merge_staged(entity, import_id)
+    }
+}

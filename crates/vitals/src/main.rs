@@ -7,6 +7,7 @@ mod cmd_derive;
 mod cmd_explain;
 mod cmd_import;
 mod cmd_query;
+mod cmd_serve;
 mod cmd_sla;
 
 use std::path::PathBuf;
@@ -49,6 +50,10 @@ enum Command {
     Demo(cmd_demo::DemoArgs),
     /// Generate a synthetic data set in the canonical format (for trials and benchmarks).
     Generate(cmd_demo::GenerateArgs),
+    /// Serve the JSON API (and survey links) over the store: `vitals serve --db vitals.duckdb`.
+    Serve(cmd_serve::ServeArgs),
+    /// Manage API tokens: `vitals token create --scope read,ingest`, `list`, `revoke ID`.
+    Token(cmd_serve::TokenArgs),
     /// Show the configuration (`--default`: the commented default file).
     Config {
         /// Print the commented default configuration.
@@ -92,6 +97,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Explain(args) => cmd_explain::explain(args),
         Command::Catalogue(args) => cmd_explain::catalogue(args),
         Command::Calc(args) => cmd_calc::run(args),
+        Command::Serve(args) => cmd_serve::serve(args, &config),
+        Command::Token(args) => cmd_serve::token(args),
         Command::Demo(args) => cmd_demo::demo(args, &config),
         Command::Generate(args) => cmd_demo::generate(args),
         Command::Config { default } => {

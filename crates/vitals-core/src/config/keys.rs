@@ -45,7 +45,13 @@ const fn named(shape: &'static Shape) -> Shape {
 const REPORTING: Shape = fixed(&[("timezone", V)]);
 const STATISTICS: Shape = fixed(&[("min_sample", V), ("min_agent_sample", V)]);
 const CALLS: Shape = fixed(&[("service_level_secs", V), ("abandon_grace_secs", V)]);
-const SURVEY: Shape = fixed(&[("scale", V), ("top_box", V), ("orientation", V)]);
+const SURVEY: Shape = fixed(&[
+    ("scale", V),
+    ("top_box", V),
+    ("orientation", V),
+    ("language", V),
+    ("question", V),
+]);
 const EXCEPTION: Shape = fixed(&[("date", V), ("hours", V)]);
 const CHANGE: Shape = fixed(&[
     ("valid_from", V),

@@ -211,6 +211,10 @@ pub struct SurveyConfig {
     pub top_box: Option<Vec<f64>>,
     /// CES orientation: `high_is_easy` (default) or `high_is_effort`.
     pub orientation: Option<String>,
+    /// Language of the survey's answer page (`vitals serve`'s links): en, fi, sl, th, zh, ja.
+    pub language: Option<String>,
+    /// The question the answer page asks (default: the survey's standard question).
+    pub question: Option<String>,
 }
 
 /// `[calls]`.

@@ -1,0 +1,352 @@
+//! The `/api/v1` handlers over the query library and the store: queries (the same request and
+//! response as `vitals query --json`, cached per data version), the catalogue, ingest through
+//! the importer's validation and the writer's group commit, one ticket explained, the SLA
+//! report, and token administration. Each handler checks its scope first.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use vitals_core::config::parse_zone;
+use vitals_query::sla::{sla_report, SlaFilter};
+use vitals_query::{run_query, QueryRequest};
+use vitals_store::{Scope, TokenInfo};
+
+use crate::auth::authorize;
+use crate::error::ApiError;
+use crate::state::{poisoned, Shared};
+
+/// A JSON body already serialised.
+pub fn json_text(text: Arc<String>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        text.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/query`.
+pub async fn query(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body is not UTF-8",
+        )
+    })?;
+    let request = QueryRequest::from_json(text)?;
+    let key = serde_json::to_string(&request).map_err(|e| ApiError::internal(e.to_string()))?;
+    let version = state.data_version();
+    if let Some(hit) = state.cache.lock().map_err(poisoned)?.get(version, &key) {
+        return Ok(json_text(hit));
+    }
+    let answer = state
+        .read(move |state, reader| {
+            let response = run_query(reader, &state.catalogue, &state.config, &request)?;
+            serde_json::to_string(&response).map_err(|e| ApiError::internal(e.to_string()))
+        })
+        .await?;
+    let answer = Arc::new(answer);
+    state
+        .cache
+        .lock()
+        .map_err(poisoned)?
+        .put(version, key, answer.clone());
+    Ok(json_text(answer))
+}
+
+/// `GET /api/v1/catalogue`: every metric's public document (as `vitals catalogue --json`).
+pub async fn catalogue(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let c = &state.catalogue;
+    let all: Vec<_> = c.metrics.iter().map(|m| c.doc(m)).collect();
+    Ok(Json(all).into_response())
+}
+
+/// `GET /api/v1/catalogue/{metric}`.
+pub async fn catalogue_metric(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let c = &state.catalogue;
+    match c.metrics.iter().find(|m| m.id == id) {
+        Some(m) => Ok(Json(c.doc(m)).into_response()),
+        None => {
+            let known: Vec<&str> = c.metrics.iter().map(|m| m.id.as_str()).collect();
+            let near = known
+                .iter()
+                .filter(|k| strsim_close(k, &id))
+                .map(|k| k.to_string())
+                .collect();
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_metric",
+                format!("no metric `{id}` in the catalogue"),
+            )
+            .suggesting(near))
+        }
+    }
+}
+
+/// Names sharing a long prefix or contained in one another (for suggestions).
+fn strsim_close(known: &str, asked: &str) -> bool {
+    let common = known
+        .chars()
+        .zip(asked.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    common >= 4 || (asked.len() >= 3 && known.contains(asked))
+}
+
+/// Query parameters of an ingest.
+#[derive(Deserialize, Default)]
+pub struct IngestParams {
+    /// Zone of timestamps written without an offset (else they are rejected).
+    pub tz: Option<String>,
+}
+
+/// `POST /api/v1/records/{entity}`: NDJSON or a JSON array of canonical records, validated as an
+/// import validates them; accepted records are committed (and their tickets derived) before
+/// the answer.
+pub async fn ingest(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(entity_name): Path<String>,
+    Query(params): Query<IngestParams>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Ingest)?;
+    let Some(entity) = vitals_core::records::entity(&entity_name) else {
+        let known = vitals_core::records::ENTITIES
+            .iter()
+            .map(|e| e.name.to_string())
+            .collect();
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_entity",
+            format!("no entity `{entity_name}`"),
+        )
+        .suggesting(known));
+    };
+    let zone = params
+        .tz
+        .as_deref()
+        .map(parse_zone)
+        .transpose()
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_timezone", e))?;
+    let limit = state.limits.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is larger than {limit} bytes, the server's limit (--max-body-bytes)"),
+        )
+    })?;
+    let config = state.config.clone();
+    let import_limits = vitals_import::Limits::from(&config.import);
+    let batch = tokio::task::spawn_blocking(move || {
+        vitals_import::validate_body(entity, &bytes, &config, zone, import_limits)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "unreadable", e.to_string()))?;
+    let accepted = batch.records.len();
+    if accepted > 0 {
+        let done = state
+            .writer
+            .ingest(entity, batch.records)
+            .map_err(|_| ApiError::busy())?;
+        done.await
+            .map_err(|_| ApiError::internal("the writer stopped"))?
+            .map_err(ApiError::internal)?;
+    }
+    state
+        .metrics
+        .ingested(accepted, batch.rejected.iter().map(|r| r.code));
+    Ok(Json(serde_json::json!({
+        "accepted": accepted,
+        "rejected": batch.rejected,
+        "ignored_columns": batch.ignored_columns,
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/tickets/{id}`: the ticket, its timeline and its facts.
+pub async fn ticket(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let lookup = id.clone();
+    let detail = state
+        .read(move |_, reader| {
+            reader
+                .ticket_detail(&lookup)
+                .map_err(|e| ApiError::internal(e.to_string()))
+        })
+        .await?;
+    match detail {
+        Some(d) => Ok(Json(d).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_ticket",
+            format!("no ticket `{id}`"),
+        )),
+    }
+}
+
+/// Query parameters of the SLA report.
+#[derive(Deserialize, Default)]
+pub struct SlaParams {
+    /// `breached` or `at_risk` (default: every open target).
+    pub state: Option<String>,
+    /// Assess at this instant (RFC 3339) instead of now.
+    pub now: Option<String>,
+}
+
+/// `GET /api/v1/sla?state=breached|at_risk`: open SLA targets, as `vitals sla --json`.
+pub async fn sla(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(params): Query<SlaParams>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let filter = match params.state.as_deref() {
+        None | Some("") | Some("all") => SlaFilter::All,
+        Some("breached") => SlaFilter::Breached,
+        Some("at_risk") => SlaFilter::AtRisk,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_state",
+                format!("unknown state `{other}`"),
+            )
+            .suggesting(vec!["breached".into(), "at_risk".into()]))
+        }
+    };
+    let now = match params.now.as_deref() {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_now",
+                    format!("`{t}` is not an RFC 3339 instant"),
+                )
+            })?
+            .timestamp_micros(),
+        None => vitals_core::now::now_us().map_err(ApiError::internal)?,
+    };
+    let report = state
+        .read(move |state, reader| {
+            let rules = state
+                .config
+                .derivation_rules()
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            let open = reader
+                .open_sla_targets()
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(sla_report(open, &rules, now, filter))
+        })
+        .await?;
+    Ok(Json(report).into_response())
+}
+
+/// The body of a token creation.
+#[derive(Deserialize)]
+pub struct NewToken {
+    /// A name to recognise it by.
+    pub name: String,
+    /// Scopes (`read`, `ingest`, `admin`).
+    pub scopes: Vec<String>,
+}
+
+/// `GET /api/v1/tokens`.
+pub async fn tokens(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Admin)?;
+    let all: Vec<TokenInfo> = state.tokens.read().map_err(poisoned)?.clone();
+    Ok(Json(all).into_response())
+}
+
+/// `POST /api/v1/tokens`: the answer holds the token, shown this once.
+pub async fn create_token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Json(new): Json<NewToken>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Admin)?;
+    let scopes = new
+        .scopes
+        .iter()
+        .map(|s| s.parse::<Scope>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_scope", e))?;
+    if scopes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_scope",
+            "name at least one scope: read, ingest, admin",
+        ));
+    }
+    let (info, token) = state
+        .writer
+        .run(move |store| {
+            let created = store.create_token(&new.name, &scopes)?;
+            Ok::<_, vitals_store::StoreError>((created, store.tokens()?))
+        })
+        .await
+        .map_err(|_| ApiError::busy())?
+        .map(|((info, token), all)| {
+            if let Ok(mut tokens) = state.tokens.write() {
+                *tokens = all;
+            }
+            (info, token)
+        })
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"token": token, "info": info})),
+    )
+        .into_response())
+}
+
+/// `DELETE /api/v1/tokens/{id}`.
+pub async fn revoke_token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Admin)?;
+    let (revoked, all) = state
+        .writer
+        .run(move |store| {
+            Ok::<_, vitals_store::StoreError>((store.revoke_token(&id)?, store.tokens()?))
+        })
+        .await
+        .map_err(|_| ApiError::busy())?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    *state.tokens.write().map_err(poisoned)? = all;
+    if revoked {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_token",
+            "no active token with that id",
+        ))
+    }
+}

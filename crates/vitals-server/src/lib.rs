@@ -1,0 +1,250 @@
+//! vitals-server: `vitals serve`, the long-running service. The JSON API (`/api/v1`) answers
+//! with the query library's types over reader connections; one writer thread owns the store
+//! and commits ingested records in groups (durable before the answer, facts derived before
+//! the answer); signed survey links collect answers; tokens with scopes guard the API.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod pages;
+pub mod state;
+pub mod surveys;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use vitals_core::catalogue::Catalogue;
+use vitals_core::config::Config;
+use vitals_store::{Scope, Store, StoreError};
+
+pub use state::Limits;
+pub use writer::GroupCommit;
+
+use state::{AppState, Shared};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store could not be opened or prepared.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The catalogue or configuration is unusable.
+    #[error("{0}")]
+    Setup(String),
+    /// The runtime failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The store file.
+    pub db: PathBuf,
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The configuration (survey scales, calendars, SLA policies, targets).
+    pub config: Config,
+    /// Body size, cache size, cookies.
+    pub limits: Limits,
+    /// Group-commit batching.
+    pub batching: GroupCommit,
+}
+
+/// Every route: (method, path), as the OpenAPI document lists them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/query"),
+    ("get", "/api/v1/catalogue"),
+    ("get", "/api/v1/catalogue/{metric}"),
+    ("post", "/api/v1/records/{entity}"),
+    ("get", "/api/v1/tickets/{id}"),
+    ("get", "/api/v1/sla"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
+    ("get", "/api/v1/session"),
+    ("post", "/api/v1/session"),
+    ("delete", "/api/v1/session"),
+    ("post", "/api/v1/surveys/links"),
+    ("get", "/s/{token}"),
+    ("post", "/s/{token}"),
+];
+
+/// The application's routes over a state.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/query", post(api::query))
+        .route("/api/v1/catalogue", get(api::catalogue))
+        .route("/api/v1/catalogue/{metric}", get(api::catalogue_metric))
+        .route("/api/v1/records/{entity}", post(api::ingest))
+        .route("/api/v1/tickets/{id}", get(api::ticket))
+        .route("/api/v1/sla", get(api::sla))
+        .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
+        .route("/api/v1/tokens/{id}", delete(api::revoke_token))
+        .route(
+            "/api/v1/session",
+            get(auth::whoami).post(auth::login).delete(auth::logout),
+        )
+        .route("/api/v1/surveys/links", post(surveys::create_link))
+        .route("/s/{token}", get(surveys::show).post(surveys::answer))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    error::ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /api/v1/openapi.json",
+    )
+    .into_response()
+}
+
+async fn healthz(State(state): State<Shared>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok", "data_version": state.data_version()}))
+}
+
+async fn prometheus(State(state): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics::render(&state),
+    )
+        .into_response()
+}
+
+/// Counts every request by route and status, and sets the security headers: nothing the
+/// pages load may come from another origin.
+async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let policy = if route.starts_with("/s/") {
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    } else {
+        "default-src 'self'; frame-ancestors 'none'"
+    };
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(policy),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    state
+        .metrics
+        .request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// Opens the store, starts the writer and serves until interrupted. `ready` is told the
+/// bound address (a port of 0 picks a free one).
+pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServerError> {
+    let catalogue = Catalogue::builtin().map_err(|e| ServerError::Setup(e.to_string()))?;
+    let db = options.db.display().to_string();
+    let store = Store::open(&db)?;
+    let rules = options
+        .config
+        .derivation_rules()
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
+    // Facts must match the configuration before the first answer.
+    store.derive_touched(&rules)?;
+    if store.tokens()?.iter().all(|t| t.revoked_at.is_some()) {
+        let (_, token) = store.create_token("initial admin", &[Scope::Admin])?;
+        eprintln!(
+            "No API token existed; created an admin token (shown once, keep it):\n  {token}\n\
+             Create narrower ones with `vitals token create --scope read` (while the server is stopped) \
+             or POST /api/v1/tokens."
+        );
+    }
+    let tokens = store.tokens()?;
+    let key = store.survey_link_key()?;
+    let reader = store.reader()?;
+    let writer = writer::WriterHandle::start(store, options.config.clone(), options.batching)
+        .map_err(ServerError::Setup)?;
+    let state = Arc::new(AppState::new(
+        catalogue,
+        options.config,
+        reader,
+        writer,
+        tokens,
+        key.into_bytes(),
+        options.limits,
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: options.addr,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+        ready(addr);
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown())
+            .await?;
+        Ok(())
+    })
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,246 @@
+//! The one writer: a thread that owns the store's read-write handle and drains a bounded
+//! queue. Concurrent ingest requests share one commit (group commit): the writer takes the
+//! first waiting job, then whatever else arrives within a few milliseconds or up to a record
+//! budget, merges each entity's records in one transaction, re-derives the touched tickets,
+//! and only then answers every request of the batch — so an acknowledged record is durable
+//! and the next query sees its facts. Other writes (tokens, survey links, annotations) run on
+//! the same thread, in order.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use vitals_core::config::Config;
+use vitals_core::records::{Entity, Record};
+use vitals_store::Store;
+
+/// Records waiting for a commit, with the request to answer.
+type PendingIngest = (
+    &'static Entity,
+    Vec<Record>,
+    oneshot::Sender<Result<(), String>>,
+);
+
+/// A write the writer thread runs with the store.
+pub type StoreTask = Box<dyn FnOnce(&Store) + Send>;
+
+enum Job {
+    Ingest {
+        entity: &'static Entity,
+        records: Vec<Record>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Task(StoreTask),
+}
+
+/// How the writer batches.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupCommit {
+    /// Jobs the queue holds before requests are turned away (503).
+    pub queue_jobs: usize,
+    /// Records after which a batch is committed without waiting longer.
+    pub batch_records: usize,
+    /// How long the writer waits for more jobs after the first.
+    pub batch_wait: Duration,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        GroupCommit {
+            queue_jobs: 256,
+            batch_records: 50_000,
+            batch_wait: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Counters the writer keeps (for `/metrics` and the result cache).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Bumped after every commit that changed data: cached results of an older version are stale.
+    pub data_version: AtomicU64,
+    /// Jobs waiting in the queue.
+    pub queue_depth: AtomicI64,
+    /// Records committed.
+    pub records_committed: AtomicU64,
+    /// Group commits done.
+    pub commits: AtomicU64,
+}
+
+/// The queue is full: the client should retry later.
+#[derive(Debug)]
+pub struct QueueFull;
+
+/// A handle on the writer thread's queue.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: SyncSender<Job>,
+    /// The writer's counters.
+    pub stats: Arc<WriterStats>,
+}
+
+impl WriterHandle {
+    /// Starts the writer thread over `store`.
+    pub fn start(store: Store, config: Config, batching: GroupCommit) -> Result<Self, String> {
+        let (tx, rx) = sync_channel(batching.queue_jobs);
+        let stats = Arc::new(WriterStats::default());
+        let import_id = store
+            .begin_import("vitals serve (API)")
+            .map_err(|e| e.to_string())?;
+        let rules = config.derivation_rules().map_err(|e| e.to_string())?;
+        let thread_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("vitals-writer".into())
+            .spawn(move || {
+                let writer = Writer {
+                    store,
+                    rules,
+                    import_id,
+                    stats: thread_stats,
+                    batching,
+                };
+                writer.run(rx)
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(WriterHandle { tx, stats })
+    }
+
+    fn send(&self, job: Job) -> Result<(), QueueFull> {
+        self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                Err(QueueFull)
+            }
+        }
+    }
+
+    /// Queues records for the next group commit; the receiver answers once they are committed
+    /// and their tickets derived.
+    pub fn ingest(
+        &self,
+        entity: &'static Entity,
+        records: Vec<Record>,
+    ) -> Result<oneshot::Receiver<Result<(), String>>, QueueFull> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Ingest {
+            entity,
+            records,
+            reply,
+        })?;
+        Ok(rx)
+    }
+
+    /// Runs `task` on the writer thread and returns its result.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        task: impl FnOnce(&Store) -> T + Send + 'static,
+    ) -> Result<T, QueueFull> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Task(Box::new(move |store| {
+            let _ = reply.send(task(store));
+        })))?;
+        rx.await.map_err(|_| QueueFull)
+    }
+}
+
+struct Writer {
+    store: Store,
+    rules: vitals_core::config::DerivationRules,
+    import_id: i64,
+    stats: Arc<WriterStats>,
+    batching: GroupCommit,
+}
+
+impl Writer {
+    fn run(self, rx: Receiver<Job>) {
+        while let Ok(first) = rx.recv() {
+            let mut jobs = vec![first];
+            let mut records = jobs.iter().map(job_records).sum::<usize>();
+            let deadline = Instant::now() + self.batching.batch_wait;
+            while records < self.batching.batch_records {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(job) => {
+                        records += job_records(&job);
+                        jobs.push(job);
+                    }
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            self.stats
+                .queue_depth
+                .fetch_sub(jobs.len() as i64, Ordering::Relaxed);
+            self.process(jobs);
+        }
+    }
+
+    /// Runs a batch in arrival order: consecutive ingests share one commit.
+    fn process(&self, jobs: Vec<Job>) {
+        let mut pending: Vec<PendingIngest> = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Ingest {
+                    entity,
+                    records,
+                    reply,
+                } => pending.push((entity, records, reply)),
+                Job::Task(task) => {
+                    self.commit(std::mem::take(&mut pending));
+                    task(&self.store);
+                    self.stats.data_version.fetch_add(1, Ordering::Release);
+                }
+            }
+        }
+        self.commit(pending);
+    }
+
+    fn commit(&self, batch: Vec<PendingIngest>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut by_entity: BTreeMap<&'static str, (&'static Entity, Vec<&Record>)> =
+            BTreeMap::new();
+        for (entity, records, _) in &batch {
+            by_entity
+                .entry(entity.name)
+                .or_insert_with(|| (entity, Vec::new()))
+                .1
+                .extend(records.iter());
+        }
+        let result = (|| -> Result<usize, String> {
+            let mut written = 0;
+            for (entity, records) in by_entity.values() {
+                self.store
+                    .write_records(entity, records.iter().copied(), self.import_id)
+                    .map_err(|e| e.to_string())?;
+                written += records.len();
+            }
+            self.store
+                .derive_touched(&self.rules)
+                .map_err(|e| format!("records stored; deriving their facts failed: {e}"))?;
+            Ok(written)
+        })();
+        if let Ok(written) = &result {
+            self.stats
+                .records_committed
+                .fetch_add(*written as u64, Ordering::Relaxed);
+            self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        self.stats.data_version.fetch_add(1, Ordering::Release);
+        for (_, _, reply) in batch {
+            let _ = reply.send(result.clone().map(|_| ()));
+        }
+    }
+}
+
+fn job_records(job: &Job) -> usize {
+    match job {
+        Job::Ingest { records, .. } => records.len().max(1),
+        Job::Task(_) => 1,
+    }
+}

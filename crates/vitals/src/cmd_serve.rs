@@ -1,0 +1,181 @@
+//! `vitals serve` (the API server) and `vitals token create|list|revoke` (its access tokens).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use vitals_core::config::Config;
+use vitals_server::{GroupCommit, Limits, ServeOptions};
+use vitals_store::{Scope, Store};
+
+use crate::UserError;
+
+/// Arguments of `vitals serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The store file (created when missing).
+    #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
+    pub db: PathBuf,
+    /// Address to listen on; a non-loopback address should sit behind a TLS proxy.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "VITALS_ADDR")]
+    pub addr: SocketAddr,
+    /// Largest request body in bytes (larger ingest bodies get 413).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Query results kept in the cache (emptied by every commit).
+    #[arg(long, default_value_t = 1024)]
+    pub cache_entries: usize,
+    /// Records after which a group commit is written without waiting longer.
+    #[arg(long, default_value_t = 50_000)]
+    pub batch_records: usize,
+    /// Milliseconds the writer waits for more requests to share a commit.
+    #[arg(long, default_value_t = 5)]
+    pub batch_wait_ms: u64,
+    /// Write jobs the queue holds before ingest answers 503 with Retry-After.
+    #[arg(long, default_value_t = 256)]
+    pub queue_jobs: usize,
+    /// The server is reached over HTTPS (a TLS proxy in front): session cookies get `Secure`.
+    #[arg(long)]
+    pub https: bool,
+}
+
+/// `vitals serve`.
+pub fn serve(args: ServeArgs, config: &Config) -> Result<()> {
+    if !args.addr.ip().is_loopback() && !args.https {
+        eprintln!(
+            "warning: listening on {} without TLS: tokens and answers cross the network in clear; \
+             put a TLS proxy in front (and pass --https)",
+            args.addr
+        );
+    }
+    let options = ServeOptions {
+        db: args.db.clone(),
+        addr: args.addr,
+        config: config.clone(),
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            cache_entries: args.cache_entries,
+            secure_cookies: args.https,
+        },
+        batching: GroupCommit {
+            queue_jobs: args.queue_jobs.max(1),
+            batch_records: args.batch_records.max(1),
+            batch_wait: std::time::Duration::from_millis(args.batch_wait_ms),
+        },
+    };
+    let db = args.db.display().to_string();
+    vitals_server::serve(options, |addr| {
+        eprintln!(
+            "vitals serve: http://{addr} (store {db}); API at http://{addr}/api/v1, Ctrl-C stops"
+        );
+    })
+    .map_err(|e| match e {
+        vitals_server::ServerError::Store(s) if s.is_user_error() => {
+            UserError(s.to_string()).into()
+        }
+        vitals_server::ServerError::Bind { .. } | vitals_server::ServerError::Setup(_) => {
+            UserError(e.to_string()).into()
+        }
+        other => anyhow::Error::from(other),
+    })
+}
+
+/// Arguments of `vitals token`.
+#[derive(Args)]
+pub struct TokenArgs {
+    /// The store file.
+    #[arg(
+        long,
+        default_value = "vitals.duckdb",
+        env = "VITALS_DB",
+        global = true
+    )]
+    pub db: PathBuf,
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+/// What to do with tokens.
+#[derive(Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it (shown once; the store keeps only its hash).
+    Create {
+        /// Scopes, comma-separated: read, ingest, admin (admin implies all).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+        /// A name to recognise it by.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id (or the whole token).
+    Revoke {
+        /// Token id (as `vitals token list` shows it) or the token itself.
+        id: String,
+    },
+}
+
+/// `vitals token`.
+pub fn token(args: TokenArgs) -> Result<()> {
+    let store = Store::open(&args.db.display().to_string())?;
+    match args.action {
+        TokenAction::Create { scope, name } => {
+            let scopes = scope
+                .iter()
+                .map(|s| s.parse::<Scope>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(UserError)?;
+            let name = if name.is_empty() {
+                scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+")
+            } else {
+                name
+            };
+            let (info, token) = store.create_token(&name, &scopes)?;
+            eprintln!(
+                "created token {} ({}) — shown once, keep it:",
+                info.id, info.name
+            );
+            println!("{token}");
+        }
+        TokenAction::List { json } => {
+            let tokens = store.tokens()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                for t in tokens {
+                    let scopes = t
+                        .scopes
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    let state = t
+                        .revoked_at
+                        .as_deref()
+                        .map_or("active".to_string(), |r| format!("revoked {r}"));
+                    println!(
+                        "{}  {:24}  {:18}  created {}  {state}",
+                        t.id, t.name, scopes, t.created_at
+                    );
+                }
+            }
+        }
+        TokenAction::Revoke { id } => {
+            if !store.revoke_token(&id)? {
+                return Err(UserError(format!("no active token `{id}`")).into());
+            }
+            eprintln!("revoked");
+        }
+    }
+    Ok(())
+}
