@@ -25,6 +25,21 @@ pub struct FactsState {
     pub has_tickets: bool,
 }
 
+/// One record behind a result cell, as the engine returns it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordRow {
+    /// The record's id.
+    pub id: Option<String>,
+    /// Its ticket.
+    pub ticket: Option<String>,
+    /// The instant it counts by (UTC µs).
+    pub at_us: Option<i64>,
+    /// Its value.
+    pub value: Option<f64>,
+    /// Whether it counts in the numerator.
+    pub counted: Option<bool>,
+}
+
 /// Runs planned statements. Implementations only execute: planning, finalisation and
 /// statistics stay in the query library.
 pub trait Engine {
@@ -36,6 +51,10 @@ pub trait Engine {
 
     /// The derivation state of the facts.
     fn facts_state(&self) -> Result<FactsState, EngineError>;
+
+    /// Runs a drill-down page statement: per record its id, ticket, anchor instant (UTC µs),
+    /// value and whether it counts in the numerator.
+    fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError>;
 
     /// Every SLA target no reply or solve has ended yet, oldest first.
     fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, EngineError>;

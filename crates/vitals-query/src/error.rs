@@ -13,6 +13,14 @@ pub enum QueryError {
         /// The parser's message.
         message: String,
     },
+    /// A drill-down into a cell that does not stand for a list of records.
+    #[error("cannot list the records behind `{metric}`: it {why}")]
+    DrillDownUnsupported {
+        /// The metric.
+        metric: String,
+        /// Why.
+        why: String,
+    },
     /// No metric was asked for.
     #[error("no metric asked: give --metric ID (see `vitals catalogue`)")]
     NoMetric,
@@ -89,6 +97,7 @@ impl QueryError {
         match self {
             QueryError::InvalidRequest { .. } => "invalid_request",
             QueryError::NoMetric => "no_metric",
+            QueryError::DrillDownUnsupported { .. } => "drill_down_unsupported",
             QueryError::Unknown { kind, .. } => match *kind {
                 "metric" => "unknown_metric",
                 "time zone" => "unknown_timezone",

@@ -7,6 +7,7 @@
 
 pub mod buckets;
 pub mod compare;
+pub mod drill;
 pub mod engine;
 pub mod error;
 pub mod plan;
@@ -23,7 +24,8 @@ pub mod units;
 
 pub use buckets::{buckets, hours, Bucket, Grain, LocalHour, TIME_OF_DAY};
 pub use compare::{comparison_period, CompareMode, Comparison};
-pub use engine::{Engine, EngineError, FactsState};
+pub use drill::{drill, DrillRecord, DrillRequest, DrillResponse};
+pub use engine::{Engine, EngineError, FactsState, RecordRow};
 pub use error::{ErrorBody, QueryError};
 pub use request::{Filter, FilterOp, MetricSpec, QueryRequest};
 pub use resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};

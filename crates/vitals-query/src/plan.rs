@@ -75,9 +75,33 @@ fn list_of(dimension_sql: &str, config: &Config) -> Option<&'static str> {
         .then_some("t.reply_agents")
 }
 
+/// A filter's SQL under this configuration: a dimension that lists several values per row
+/// (every replying agent) filters by membership instead of multiplying rows.
+pub(crate) fn membership_filter(
+    catalogue: &Catalogue,
+    m: &Metric,
+    f: &crate::request::Filter,
+    sql: &str,
+    values: usize,
+    config: &Config,
+) -> String {
+    let raw = catalogue.dimensions_of(m).get(&f.dimension).cloned();
+    match raw.as_deref().and_then(|d| list_of(d, config)) {
+        Some(list) => {
+            let marks = vec!["?"; values].join(", ");
+            let member = format!("list_has_any(CAST({list} AS VARCHAR[]), [{marks}])");
+            match f.op {
+                FilterOp::Is => member,
+                FilterOp::IsNot => format!("NOT {member}"),
+            }
+        }
+        None => fill_placeholders(sql, config),
+    }
+}
+
 /// The common table expressions every statement starts with: survey rules from the
 /// configuration, query-time facts from the catalogue, and the buckets.
-fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> String {
+pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> String {
     let rules: Vec<String> = config
         .all_surveys()
         .iter()
@@ -226,21 +250,14 @@ pub fn plan_metric_with(
     let mut params = Vec::new();
     for f in &query.filters {
         let (sql, values) = filter_sql(catalogue, m, f);
-        // A dimension that lists several values per row (every replying agent) filters by
-        // membership instead of multiplying rows.
-        let raw = catalogue.dimensions_of(m).get(&f.dimension).cloned();
-        let sql = match raw.as_deref().and_then(|d| list_of(d, config)) {
-            Some(list) => {
-                let marks = vec!["?"; values.len()].join(", ");
-                let member = format!("list_has_any(CAST({list} AS VARCHAR[]), [{marks}])");
-                match f.op {
-                    FilterOp::Is => member,
-                    FilterOp::IsNot => format!("NOT {member}"),
-                }
-            }
-            None => fill_placeholders(&sql, config),
-        };
-        conds.push(sql);
+        conds.push(membership_filter(
+            catalogue,
+            m,
+            f,
+            &sql,
+            values.len(),
+            config,
+        ));
         params.extend(values);
     }
     let dims: Vec<String> = rm
@@ -281,7 +298,7 @@ pub fn plan_metric_with(
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
     if time_of_day {
         if let (Some(f), Some(l)) = (buckets.first(), buckets.last()) {
-            pre.push_str(&format!(",\n{}", hours_cte(query, f, l)));
+            pre.push_str(&format!(",\n{}", hours_cte(query.zone, f, l)));
         }
     }
     // Dimensions computed in the row source (`_dN`), or from the local hour (`h.…`).
@@ -510,8 +527,8 @@ fn composite_aggregates(components: usize) -> (String, usize) {
 }
 
 /// The `hours` table: every local clock hour of the period with its weekday and hour label.
-fn hours_cte(query: &ResolvedQuery, first: &Bucket, last: &Bucket) -> String {
-    let rows: Vec<String> = hours(query.zone, first.start_date, last.end_date)
+pub(crate) fn hours_cte(zone: chrono_tz::Tz, first: &Bucket, last: &Bucket) -> String {
+    let rows: Vec<String> = hours(zone, first.start_date, last.end_date)
         .iter()
         .map(|h| {
             format!(

@@ -226,7 +226,7 @@ fn rows(
 }
 
 /// The period: as asked, else from the data's extent (local dates in the query's zone).
-fn period(
+pub(crate) fn period(
     engine: &dyn Engine,
     catalogue: &Catalogue,
     config: &Config,

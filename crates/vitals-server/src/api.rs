@@ -13,7 +13,7 @@ use axum::Json;
 use serde::Deserialize;
 use vitals_core::config::parse_zone;
 use vitals_query::sla::{sla_report, SlaFilter};
-use vitals_query::{run_query, QueryRequest};
+use vitals_query::{drill, run_query, DrillRequest, QueryRequest};
 use vitals_store::{Scope, TokenInfo};
 
 use crate::auth::authorize;
@@ -29,7 +29,7 @@ pub fn json_text(text: Arc<String>) -> Response {
         .into_response()
 }
 
-/// `POST /api/v1/query`.
+/// `POST /api/v1/query`; with `"records": true` and a `cell`, the records behind that cell.
 pub async fn query(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -43,6 +43,15 @@ pub async fn query(
             "the body is not UTF-8",
         )
     })?;
+    if let Some(drill_request) = DrillRequest::from_json(text)? {
+        let answer = state
+            .read(move |state, reader| {
+                let page = drill(reader, &state.catalogue, &state.config, &drill_request)?;
+                serde_json::to_string(&page).map_err(|e| ApiError::internal(e.to_string()))
+            })
+            .await?;
+        return Ok(json_text(Arc::new(answer)));
+    }
     let request = QueryRequest::from_json(text)?;
     let key = serde_json::to_string(&request).map_err(|e| ApiError::internal(e.to_string()))?;
     let version = state.data_version();

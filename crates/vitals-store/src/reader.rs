@@ -6,7 +6,7 @@
 use duckdb::{params_from_iter, AccessMode, Connection};
 use vitals_query::plan::PlannedSql;
 use vitals_query::sla::OpenSlaTarget;
-use vitals_query::{AggRow, Engine, EngineError, FactsState};
+use vitals_query::{AggRow, Engine, EngineError, FactsState, RecordRow};
 
 use crate::error::{Context, StoreError};
 use crate::{schema, Store};
@@ -113,6 +113,27 @@ impl Reader {
         Ok(out)
     }
 
+    /// Runs a drill-down page statement (id, ticket, anchor µs, value, counted).
+    pub fn run_records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&plan.sql)
+            .context(|| format!("preparing drill-down:\n{}", plan.sql))?;
+        let rows = stmt
+            .query_map(params_from_iter(plan.params.iter()), |r| {
+                Ok(RecordRow {
+                    id: r.get(0)?,
+                    ticket: r.get(1)?,
+                    at_us: r.get(2)?,
+                    value: r.get(3)?,
+                    counted: r.get(4)?,
+                })
+            })
+            .context(|| "running drill-down".into())?;
+        rows.collect::<Result<_, _>>()
+            .context(|| "reading drill-down rows".into())
+    }
+
     /// Earliest and latest instant (UTC µs) from an extent statement, if any rows.
     pub fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, StoreError> {
         let (lo, hi): (Option<f64>, Option<f64>) = self
@@ -162,5 +183,9 @@ impl Engine for Reader {
 
     fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, EngineError> {
         Reader::open_sla_targets(self).map_err(engine_error)
+    }
+
+    fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
+        self.run_records(plan).map_err(engine_error)
     }
 }

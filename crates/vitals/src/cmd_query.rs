@@ -9,9 +9,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
+use vitals_query::drill::DrillResponse;
 use vitals_query::render::{to_csv, to_table};
 use vitals_query::request::parse_date;
-use vitals_query::{run_query, CompareMode, Filter, MetricSpec, QueryRequest};
+use vitals_query::{drill, run_query, CompareMode, DrillRequest, Filter, MetricSpec, QueryRequest};
 
 use crate::{open_reader, UserError};
 
@@ -54,6 +55,19 @@ pub struct QueryArgs {
     /// `query` echo of a `--json` answer is a valid request.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["metrics", "by", "filters", "from", "to", "tz", "compare"])]
     pub request: Option<String>,
+    /// List the records behind one result cell instead of the values (drill-down): name the
+    /// cell with `--cell DIM=VALUE` for each `--by`.
+    #[arg(long)]
+    pub records: bool,
+    /// The cell to open: `time:month=2026-03`, `ticket:channel=email` (one per `--by`).
+    #[arg(long = "cell", requires = "records")]
+    pub cell: Vec<String>,
+    /// Page of records (from 1).
+    #[arg(long, default_value_t = 1, requires = "records")]
+    pub page: u32,
+    /// Records per page (at most 1000).
+    #[arg(long, default_value_t = 50, requires = "records")]
+    pub page_size: u32,
 }
 
 /// Builds the request from the flags.
@@ -79,8 +93,8 @@ pub fn request(args: &QueryArgs) -> Result<QueryRequest> {
     })
 }
 
-/// Reads a JSON request from a file or standard input.
-fn read_request(source: &str) -> Result<QueryRequest> {
+/// Reads a request's JSON text from a file or standard input.
+fn read_request_text(source: &str) -> Result<String> {
     let text = if source == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -91,16 +105,60 @@ fn read_request(source: &str) -> Result<QueryRequest> {
         std::fs::read_to_string(source)
             .map_err(|e| UserError(format!("cannot read the request {source}: {e}")))?
     };
-    Ok(QueryRequest::from_json(&text)?)
+    Ok(text)
+}
+
+/// The drill-down asked by `--records` (or by `"records": true` in a JSON request).
+fn drill_request(args: &QueryArgs, text: Option<&str>) -> Result<Option<DrillRequest>> {
+    if let Some(text) = text {
+        return Ok(DrillRequest::from_json(text)?);
+    }
+    if !args.records {
+        return Ok(None);
+    }
+    let mut cell = std::collections::BTreeMap::new();
+    for c in &args.cell {
+        let (dimension, value) = c.split_once('=').ok_or_else(|| {
+            UserError(format!(
+                "--cell `{c}` is not DIM=VALUE (e.g. time:month=2026-03)"
+            ))
+        })?;
+        cell.insert(dimension.trim().to_string(), Some(value.to_string()));
+    }
+    Ok(Some(DrillRequest {
+        query: request(args)?,
+        cell,
+        page: args.page.max(1),
+        page_size: args.page_size.clamp(1, vitals_query::drill::MAX_PAGE_SIZE),
+    }))
 }
 
 /// `vitals query`.
 pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
-    let req = match &args.request {
-        Some(source) => read_request(source)?,
+    let text = args.request.as_deref().map(read_request_text).transpose()?;
+    let catalogue = Catalogue::builtin()?;
+    if let Some(drill_request) = drill_request(&args, text.as_deref())? {
+        let reader = open_reader(&args.db)?;
+        let page = drill(&reader, &catalogue, config, &drill_request)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&page)?);
+        } else {
+            print!("{}", records_csv(&page));
+            eprintln!(
+                "{} of {} records behind {} (page {}, {} per page)",
+                page.records.len(),
+                page.n,
+                page.stat,
+                page.page,
+                page.page_size
+            );
+        }
+        return Ok(());
+    }
+    let req = match &text {
+        Some(text) => QueryRequest::from_json(text)?,
         None => request(&args)?,
     };
-    let catalogue = Catalogue::builtin()?;
     let reader = open_reader(&args.db)?;
     let response = run_query(&reader, &catalogue, config, &req)?;
     if args.json {
@@ -123,4 +181,21 @@ pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The records of a drill-down page as CSV (id, kind, ticket, at, value, counted).
+fn records_csv(page: &DrillResponse) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(["id", "kind", "ticket_id", "at", "value", "counted"]);
+    for r in &page.records {
+        let _ = out.write_record([
+            r.id.clone().unwrap_or_default(),
+            r.kind.clone(),
+            r.ticket_id.clone().unwrap_or_default(),
+            r.at.clone().unwrap_or_default(),
+            r.value.map(|v| v.to_string()).unwrap_or_default(),
+            r.counted.map(|c| c.to_string()).unwrap_or_default(),
+        ]);
+    }
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }

@@ -320,6 +320,15 @@ pub struct EntityDef {
     /// Its own dimensions.
     #[serde(default)]
     pub dimensions: BTreeMap<String, String>,
+    /// SQL of a row's record id, for drill-down (absent: a row is not one record).
+    #[serde(default)]
+    pub record: Option<String>,
+    /// What a row's record is (`ticket`, `survey_response`, `call`, …).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// SQL of the ticket a row belongs to, when it has one.
+    #[serde(default)]
+    pub ticket: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
