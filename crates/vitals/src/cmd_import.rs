@@ -39,6 +39,10 @@ pub struct ImportArgs {
     /// `--from reviews`: the survey the scores belong to (default csat).
     #[arg(long)]
     pub survey: Option<String>,
+    /// Send the records to a running `vitals serve` at this URL instead of opening the store
+    /// (canonical CSV and NDJSON; token from VITALS_TOKEN).
+    #[arg(long, env = "VITALS_SERVER", conflicts_with = "from")]
+    pub server: Option<String>,
 }
 
 /// The adapters' names, for `--from`'s validation and help.
@@ -241,6 +245,17 @@ pub fn print_summary(summary: &ImportSummary, db: &Path) {
 
 /// `vitals import`.
 pub fn run(args: ImportArgs, config: &Config) -> Result<()> {
+    if let Some(url) = &args.server {
+        let (lines, rejected) =
+            crate::remote::Remote::new(url)?.import(&args.paths, args.tz.as_deref())?;
+        for line in lines {
+            println!("{line}");
+        }
+        if rejected > 0 {
+            eprintln!("{rejected} records rejected by the server (first ones above)");
+        }
+        return Ok(());
+    }
     let summary = match args.from.as_deref().and_then(Source::parse) {
         None => import_into(&args.db, &args.paths, args.tz.as_deref(), config)?.1,
         Some(source) => {

@@ -12,8 +12,11 @@ use vitals_core::config::Config;
 use vitals_query::drill::DrillResponse;
 use vitals_query::render::{to_csv, to_table};
 use vitals_query::request::parse_date;
-use vitals_query::{drill, run_query, CompareMode, DrillRequest, Filter, MetricSpec, QueryRequest};
+use vitals_query::{
+    drill, run_query, CompareMode, DrillRequest, Filter, MetricSpec, QueryRequest, QueryResponse,
+};
 
+use crate::remote::Remote;
 use crate::{open_reader, UserError};
 
 /// Arguments of `vitals query`.
@@ -68,6 +71,10 @@ pub struct QueryArgs {
     /// Records per page (at most 1000).
     #[arg(long, default_value_t = 50, requires = "records")]
     pub page_size: u32,
+    /// Ask a running `vitals serve` at this URL instead of opening the store (token from
+    /// VITALS_TOKEN).
+    #[arg(long, env = "VITALS_SERVER")]
+    pub server: Option<String>,
 }
 
 /// Builds the request from the flags.
@@ -137,9 +144,23 @@ fn drill_request(args: &QueryArgs, text: Option<&str>) -> Result<Option<DrillReq
 pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
     let text = args.request.as_deref().map(read_request_text).transpose()?;
     let catalogue = Catalogue::builtin()?;
+    let remote = args.server.as_deref().map(Remote::new).transpose()?;
     if let Some(drill_request) = drill_request(&args, text.as_deref())? {
-        let reader = open_reader(&args.db)?;
-        let page = drill(&reader, &catalogue, config, &drill_request)?;
+        let page: DrillResponse = match &remote {
+            Some(remote) => {
+                let mut body = serde_json::to_value(&drill_request.query)?;
+                body["records"] = true.into();
+                body["cell"] = serde_json::to_value(&drill_request.cell)?;
+                body["page"] = drill_request.page.into();
+                body["page_size"] = drill_request.page_size.into();
+                serde_json::from_str(&remote.post(
+                    "/api/v1/query",
+                    "application/json",
+                    &body.to_string(),
+                )?)?
+            }
+            None => drill(&open_reader(&args.db)?, &catalogue, config, &drill_request)?,
+        };
         if args.json {
             println!("{}", serde_json::to_string_pretty(&page)?);
         } else {
@@ -159,8 +180,14 @@ pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
         Some(text) => QueryRequest::from_json(text)?,
         None => request(&args)?,
     };
-    let reader = open_reader(&args.db)?;
-    let response = run_query(&reader, &catalogue, config, &req)?;
+    let response: QueryResponse = match &remote {
+        Some(remote) => serde_json::from_str(&remote.post(
+            "/api/v1/query",
+            "application/json",
+            &serde_json::to_string(&req)?,
+        )?)?,
+        None => run_query(&open_reader(&args.db)?, &catalogue, config, &req)?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response)?);
     } else if args.csv {

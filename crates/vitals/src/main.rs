@@ -9,6 +9,7 @@ mod cmd_import;
 mod cmd_query;
 mod cmd_serve;
 mod cmd_sla;
+mod remote;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

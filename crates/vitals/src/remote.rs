@@ -1,0 +1,183 @@
+//! `--server URL`: the CLI as a client of a running `vitals serve` (which holds its store for
+//! good). Queries post the same request JSON to `/api/v1/query`; imports send each canonical
+//! file's records to `/api/v1/records/{entity}` in batches, validated by the server exactly as
+//! a local import would validate them. The token comes from `VITALS_TOKEN`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::{Map, Value};
+use vitals_import::{discover, BodyReject, Format};
+
+use crate::UserError;
+
+/// Records per ingest request.
+const BATCH: usize = 10_000;
+
+/// A client of one server.
+pub struct Remote {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Remote {
+    /// A client of `url`, with the token from `VITALS_TOKEN`.
+    pub fn new(url: &str) -> Result<Remote> {
+        let token = std::env::var("VITALS_TOKEN").map_err(|_| {
+            UserError("--server needs an API token in VITALS_TOKEN (vitals token create --scope read,ingest)".into())
+        })?;
+        Ok(Remote {
+            base: url.trim_end_matches('/').to_string(),
+            token,
+            agent: ureq::AgentBuilder::new().build(),
+        })
+    }
+
+    /// POSTs `body` to `path`; the answer's text, or the server's error as a user error.
+    pub fn post(&self, path: &str, content_type: &str, body: &str) -> Result<String> {
+        let url = format!("{}{path}", self.base);
+        let answer = self
+            .agent
+            .post(&url)
+            .set("Authorization", &format!("Bearer {}", self.token))
+            .set("Content-Type", content_type)
+            .send_string(body);
+        match answer {
+            Ok(response) => Ok(response.into_string()?),
+            Err(ureq::Error::Status(status, response)) => {
+                let text = response.into_string().unwrap_or_default();
+                let message = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                    .unwrap_or(text);
+                Err(UserError(format!("{url}: {status}: {message}")).into())
+            }
+            Err(e) => Err(UserError(format!("cannot reach {url}: {e}")).into()),
+        }
+    }
+
+    /// Sends every canonical file under `paths`; returns the printed summary lines and whether
+    /// anything was rejected.
+    pub fn import(
+        &self,
+        paths: &[std::path::PathBuf],
+        tz: Option<&str>,
+    ) -> Result<(Vec<String>, u64)> {
+        let (files, skipped) = discover::discover(paths)?;
+        let mut lines: Vec<String> = skipped
+            .iter()
+            .map(|(p, why)| format!("skipped {}: {why}", p.display()))
+            .collect();
+        let mut rejected_total = 0;
+        for file in &files {
+            if file.format == Format::Parquet {
+                return Err(UserError(format!(
+                    "{}: Parquet files cannot be sent with --server; import them locally while the server is stopped",
+                    file.path.display()
+                ))
+                .into());
+            }
+            let query = tz.map(|z| format!("?tz={z}")).unwrap_or_default();
+            let path = format!("/api/v1/records/{}{query}", file.entity.name);
+            let (mut read, mut accepted, mut rejects) = (0u64, 0u64, Vec::new());
+            for batch in batches(&file.path, file.format)? {
+                let body = batch.records.join("\n");
+                let answer: Value =
+                    serde_json::from_str(&self.post(&path, "application/x-ndjson", &body)?)?;
+                read += batch.records.len() as u64;
+                accepted += answer["accepted"].as_u64().unwrap_or(0);
+                let batch_rejects: Vec<BodyReject> = answer["rejected"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| BodyReject {
+                        line: r["line"]
+                            .as_u64()
+                            .and_then(|k| batch.lines.get(k as usize - 1).copied())
+                            .unwrap_or(0),
+                        column: r["column"].as_str().map(str::to_string),
+                        code: "invalid",
+                        reason: format!(
+                            "{} ({})",
+                            r["reason"].as_str().unwrap_or_default(),
+                            r["code"].as_str().unwrap_or_default()
+                        ),
+                    })
+                    .collect();
+                rejects.extend(batch_rejects);
+            }
+            rejected_total += rejects.len() as u64;
+            lines.push(format!(
+                "{:18} {} read, {} accepted, {} rejected  ({})",
+                file.entity.name,
+                read,
+                accepted,
+                rejects.len(),
+                file.path.display()
+            ));
+            for r in rejects.iter().take(20) {
+                let column = r
+                    .column
+                    .as_deref()
+                    .map(|c| format!(" column `{c}`"))
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "  {}:{}{column}: {}",
+                    file.path.display(),
+                    r.line,
+                    r.reason
+                ));
+            }
+        }
+        Ok((lines, rejected_total))
+    }
+}
+
+/// A batch of records as JSON lines, with the file line of each.
+struct Batch {
+    lines: Vec<u64>,
+    records: Vec<String>,
+}
+
+/// A file's records as JSON lines, in batches.
+fn batches(path: &Path, format: Format) -> Result<Vec<Batch>> {
+    let mut all: Vec<(u64, String)> = Vec::new();
+    match format {
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
+            let headers: Vec<String> = reader
+                .headers()?
+                .iter()
+                .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+                .collect();
+            for row in reader.records() {
+                let row = row?;
+                let line = row.position().map_or(0, |p| p.line());
+                let object: Map<String, Value> = headers
+                    .iter()
+                    .zip(row.iter())
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                    .collect();
+                all.push((line, Value::Object(object).to_string()));
+            }
+        }
+        Format::Ndjson => {
+            let text = std::fs::read_to_string(path)?;
+            for (i, line) in text.lines().enumerate() {
+                if !line.trim().is_empty() {
+                    all.push((i as u64 + 1, line.to_string()));
+                }
+            }
+        }
+        Format::Parquet => {}
+    }
+    Ok(all
+        .chunks(BATCH)
+        .map(|chunk| Batch {
+            lines: chunk.iter().map(|(l, _)| *l).collect(),
+            records: chunk.iter().map(|(_, r)| r.clone()).collect(),
+        })
+        .collect())
+}
