@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 use vitals_core::config::Config;
 use vitals_core::records::{Entity, Validator};
-use vitals_store::{MergeCounts, StagedWriter, Store, StoreError};
+use vitals_store::{MergeCounts, ParquetLimits, StagedWriter, Store, StoreError};
 
 pub use body::{validate_body, BodyBatch, BodyReject};
 pub use discover::{DataFile, Format};
@@ -210,7 +210,7 @@ pub fn import_paths(
                         |r| report = r.clone(),
                         &mut handle,
                     ),
-                    Format::Parquet => read_parquet(file, entity, &mut report, &mut handle),
+                    Format::Parquet => read_parquet(file, limits, entity, &mut report, &mut handle),
                 };
                 if let Err(e) = result {
                     failure = Some(e);
@@ -383,6 +383,7 @@ impl Intake {
 
 fn read_parquet(
     file: &DataFile,
+    limits: Limits,
     entity: &'static Entity,
     report: &mut ColumnReport,
     handle: &mut dyn FnMut(RawRow<'_>, u64, RawText<'_>) -> Result<(), ImportError>,
@@ -393,8 +394,19 @@ fn read_parquet(
     };
     let path = file.path.display().to_string();
     let mut failure = None;
-    let scanned = Store::scan_parquet(&path, |number, named| {
-        let row = parquet_row(entity, number, &named, report);
+    let bounds = ParquetLimits {
+        max_record_bytes: limits.max_record_bytes,
+        max_columns: limits.max_columns,
+    };
+    let scanned = Store::scan_parquet(&path, bounds, |number, named, oversize| {
+        let mut row = parquet_row(entity, number, &named, report);
+        if let Some(size) = oversize {
+            row.problem = Some((
+                RejectCode::TooLarge,
+                None,
+                format!("{} ({size} bytes)", limits.record_message()),
+            ));
+        }
         handle(row, number, &|| parquet_raw(&named)).map_err(|e| {
             failure = Some(e);
             StoreError::Interrupted

@@ -22,6 +22,9 @@ pub enum StoreError {
         /// ` (PROGRAM, PID N)` when the engine named the holder.
         holder: String,
     },
+    /// An input over a configured limit (refused as a whole).
+    #[error("{0}")]
+    Limit(String),
     /// The file is not a vitals store.
     #[error("{path} is not a vitals store (no vitals_meta table); import data into it first (vitals import DIR --db {path})")]
     NotAStore {
@@ -67,6 +70,7 @@ impl StoreError {
         matches!(
             self,
             StoreError::Held { .. }
+                | StoreError::Limit(_)
                 | StoreError::NotAStore { .. }
                 | StoreError::NeedsMigration { .. }
                 | StoreError::SchemaTooNew { .. }

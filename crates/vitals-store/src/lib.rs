@@ -22,6 +22,7 @@ use duckdb::Connection;
 
 pub use derive::Derivation;
 pub use error::StoreError;
+pub use parquet::ParquetLimits;
 pub use reader::Reader;
 pub use survey_links::SurveyLink;
 pub use tokens::{Scope, TokenInfo};

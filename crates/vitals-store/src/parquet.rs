@@ -1,5 +1,8 @@
 //! Scans Parquet files row by row for the importer (in bounded chunks, on an engine of its
-//! own).
+//! own, under the store's memory limit). Parquet is compressed, so a small file can hold a huge
+//! value: a row whose values add up to more than the import's record limit is handed over
+//! empty with its size (the importer rejects it as too large), and a file with more columns
+//! than the limit is refused before any row is read.
 
 use duckdb::types::ValueRef;
 use vitals_core::records::RawValue;
@@ -10,17 +13,33 @@ use crate::Store;
 /// Rows read from Parquet per chunk.
 const PARQUET_CHUNK: i64 = 100_000;
 
+/// The bounds a scan keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct ParquetLimits {
+    /// Largest row (its values' text lengths added up), in bytes.
+    pub max_record_bytes: u64,
+    /// Most columns.
+    pub max_columns: usize,
+}
+
 impl Store {
     /// Scans a Parquet file: calls `on_row(row_number, cells)` for every row, with cells as
     /// (column name, raw value); `TIMESTAMPTZ` columns arrive as instants, everything else as
-    /// text (naive timestamps in RFC 3339 form without an offset). The scan runs on its own
+    /// text (naive timestamps in RFC 3339 form without an offset). A row over
+    /// `limits.max_record_bytes` comes with no cells and its size. The scan runs on its own
     /// in-memory engine, so it never interleaves with the store's open appenders.
     pub fn scan_parquet(
         path: &str,
-        mut on_row: impl FnMut(u64, Vec<(String, Option<RawValue>)>) -> Result<(), StoreError>,
+        limits: ParquetLimits,
+        mut on_row: impl FnMut(
+            u64,
+            Vec<(String, Option<RawValue>)>,
+            Option<u64>,
+        ) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let conn =
             duckdb::Connection::open_in_memory().context(|| "opening a Parquet reader".into())?;
+        crate::set_memory_limit(&conn)?;
         let source = format!(
             "read_parquet('{}', file_row_number = true)",
             path.replace('\'', "''")
@@ -38,6 +57,13 @@ impl Store {
                     columns.push((name, ty));
                 }
             }
+        }
+        if columns.len() > limits.max_columns {
+            return Err(StoreError::Limit(format!(
+                "{path}: the file has {} columns, more than the limit of {} ([import] max_columns)",
+                columns.len(),
+                limits.max_columns
+            )));
         }
         let select: Vec<String> = columns
             .iter()
@@ -57,9 +83,28 @@ impl Store {
             .context(|| format!("counting rows of {path}"))?;
         let mut start = 0;
         while start < total {
+            let guarded: Vec<String> = (0..select.len())
+                .map(|i| {
+                    format!(
+                        "CASE WHEN _size > {} THEN NULL ELSE _c{i} END",
+                        limits.max_record_bytes
+                    )
+                })
+                .collect();
+            let size: Vec<String> = (0..select.len())
+                .map(|i| format!("coalesce(strlen(CAST(_c{i} AS VARCHAR)), 0)"))
+                .collect();
             let sql = format!(
-                "SELECT {} FROM {source} WHERE file_row_number >= {start} AND file_row_number < {} ORDER BY file_row_number",
-                select.join(", "),
+                "SELECT {}, _size FROM (SELECT *, {} AS _size FROM (SELECT {}, file_row_number FROM {source} \
+                 WHERE file_row_number >= {start} AND file_row_number < {})) ORDER BY file_row_number",
+                guarded.join(", "),
+                if size.is_empty() { "0".to_string() } else { size.join(" + ") },
+                select
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| format!("{e} AS _c{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 start + PARQUET_CHUNK
             );
             let mut stmt = conn.prepare(&sql).context(|| format!("reading {path}"))?;
@@ -81,7 +126,13 @@ impl Store {
                     };
                     cells.push((name.clone(), raw));
                 }
-                on_row(number, cells)?;
+                let size: i64 = r.get(columns.len()).context(|| format!("reading {path}"))?;
+                let size = u64::try_from(size).unwrap_or(0);
+                if size > limits.max_record_bytes {
+                    on_row(number, Vec::new(), Some(size))?;
+                } else {
+                    on_row(number, cells, None)?;
+                }
             }
             start += PARQUET_CHUNK;
         }
