@@ -8,7 +8,7 @@
 #   - a 1 000-record batch (new events) merged into it
 #   - backlog by day over a year; a weekday × hour heat map over a year (best of 3)
 #   bench/foundations.sh BASE_BINARY NEW_BINARY [TICKETS]   (default 1 000 000)
-# Build a baseline with: git worktree add /tmp/base COMMIT && (cd /tmp/base && cargo build -p vitals)
+# Build a baseline with: git worktree add /tmp/base COMMIT && (cd /tmp/base && cargo build --workspace)
 # and copy its binary away before building the new one (both share one target directory).
 set -euo pipefail
 BASE="$1"; NEW="$2"; TICKETS="${3:-1000000}"

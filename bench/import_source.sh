@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SMALL="${1:-10}"
 LARGE="${2:-100}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
-cargo build --quiet -p vitals
+cargo build --quiet --workspace
 BIN="$CARGO_TARGET_DIR/debug/vitals"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TICKETS="${1:-1000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
-cargo build --quiet -p vitals
+cargo build --quiet --workspace
 BIN="$CARGO_TARGET_DIR/debug/vitals"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
