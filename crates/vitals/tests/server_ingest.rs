@@ -327,3 +327,41 @@ fn kill_9_during_ingest_loses_no_acknowledged_record() {
         events.len()
     );
 }
+
+/// One request of 10 000 records (a JSON array) is fine, and the next query sees all of them.
+#[test]
+fn a_batch_of_10_000_records_is_taken_in_one_request() {
+    let (_dir, db) = fresh();
+    let server = Server::start(&db);
+    let admin = server.admin();
+    let (tickets, events) = batch(7, 0, 5000);
+    let events = &events[..];
+    let body = Value::Array(events.to_vec()).to_string();
+    let answer = try_call(
+        "POST",
+        &server.url("/api/v1/records/ticket_events"),
+        Some(&admin),
+        Some(&body),
+        &[],
+    )
+    .unwrap()
+    .expect(200)
+    .json();
+    assert_eq!(answer["accepted"], 10_000, "{}", answer["rejected"]);
+    let answer = send(&server.base, &admin, "tickets", &tickets)
+        .unwrap()
+        .expect(200)
+        .json();
+    assert_eq!(answer["accepted"], 5000);
+    // Events posted before their tickets count once the tickets arrive: facts are re-derived.
+    let result = server.query(
+        &admin,
+        &march(&["ticket_volume", "first_response_time:mean"]),
+    );
+    assert_eq!(total(&result, "ticket_volume").0, Some(5000.0), "{result}");
+    assert_eq!(
+        total(&result, "first_response_time:mean").1,
+        5000,
+        "{result}"
+    );
+}
