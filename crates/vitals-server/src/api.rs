@@ -17,7 +17,7 @@ use vitals_query::{drill, run_query, DrillRequest, QueryRequest};
 use vitals_store::{Scope, TokenInfo};
 
 use crate::auth::authorize;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::state::{poisoned, Shared};
 
 /// A JSON body already serialised.
@@ -295,7 +295,7 @@ pub async fn tokens(State(state): State<Shared>, headers: HeaderMap) -> Result<R
 pub async fn create_token(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Json(new): Json<NewToken>,
+    ApiJson(new): ApiJson<NewToken>,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, Scope::Admin)?;
     let scopes = new

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use vitals_store::tokens::random_hex;
 use vitals_store::{Scope, TokenInfo};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::state::{poisoned, AppState, Shared};
 
 /// The session cookie's name.
@@ -96,7 +96,7 @@ pub struct Login {
 /// `POST /api/v1/session`: exchanges a token with the `read` scope for a session cookie.
 pub async fn login(
     State(state): State<Shared>,
-    Json(login): Json<Login>,
+    ApiJson(login): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
     let token = find_token(&state, |t| t.matches(&login.token))?
         .filter(|t| t.grants(Scope::Read))

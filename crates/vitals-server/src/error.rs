@@ -1,6 +1,8 @@
 //! The API's error: an HTTP status and the query library's public error body, answered as
 //! `{"error": {"code", "message", "suggestions"}}` on every endpoint.
 
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -85,5 +87,29 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+/// A JSON request body whose rejection (malformed JSON, a missing field, another content
+/// type) is answered with the API's error body, like every other error, rather than axum's
+/// plain-text one.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::new(
+                rejection.status(),
+                "invalid_request",
+                format!("invalid request: {}", rejection.body_text()),
+            )),
+        }
     }
 }

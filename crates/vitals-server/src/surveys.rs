@@ -21,7 +21,7 @@ use vitals_store::tokens::random_hex;
 use vitals_store::{Scope, SurveyLink};
 
 use crate::auth::authorize;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::pages::{page, Wording};
 use crate::state::Shared;
 
@@ -96,7 +96,7 @@ fn now_us() -> Result<i64, ApiError> {
 pub async fn create_link(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Json(request): Json<LinkRequest>,
+    ApiJson(request): ApiJson<LinkRequest>,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers, Scope::Ingest)?;
     let unprocessable =

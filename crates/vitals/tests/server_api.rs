@@ -253,6 +253,14 @@ fn errors_have_codes_statuses_and_suggestions() {
         &json!({"metric": ["csat"]}).to_string(),
     )
     .expect(400);
+    // Every JSON endpoint answers a malformed body or a missing field with the error body.
+    for path in ["/api/v1/tokens", "/api/v1/session", "/api/v1/surveys/links"] {
+        let url = server.url(path);
+        let malformed = post(&url, Some(&admin), "{").expect(400);
+        assert_eq!(malformed.error_code(), "invalid_request", "{path}");
+        let incomplete = post(&url, Some(&admin), "{}").expect(422);
+        assert_eq!(incomplete.error_code(), "invalid_request", "{path}");
+    }
     // An unknown catalogue entry, entity, ticket or endpoint: 404.
     let metric = get(&server.url("/api/v1/catalogue/csatt"), Some(&admin)).expect(404);
     assert_eq!(metric.error_code(), "unknown_metric");
