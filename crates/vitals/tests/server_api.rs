@@ -716,3 +716,172 @@ fn validate_openapi(file: &std::path::Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Drill-down over HTTP: the records behind a cell, paged, number exactly its `n`, follow an
+/// ingest at once, and are the CLI's drill-down JSON; the CLI as a client (`--server`).
+#[test]
+fn drill_down_over_http_and_the_cli_as_a_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = common::vitals_in(dir.path(), &["demo", "--tickets", "600"]);
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let db = dir.path().join("vitals-demo.duckdb");
+    let config = dir.path().join("vitals-demo.toml");
+    let config = config.to_str().unwrap();
+    let server = Server::start_with(
+        &db,
+        Options {
+            args: vec!["--config", config],
+            now: Some("2026-07-01T12:00:00Z"),
+        },
+    );
+    let admin = server.admin();
+    let (read, _) = server.token(&admin, &["read"]);
+    let query = json!({"metrics": ["first_response_time:median"], "by": ["time:month", "ticket:channel"], "from": "2026-01-01", "to": "2026-07-01", "timezone": "UTC"});
+    let busiest = |answer: &Value| -> (String, String, u64) {
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| {
+                let n = r["metrics"]["first_response_time:median"]["n"].as_u64()?;
+                let month = r["dimensions"]["time:month"].as_str()?.to_string();
+                let channel = r["dimensions"]["ticket:channel"].as_str()?.to_string();
+                Some((month, channel, n))
+            })
+            .max_by_key(|(_, _, n)| *n)
+            .expect("a cell")
+    };
+    let (month, channel, n) = busiest(&server.query(&read, &query));
+    assert!(n > 5, "too small a cell: {n}");
+    let drill = |page: u32, page_size: u32| -> Value {
+        let mut body = query.clone();
+        body["records"] = json!(true);
+        body["cell"] = json!({"time:month": month, "ticket:channel": channel});
+        body["page"] = json!(page);
+        body["page_size"] = json!(page_size);
+        server.query(&read, &body)
+    };
+    // Pages of 4 partition the records; together they are exactly the cell's n.
+    let page_size = 4;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut page = 1;
+    loop {
+        let answer = drill(page, page_size);
+        assert_eq!(answer["n"], n, "{answer}");
+        let records = answer["records"].as_array().unwrap();
+        assert!(records.len() <= page_size as usize);
+        for r in records {
+            assert!(r["value"].is_number(), "{r}");
+            assert!(
+                ids.insert(r["id"].as_str().unwrap().to_string()),
+                "{r} twice"
+            );
+        }
+        if records.len() < page_size as usize {
+            break;
+        }
+        page += 1;
+    }
+    assert_eq!(ids.len() as u64, n);
+
+    // A ticket ingested into that cell is in the next answer and its drill-down.
+    let created = format!("{month}-10T09:00:00Z");
+    let mut new_ticket = ticket("drilled-1", &created, &channel);
+    new_ticket["team"] = json!("tier1");
+    server.ingest(&admin, "tickets", &[new_ticket]).expect(200);
+    server
+        .ingest(
+            &admin,
+            "ticket_events",
+            &[
+                event("drilled-1a", "drilled-1", &created, "customer"),
+                event(
+                    "drilled-1b",
+                    "drilled-1",
+                    &format!("{month}-10T09:05:00Z"),
+                    "agent",
+                ),
+            ],
+        )
+        .expect(200);
+    assert_eq!(
+        busiest(&server.query(&read, &query)),
+        (month.clone(), channel.clone(), n + 1)
+    );
+    let all = drill(1, 1000);
+    assert_eq!(all["n"], n + 1);
+    let listed: Vec<&str> = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&"drilled-1"), "{all}");
+    assert_eq!(listed.len() as u64, n + 1);
+
+    // The CLI as the server's client: the same JSON, a token from VITALS_TOKEN.
+    let request_file = dir.path().join("request.json");
+    std::fs::write(&request_file, query.to_string()).unwrap();
+    let cli = |token: Option<&str>, args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_vitals"));
+        command
+            .args(args)
+            .args(["--server", &server.base])
+            .current_dir(dir.path())
+            .env_remove("VITALS_DB")
+            .env_remove("VITALS_CONFIG")
+            .env_remove("VITALS_TOKEN")
+            .env_remove("VITALS_SERVER");
+        if let Some(token) = token {
+            command.env("VITALS_TOKEN", token);
+        }
+        command.output().unwrap()
+    };
+    let request_arg = request_file.to_str().unwrap();
+    let out = cli(Some(&read), &["query", "--json", "--request", request_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let via_cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(via_cli, server.query(&read, &query));
+    for (token, says) in [(None, "VITALS_TOKEN"), (Some("vt_nope_nope"), "401")] {
+        let out = cli(token, &["query", "--json", "--request", request_arg]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    let data = dir.path().join("more");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("tickets.csv"),
+        "ticket_id,created_at,channel\nvia-cli-1,2026-06-02T09:00:00Z,email\nvia-cli-2,not a time,email\n",
+    )
+    .unwrap();
+    let (ingest, _) = server.token(&admin, &["ingest"]);
+    let out = cli(Some(&ingest), &["import", data.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 accepted, 1 rejected"), "{stdout}");
+    get(&server.url("/api/v1/tickets/via-cli-1"), Some(&read)).expect(200);
+    get(&server.url("/api/v1/tickets/via-cli-2"), Some(&read)).expect(404);
+    // An import with a read-only token is refused and stores nothing.
+    std::fs::write(
+        data.join("tickets.csv"),
+        "ticket_id,created_at,channel\nvia-cli-3,2026-06-02T09:00:00Z,email\n",
+    )
+    .unwrap();
+    let out = cli(Some(&read), &["import", data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
+    get(&server.url("/api/v1/tickets/via-cli-3"), Some(&read)).expect(404);
+}
