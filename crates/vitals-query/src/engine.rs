@@ -2,6 +2,7 @@
 //! implements it (`vitals-store`); a second engine (ClickHouse) implements the same trait, so
 //! the query library never depends on a database crate.
 
+use crate::annotations::Annotation;
 use crate::plan::PlannedSql;
 use crate::result::AggRow;
 use crate::sla::OpenSlaTarget;
@@ -58,4 +59,7 @@ pub trait Engine {
 
     /// Every SLA target no reply or solve has ended yet, oldest first.
     fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, EngineError>;
+
+    /// Every stored annotation, by date then id (none in a store that never had one).
+    fn annotations(&self) -> Result<Vec<Annotation>, EngineError>;
 }

@@ -5,6 +5,7 @@
 //! one serde [`QueryResponse`] — the JSON that `vitals query --json` prints and the API serves.
 #![deny(missing_docs)]
 
+pub mod annotations;
 pub mod buckets;
 pub mod compare;
 pub mod drill;
@@ -19,9 +20,12 @@ pub mod result;
 pub mod run;
 pub mod sla;
 pub mod snapshot;
+pub mod spikes;
+pub mod staffing;
 pub mod targets;
 pub mod units;
 
+pub use annotations::{Annotation, NewAnnotation};
 pub use buckets::{buckets, hours, Bucket, Grain, LocalHour, TIME_OF_DAY};
 pub use compare::{comparison_period, CompareMode, Comparison};
 pub use drill::{drill, DrillRecord, DrillRequest, DrillResponse};
@@ -32,3 +36,5 @@ pub use resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};
 pub use response::{QueryEcho, QueryResponse, Warning};
 pub use result::{AggRow, MetricValue, ResultRow};
 pub use run::run_query;
+pub use spikes::{spikes, Spike, SpikeReport, SpikeRequest};
+pub use staffing::{staffing, StaffingReport, StaffingRequest};

@@ -6,7 +6,7 @@
 use duckdb::{params_from_iter, AccessMode, Connection};
 use vitals_query::plan::PlannedSql;
 use vitals_query::sla::OpenSlaTarget;
-use vitals_query::{AggRow, Engine, EngineError, FactsState, RecordRow};
+use vitals_query::{AggRow, Annotation, Engine, EngineError, FactsState, RecordRow};
 
 use crate::error::{Context, StoreError};
 use crate::{schema, Store};
@@ -187,5 +187,9 @@ impl Engine for Reader {
 
     fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
         self.run_records(plan).map_err(engine_error)
+    }
+
+    fn annotations(&self) -> Result<Vec<Annotation>, EngineError> {
+        Reader::annotations(self).map_err(engine_error)
     }
 }

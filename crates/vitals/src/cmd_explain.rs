@@ -37,6 +37,23 @@ fn find<'c>(c: &'c Catalogue, id: &str) -> Result<&'c Metric> {
 /// `vitals explain`.
 pub fn explain(args: ExplainArgs) -> Result<()> {
     let c = Catalogue::builtin()?;
+    if args.id == "spikes" && c.metric("spikes").is_none() {
+        if args.json {
+            let method = serde_json::json!({
+                "id": "spikes",
+                "method": vitals_query::spikes::METHOD,
+                "metric": vitals_query::spikes::METRIC,
+                "baseline_weeks": vitals_query::spikes::BASELINE_WEEKS,
+                "min_baseline": vitals_query::spikes::MIN_BASELINE,
+                "threshold": vitals_query::spikes::THRESHOLD,
+                "min_excess": vitals_query::spikes::MIN_EXCESS,
+            });
+            println!("{}", serde_json::to_string_pretty(&method)?);
+        } else {
+            println!("{}", vitals_query::spikes::METHOD);
+        }
+        return Ok(());
+    }
     let m = find(&c, &args.id)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&c.doc(m))?);

@@ -9,7 +9,11 @@ mod cmd_import;
 mod cmd_query;
 mod cmd_serve;
 mod cmd_sla;
+<<<<<<< HEAD
 mod remote;
+=======
+mod cmd_volume;
+>>>>>>> e102bb9 (Spikes (robust weekday baseline), annotations in the store, Erlang C staffing: query-library features with vitals spikes/annotate/annotations/staffing and explain spikes)
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +59,14 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Manage API tokens: `vitals token create --scope read,ingest`, `list`, `revoke ID`.
     Token(cmd_serve::TokenArgs),
+    /// Days far above the usual level for their weekday (`--by ticket:category`).
+    Spikes(cmd_volume::SpikesArgs),
+    /// Store an annotation for a date: `vitals annotate 2026-03-14 "Product launch"`.
+    Annotate(cmd_volume::AnnotateArgs),
+    /// List annotations (`--delete ID` removes one).
+    Annotations(cmd_volume::AnnotationsArgs),
+    /// Erlang C staffing for a month's busiest weekday × hour cells.
+    Staffing(cmd_volume::StaffingArgs),
     /// Show the configuration (`--default`: the commented default file).
     Config {
         /// Print the commented default configuration.
@@ -102,6 +114,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token(args) => cmd_serve::token(args),
         Command::Demo(args) => cmd_demo::demo(args, &config),
         Command::Generate(args) => cmd_demo::generate(args),
+        Command::Spikes(args) => cmd_volume::spikes(args, &config),
+        Command::Annotate(args) => cmd_volume::annotate(args),
+        Command::Annotations(args) => cmd_volume::annotations(args),
+        Command::Staffing(args) => cmd_volume::staffing(args, &config),
         Command::Config { default } => {
             if default {
                 print!("{DEFAULT_CONFIG}");

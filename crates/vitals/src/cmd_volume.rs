@@ -1,0 +1,261 @@
+//! `vitals spikes`, `vitals annotate`, `vitals annotations` and `vitals staffing`: parse the
+//! flags, call the query library (`vitals_query::spikes`, `vitals_query::staffing`) or the
+//! store's annotation functions, and print.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use clap::Args;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use vitals_core::catalogue::Catalogue;
+use vitals_core::config::Config;
+use vitals_query::request::parse_date;
+use vitals_query::units::duration;
+use vitals_query::{Filter, NewAnnotation, SpikeRequest, StaffingRequest};
+use vitals_store::Store;
+
+use crate::{open_reader, UserError};
+
+/// Arguments of `vitals spikes`.
+#[derive(Args)]
+pub struct SpikesArgs {
+    /// The store file.
+    #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
+    db: PathBuf,
+    /// Split the series by a ticket dimension (e.g. `ticket:category`).
+    #[arg(long)]
+    by: Option<String>,
+    /// First local date judged (YYYY-MM-DD; the data's first day by default).
+    #[arg(long)]
+    from: Option<String>,
+    /// Local date after the last judged (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// Filter the tickets (`ticket:team=Billing`); repeatable.
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+    /// IANA zone of days (default: the reporting zone).
+    #[arg(long)]
+    tz: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `vitals spikes`.
+pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
+    let request = SpikeRequest {
+        by: args.by,
+        from: args.from.map(|d| parse_date(&d, "--from")).transpose()?,
+        to: args.to.map(|d| parse_date(&d, "--to")).transpose()?,
+        timezone: args.tz,
+        filters: args
+            .filters
+            .iter()
+            .map(|f| Filter::parse(f))
+            .collect::<Result<_, _>>()?,
+        ..Default::default()
+    };
+    let reader = open_reader(&args.db)?;
+    let catalogue = Catalogue::builtin()?;
+    let report = vitals_query::spikes(&reader, &catalogue, config, &request)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    let mut header = vec!["date"];
+    if let Some(by) = &report.by {
+        header.push(by);
+    }
+    header.extend(["tickets", "expected", "excess", "ratio", "annotations"]);
+    table.set_header(header);
+    for s in &report.spikes {
+        let mut row = vec![s.date.to_string()];
+        if report.by.is_some() {
+            row.push(s.value.clone().unwrap_or_else(|| "(none)".into()));
+        }
+        row.extend([
+            format!("{}", s.count),
+            format!("{}", s.expected),
+            format!("+{}", s.excess),
+            s.ratio.map(|r| format!("×{r:.1}")).unwrap_or_default(),
+            s.annotations
+                .iter()
+                .map(|a| a.text.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ]);
+        table.add_row(row);
+    }
+    println!("{table}");
+    eprintln!(
+        "{} spikes from {} to {} ({}); method: vitals explain spikes",
+        report.spikes.len(),
+        report.from.map(|d| d.to_string()).unwrap_or_default(),
+        report.to.map(|d| d.to_string()).unwrap_or_default(),
+        report.timezone
+    );
+    Ok(())
+}
+
+/// Arguments of `vitals annotate`.
+#[derive(Args)]
+pub struct AnnotateArgs {
+    /// The local date (YYYY-MM-DD).
+    date: String,
+    /// What happened.
+    text: String,
+    /// A category (e.g. `launch`, `outage`, or a ticket category).
+    #[arg(long)]
+    category: Option<String>,
+    /// The store file.
+    #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
+    db: PathBuf,
+}
+
+fn open_writer(db: &std::path::Path) -> Result<Store> {
+    if !db.exists() {
+        return Err(UserError(format!(
+            "no store at {}; import data first (vitals import DIR --db {0})",
+            db.display()
+        ))
+        .into());
+    }
+    Ok(Store::open(&db.display().to_string())?)
+}
+
+/// `vitals annotate`.
+pub fn annotate(args: AnnotateArgs) -> Result<()> {
+    let date: NaiveDate = parse_date(&args.date, "the date")?;
+    if args.text.trim().is_empty() {
+        return Err(UserError("the annotation's text is empty".into()).into());
+    }
+    let store = open_writer(&args.db)?;
+    let a = store.add_annotation(&NewAnnotation {
+        date,
+        text: args.text,
+        category: args.category,
+    })?;
+    println!("annotation {} on {}: {}", a.id, a.date, a.text);
+    Ok(())
+}
+
+/// Arguments of `vitals annotations`.
+#[derive(Args)]
+pub struct AnnotationsArgs {
+    /// The store file.
+    #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
+    db: PathBuf,
+    /// Delete the annotation with this id.
+    #[arg(long)]
+    delete: Option<i64>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `vitals annotations`.
+pub fn annotations(args: AnnotationsArgs) -> Result<()> {
+    if let Some(id) = args.delete {
+        let store = open_writer(&args.db)?;
+        if !store.delete_annotation(id)? {
+            return Err(UserError(format!("no annotation {id}; see `vitals annotations`")).into());
+        }
+        println!("annotation {id} deleted");
+        return Ok(());
+    }
+    let list = open_reader(&args.db)?.annotations()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    for a in &list {
+        let category = a
+            .category
+            .as_deref()
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default();
+        println!("{:>4}  {}  {}{category}", a.id, a.date, a.text);
+    }
+    if list.is_empty() {
+        eprintln!("no annotations; add one with `vitals annotate DATE TEXT`");
+    }
+    Ok(())
+}
+
+/// Arguments of `vitals staffing`.
+#[derive(Args)]
+pub struct StaffingArgs {
+    /// The store file.
+    #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
+    db: PathBuf,
+    /// The month (YYYY-MM; the last month with calls by default).
+    #[arg(long)]
+    month: Option<String>,
+    /// How many of the busiest weekday × hour cells.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// IANA zone of weekdays and hours (default: the reporting zone).
+    #[arg(long)]
+    tz: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `vitals staffing`.
+pub fn staffing(args: StaffingArgs, config: &Config) -> Result<()> {
+    let reader = open_reader(&args.db)?;
+    let catalogue = Catalogue::builtin()?;
+    let report = vitals_query::staffing(
+        &reader,
+        &catalogue,
+        config,
+        &StaffingRequest {
+            month: args.month,
+            timezone: args.tz,
+            top: Some(args.top),
+        },
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header([
+        "weekday",
+        "hour",
+        "offered/hour",
+        "AHT",
+        "Erlangs",
+        "agents needed",
+        "expected SL",
+    ]);
+    for c in &report.cells {
+        table.add_row([
+            c.weekday.clone(),
+            format!("{}:00", c.hour),
+            format!("{:.1}", c.offered_per_hour),
+            c.aht_secs.map(duration).unwrap_or_default(),
+            c.erlangs.map(|e| format!("{e:.2}")).unwrap_or_default(),
+            c.agents_needed.map(|n| n.to_string()).unwrap_or_default(),
+            c.expected_service_level
+                .map(|s| format!("{:.1} %", 100.0 * s))
+                .unwrap_or_default(),
+        ]);
+    }
+    println!("{table}");
+    eprintln!(
+        "{} ({}): Erlang C for {:.0} % of calls answered within {} s ({}), one-hour intervals",
+        report.month,
+        report.timezone,
+        100.0 * report.target,
+        report.threshold_secs,
+        report.target_source
+    );
+    Ok(())
+}
