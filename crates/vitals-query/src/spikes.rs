@@ -232,7 +232,11 @@ pub fn spikes(
             continue;
         };
         let value = row.dimensions.get(1).and_then(|(_, v)| v.clone());
-        let count = row.metrics.first().and_then(|(_, v)| v.value).unwrap_or(0.0);
+        let count = row
+            .metrics
+            .first()
+            .and_then(|(_, v)| v.value)
+            .unwrap_or(0.0);
         if count > 0.0 {
             data_days.insert(date);
         }
@@ -247,11 +251,15 @@ pub fn spikes(
     if let (Some(f), Some(t), Some(first)) = (from, to, data_days.first().copied()) {
         for (value, s) in &series {
             let days = f.iter_days().take_while(|d| *d < t);
-            found.extend(detect(s, days, first, &params).into_iter().map(|mut spike| {
-                spike.value = value.clone();
-                spike.annotations = on_date(&annotations, spike.date);
-                spike
-            }));
+            found.extend(
+                detect(s, days, first, &params)
+                    .into_iter()
+                    .map(|mut spike| {
+                        spike.value = value.clone();
+                        spike.annotations = on_date(&annotations, spike.date);
+                        spike
+                    }),
+            );
         }
     }
     found.sort_by(|a, b| (a.date, &a.value).cmp(&(b.date, &b.value)));

@@ -1,0 +1,463 @@
+//! Builds the [`ReportModel`] of a month from query-library calls only: `run_query` for every
+//! metric (by month, compared with the previous month, with targets), for the team and agent
+//! tables and the daily volume; `spikes` and `staffing` for their sections. Nothing here
+//! computes a metric; the agents' team median is a summary of the agents' query values.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use vitals_core::catalogue::{Catalogue, Metric};
+use vitals_core::config::Config;
+use vitals_query::staffing::{month_bounds, months_with_data, staffing, StaffingRequest};
+use vitals_query::{
+    run_query, spikes, CompareMode, Engine, Filter, MetricSpec, QueryRequest, QueryResponse,
+    ResultRow, SpikeRequest,
+};
+
+use crate::format::{unit_name, value};
+use crate::model::{
+    Column, FormulaDoc, MetricGroup, MetricRow, ReportModel, Riser, Series, TableRow, Volume,
+};
+use crate::ReportError;
+
+/// What a report is asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// The month, `YYYY-MM`.
+    pub month: String,
+    /// Limit ticket metrics to one team (`ticket:team`).
+    #[serde(default)]
+    pub team: Option<String>,
+    /// IANA zone (the reporting zone when absent).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// Metrics not shown in the metrics table, and why: peak hours is a weekday × hour breakdown
+/// (the Staffing sheet shows its busiest cells).
+const NOT_TABULATED: [&str; 1] = ["peak_hours"];
+
+struct Ctx<'a> {
+    engine: &'a dyn Engine,
+    catalogue: &'a Catalogue,
+    config: &'a Config,
+    request: &'a ReportRequest,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl Ctx<'_> {
+    fn filters(&self, metric: &Metric) -> Vec<Filter> {
+        match &self.request.team {
+            Some(team) if self.applies_to_team(metric) => vec![Filter {
+                dimension: "ticket:team".into(),
+                op: vitals_query::request::FilterOp::Is,
+                values: vec![team.clone()],
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    fn applies_to_team(&self, metric: &Metric) -> bool {
+        self.catalogue
+            .dimensions_of(metric)
+            .contains_key("ticket:team")
+    }
+
+    fn query(
+        &self,
+        key: &str,
+        by: &[&str],
+        from: NaiveDate,
+        compare: bool,
+    ) -> Result<QueryResponse, ReportError> {
+        let spec = MetricSpec::parse(key);
+        let metric = self
+            .catalogue
+            .metric(&spec.id)
+            .ok_or_else(|| ReportError::Internal(format!("no metric `{key}`")))?;
+        Ok(run_query(
+            self.engine,
+            self.catalogue,
+            self.config,
+            &QueryRequest {
+                metrics: vec![spec],
+                by: by.iter().map(|s| s.to_string()).collect(),
+                filters: self.filters(metric),
+                from: Some(from),
+                to: Some(self.to),
+                timezone: self.request.timezone.clone(),
+                compare: compare.then_some(CompareMode::Previous),
+            },
+        )?)
+    }
+}
+
+fn dim<'r>(row: &'r ResultRow, name: &str) -> Option<&'r str> {
+    row.dimensions
+        .iter()
+        .find(|(d, _)| d == name)
+        .and_then(|(_, v)| v.as_deref())
+}
+
+/// The keys shown for a metric: its headline stats, else its default value.
+fn keys(metric: &Metric) -> Vec<String> {
+    match metric.headline_keys() {
+        k if k.is_empty() || !metric.has_distribution() => vec![metric.id.clone()],
+        k => k,
+    }
+}
+
+/// Builds the report of a month.
+pub fn build(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    request: &ReportRequest,
+) -> Result<ReportModel, ReportError> {
+    let (from, to) = month_bounds(&request.month)?;
+    let tz = request.timezone.as_deref();
+    let mut with_data = BTreeSet::new();
+    for metric in ["ticket_volume", "peak_hours"] {
+        with_data.extend(months_with_data(engine, catalogue, config, metric, tz)?);
+    }
+    if !with_data.contains(&request.month) {
+        return Err(ReportError::NoData {
+            month: request.month.clone(),
+            months: with_data.into_iter().collect(),
+        });
+    }
+    let first = from
+        .checked_sub_months(Months::new(5))
+        .ok_or_else(|| ReportError::Internal("month out of range".into()))?;
+    let months: Vec<String> = (0..6)
+        .filter_map(|i| first.checked_add_months(Months::new(i)))
+        .map(|d| d.format("%Y-%m").to_string())
+        .collect();
+    let ctx = Ctx {
+        engine,
+        catalogue,
+        config,
+        request,
+        from,
+        to,
+    };
+    let mut notes = BTreeMap::new();
+    let mut groups: Vec<MetricGroup> = Vec::new();
+    let mut shown = Vec::new();
+    for metric in &catalogue.metrics {
+        if NOT_TABULATED.contains(&metric.id.as_str()) {
+            continue;
+        }
+        let mut rows = Vec::new();
+        for key in keys(metric) {
+            let response = ctx.query(&key, &["time:month"], first, true)?;
+            for w in &response.meta.warnings {
+                if w.code != "low_sample" {
+                    notes.insert(w.code.clone(), w.message.clone());
+                }
+            }
+            rows.extend(metric_rows(&ctx, metric, &key, &months, &response));
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        shown.push(metric);
+        match groups.iter_mut().find(|g| g.name == metric.group.name()) {
+            Some(g) => g.rows.extend(rows),
+            None => groups.push(MetricGroup {
+                name: metric.group.name(),
+                title: metric.group.title().to_string(),
+                rows,
+            }),
+        }
+    }
+    groups.sort_by_key(|g| {
+        vitals_core::catalogue::Group::ALL
+            .iter()
+            .position(|x| x.name() == g.name)
+    });
+    let now = vitals_core::now::now_us().map_err(ReportError::Internal)?;
+    let zone: chrono_tz::Tz = staffing_zone(&ctx)?;
+    let today = DateTime::from_timestamp_micros(now)
+        .unwrap_or_default()
+        .with_timezone(&zone)
+        .date_naive();
+    let partial = today < to;
+    if partial {
+        notes.insert(
+            "partial".into(),
+            format!("{} is still in progress (today is {today}): its numbers are partial and will change.", request.month),
+        );
+    }
+    if let Some(team) = &request.team {
+        notes.insert(
+            "team".into(),
+            format!("Limited to team {team} where a metric has tickets' teams; metrics marked “organisation-wide” (calls, customers, social) cannot be limited to a team."),
+        );
+    }
+    let tables = ctx_tables(&ctx);
+    let staffing = staffing(
+        engine,
+        catalogue,
+        config,
+        &StaffingRequest {
+            month: Some(request.month.clone()),
+            timezone: request.timezone.clone(),
+            top: Some(10),
+        },
+    )?;
+    Ok(ReportModel {
+        month: request.month.clone(),
+        month_title: from.format("%B %Y").to_string(),
+        months,
+        partial,
+        timezone: zone.name().to_string(),
+        team: request.team.clone(),
+        groups,
+        teams: crate::tables::teams(&tables)?,
+        agents: crate::tables::agents(&tables)?,
+        volume: volume(&ctx)?,
+        formulas: shown.iter().map(|m| formula_doc(catalogue, m)).collect(),
+        spike_method: vitals_query::spikes::METHOD.to_string(),
+        calculators: crate::calculator::rows()?,
+        staffing,
+        notes: notes.into_values().collect(),
+    })
+}
+
+fn staffing_zone(ctx: &Ctx) -> Result<chrono_tz::Tz, ReportError> {
+    match &ctx.request.timezone {
+        Some(z) => z.parse().map_err(|_| {
+            ReportError::Query(vitals_query::QueryError::Unknown {
+                kind: "time zone",
+                name: z.clone(),
+                suggestions: Vec::new(),
+                known: Vec::new(),
+            })
+        }),
+        None => Ok(ctx.config.reporting_zone()),
+    }
+}
+
+fn ctx_tables<'a>(ctx: &'a Ctx<'a>) -> crate::tables::TableCtx<'a> {
+    crate::tables::TableCtx {
+        query: Box::new(move |key, by| ctx.query(key, by, ctx.from, false)),
+    }
+}
+
+fn label(metric: &Metric, key: &str) -> String {
+    match key.split_once(':') {
+        Some((_, stat)) => format!("{} ({stat})", metric.label),
+        None => metric.label.clone(),
+    }
+}
+
+/// The rows of one metric key: one per breakdown value, each with six months.
+fn metric_rows(
+    ctx: &Ctx,
+    metric: &Metric,
+    key: &str,
+    months: &[String],
+    response: &QueryResponse,
+) -> Vec<MetricRow> {
+    let unit = unit_name(metric.unit);
+    let mut by_breakdown: BTreeMap<Option<(String, String)>, Vec<&ResultRow>> = BTreeMap::new();
+    for row in &response.results {
+        let breakdown = row
+            .dimensions
+            .iter()
+            .find(|(d, _)| !d.starts_with("time:"))
+            .map(|(d, v)| (d.clone(), v.clone().unwrap_or_else(|| "(none)".into())));
+        by_breakdown.entry(breakdown).or_default().push(row);
+    }
+    let mut out = Vec::new();
+    for (breakdown, rows) in by_breakdown {
+        let at = |m: &str| {
+            rows.iter()
+                .find(|r| dim(r, "time:month") == Some(m))
+                .and_then(|r| r.metrics.iter().find(|(k, _)| k == key))
+                .map(|(_, v)| v)
+        };
+        let values: Vec<Option<f64>> = months
+            .iter()
+            .map(|m| at(m).and_then(|v| v.value.filter(|_| v.n > 0 || v.exact)))
+            .collect();
+        let has_data = months.iter().any(|m| at(m).is_some_and(|v| v.n > 0));
+        if !has_data {
+            continue;
+        }
+        let current = months.last().and_then(|m| at(m));
+        let compare = current.and_then(|v| v.compare.as_ref());
+        out.push(MetricRow {
+            key: key.to_string(),
+            id: metric.id.clone(),
+            label: label(metric, key),
+            unit: unit.clone(),
+            direction: serde_json::to_value(metric.direction)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            display: values.iter().map(|v| value(*v, &unit)).collect(),
+            values,
+            breakdown,
+            n: current.map_or(0, |v| v.n),
+            ci: current.and_then(|v| v.ci).map(|c| (c.low, c.high)),
+            low_sample: current.is_some_and(|v| v.low_sample),
+            target: current.and_then(|v| v.target).map(|t| t.value),
+            on_target: current.and_then(|v| v.target).and_then(|t| t.on_target),
+            change: compare.and_then(|c| c.change),
+            change_pct: compare.and_then(|c| c.change_pct),
+            p_value: compare.and_then(|c| c.p_value),
+            significant: compare.and_then(|c| c.significant),
+            organisation_wide: ctx.request.team.is_some() && !ctx.applies_to_team(metric),
+        });
+    }
+    out
+}
+
+fn formula_doc(catalogue: &Catalogue, m: &Metric) -> FormulaDoc {
+    FormulaDoc {
+        id: m.id.clone(),
+        label: m.label.clone(),
+        group: m.group.title().to_string(),
+        description: m.description.clone(),
+        formula: m.formula.clone(),
+        counts_by: m.counts_by.clone(),
+        interval: catalogue.doc(m).interval.to_string(),
+        decisions: m.decisions.clone(),
+    }
+}
+
+/// Daily series of `ticket_volume` split by `by`, biggest first.
+fn daily(ctx: &Ctx, by: &str, days: &[String]) -> Result<Vec<Series>, ReportError> {
+    let response = ctx.query("ticket_volume", &["time:day", by], ctx.from, false)?;
+    let mut series: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for row in &response.results {
+        let (Some(day), name) = (dim(row, "time:day"), dim(row, by).unwrap_or("(none)")) else {
+            continue;
+        };
+        let count = row
+            .metrics
+            .first()
+            .and_then(|(_, v)| v.value)
+            .unwrap_or(0.0);
+        if let Some(i) = days.iter().position(|d| d == day) {
+            series
+                .entry(name.to_string())
+                .or_insert_with(|| vec![0.0; days.len()])[i] += count;
+        }
+    }
+    let mut out: Vec<Series> = series
+        .into_iter()
+        .map(|(name, values)| Series {
+            total: values.iter().sum(),
+            name,
+            values,
+        })
+        .filter(|s| s.total > 0.0)
+        .collect();
+    out.sort_by(|a, b| b.total.total_cmp(&a.total).then(a.name.cmp(&b.name)));
+    Ok(out)
+}
+
+fn volume(ctx: &Ctx) -> Result<Volume, ReportError> {
+    let days: Vec<String> = ctx
+        .from
+        .iter_days()
+        .take_while(|d| *d < ctx.to)
+        .map(|d| d.to_string())
+        .collect();
+    let by_category = ctx.query(
+        "ticket_volume",
+        &["time:month", "ticket:category"],
+        ctx.from,
+        true,
+    )?;
+    let mut risers: Vec<Riser> = by_category
+        .results
+        .iter()
+        .filter_map(|r| {
+            let v = &r.metrics.first()?.1;
+            let c = v.compare.as_ref();
+            Some(Riser {
+                name: dim(r, "ticket:category").unwrap_or("(none)").to_string(),
+                count: v.value?,
+                previous: c.and_then(|c| c.value),
+                change: c.and_then(|c| c.change),
+                change_pct: c.and_then(|c| c.change_pct),
+                significant: c.and_then(|c| c.significant),
+            })
+        })
+        .filter(|r| r.change.is_some_and(|c| c > 0.0))
+        .collect();
+    risers.sort_by(|a, b| {
+        b.change
+            .unwrap_or(0.0)
+            .total_cmp(&a.change.unwrap_or(0.0))
+            .then(a.name.cmp(&b.name))
+    });
+    risers.truncate(5);
+    let spike_request = |by: Option<&str>| SpikeRequest {
+        by: by.map(str::to_string),
+        from: Some(ctx.from),
+        to: Some(ctx.to),
+        timezone: ctx.request.timezone.clone(),
+        filters: ctx
+            .request
+            .team
+            .iter()
+            .map(|t| Filter {
+                dimension: "ticket:team".into(),
+                op: vitals_query::request::FilterOp::Is,
+                values: vec![t.clone()],
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let total = spikes(ctx.engine, ctx.catalogue, ctx.config, &spike_request(None))?;
+    let per_category = spikes(
+        ctx.engine,
+        ctx.catalogue,
+        ctx.config,
+        &spike_request(Some("ticket:category")),
+    )?;
+    Ok(Volume {
+        categories: daily(ctx, "ticket:category", &days)?,
+        channels: daily(ctx, "ticket:channel", &days)?,
+        days,
+        risers,
+        spikes: total.spikes,
+        category_spikes: per_category.spikes,
+    })
+}
+
+/// The table columns' display for a row.
+pub(crate) fn display_row(columns: &[Column], values: &[Option<f64>]) -> Vec<String> {
+    columns
+        .iter()
+        .zip(values)
+        .map(|(c, v)| value(*v, &c.unit))
+        .collect()
+}
+
+/// A ranked row.
+pub(crate) fn table_row(
+    rank: Option<usize>,
+    name: String,
+    team: Option<String>,
+    kind: &str,
+    columns: &[Column],
+    values: Vec<Option<f64>>,
+) -> TableRow {
+    TableRow {
+        rank,
+        name,
+        team,
+        kind: kind.into(),
+        display: display_row(columns, &values),
+        values,
+    }
+}

@@ -1,0 +1,69 @@
+//! The HTML report: one self-contained file (inline CSS, SVG charts drawn by [`crate::svg`], a
+//! small inline script for the calculator form; nothing from the network), rendered from a
+//! minijinja template. The default template is embedded; `--template DIR` reads
+//! `DIR/report.html` instead (`vitals report --write-template DIR` writes the default there to
+//! start from). Every number carries its machine-readable value in `data-*` attributes.
+
+use std::path::Path;
+
+use minijinja::{context, Environment, Value};
+
+use crate::model::ReportModel;
+use crate::svg::line_chart;
+use crate::ReportError;
+
+/// The default template.
+pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/report.html");
+
+/// The template file name inside a `--template` folder.
+pub const TEMPLATE_FILE: &str = "report.html";
+
+/// Writes the default template into `dir` (creating it).
+pub fn write_default_template(dir: &Path) -> Result<std::path::PathBuf, ReportError> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(TEMPLATE_FILE);
+    std::fs::write(&path, DEFAULT_TEMPLATE)?;
+    Ok(path)
+}
+
+/// Renders the report as HTML with the default template or `DIR/report.html`.
+pub fn render_html(
+    model: &ReportModel,
+    template_dir: Option<&Path>,
+) -> Result<String, ReportError> {
+    let source = match template_dir {
+        Some(dir) => std::fs::read_to_string(dir.join(TEMPLATE_FILE)).map_err(|e| {
+            ReportError::Template(format!("{}: {e}", dir.join(TEMPLATE_FILE).display()))
+        })?,
+        None => DEFAULT_TEMPLATE.to_string(),
+    };
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.add_template_owned(TEMPLATE_FILE, source)
+        .map_err(|e| ReportError::Template(e.to_string()))?;
+    let v = &model.volume;
+    let categories = line_chart(
+        "Tickets per category per day",
+        &v.days,
+        &v.categories,
+        "Tickets per day",
+    );
+    let channels = line_chart(
+        "Tickets per channel per day",
+        &v.days,
+        &v.channels,
+        "Tickets per day",
+    );
+    let calculators = serde_json::to_string(&model.calculators)
+        .map_err(|e| ReportError::Internal(e.to_string()))?;
+    env.get_template(TEMPLATE_FILE)
+        .and_then(|t| {
+            t.render(context! {
+                r => Value::from(minijinja::value::Serde(model)),
+                category_chart => Value::from_safe_string(categories),
+                channel_chart => Value::from_safe_string(channels),
+                calculators_json => Value::from_safe_string(calculators.replace("</", "<\\/")),
+            })
+        })
+        .map_err(|e| ReportError::Template(format!("{e:#}")))
+}

@@ -1,0 +1,60 @@
+//! vitals-report: the monthly report (issue 10, the articles' three-tab template and more).
+//! [`build`] turns query-library results into a [`ReportModel`] — every number from
+//! `vitals_query` (`run_query`, `spikes`, `staffing`) — and the renderers lay it out:
+//! [`render_xlsx`] (a workbook with native charts and a live calculator) and [`render_html`]
+//! (one self-contained page from an overridable template). The CLI (`vitals report`) and the
+//! server call the same functions.
+#![deny(missing_docs)]
+
+mod build;
+pub mod calculator;
+pub mod format;
+pub mod html;
+pub mod model;
+mod svg;
+mod tables;
+pub mod xlsx;
+
+pub use build::{build, ReportRequest};
+pub use html::{render_html, write_default_template};
+pub use model::ReportModel;
+pub use xlsx::render_xlsx;
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The month has no data.
+    #[error("no data in {month}; months with data: {}", if months.is_empty() { "none (import data first)".to_string() } else { months.join(", ") })]
+    NoData {
+        /// The month asked.
+        month: String,
+        /// Months that have data.
+        months: Vec<String>,
+    },
+    /// A query failed (a bad month, zone or team, or the engine).
+    #[error(transparent)]
+    Query(#[from] vitals_query::QueryError),
+    /// The workbook could not be written.
+    #[error("workbook: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// The HTML template could not be read or rendered.
+    #[error("template: {0}")]
+    Template(String),
+    /// A file could not be written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A bug.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ReportError {
+    /// Whether the error is the user's to fix.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            ReportError::NoData { .. } | ReportError::Template(_) => true,
+            ReportError::Query(q) => q.is_user_error(),
+            _ => false,
+        }
+    }
+}

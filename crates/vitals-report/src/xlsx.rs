@@ -1,0 +1,780 @@
+//! The workbook (`rust_xlsxwriter`): sheets Metrics, Ticket volume, Formulas and Staffing, with
+//! number formats (%, `[h]:mm` durations, currency), frozen header rows, fitted columns, a
+//! native line chart per volume series, and a calculator whose input cells are styled and
+//! unlocked (the Formulas sheet is protected, so only inputs take typing). Formulas are
+//! written with the value vitals computed as their cached result, because LibreOffice shows
+//! cached values on open.
+//!
+//! Values are the query's, converted only where a spreadsheet format needs it: percentages
+//! as fractions (72.8 % is 0.728), durations as days (`[h]:mm`). Changes stay in the metric's
+//! unit (seconds, points). Under each table's header a grey row names the query of every
+//! column (`dimension key [breakdown=value] [n]`) for tools reading the numbers back.
+
+use rust_xlsxwriter::{
+    Chart, ChartType, Color, Format, FormatAlign, Formula, ProtectionOptions, Workbook, Worksheet,
+};
+
+use crate::calculator::{CalcRow, ERLANG_ROWS};
+use crate::model::{ReportModel, Series, Table};
+use crate::ReportError;
+
+/// Sheet names.
+pub const SHEETS: [&str; 4] = ["Metrics", "Ticket volume", "Formulas", "Staffing"];
+
+fn num_format(unit: &str) -> &'static str {
+    match unit {
+        "seconds" => "[h]:mm",
+        "percent" => "0.0%",
+        "currency" => "#,##0.00",
+        "nps" => "+0.0;-0.0;0.0",
+        "score" => "0.00",
+        _ => "#,##0.##",
+    }
+}
+
+/// A value in the unit the cell's format expects.
+pub fn to_cell(v: f64, unit: &str) -> f64 {
+    match unit {
+        "seconds" => v / 86_400.0,
+        "percent" => v / 100.0,
+        _ => v,
+    }
+}
+
+struct Styles {
+    title: Format,
+    header: Format,
+    keys: Format,
+    bold: Format,
+    wrap: Format,
+    input: Format,
+    result: Format,
+    note: Format,
+}
+
+fn styles() -> Styles {
+    Styles {
+        title: Format::new().set_bold().set_font_size(16),
+        header: Format::new()
+            .set_bold()
+            .set_background_color(Color::RGB(0xDCE6F1))
+            .set_text_wrap(),
+        keys: Format::new()
+            .set_italic()
+            .set_font_size(8)
+            .set_font_color(Color::RGB(0x888888)),
+        bold: Format::new().set_bold(),
+        wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
+        input: Format::new()
+            .set_unlocked()
+            .set_background_color(Color::RGB(0xFFF2CC))
+            .set_border(rust_xlsxwriter::FormatBorder::Thin),
+        result: Format::new()
+            .set_bold()
+            .set_num_format("0.######")
+            .set_background_color(Color::RGB(0xE2EFDA)),
+        note: Format::new().set_font_color(Color::RGB(0x9C5700)),
+    }
+}
+
+fn write_opt(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    v: Option<f64>,
+    unit: &str,
+) -> Result<(), ReportError> {
+    if let Some(v) = v {
+        ws.write_number_with_format(
+            row,
+            col,
+            to_cell(v, unit),
+            &Format::new().set_num_format(num_format(unit)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Renders the workbook.
+pub fn render_xlsx(model: &ReportModel) -> Result<Vec<u8>, ReportError> {
+    let st = styles();
+    let mut wb = Workbook::new();
+    metrics_sheet(wb.add_worksheet(), model, &st)?;
+    volume_sheet(wb.add_worksheet(), model, &st)?;
+    formulas_sheet(wb.add_worksheet(), model, &st)?;
+    staffing_sheet(wb.add_worksheet(), model, &st)?;
+    Ok(wb.save_to_buffer()?)
+}
+
+fn heading(
+    ws: &mut Worksheet,
+    model: &ReportModel,
+    what: &str,
+    st: &Styles,
+) -> Result<u32, ReportError> {
+    let partial = if model.partial {
+        " — PARTIAL (month in progress)"
+    } else {
+        ""
+    };
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{what} — {}{partial}", model.month_title),
+        &st.title,
+    )?;
+    let team = model
+        .team
+        .as_deref()
+        .map(|t| format!(", team {t}"))
+        .unwrap_or_default();
+    ws.write_string(
+        1,
+        0,
+        format!(
+            "Month {} in {}{team}; every number from vitals' query library.",
+            model.month, model.timezone
+        ),
+    )?;
+    let mut row = 2;
+    for note in &model.notes {
+        ws.write_string_with_format(row, 0, note, &st.note)?;
+        row += 1;
+    }
+    Ok(row + 1)
+}
+
+fn metrics_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
+    ws.set_name(SHEETS[0])?;
+    let top = heading(ws, model, "Metrics", st)?;
+    let mut header: Vec<String> = vec![
+        "Group".into(),
+        "Metric".into(),
+        "Key".into(),
+        "Breakdown".into(),
+    ];
+    let month_col = header.len() as u16;
+    for (i, m) in model.months.iter().enumerate() {
+        let partial = model.partial && i + 1 == model.months.len();
+        header.push(if partial {
+            format!("{m} (partial)")
+        } else {
+            m.clone()
+        });
+    }
+    header.extend(
+        [
+            "Target",
+            "On target",
+            "Change (unit: s, pt, …)",
+            "Change %",
+            "p",
+            "Significant",
+            "n",
+            "95% low",
+            "95% high",
+            "Low sample",
+            "Scope",
+        ]
+        .map(String::from),
+    );
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, h, &st.header)?;
+    }
+    ws.set_freeze_panes(top + 1, 2)?;
+    let mut row = top + 1;
+    let after = month_col + model.months.len() as u16;
+    for g in &model.groups {
+        for r in &g.rows {
+            ws.write_string(row, 0, &g.title)?;
+            let label = if r.low_sample {
+                format!("{} ⚠", r.label)
+            } else {
+                r.label.clone()
+            };
+            ws.write_string(row, 1, label)?;
+            ws.write_string(row, 2, &r.key)?;
+            if let Some((d, v)) = &r.breakdown {
+                ws.write_string(row, 3, format!("{d}={v}"))?;
+            }
+            for (i, v) in r.values.iter().enumerate() {
+                write_opt(ws, row, month_col + i as u16, *v, &r.unit)?;
+            }
+            write_opt(ws, row, after, r.target, &r.unit)?;
+            if let Some(on) = r.on_target {
+                ws.write_string(row, after + 1, if on { "on" } else { "off" })?;
+            }
+            if let Some(c) = r.change {
+                ws.write_number_with_format(
+                    row,
+                    after + 2,
+                    c,
+                    &Format::new().set_num_format("+0.0##;-0.0##;0"),
+                )?;
+            }
+            if let Some(c) = r.change_pct {
+                ws.write_number_with_format(
+                    row,
+                    after + 3,
+                    c / 100.0,
+                    &Format::new().set_num_format("+0.0%;-0.0%;0.0%"),
+                )?;
+            }
+            if let Some(p) = r.p_value {
+                ws.write_number_with_format(
+                    row,
+                    after + 4,
+                    p,
+                    &Format::new().set_num_format("0.000"),
+                )?;
+            }
+            if let Some(s) = r.significant {
+                ws.write_string(row, after + 5, if s { "yes" } else { "no" })?;
+            }
+            ws.write_number(row, after + 6, r.n as f64)?;
+            if let Some((lo, hi)) = r.ci {
+                write_opt(ws, row, after + 7, Some(lo), &r.unit)?;
+                write_opt(ws, row, after + 8, Some(hi), &r.unit)?;
+            }
+            if r.low_sample {
+                ws.write_string(row, after + 9, "low sample")?;
+            }
+            if r.organisation_wide {
+                ws.write_string(row, after + 10, "organisation-wide")?;
+            }
+            row += 1;
+        }
+    }
+    row += 2;
+    row = ranked_table(ws, row, "Teams, ranked by tickets", &model.teams, st)?;
+    ranked_table(
+        ws,
+        row + 2,
+        "Agents by team, ranked by tickets (each team's median of its agents first)",
+        &model.agents,
+        st,
+    )?;
+    ws.set_column_width(0, 14)?;
+    ws.set_column_width(1, 34)?;
+    ws.set_column_width(2, 26)?;
+    ws.set_column_width(3, 20)?;
+    for c in month_col..after + 11 {
+        ws.set_column_width(c, 12)?;
+    }
+    Ok(())
+}
+
+fn ranked_table(
+    ws: &mut Worksheet,
+    top: u32,
+    title: &str,
+    t: &Table,
+    st: &Styles,
+) -> Result<u32, ReportError> {
+    ws.write_string_with_format(top, 0, title, &st.bold)?;
+    ws.write_string_with_format(top + 1, 0, "Rank", &st.header)?;
+    ws.write_string_with_format(top + 1, 1, &t.dimension, &st.header)?;
+    ws.write_string_with_format(top + 1, 2, "Team", &st.header)?;
+    for (i, c) in t.columns.iter().enumerate() {
+        let col = 3 + i as u16;
+        ws.write_string_with_format(top + 1, col, &c.label, &st.header)?;
+        let mut key = format!("{} {}", c.dimension, c.key);
+        if let Some((d, v)) = &c.breakdown {
+            key.push_str(&format!(" {d}={v}"));
+        }
+        if c.part == "n" {
+            key.push_str(" n");
+        }
+        ws.write_string_with_format(top + 2, col, key, &st.keys)?;
+    }
+    let mut row = top + 3;
+    for r in &t.rows {
+        let italic = r.kind == "distribution";
+        if let Some(rank) = r.rank {
+            ws.write_number(row, 0, rank as f64)?;
+        }
+        if italic {
+            ws.write_string_with_format(row, 1, &r.name, &Format::new().set_italic())?;
+        } else {
+            ws.write_string(row, 1, &r.name)?;
+        }
+        if let Some(team) = &r.team {
+            ws.write_string(row, 2, team)?;
+        }
+        for (i, (v, c)) in r.values.iter().zip(&t.columns).enumerate() {
+            write_opt(ws, row, 3 + i as u16, *v, &c.unit)?;
+        }
+        row += 1;
+    }
+    Ok(row)
+}
+
+fn series_block(
+    ws: &mut Worksheet,
+    top: u32,
+    col: u16,
+    what: &str,
+    days: &[String],
+    series: &[Series],
+    st: &Styles,
+) -> Result<(), ReportError> {
+    ws.write_string_with_format(top, col, "Day", &st.header)?;
+    for (k, s) in series.iter().enumerate() {
+        ws.write_string_with_format(top, col + 1 + k as u16, &s.name, &st.header)?;
+        ws.write_string_with_format(
+            top + 1,
+            col + 1 + k as u16,
+            format!("time:day ticket:{what}"),
+            &st.keys,
+        )?;
+    }
+    for (i, d) in days.iter().enumerate() {
+        let row = top + 2 + i as u32;
+        ws.write_string(row, col, d)?;
+        for (k, s) in series.iter().enumerate() {
+            ws.write_number(row, col + 1 + k as u16, s.values[i])?;
+        }
+    }
+    Ok(())
+}
+
+fn chart(sheet: &str, title: &str, top: u32, col: u16, days: usize, series: &[Series]) -> Chart {
+    let mut chart = Chart::new(ChartType::Line);
+    let (first, last) = (top + 2, top + 1 + days as u32);
+    for (k, s) in series.iter().enumerate() {
+        let c = col + 1 + k as u16;
+        chart
+            .add_series()
+            .set_categories((sheet, first, col, last, col))
+            .set_values((sheet, first, c, last, c))
+            .set_name(s.name.as_str());
+    }
+    chart.title().set_name(title);
+    chart.x_axis().set_name("Day");
+    chart.y_axis().set_name("Tickets per day");
+    chart.set_width(900).set_height(360);
+    chart
+}
+
+fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
+    ws.set_name(SHEETS[1])?;
+    let v = &model.volume;
+    let top = heading(ws, model, "Ticket volume", st)?;
+    // Charts first (what a reader looks at), the data they draw below and to the right.
+    let data_top = top + 40;
+    let channel_col = 2 + v.categories.len() as u16;
+    series_block(ws, data_top, 0, "category", &v.days, &v.categories, st)?;
+    series_block(
+        ws,
+        data_top,
+        channel_col,
+        "channel",
+        &v.days,
+        &v.channels,
+        st,
+    )?;
+    ws.insert_chart(
+        top,
+        0,
+        &chart(
+            SHEETS[1],
+            "Tickets per category per day",
+            data_top,
+            0,
+            v.days.len(),
+            &v.categories,
+        ),
+    )?;
+    ws.insert_chart(
+        top + 19,
+        0,
+        &chart(
+            SHEETS[1],
+            "Tickets per channel per day",
+            data_top,
+            channel_col,
+            v.days.len(),
+            &v.channels,
+        ),
+    )?;
+    let side = 14u16;
+    let mut row = top;
+    ws.write_string_with_format(
+        row,
+        side,
+        "Categories that rose most against the previous month",
+        &st.bold,
+    )?;
+    row += 1;
+    for (c, h) in [
+        "Category",
+        "Tickets",
+        "Previous month",
+        "Change",
+        "Change %",
+        "Significant",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string_with_format(row, side + c as u16, *h, &st.header)?;
+    }
+    row += 1;
+    for r in &v.risers {
+        ws.write_string(row, side, &r.name)?;
+        ws.write_number(row, side + 1, r.count)?;
+        write_opt(ws, row, side + 2, r.previous, "count")?;
+        write_opt(ws, row, side + 3, r.change, "count")?;
+        if let Some(p) = r.change_pct {
+            ws.write_number_with_format(
+                row,
+                side + 4,
+                p / 100.0,
+                &Format::new().set_num_format("+0.0%"),
+            )?;
+        }
+        if let Some(s) = r.significant {
+            ws.write_string(row, side + 5, if s { "yes" } else { "no" })?;
+        }
+        row += 1;
+    }
+    row += 2;
+    ws.write_string_with_format(
+        row,
+        side,
+        "Spikes: days far above the usual level for their weekday (method on the Formulas sheet)",
+        &st.bold,
+    )?;
+    row += 1;
+    for (c, h) in [
+        "Date",
+        "Series",
+        "Tickets",
+        "Expected",
+        "Excess",
+        "Ratio",
+        "Annotation",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string_with_format(row, side + c as u16, *h, &st.header)?;
+    }
+    row += 1;
+    for s in v.spikes.iter().chain(&v.category_spikes) {
+        ws.write_string(row, side, s.date.to_string())?;
+        ws.write_string(row, side + 1, s.value.as_deref().unwrap_or("all tickets"))?;
+        ws.write_number(row, side + 2, s.count)?;
+        ws.write_number(row, side + 3, s.expected)?;
+        ws.write_number(row, side + 4, s.excess)?;
+        if let Some(r) = s.ratio {
+            ws.write_number_with_format(
+                row,
+                side + 5,
+                r,
+                &Format::new().set_num_format("0.0\"×\""),
+            )?;
+        }
+        let notes: Vec<String> = s.annotations.iter().map(|a| a.text.clone()).collect();
+        ws.write_string(row, side + 6, notes.join("; "))?;
+        row += 1;
+    }
+    if v.spikes.is_empty() && v.category_spikes.is_empty() {
+        ws.write_string(row, side, "No spikes this month.")?;
+    }
+    ws.set_column_width(0, 11)?;
+    ws.set_column_width(side, 16)?;
+    ws.set_column_width(side + 1, 16)?;
+    ws.set_column_width(side + 6, 30)?;
+    Ok(())
+}
+
+fn col_name(col: u16) -> String {
+    let mut n = u32::from(col) + 1;
+    let mut s = String::new();
+    while n > 0 {
+        let r = ((n - 1) % 26) as u8;
+        s.insert(0, (b'A' + r) as char);
+        n = (n - 1) / 26;
+    }
+    s
+}
+
+fn cell(row: u32, col: u16) -> String {
+    format!("${}${}", col_name(col), row + 1)
+}
+
+/// The formula of a calculator row over its input cells.
+fn substitute(expr: &str, calc: &CalcRow, row: u32, first_input: u16) -> String {
+    let mut out = expr.to_string();
+    for (i, input) in calc.inputs.iter().enumerate() {
+        out = out.replace(
+            &format!("{{{}}}", input.name),
+            &cell(row, first_input + 1 + 2 * i as u16),
+        );
+    }
+    out
+}
+
+/// Columns of the calculator: name, formula, then (label, value) per input, result.
+const MAX_INPUTS: u16 = 5;
+const HELPER_COL: u16 = 40;
+
+fn formulas_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
+    ws.set_name(SHEETS[2])?;
+    let mut row = heading(ws, model, "Formulas", st)?;
+    ws.write_string_with_format(
+        row,
+        0,
+        "Calculator — type new numbers into the yellow cells; results recompute.",
+        &st.bold,
+    )?;
+    row += 1;
+    let first_input = 1u16;
+    let result_col = first_input + 1 + 2 * MAX_INPUTS;
+    let mut headers = vec!["Calculator".to_string()];
+    for i in 1..=MAX_INPUTS {
+        headers.push(format!("Input {i}"));
+        headers.push("Value".into());
+    }
+    headers.extend(
+        [
+            "Result",
+            "Unit",
+            "Expected (metrics.md)",
+            "Formula",
+            "Example",
+        ]
+        .map(String::from),
+    );
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(row, c as u16, h, &st.header)?;
+    }
+    ws.set_freeze_panes(row + 1, 1)?;
+    row += 1;
+    let mut helper_row = row;
+    for calc in &model.calculators {
+        ws.write_string(row, 0, &calc.name)?;
+        for (i, input) in calc.inputs.iter().enumerate() {
+            let c = first_input + 2 * i as u16;
+            ws.write_string(row, c, &input.name)?;
+            ws.write_number_with_format(row, c + 1, input.value, &st.input)?;
+        }
+        let formula = if calc.name == "erlang_c" {
+            let f = erlang_helper(ws, calc, row, first_input, helper_row)?;
+            helper_row += ERLANG_ROWS as u32 + 1;
+            f
+        } else {
+            format!("={}", substitute(&calc.sheet, calc, row, first_input))
+        };
+        ws.write_formula_with_format(
+            row,
+            result_col,
+            Formula::new(formula).set_result(calc.result.to_string()),
+            &st.result,
+        )?;
+        ws.write_string(row, result_col + 1, &calc.unit)?;
+        if let Some(e) = calc.expected {
+            ws.write_number(row, result_col + 2, e)?;
+        }
+        ws.write_string(row, result_col + 3, &calc.formula)?;
+        ws.write_string(row, result_col + 4, &calc.example)?;
+        row += 1;
+    }
+    row += 2;
+    ws.write_string_with_format(row, 0, "Spike detection", &st.bold)?;
+    row += 1;
+    for line in model.spike_method.lines() {
+        ws.write_string(row, 0, line)?;
+        row += 1;
+    }
+    row += 1;
+    ws.write_string_with_format(row, 0, "Definitions", &st.bold)?;
+    row += 1;
+    for (c, h) in [
+        "Metric",
+        "Label",
+        "Group",
+        "Formula",
+        "Counts by",
+        "Interval",
+        "Description",
+        "Decisions",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
+    }
+    row += 1;
+    for f in &model.formulas {
+        ws.write_string(row, 0, &f.id)?;
+        ws.write_string(row, 1, &f.label)?;
+        ws.write_string(row, 2, &f.group)?;
+        ws.write_string_with_format(row, 3, &f.formula, &st.wrap)?;
+        ws.write_string_with_format(row, 4, &f.counts_by, &st.wrap)?;
+        ws.write_string_with_format(row, 5, &f.interval, &st.wrap)?;
+        ws.write_string_with_format(row, 6, &f.description, &st.wrap)?;
+        ws.write_string_with_format(
+            row,
+            7,
+            f.decisions
+                .iter()
+                .map(|d| format!("• {d}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            &st.wrap,
+        )?;
+        row += 1;
+    }
+    ws.set_column_width(0, 22)?;
+    for c in 1..result_col {
+        ws.set_column_width(c, if (c - first_input) % 2 == 0 { 16 } else { 10 })?;
+    }
+    ws.set_column_width(result_col, 12)?;
+    ws.set_column_width(result_col + 3, 40)?;
+    ws.set_column_width(result_col + 4, 40)?;
+    ws.set_column_width(3, 40)?;
+    ws.set_column_width(6, 50)?;
+    ws.set_column_width(7, 60)?;
+    ws.set_column_hidden(HELPER_COL)?;
+    ws.set_column_hidden(HELPER_COL + 1)?;
+    ws.protect_with_options(&ProtectionOptions {
+        format_columns: true,
+        format_rows: true,
+        ..Default::default()
+    });
+    Ok(())
+}
+
+/// Writes the Erlang C helper columns (candidate agents and their service level, hidden) and
+/// returns the result formula: the first candidate plus the candidates below the target.
+fn erlang_helper(
+    ws: &mut Worksheet,
+    calc: &CalcRow,
+    row: u32,
+    first_input: u16,
+    helper_top: u32,
+) -> Result<String, ReportError> {
+    let input = |name: &str| {
+        calc.inputs
+            .iter()
+            .position(|i| i.name == name)
+            .map(|i| cell(row, first_input + 1 + 2 * i as u16))
+            .unwrap_or_default()
+    };
+    let v = |name: &str| {
+        calc.inputs
+            .iter()
+            .find(|i| i.name == name)
+            .map_or(0.0, |i| i.value)
+    };
+    let (calls, aht, interval, t, target) = (
+        input("calls"),
+        input("aht_secs"),
+        input("interval_secs"),
+        input("threshold_secs"),
+        input("target_pct"),
+    );
+    let a = format!("({calls}*{aht}/{interval})");
+    let traffic = v("calls") * v("aht_secs") / v("interval_secs");
+    let (n_col, sl_col) = (HELPER_COL, HELPER_COL + 1);
+    for i in 0..ERLANG_ROWS {
+        let r = helper_top + i as u32;
+        let n = traffic.floor() + 1.0 + i as f64;
+        let nc = cell(r, n_col);
+        ws.write_formula(
+            r,
+            n_col,
+            Formula::new(format!("=INT({a})+1+{i}")).set_result(n.to_string()),
+        )?;
+        let sl = vitals_query::staffing::service_level(
+            n as u32,
+            v("calls"),
+            v("aht_secs"),
+            v("interval_secs"),
+            v("threshold_secs"),
+        );
+        let formula = format!(
+            "=IF({nc}<={a},0,1-POISSON({nc},{a},FALSE)/(POISSON({nc},{a},FALSE)+(1-{a}/{nc})*POISSON({nc}-1,{a},TRUE))*EXP(-({nc}-{a})*{t}/{aht}))"
+        );
+        ws.write_formula(r, sl_col, Formula::new(formula).set_result(sl.to_string()))?;
+    }
+    let range = format!(
+        "{}:{}",
+        cell(helper_top, sl_col),
+        cell(helper_top + ERLANG_ROWS as u32 - 1, sl_col)
+    );
+    Ok(format!(
+        "=IF({calls}=0,0,INT({a})+1+COUNTIF({range},\"<\"&{target}/100))"
+    ))
+}
+
+fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
+    ws.set_name(SHEETS[3])?;
+    let s = &model.staffing;
+    let mut row = heading(ws, model, "Staffing", st)?;
+    ws.write_string(row, 0, format!(
+        "Erlang C for the month's busiest weekday × hour cells: {:.0} % of calls answered within {} s ({}), one-hour intervals; offered calls per hour are the month's calls in the cell divided by the days of that weekday.",
+        s.target * 100.0, s.threshold_secs, s.target_source
+    ))?;
+    row += 2;
+    for (c, h) in [
+        "Weekday",
+        "Hour",
+        "Offered (month)",
+        "Days",
+        "Offered per hour",
+        "AHT",
+        "Erlangs",
+        "Agents needed",
+        "Expected service level",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
+    }
+    ws.set_freeze_panes(row + 1, 0)?;
+    row += 1;
+    for c in &s.cells {
+        ws.write_string(row, 0, &c.weekday)?;
+        ws.write_string(row, 1, format!("{}:00", c.hour))?;
+        ws.write_number(row, 2, c.offered_total as f64)?;
+        ws.write_number(row, 3, f64::from(c.occurrences))?;
+        ws.write_number_with_format(
+            row,
+            4,
+            c.offered_per_hour,
+            &Format::new().set_num_format("0.00"),
+        )?;
+        if let Some(a) = c.aht_secs {
+            ws.write_number_with_format(
+                row,
+                5,
+                a / 86_400.0,
+                &Format::new().set_num_format("[h]:mm:ss"),
+            )?;
+        }
+        write_opt(ws, row, 6, c.erlangs, "score")?;
+        if let Some(n) = c.agents_needed {
+            ws.write_number(row, 7, f64::from(n))?;
+        }
+        write_opt(
+            ws,
+            row,
+            8,
+            c.expected_service_level.map(|x| x * 100.0),
+            "percent",
+        )?;
+        row += 1;
+    }
+    if s.cells.is_empty() {
+        ws.write_string(row, 0, "No calls this month.")?;
+    }
+    ws.set_column_width(0, 12)?;
+    for c in 2..9 {
+        ws.set_column_width(c, 14)?;
+    }
+    Ok(())
+}

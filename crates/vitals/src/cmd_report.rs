@@ -1,0 +1,93 @@
+//! `vitals report --month 2026-03`: builds the month's report model (`vitals_report::build`)
+//! and writes `vitals-report-2026-03.xlsx` and `.html`; `--write-template DIR` writes the
+//! default HTML template to copy and change.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use vitals_core::catalogue::Catalogue;
+use vitals_core::config::Config;
+use vitals_report::{build, render_html, render_xlsx, write_default_template, ReportRequest};
+
+use crate::{open_reader, UserError};
+
+/// Arguments of `vitals report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The month (YYYY-MM).
+    #[arg(long, required_unless_present = "write_template")]
+    month: Option<String>,
+    /// The store file.
+    #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
+    db: PathBuf,
+    /// The folder to write into.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Formats, comma-separated: xlsx, html.
+    #[arg(long, value_delimiter = ',', default_value = "xlsx,html")]
+    format: Vec<String>,
+    /// Limit ticket metrics to one team.
+    #[arg(long)]
+    team: Option<String>,
+    /// IANA zone (default: the reporting zone).
+    #[arg(long)]
+    tz: Option<String>,
+    /// A folder with `report.html` to use instead of the default HTML template.
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// Write the default HTML template into this folder and stop.
+    #[arg(long)]
+    write_template: Option<PathBuf>,
+}
+
+/// `vitals report`.
+pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
+    if let Some(dir) = &args.write_template {
+        let path = write_default_template(dir)?;
+        println!(
+            "wrote {}; render with --template {}",
+            path.display(),
+            dir.display()
+        );
+        return Ok(());
+    }
+    let month = args.month.unwrap_or_default();
+    for f in &args.format {
+        if f != "xlsx" && f != "html" {
+            return Err(UserError(format!("unknown format `{f}`; formats: xlsx, html")).into());
+        }
+    }
+    let reader = open_reader(&args.db)?;
+    let catalogue = Catalogue::builtin()?;
+    let request = ReportRequest {
+        month: month.clone(),
+        team: args.team,
+        timezone: args.tz,
+    };
+    let model = build(&reader, &catalogue, config, &request).map_err(user_or_internal)?;
+    std::fs::create_dir_all(&args.out)?;
+    for f in &args.format {
+        let path = args.out.join(format!("vitals-report-{month}.{f}"));
+        let bytes = match f.as_str() {
+            "xlsx" => render_xlsx(&model)?,
+            _ => render_html(&model, args.template.as_deref())
+                .map_err(user_or_internal)?
+                .into_bytes(),
+        };
+        std::fs::write(&path, bytes)?;
+        println!("wrote {}", path.display());
+    }
+    if model.partial {
+        eprintln!("note: {month} is still in progress; the report is marked partial");
+    }
+    Ok(())
+}
+
+fn user_or_internal(e: vitals_report::ReportError) -> anyhow::Error {
+    if e.is_user_error() {
+        UserError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
