@@ -14,6 +14,7 @@ pub mod model;
 mod svg;
 mod tables;
 pub mod xlsx;
+mod xlsx_formulas;
 
 pub use build::{build, ReportRequest};
 pub use html::{render_html, write_default_template};

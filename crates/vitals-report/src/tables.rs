@@ -11,8 +11,11 @@ use crate::model::{Column, Table};
 use crate::ReportError;
 
 /// Runs one query for the report month: `(metric key, dimensions)`.
+pub(crate) type QueryFn<'a> = Box<dyn Fn(&str, &[&str]) -> Result<QueryResponse, ReportError> + 'a>;
+
+/// What the tables need: a query for the report month.
 pub(crate) struct TableCtx<'a> {
-    pub(crate) query: Box<dyn Fn(&str, &[&str]) -> Result<QueryResponse, ReportError> + 'a>,
+    pub(crate) query: QueryFn<'a>,
 }
 
 /// (label, key, part, unit) of the columns, on the row dimension; calls have their own.
