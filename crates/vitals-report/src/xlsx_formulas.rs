@@ -56,7 +56,7 @@ pub(crate) fn formulas_sheet(
     )?;
     row += 1;
     let first_input = 1u16;
-    let result_col = first_input + 1 + 2 * MAX_INPUTS;
+    let result_col = first_input + 2 * MAX_INPUTS;
     let mut headers = vec!["Calculator".to_string()];
     for i in 1..=MAX_INPUTS {
         headers.push(format!("Input {i}"));

@@ -7,11 +7,8 @@ mod cmd_derive;
 mod cmd_explain;
 mod cmd_import;
 mod cmd_query;
-<<<<<<< HEAD
-mod cmd_serve;
-=======
 mod cmd_report;
->>>>>>> 5432af4 (vitals-report: the monthly report model from the query library, XLSX (native charts, live calculator with Erlang C) and self-contained HTML (SVG charts, template); vitals report)
+mod cmd_serve;
 mod cmd_sla;
 <<<<<<< HEAD
 mod remote;
@@ -59,15 +56,12 @@ enum Command {
     Demo(cmd_demo::DemoArgs),
     /// Generate a synthetic data set in the canonical format (for trials and benchmarks).
     Generate(cmd_demo::GenerateArgs),
-<<<<<<< HEAD
     /// Serve the JSON API (and survey links) over the store: `vitals serve --db vitals.duckdb`.
     Serve(cmd_serve::ServeArgs),
     /// Manage API tokens: `vitals token create --scope read,ingest`, `list`, `revoke ID`.
     Token(cmd_serve::TokenArgs),
-=======
     /// Write the monthly report (XLSX and HTML): `vitals report --month 2026-03`.
     Report(cmd_report::ReportArgs),
->>>>>>> 5432af4 (vitals-report: the monthly report model from the query library, XLSX (native charts, live calculator with Erlang C) and self-contained HTML (SVG charts, template); vitals report)
     /// Days far above the usual level for their weekday (`--by ticket:category`).
     Spikes(cmd_volume::SpikesArgs),
     /// Store an annotation for a date: `vitals annotate 2026-03-14 "Product launch"`.
