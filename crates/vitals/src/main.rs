@@ -10,11 +10,8 @@ mod cmd_query;
 mod cmd_report;
 mod cmd_serve;
 mod cmd_sla;
-<<<<<<< HEAD
-mod remote;
-=======
 mod cmd_volume;
->>>>>>> e102bb9 (Spikes (robust weekday baseline), annotations in the store, Erlang C staffing: query-library features with vitals spikes/annotate/annotations/staffing and explain spikes)
+mod remote;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
