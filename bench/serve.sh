@@ -21,6 +21,10 @@ DURATION="${DURATION:-15s}"
 # more than the first wave completes.
 DURATION_COLD="${DURATION_COLD:-60s}"
 BATCH="${BATCH:-500}"
+# PARTS=queries or PARTS=ingest runs one half; SERVE_ARGS are passed to `vitals serve` (e.g.
+# SERVE_ARGS="--batch-wait-ms 50" to compare group-commit settings).
+PARTS="${PARTS:-queries,ingest}"
+SERVE_ARGS="${SERVE_ARGS:-}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
 
 if ! command -v wrk > /dev/null; then
@@ -65,7 +69,8 @@ ADDR=""
 
 start_server() {
   : > "$WORK/serve.log"
-  "$BIN" serve --db "$WORK/b.duckdb" --addr 127.0.0.1:0 --config "$CONFIG" "$@" 2> "$WORK/serve.log" &
+  # shellcheck disable=SC2086 # SERVE_ARGS is a list of words
+  "$BIN" serve --db "$WORK/b.duckdb" --addr 127.0.0.1:0 --config "$CONFIG" $SERVE_ARGS "$@" 2> "$WORK/serve.log" &
   PID=$!
   for _ in $(seq 1 600); do
     if grep -q '^vitals serve: http://' "$WORK/serve.log"; then break; fi
@@ -106,17 +111,22 @@ run_queries() {
 }
 
 echo "== store: $TICKETS tickets ($(du -h "$STORE" | cut -f1)); wrk ${DURATION} per figure (cold at 50 connections: ${DURATION_COLD})"
-echo "== query latency, cold (--cache-entries 0): 1 connection, then 50"
-start_server --cache-entries 0
-run_queries cold 1 "$DURATION"
-run_queries cold 50 "$DURATION_COLD"
-stop_server
+if [[ "$PARTS" == *queries* ]]; then
+  echo "== query latency, cold (--cache-entries 0): 1 connection, then 50"
+  start_server --cache-entries 0
+  run_queries cold 1 "$DURATION"
+  run_queries cold 50 "$DURATION_COLD"
+  stop_server
 
-echo "== query latency, cached, 50 connections"
+  echo "== query latency, cached, 50 connections"
+  start_server
+  run_queries cached 50 "$DURATION"
+  stop_server
+fi
+[[ "$PARTS" == *ingest* ]] || exit 0
 start_server
-run_queries cached 50 "$DURATION"
 
-echo "== durable ingest (new tickets + 2 events each, $BATCH tickets per request)"
+echo "== durable ingest (new tickets + 2 events each, $BATCH tickets per request${SERVE_ARGS:+; serve $SERVE_ARGS})"
 for writers in 1 10 50; do
   threads=2
   if [ "$writers" = 1 ]; then threads=1; fi
