@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod insights;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -82,6 +83,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/records/{entity}"),
     ("get", "/api/v1/tickets/{id}"),
     ("get", "/api/v1/sla"),
+    ("get", "/api/v1/spikes"),
+    ("get", "/api/v1/staffing"),
+    ("get", "/api/v1/annotations"),
+    ("post", "/api/v1/annotations"),
+    ("delete", "/api/v1/annotations/{id}"),
+    ("get", "/api/v1/report"),
     ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{id}"),
@@ -105,6 +112,17 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/records/{entity}", post(api::ingest))
         .route("/api/v1/tickets/{id}", get(api::ticket))
         .route("/api/v1/sla", get(api::sla))
+        .route("/api/v1/spikes", get(insights::get_spikes))
+        .route("/api/v1/staffing", get(insights::get_staffing))
+        .route(
+            "/api/v1/annotations",
+            get(insights::list_annotations).post(insights::add_annotation),
+        )
+        .route(
+            "/api/v1/annotations/{id}",
+            delete(insights::delete_annotation),
+        )
+        .route("/api/v1/report", get(insights::get_report))
         .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
         .route("/api/v1/tokens/{id}", delete(api::revoke_token))
         .route(

@@ -18,9 +18,9 @@ use crate::{Reader, Store};
 pub enum Scope {
     /// Queries, catalogue, SLA, spikes, drill-down, the dashboard.
     Read,
-    /// Posting records.
+    /// Posting records, survey links and annotations.
     Ingest,
-    /// Everything, including tokens, annotations and survey links.
+    /// Everything, including tokens.
     Admin,
 }
 

@@ -1,0 +1,207 @@
+//! The `/api/v1` endpoints over the report engineer's library functions, the same ones the CLI
+//! calls: spikes (`vitals spikes`), annotations (`vitals annotate`, `vitals annotations`),
+//! staffing (`vitals staffing`) and the monthly report as a download (`vitals report`).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use vitals_query::annotations::NewAnnotation;
+use vitals_query::spikes::{spikes, SpikeRequest};
+use vitals_query::staffing::{staffing, StaffingRequest};
+use vitals_report::{build, render_html, render_xlsx, ReportError, ReportRequest};
+use vitals_store::Scope;
+
+use crate::auth::authorize;
+use crate::error::{ApiError, ApiJson};
+use crate::state::Shared;
+
+/// Query parameters, or the JSON error body when they do not parse.
+fn params<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    parsed
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))
+}
+
+fn report_error(e: ReportError) -> ApiError {
+    match e {
+        ReportError::Query(q) => q.into(),
+        ReportError::NoData { .. } => {
+            ApiError::new(StatusCode::NOT_FOUND, "no_data", e.to_string())
+        }
+        other if other.is_user_error() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_report",
+            other.to_string(),
+        ),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// `GET /api/v1/spikes?by=ticket:category&from=&to=&timezone=&baseline_weeks=&threshold=&min_excess=`.
+pub async fn get_spikes(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    request: Result<Query<SpikeRequest>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let request = params(request)?;
+    let report = state
+        .read(move |state, reader| Ok(spikes(reader, &state.catalogue, &state.config, &request)?))
+        .await?;
+    Ok(Json(report).into_response())
+}
+
+/// `GET /api/v1/staffing?month=YYYY-MM&timezone=&top=`.
+pub async fn get_staffing(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    request: Result<Query<StaffingRequest>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let request = params(request)?;
+    let report = state
+        .read(move |state, reader| Ok(staffing(reader, &state.catalogue, &state.config, &request)?))
+        .await?;
+    Ok(Json(report).into_response())
+}
+
+/// `GET /api/v1/annotations`.
+pub async fn list_annotations(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let all = state
+        .read(|_, reader| {
+            reader
+                .annotations()
+                .map_err(|e| ApiError::internal(e.to_string()))
+        })
+        .await?;
+    Ok(Json(all).into_response())
+}
+
+/// `POST /api/v1/annotations` with `{"date", "text", "category"}` (an `ingest` token).
+pub async fn add_annotation(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<NewAnnotation>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Ingest)?;
+    if new.text.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_annotation",
+            "an annotation needs a text",
+        ));
+    }
+    let stored = state
+        .writer
+        .run(move |store| store.add_annotation(&new))
+        .await
+        .map_err(|_| ApiError::busy())?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_annotation",
+                e.to_string(),
+            )
+        })?;
+    Ok((StatusCode::CREATED, Json(stored)).into_response())
+}
+
+/// `DELETE /api/v1/annotations/{id}`.
+pub async fn delete_annotation(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Ingest)?;
+    let deleted = state
+        .writer
+        .run(move |store| store.delete_annotation(id))
+        .await
+        .map_err(|_| ApiError::busy())?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_annotation",
+            format!("no annotation {id}"),
+        ))
+    }
+}
+
+/// Query parameters of a report download.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `xlsx` (default) or `html`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Limit ticket metrics to one team.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// IANA zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// `GET /api/v1/report?month=YYYY-MM&format=xlsx|html[&team=][&timezone=]`: the monthly report
+/// as `vitals report` writes it, as a download.
+pub async fn get_report(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    query: Result<Query<ReportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers, Scope::Read)?;
+    let params = params(query)?;
+    let format = params.format.clone().unwrap_or_else(|| "xlsx".into());
+    if format != "xlsx" && format != "html" {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_format",
+            format!("unknown format `{format}`"),
+        )
+        .suggesting(vec!["xlsx".into(), "html".into()]));
+    }
+    let month = params.month.clone();
+    let wanted = format.clone();
+    let bytes = state
+        .read(move |state, reader| {
+            let request = ReportRequest {
+                month: params.month,
+                team: params.team,
+                timezone: params.timezone,
+            };
+            let model =
+                build(reader, &state.catalogue, &state.config, &request).map_err(report_error)?;
+            match wanted.as_str() {
+                "xlsx" => render_xlsx(&model).map_err(report_error),
+                _ => render_html(&model, None)
+                    .map(String::into_bytes)
+                    .map_err(report_error),
+            }
+        })
+        .await?;
+    let content_type = match format.as_str() {
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "text/html; charset=utf-8",
+    };
+    let disposition = format!("attachment; filename=\"vitals-report-{month}.{format}\"");
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(e.to_string()))?,
+    );
+    Ok(response)
+}

@@ -1,0 +1,152 @@
+//! End-to-end tests of the server's spikes, annotations, staffing and report endpoints: the
+//! same library functions as `vitals spikes`, `vitals annotate`, `vitals staffing` and
+//! `vitals report`, so the API's JSON equals the CLI's on the same store; an annotation added
+//! over the API appears beside its spike at once; the report downloads as a workbook and a page.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use common::{ok, Workspace};
+use serde_json::{json, Value};
+use server::{call, get, post, Options, Server};
+
+/// A generated organisation imported with its configuration: (workspace, config path).
+fn organisation() -> (Workspace, String) {
+    let ws = Workspace::new();
+    let data = ws.data().display().to_string();
+    ok(&[
+        "generate",
+        "--out",
+        &data,
+        "--tickets",
+        "3000",
+        "--months",
+        "3",
+        "--start",
+        "2026-01-01",
+        "--seed",
+        "11",
+    ]);
+    let config = ws.data().join("vitals.toml").display().to_string();
+    ok(&["import", &data, "--db", &ws.db(), "--config", &config]);
+    (ws, config)
+}
+
+#[test]
+fn spikes_annotations_staffing_and_report_match_the_cli() {
+    let (ws, config) = organisation();
+    let db = std::path::PathBuf::from(ws.db());
+    let server = Server::start_with(
+        &db,
+        Options {
+            args: vec!["--config", &config],
+            ..Options::default()
+        },
+    );
+    let admin = server.admin();
+    let (reader, _) = server.token(&admin, &["read"]);
+    let (writer, _) = server.token(&admin, &["ingest"]);
+
+    let spikes_url = server.url("/api/v1/spikes?by=ticket:category");
+    let spikes = get(&spikes_url, Some(&reader)).expect(200).json();
+    let first = spikes["spikes"]
+        .as_array()
+        .and_then(|s| s.first())
+        .cloned()
+        .expect("the generated data has spikes");
+    let date = first["date"].as_str().unwrap().to_string();
+
+    // Annotations: a read token cannot add one; an ingest token can, and it shows at once.
+    let note = json!({"date": date, "text": "Product launch", "category": "launch"}).to_string();
+    post(&server.url("/api/v1/annotations"), Some(&reader), &note).expect(403);
+    let added = post(&server.url("/api/v1/annotations"), Some(&writer), &note)
+        .expect(201)
+        .json();
+    let id = added["id"].as_i64().unwrap();
+    let listed = get(&server.url("/api/v1/annotations"), Some(&reader))
+        .expect(200)
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let again = get(&spikes_url, Some(&reader)).expect(200).json();
+    let beside: Vec<&Value> = again["spikes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["date"] == first["date"])
+        .flat_map(|s| s["annotations"].as_array().unwrap())
+        .collect();
+    assert!(
+        beside.iter().any(|a| a["text"] == "Product launch"),
+        "{again}"
+    );
+
+    let staffing = get(&server.url("/api/v1/staffing?month=2026-02"), Some(&reader))
+        .expect(200)
+        .json();
+    assert!(
+        !staffing["cells"].as_array().unwrap().is_empty(),
+        "{staffing}"
+    );
+
+    // The report downloads in both formats, named for its month.
+    let xlsx = ureq::get(&server.url("/api/v1/report?month=2026-02&format=xlsx"))
+        .set("Authorization", &format!("Bearer {reader}"))
+        .call()
+        .expect("the workbook");
+    assert!(xlsx
+        .header("content-disposition")
+        .unwrap()
+        .contains("vitals-report-2026-02.xlsx"));
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut xlsx.into_reader(), &mut bytes).unwrap();
+    assert!(bytes.starts_with(b"PK"), "not a zip (xlsx) body");
+    let html = get(
+        &server.url("/api/v1/report?month=2026-02&format=html"),
+        Some(&reader),
+    )
+    .expect(200);
+    assert!(html
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(html.body.contains("2026-02"));
+    let missing = get(&server.url("/api/v1/report?month=2024-01"), Some(&reader)).expect(404);
+    assert_eq!(missing.error_code(), "no_data");
+    assert!(missing.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2026-02"));
+
+    let bad = get(&server.url("/api/v1/spikes?from=yesterday"), Some(&reader)).expect(400);
+    assert_eq!(bad.error_code(), "invalid_request");
+
+    // Deleting: once, then it is gone.
+    let one = server.url(&format!("/api/v1/annotations/{id}"));
+    call("DELETE", &one, Some(&writer), None, &[]).expect(204);
+    call("DELETE", &one, Some(&writer), None, &[]).expect(404);
+    // Put it back for the CLI comparison below.
+    post(&server.url("/api/v1/annotations"), Some(&writer), &note).expect(201);
+    let api_spikes = get(&spikes_url, Some(&reader)).expect(200).json();
+    server.stop();
+
+    // The CLI over the same store answers the same JSON.
+    let db = ws.db();
+    let cli_spikes: Value = serde_json::from_str(&ok(&[
+        "spikes",
+        "--db",
+        &db,
+        "--config",
+        &config,
+        "--by",
+        "ticket:category",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(api_spikes, cli_spikes);
+    let cli_staffing: Value = serde_json::from_str(&ok(&[
+        "staffing", "--db", &db, "--config", &config, "--month", "2026-02", "--json",
+    ]))
+    .unwrap();
+    assert_eq!(staffing, cli_staffing);
+}
