@@ -39,6 +39,10 @@ pub struct ReportArgs {
     /// Write the default HTML template into this folder and stop.
     #[arg(long)]
     write_template: Option<PathBuf>,
+    /// Download the report from a running `vitals serve` at this URL instead of opening the
+    /// store (token from VITALS_TOKEN; the server's default template).
+    #[arg(long, env = "VITALS_SERVER", conflicts_with = "template")]
+    server: Option<String>,
 }
 
 /// `vitals report`.
@@ -57,6 +61,24 @@ pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
         if f != "xlsx" && f != "html" {
             return Err(UserError(format!("unknown format `{f}`; formats: xlsx, html")).into());
         }
+    }
+    if let Some(url) = &args.server {
+        let remote = crate::remote::Remote::new(url)?;
+        std::fs::create_dir_all(&args.out)?;
+        let mut query = format!("month={}", encode(&month));
+        if let Some(team) = &args.team {
+            query.push_str(&format!("&team={}", encode(team)));
+        }
+        if let Some(tz) = &args.tz {
+            query.push_str(&format!("&timezone={}", encode(tz)));
+        }
+        for f in &args.format {
+            let bytes = remote.get_bytes(&format!("/api/v1/report?{query}&format={f}"))?;
+            let path = args.out.join(format!("vitals-report-{month}.{f}"));
+            std::fs::write(&path, bytes)?;
+            println!("wrote {}", path.display());
+        }
+        return Ok(());
     }
     let reader = open_reader(&args.db)?;
     let catalogue = Catalogue::builtin()?;
@@ -90,4 +112,17 @@ fn user_or_internal(e: vitals_report::ReportError) -> anyhow::Error {
     } else {
         e.into()
     }
+}
+
+/// Percent-encodes a query-string value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

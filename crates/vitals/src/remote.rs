@@ -1,7 +1,8 @@
 //! `--server URL`: the CLI as a client of a running `vitals serve` (which holds its store for
 //! good). Queries post the same request JSON to `/api/v1/query`; imports send each canonical
 //! file's records to `/api/v1/records/{entity}` in batches, validated by the server exactly as
-//! a local import would validate them. The token comes from `VITALS_TOKEN`.
+//! a local import would validate them; reports download from `/api/v1/report`. The token
+//! comes from `VITALS_TOKEN`.
 
 use std::path::Path;
 
@@ -45,6 +46,32 @@ impl Remote {
             .send_string(body);
         match answer {
             Ok(response) => Ok(response.into_string()?),
+            Err(ureq::Error::Status(status, response)) => {
+                let text = response.into_string().unwrap_or_default();
+                let message = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                    .unwrap_or(text);
+                Err(UserError(format!("{url}: {status}: {message}")).into())
+            }
+            Err(e) => Err(UserError(format!("cannot reach {url}: {e}")).into()),
+        }
+    }
+
+    /// GETs `path` (with its query string) and returns the body's bytes, or the server's error.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let answer = self
+            .agent
+            .get(&url)
+            .set("Authorization", &format!("Bearer {}", self.token))
+            .call();
+        match answer {
+            Ok(response) => {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)?;
+                Ok(bytes)
+            }
             Err(ureq::Error::Status(status, response)) => {
                 let text = response.into_string().unwrap_or_default();
                 let message = serde_json::from_str::<Value>(&text)

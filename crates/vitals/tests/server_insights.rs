@@ -128,6 +128,30 @@ fn spikes_annotations_staffing_and_report_match_the_cli() {
     // Put it back for the CLI comparison below.
     post(&server.url("/api/v1/annotations"), Some(&writer), &note).expect(201);
     let api_spikes = get(&spikes_url, Some(&reader)).expect(200).json();
+
+    // `vitals report --server` downloads both files while the server holds the store.
+    let out = ws.dir.path().join("reports");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args([
+            "report",
+            "--month",
+            "2026-02",
+            "--server",
+            &server.base,
+            "--out",
+        ])
+        .arg(&out)
+        .env("VITALS_TOKEN", &reader)
+        .env_remove("VITALS_DB")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for file in ["vitals-report-2026-02.xlsx", "vitals-report-2026-02.html"] {
+        assert!(
+            std::fs::metadata(out.join(file)).unwrap().len() > 1000,
+            "{file}"
+        );
+    }
     server.stop();
 
     // The CLI over the same store answers the same JSON.
