@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::{Months, NaiveDate, TimeZone};
+use chrono::{Datelike, Months, NaiveDate, TimeZone};
 use clap::Args;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::{parse_zone, Config};
@@ -17,11 +17,16 @@ use vitals_synth::{generate as synth, SynthOptions};
 use crate::cmd_import::{import_into, print_summary};
 use crate::UserError;
 
+/// The demo's store file, by default.
+pub const DEMO_DB: &str = "vitals-demo.duckdb";
+/// The demo's configuration, written beside its store.
+pub const DEMO_CONFIG: &str = "vitals-demo.toml";
+
 /// Arguments of `vitals demo`.
 #[derive(Args)]
 pub struct DemoArgs {
     /// The demo store (recreated on every run).
-    #[arg(long, default_value = "vitals-demo.duckdb")]
+    #[arg(long, default_value = DEMO_DB)]
     pub db: PathBuf,
     /// Random seed: the same seed gives the same organisation and numbers.
     #[arg(long, default_value_t = 42)]
@@ -155,10 +160,24 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
     let (db, config) = (args.db.display(), config_path.display());
+    // The last full month: the one ending the data, or the one before a partial last month.
+    let last_month = to
+        .pred_opt()
+        .and_then(|last| {
+            if to.day() == 1 {
+                Some(last)
+            } else {
+                last.with_day(1).and_then(|d| d.pred_opt())
+            }
+        })
+        .map(|d| d.format("%Y-%m").to_string())
+        .unwrap_or_default();
     println!(
         "\nNext (later commands take the demo's configuration with --config):\n  \
          vitals query --db {db} --config {config} --metric csat --metric first_response_time:business_median --by time:month --by ticket:team\n  \
          vitals sla --db {db} --config {config} --now {as_of} --at-risk\n  \
+         vitals report --db {db} --config {config} --month {last_month}\n  \
+         vitals serve --db {db} --config {config}   # the API and the dashboard on http://127.0.0.1:8080\n  \
          vitals explain first_response_time"
     );
     Ok(())

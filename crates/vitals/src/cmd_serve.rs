@@ -14,9 +14,10 @@ use crate::UserError;
 /// Arguments of `vitals serve`.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The store file (created when missing).
-    #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
-    pub db: PathBuf,
+    /// The store file (created when missing). Default: `vitals.duckdb`, or the demo's
+    /// `vitals-demo.duckdb` (with `vitals-demo.toml`) when only that exists here.
+    #[arg(long, env = "VITALS_DB")]
+    pub db: Option<PathBuf>,
     /// Address to listen on; a non-loopback address should sit behind a TLS proxy.
     #[arg(long, default_value = "127.0.0.1:8080", env = "VITALS_ADDR")]
     pub addr: SocketAddr,
@@ -40,8 +41,43 @@ pub struct ServeArgs {
     pub https: bool,
 }
 
-/// `vitals serve`.
-pub fn serve(args: ServeArgs, config: &Config) -> Result<()> {
+/// The store to serve and its configuration: as given, else `vitals.duckdb`, else — right
+/// after `vitals demo` — the demo's store with the demo's configuration.
+fn store_and_config(
+    db: Option<PathBuf>,
+    config: &Config,
+    explicit_config: bool,
+) -> Result<(PathBuf, Config)> {
+    if let Some(db) = db {
+        return Ok((db, config.clone()));
+    }
+    let default = PathBuf::from("vitals.duckdb");
+    let demo = PathBuf::from(crate::cmd_demo::DEMO_DB);
+    if default.exists() || !demo.exists() {
+        return Ok((default, config.clone()));
+    }
+    let demo_config = PathBuf::from(crate::cmd_demo::DEMO_CONFIG);
+    let config = if explicit_config || !demo_config.exists() {
+        config.clone()
+    } else {
+        Config::load(Some(&demo_config)).map_err(|e| UserError(e.to_string()))?
+    };
+    eprintln!(
+        "serving the demo store {} (no vitals.duckdb here){}",
+        demo.display(),
+        if explicit_config {
+            ""
+        } else {
+            " with its configuration vitals-demo.toml"
+        }
+    );
+    Ok((demo, config))
+}
+
+/// `vitals serve`; `explicit_config` says whether `--config` (or `VITALS_CONFIG`) named one.
+pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<()> {
+    let (db, config) = store_and_config(args.db.clone(), config, explicit_config)?;
+    let config = &config;
     if !args.addr.ip().is_loopback() && !args.https {
         eprintln!(
             "warning: listening on {} without TLS: tokens and answers cross the network in clear; \
@@ -50,7 +86,7 @@ pub fn serve(args: ServeArgs, config: &Config) -> Result<()> {
         );
     }
     let options = ServeOptions {
-        db: args.db.clone(),
+        db: db.clone(),
         addr: args.addr,
         config: config.clone(),
         limits: Limits {
@@ -64,7 +100,7 @@ pub fn serve(args: ServeArgs, config: &Config) -> Result<()> {
             batch_wait: std::time::Duration::from_millis(args.batch_wait_ms),
         },
     };
-    let db = args.db.display().to_string();
+    let db = db.display().to_string();
     vitals_server::serve(options, |addr| {
         eprintln!(
             "vitals serve: http://{addr} (store {db}); API at http://{addr}/api/v1, Ctrl-C stops"

@@ -110,7 +110,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Explain(args) => cmd_explain::explain(args),
         Command::Catalogue(args) => cmd_explain::catalogue(args),
         Command::Calc(args) => cmd_calc::run(args),
-        Command::Serve(args) => cmd_serve::serve(args, &config),
+        Command::Serve(args) => cmd_serve::serve(args, &config, cli.config.is_some()),
         Command::Token(args) => cmd_serve::token(args),
         Command::Demo(args) => cmd_demo::demo(args, &config),
         Command::Generate(args) => cmd_demo::generate(args),

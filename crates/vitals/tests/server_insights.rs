@@ -174,3 +174,65 @@ fn spikes_annotations_staffing_and_report_match_the_cli() {
     .unwrap();
     assert_eq!(staffing, cli_staffing);
 }
+
+#[test]
+fn vitals_demo_then_vitals_serve_serves_the_demo_with_its_configuration() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_vitals");
+    let demo = std::process::Command::new(bin)
+        .args(["demo", "--tickets", "1500"])
+        .current_dir(dir.path())
+        .env_remove("VITALS_DB")
+        .env_remove("VITALS_CONFIG")
+        .output()
+        .unwrap();
+    assert!(demo.status.success());
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("VITALS_DB")
+        .env_remove("VITALS_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    let mut base = None;
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        said.push('\n');
+        if let Some(rest) = line.strip_prefix("vitals serve: ") {
+            base = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let token = said
+        .split_whitespace()
+        .find(|w| w.starts_with("vt_"))
+        .unwrap_or_else(|| panic!("no token:\n{said}"))
+        .to_string();
+    assert!(
+        said.contains("serving the demo store vitals-demo.duckdb"),
+        "{said}"
+    );
+    assert!(said.contains("vitals-demo.toml"), "{said}");
+    // The demo's configuration is in force: business-time values and targets come back.
+    let base = base.expect("listening");
+    let request = json!({"metrics": ["first_response_time:business_median", "csat"]});
+    let answer = post(
+        &format!("{base}/api/v1/query"),
+        Some(&token),
+        &request.to_string(),
+    )
+    .expect(200)
+    .json();
+    let row = &answer["results"][0]["metrics"];
+    assert!(
+        row["first_response_time:business_median"]["value"].is_number(),
+        "{answer}"
+    );
+    assert!(row["csat"]["target"].is_number(), "{answer}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
