@@ -71,34 +71,69 @@ pub fn run<S: Strategy>(
     );
 }
 
-/// Longest a single case may run before the watchdog aborts the test process.
+/// Most CPU time a single case may use before the watchdog aborts the test process. CPU
+/// time, not wall time: a long run at low priority on a busy machine waits without hanging.
 const CASE_LIMIT: Duration = Duration::from_secs(60);
+/// Longest a case may take in wall time (a case blocked without using CPU: a deadlock).
+const CASE_WALL_LIMIT: Duration = Duration::from_secs(30 * 60);
 
-type Running = Mutex<HashMap<std::thread::ThreadId, (Instant, String)>>;
+/// A running case: when it started, its thread's CPU clock, its input.
+type Running = Mutex<HashMap<std::thread::ThreadId, (Instant, libc::clockid_t, Duration, String)>>;
 
 fn running() -> &'static Running {
     static RUNNING: std::sync::OnceLock<Running> = std::sync::OnceLock::new();
     RUNNING.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// Runs one case under the watchdog: a case still running after [`CASE_LIMIT`] is a hang,
-/// reported with its input, and the test process aborts.
+/// The CPU time a thread's clock shows.
+fn cpu_time(clock: libc::clockid_t) -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write; a stale clock id only returns an error.
+    if unsafe { libc::clock_gettime(clock, &mut t) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// This thread's CPU clock.
+fn thread_clock() -> libc::clockid_t {
+    let mut clock: libc::clockid_t = libc::CLOCK_THREAD_CPUTIME_ID;
+    // SAFETY: asking for the calling thread's own CPU clock id.
+    unsafe {
+        libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock);
+    }
+    clock
+}
+
+/// Runs one case under the watchdog: a case that used more than [`CASE_LIMIT`] of CPU (or
+/// ran [`CASE_WALL_LIMIT`]) is a hang, reported with its input, and the test process aborts.
 fn guarded<T>(label: &str, case: impl FnOnce() -> T) -> T {
     static WATCHDOG: Once = Once::new();
     WATCHDOG.call_once(|| {
         std::thread::spawn(|| loop {
             std::thread::sleep(Duration::from_millis(500));
             let map = running().lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, label)) = map.values().find(|(t, _)| t.elapsed() > CASE_LIMIT) {
+            let hung = map.values().find(|(started, clock, cpu_at_start, _)| {
+                cpu_time(*clock).saturating_sub(*cpu_at_start) > CASE_LIMIT
+                    || started.elapsed() > CASE_WALL_LIMIT
+            });
+            if let Some((_, _, _, label)) = hung {
                 let shown: String = label.chars().take(2000).collect();
-                eprintln!("a fuzz case ran longer than {CASE_LIMIT:?} (a hang): {shown}");
+                eprintln!("a fuzz case ran longer than {CASE_LIMIT:?} of CPU (a hang): {shown}");
                 std::process::abort();
             }
         });
     });
     let id = std::thread::current().id();
     let lock = || running().lock().unwrap_or_else(|e| e.into_inner());
-    lock().insert(id, (Instant::now(), label.to_string()));
+    let clock = thread_clock();
+    lock().insert(
+        id,
+        (Instant::now(), clock, cpu_time(clock), label.to_string()),
+    );
     let out = case();
     lock().remove(&id);
     out
