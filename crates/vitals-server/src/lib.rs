@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod insights;
 pub mod metrics;
@@ -98,6 +99,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/surveys/links"),
     ("get", "/s/{token}"),
     ("post", "/s/{token}"),
+    ("get", "/"),
+    ("get", "/assets/{path}"),
 ];
 
 /// The application's routes over a state.
@@ -131,6 +134,7 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/api/v1/surveys/links", post(surveys::create_link))
         .route("/s/{token}", get(surveys::show).post(surveys::answer))
+        .merge(dashboard::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)

@@ -1,0 +1,209 @@
+// app.js — the dashboard's entry point: logs in (a token exchanged for an HttpOnly session
+// cookie, so the page never keeps it), loads the catalogue and the server's features, finds
+// the data's extent (presets count back from its end), and renders the filter bar, the tabs
+// and the current tab from the URL's state; Back/Forward and reloads restore the same view.
+
+import { api, catalogue, features, query, ApiError } from './api.js';
+import { h, replace, errorBox, loading } from './dom.js';
+import { readState, writeState, periodOf, grainOf, monthsOf } from './state.js';
+import { renderFilters } from './filters.js';
+import { TABS, cardKeys, compositionIds } from './tabs.js';
+import { cards, chart, heat, breakdown, composition, slaList } from './panels.js';
+import { bucketOf } from './charts.js';
+
+const $ = (id) => document.getElementById(id);
+let context = null;
+let refreshTimer = null;
+
+function showLogin(message) {
+  $('app').hidden = true;
+  $('logout').hidden = true;
+  replace($('who'));
+  $('login').hidden = false;
+  replace($('login-error'), message || '');
+  $('token').focus();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const token = $('token').value.trim();
+  try {
+    await api('/api/v1/session', { method: 'POST', body: { token } });
+    $('token').value = '';
+    await start();
+  } catch (error) {
+    showLogin(error instanceof ApiError && error.status === 401 ? 'That token is unknown, revoked or cannot read.' : error.message);
+  }
+}
+
+async function logout() {
+  await api('/api/v1/session', { method: 'DELETE' });
+  showLogin('Logged out.');
+}
+
+async function extentOf(state) {
+  const request = { metrics: ['ticket_volume'] };
+  if (state.tz) request.timezone = state.tz;
+  const answer = await query(request);
+  const n = answer.results.reduce((sum, r) => sum + ((r.metrics.ticket_volume || {}).n || 0), 0);
+  return { from: answer.query.from, to: answer.query.to, zone: answer.query.timezone, empty: n === 0 };
+}
+
+function emptyState() {
+  return h('section', { class: 'empty-state', 'aria-labelledby': 'empty-title' },
+    h('h2', { id: 'empty-title' }, 'No data yet'),
+    h('p', {}, 'This store holds no tickets. Import a data set with the server stopped:'),
+    h('pre', {}, 'vitals import DATA_DIR --db vitals.duckdb --tz Europe/Helsinki\nvitals import --from zendesk EXPORT_DIR --db vitals.duckdb'),
+    h('p', {}, 'or push records to the running server (a token with the ingest scope):'),
+    h('pre', {}, 'curl -H "Authorization: Bearer $TOKEN" --data-binary @tickets.ndjson \\\n  http://HOST/api/v1/records/tickets'),
+    h('p', {}, 'To look around first, generate a demo organisation: ', h('code', {}, 'vitals demo'), ', then ', h('code', {}, 'vitals serve --db vitals-demo.duckdb --config vitals-demo.toml'), '.'));
+}
+
+function parseMarks(payload, kind, keys) {
+  const items = Array.isArray(payload) ? payload : (payload && (payload[kind === 'spike' ? 'spikes' : 'annotations'] || payload.items)) || [];
+  return items.map((item) => {
+    const date = keys.map((k) => item[k]).find((v) => typeof v === 'string');
+    const text = kind === 'spike'
+      ? [item.dimension, item.value, item.label].filter((v) => typeof v === 'string').join(' ') || 'unusual volume'
+      : item.text || item.note || item.label || item.title || '';
+    return date ? { date, text, kind } : null;
+  }).filter(Boolean);
+}
+
+/** Spikes (for a dimension) and annotations in the period, when the server has them. */
+function marksLoader(ctx) {
+  return async (by) => {
+    const range = new URLSearchParams();
+    if (ctx.period.from) range.set('from', ctx.period.from);
+    if (ctx.period.to) range.set('to', ctx.period.to);
+    const out = [];
+    const tries = [];
+    if (ctx.features.spikes) {
+      const params = new URLSearchParams(range);
+      params.set('by', by);
+      tries.push(api(`/api/v1/spikes?${params}`).then((p) => out.push(...parseMarks(p, 'spike', ['bucket', 'day', 'date', 'at', 'start', 'from']))));
+    }
+    if (ctx.features.annotations) {
+      tries.push(api(`/api/v1/annotations?${range}`).then((p) => out.push(...parseMarks(p, 'note', ['at', 'date', 'day', 'from', 'starts_at', 'start']))));
+    }
+    await Promise.allSettled(tries);
+    return out;
+  };
+}
+
+function reportLinks(ctx) {
+  if (!ctx.features.report) return null;
+  const months = monthsOf(ctx.extent);
+  if (!months.length) return null;
+  const preferred = ctx.period.from ? bucketOf(ctx.period.from, 'time:month') : months[0];
+  const select = h('select', { id: 'report-month' }, months.map((m) => h('option', { value: m, selected: m === preferred }, m)));
+  const xlsx = h('a', { class: 'button', download: '' }, 'XLSX');
+  const html = h('a', { class: 'button', download: '' }, 'HTML');
+  const update = () => {
+    xlsx.href = `/api/v1/report?month=${select.value}&format=xlsx`;
+    html.href = `/api/v1/report?month=${select.value}&format=html`;
+  };
+  select.addEventListener('change', update);
+  update();
+  return h('div', { class: 'report' }, h('label', { for: 'report-month' }, 'Monthly report'), select, xlsx, html);
+}
+
+function renderTabs(ctx) {
+  const nav = $('tabs');
+  const buttons = TABS.map((tab) => h('button', {
+    type: 'button', role: 'tab', id: `tab-${tab.id}`, 'aria-controls': 'main',
+    'aria-selected': String(tab.id === ctx.tab.id), tabindex: tab.id === ctx.tab.id ? '0' : '-1',
+    onclick: () => apply((s) => { s.tab = tab.id; }),
+  }, tab.label));
+  nav.onkeydown = (e) => {
+    const i = buttons.indexOf(document.activeElement);
+    if (i < 0 || !['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key)) return;
+    e.preventDefault();
+    const next = e.key === 'Home' ? 0 : e.key === 'End' ? buttons.length - 1
+      : (i + (e.key === 'ArrowRight' ? 1 : -1) + buttons.length) % buttons.length;
+    buttons[next].focus();
+  };
+  replace(nav, buttons);
+}
+
+function renderTab(ctx) {
+  const main = $('main');
+  const tab = ctx.tab;
+  const keys = cardKeys(tab, ctx.catalogue, ctx.state.bh);
+  const marks = marksLoader(ctx);
+  const zone = ctx.state.tz || ctx.zone;
+  const compare = ctx.state.compare ? `, compared with the ${ctx.state.compare === 'yoy' ? 'same period a year earlier' : 'previous period'}` : '';
+  const filters = Object.entries(ctx.state.filters).filter(([, v]) => v.length).map(([k, v]) => `${k} ${v.join('/')}`);
+  main.setAttribute('aria-labelledby', `tab-${tab.id}`);
+  replace(main,
+    h('div', { class: 'tab-head' },
+      h('h2', {}, tab.label),
+      h('p', { class: 'scope', id: 'scope' },
+        `${ctx.period.from || ctx.extent.from} – ${ctx.period.to || ctx.extent.to} (${zone})${compare}${ctx.state.bh ? ', business hours' : ''}${filters.length ? '; ' + filters.join('; ') : ''}`),
+      reportLinks(ctx)),
+    h('section', { 'aria-label': 'Headline cards' }, cards(ctx, keys)),
+    h('div', { class: 'panels' },
+      (tab.charts || []).map((spec) => chart(ctx, spec, marks)),
+      tab.heat ? heat(ctx, tab.heat) : null,
+      (tab.tables || []).map((d) => breakdown(ctx, keys, d)),
+      compositionIds(tab, ctx.catalogue, keys).map((id) => composition(ctx, id)),
+      tab.slaLists ? [slaList(ctx, 'breached'), slaList(ctx, 'at_risk')] : null));
+}
+
+async function render() {
+  const state = readState();
+  const tab = TABS.find((t) => t.id === state.tab) || TABS[0];
+  document.body.classList.toggle('wall', state.wall);
+  if (!context.extent || context.extent.tz !== state.tz) {
+    context.extent = { ...(await extentOf(state)), tz: state.tz };
+  }
+  if (context.extent.empty) {
+    replace($('main'), emptyState());
+    replace($('filters'));
+    return;
+  }
+  const period = periodOf(state, context.extent);
+  const ctx = { ...context, state, tab, period, grain: grainOf(period, context.extent), zone: context.extent.zone };
+  renderFilters($('filters'), ctx, apply);
+  renderTabs(ctx);
+  renderTab(ctx);
+  clearInterval(refreshTimer);
+  if (state.wall) refreshTimer = setInterval(() => renderTab(ctx), 60000);
+}
+
+/** Changes the state (through `mutate`), writes it into the URL and re-renders. */
+function apply(mutate) {
+  const state = readState();
+  mutate(state);
+  writeState(state);
+  render().catch(fail);
+}
+
+function fail(error) {
+  if (error instanceof ApiError && error.status === 401) showLogin('Your session has ended; log in again.');
+  else replace($('main'), errorBox(error));
+}
+
+async function start() {
+  let who;
+  try {
+    who = await api('/api/v1/session');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return showLogin();
+    throw error;
+  }
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('logout').hidden = false;
+  replace($('who'), `Signed in with “${who.token}”`);
+  replace($('main'), loading());
+  const [metrics, offered] = await Promise.all([catalogue(), features()]);
+  context = { catalogue: metrics, features: offered, extent: null };
+  await render();
+}
+
+$('login-form').addEventListener('submit', login);
+$('logout').addEventListener('click', () => logout().catch(fail));
+$('drill-close').addEventListener('click', () => $('drill').close());
+window.addEventListener('popstate', () => { if (context) render().catch(fail); });
+start().catch(fail);

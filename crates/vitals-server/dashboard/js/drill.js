@@ -1,0 +1,88 @@
+// drill.js — the records behind a number and the ticket behind a record, in one modal
+// dialog: drill-down asks the query endpoint for one metric's records in one result cell
+// (`"records": true`, paged; their count is the cell's n), and a ticket opens its record,
+// facts, timeline, replies and SLA targets (GET /api/v1/tickets/{id}).
+
+import { api, query } from './api.js';
+import { h, replace, loading, errorBox } from './dom.js';
+import { formatValue, unitOf } from './format.js';
+
+const PAGE_SIZE = 50;
+
+function dialog() {
+  return document.getElementById('drill');
+}
+
+function show(title, body, back) {
+  const d = dialog();
+  replace(d.querySelector('#drill-title'), title);
+  const backButton = d.querySelector('#drill-back');
+  backButton.hidden = !back;
+  backButton.onclick = back || null;
+  replace(d.querySelector('#drill-body'), body);
+  if (!d.open) d.showModal();
+}
+
+/** Opens the records behind `request` (one metric) in `cell`, at a page. */
+export function openDrill(ctx, request, cell, title, page = 1) {
+  const body = h('div', { 'aria-busy': 'true' }, loading('Loading records…'));
+  show(title, body);
+  const key = request.metrics[0];
+  const unit = unitOf(ctx.catalogue, key);
+  const ask = { ...request, records: true, page, page_size: PAGE_SIZE };
+  if (request.by && request.by.length) ask.cell = cell;
+  query(ask).then((answer) => {
+    const pages = Math.max(1, Math.ceil(answer.n / answer.page_size));
+    const again = () => openDrill(ctx, request, cell, title, page);
+    const rows = answer.records.map((r) => h('tr', {},
+      h('td', {}, r.id),
+      h('td', {}, r.kind),
+      h('td', {}, r.ticket_id
+        ? h('button', { type: 'button', class: 'link', onclick: () => openTicket(ctx, r.ticket_id, again) }, r.ticket_id)
+        : ''),
+      h('td', {}, r.at || ''),
+      h('td', { class: 'num' }, r.value === null || r.value === undefined ? '' : formatValue(unit === 'percent' ? 'score' : unit, r.value)),
+      h('td', {}, r.counted === false ? 'no' : 'yes')));
+    const nav = h('nav', { class: 'pager', 'aria-label': 'Pages' },
+      h('button', { type: 'button', disabled: page <= 1, onclick: () => openDrill(ctx, request, cell, title, page - 1) }, '← Previous'),
+      h('span', {}, `Page ${page} of ${pages}`),
+      h('button', { type: 'button', disabled: page >= pages, onclick: () => openDrill(ctx, request, cell, title, page + 1) }, 'Next →'));
+    replace(body,
+      h('p', { class: 'drill-n', dataset: { n: answer.n } }, `n = ${answer.n} records (the number's sample).`),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'data records' },
+        h('thead', {}, h('tr', {}, ['Record', 'Kind', 'Ticket', 'At (UTC)', 'Value', 'Counted'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, rows))),
+      nav);
+  }).catch((error) => replace(body, errorBox(error)))
+    .finally(() => body.setAttribute('aria-busy', 'false'));
+}
+
+function facts(object) {
+  return h('dl', { class: 'facts' }, Object.entries(object || {})
+    .filter(([, v]) => v !== null && v !== undefined)
+    .flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))]));
+}
+
+function list(items, columns) {
+  if (!items || !items.length) return h('p', { class: 'status' }, 'None.');
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.replace(/_/g, ' '))))),
+    h('tbody', {}, items.map((item) => h('tr', {}, columns.map((c) => h('td', {}, item[c] === null || item[c] === undefined ? '' : String(item[c]))))))));
+}
+
+/** Opens one ticket: its record, facts, timeline, replies, resolved spans and SLA targets. */
+export function openTicket(ctx, id, back) {
+  const body = h('div', { 'aria-busy': 'true' }, loading('Loading the ticket…'));
+  show(`Ticket ${id}`, body, back);
+  api(`/api/v1/tickets/${encodeURIComponent(id)}`).then((t) => {
+    replace(body,
+      h('section', { class: 'ticket' }, h('h3', {}, 'Ticket'), facts(t.ticket)),
+      h('section', { class: 'ticket' }, h('h3', {}, 'Timeline'),
+        list(t.timeline, ['at', 'kind', 'author_role', 'author_id', 'agent_id', 'status', 'public', 'channel'])),
+      h('section', { class: 'ticket' }, h('h3', {}, 'Facts'), facts(t.facts)),
+      h('section', { class: 'ticket' }, h('h3', {}, 'Replies'), list(t.replies, ['clock_start', 'replied_at', 'agent_id', 'wait_secs', 'wait_business_secs'])),
+      h('section', { class: 'ticket' }, h('h3', {}, 'Resolved spans'), list(t.resolved_spans, ['resolved_from', 'resolved_to'])),
+      h('section', { class: 'ticket' }, h('h3', {}, 'SLA targets'), list(t.sla, ['policy', 'target', 'clock', 'target_secs', 'elapsed_secs', 'met', 'due_at', 'ended_by'])));
+  }).catch((error) => replace(body, errorBox(error)))
+    .finally(() => body.setAttribute('aria-busy', 'false'));
+}

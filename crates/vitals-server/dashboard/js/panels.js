@@ -1,0 +1,222 @@
+// panels.js — the pieces of a tab: headline cards, time-series charts, the weekday × hour
+// heat map, breakdown and composition tables, and the SLA lists. Each panel runs its own
+// queries (in parallel, one per set of filters that apply) and shows a loading, error or
+// empty state of its own; every number can be drilled into when the server offers it.
+
+import { api, query } from './api.js';
+import { h, replace, loading, errorBox } from './dom.js';
+import {
+  labelOf, unitOf, formatValue, formatChange, filtersFor, isPlain, splitKey, dimensionLabel,
+} from './format.js';
+import { timeChart } from './charts.js';
+import { heatmap } from './heatmap.js';
+import { dataTable } from './table.js';
+import { openDrill, openTicket } from './drill.js';
+
+/** The request fields every query of the view shares: period, zone. */
+export function baseRequest(ctx) {
+  const request = {};
+  if (ctx.period.from) request.from = ctx.period.from;
+  if (ctx.period.to) request.to = ctx.period.to;
+  if (ctx.state.tz) request.timezone = ctx.state.tz;
+  return request;
+}
+
+/** The dimensions a metric always adds (its share-of dimension, its breakdown). */
+function ownDimensions(metric) {
+  return [metric.share_of, ...(metric.breakdown || [])].filter(Boolean);
+}
+
+/**
+ * Runs metric keys broken down by `by`: metrics that share the filters that apply to them
+ * share one query. Returns { rows: [{dimensions, metrics}], requests: {key → request},
+ * unused: {key → [filter names that do not apply]}, anchors, warnings }.
+ */
+export async function runKeys(ctx, keys, by = [], { compare = false } = {}) {
+  const groups = new Map();
+  const unused = {};
+  for (const key of keys) {
+    const metric = ctx.catalogue.get(splitKey(key).id);
+    const fit = filtersFor(metric, ctx.state.filters);
+    unused[key] = fit.unused;
+    const extra = isPlain(metric) ? [] : ownDimensions(metric).filter((d) => !by.includes(d));
+    const signature = JSON.stringify([fit.filters, extra.length ? key : '']);
+    if (!groups.has(signature)) {
+      const request = { ...baseRequest(ctx), metrics: [], by: [...by, ...extra], filters: fit.filters };
+      if (compare && ctx.state.compare) request.compare = ctx.state.compare;
+      groups.set(signature, request);
+    }
+    groups.get(signature).metrics.push(key);
+  }
+  const answers = await Promise.all([...groups.values()].map((r) => query(r)));
+  const rows = [];
+  const requests = {};
+  const anchors = {};
+  const warnings = [];
+  [...groups.values()].forEach((request, i) => {
+    const answer = answers[i];
+    for (const key of request.metrics) requests[key] = request;
+    Object.assign(anchors, answer.query.anchors || {});
+    warnings.push(...((answer.meta && answer.meta.warnings) || []));
+    rows.push(...answer.results);
+  });
+  return { rows, requests, unused, anchors, warnings };
+}
+
+/** A panel: a titled section whose body shows loading, then the result of `fill` or an error. */
+export function panel(title, fill, { wide = false, actions = null } = {}) {
+  const body = h('div', { class: 'panel-body' }, loading());
+  const id = 'p-' + Math.random().toString(36).slice(2, 9);
+  const section = h('section', { class: wide ? 'panel wide' : 'panel', 'aria-labelledby': id, 'aria-busy': 'true' },
+    h('header', { class: 'panel-head' }, h('h3', { id }, title), actions),
+    body);
+  Promise.resolve()
+    .then(() => fill(body, section))
+    .catch((error) => replace(body, errorBox(error)))
+    .finally(() => section.setAttribute('aria-busy', 'false'));
+  return section;
+}
+
+function cellLabel(cell) {
+  const parts = Object.entries(cell).map(([d, v]) => `${dimensionLabel(d)}: ${v}`);
+  return parts.length ? parts.join(', ') : 'the whole period';
+}
+
+/** Opens the records behind one number (a metric in one cell of a request). */
+export function drill(ctx, request, key, cell) {
+  const keep = {};
+  for (const d of request.by) if (cell[d] !== undefined) keep[d] = cell[d];
+  const base = { ...request, metrics: [key] };
+  delete base.compare;
+  openDrill(ctx, base, keep, `${labelOf(ctx.catalogue, key)} — ${cellLabel(keep)}`);
+}
+
+function significance(compare) {
+  if (!compare || compare.significant === null || compare.significant === undefined) return 'no test';
+  const p = compare.p_value === null || compare.p_value === undefined ? '' : ` (p = ${compare.p_value.toFixed(3)})`;
+  return (compare.significant ? 'significant' : 'not significant') + p;
+}
+
+function card(ctx, key, value, dims, anchor, unused, request) {
+  const unit = unitOf(ctx.catalogue, key);
+  const metric = ctx.catalogue.get(splitKey(key).id);
+  const extra = Object.entries(dims).map(([, v]) => v).join(', ');
+  const title = labelOf(ctx.catalogue, key) + (extra ? ` — ${extra}` : '');
+  const tip = `Counts by: ${anchor || (metric && metric.counts_by) || '?'}`;
+  const parts = [
+    h('span', { class: 'card-label' }, title),
+    h('span', { class: 'card-value', dataset: { key, value: value.value ?? '' } }, formatValue(unit, value.value)),
+  ];
+  if (value.compare) {
+    const c = value.compare;
+    const better = metric && metric.direction !== 'neutral' && c.change
+      ? ((c.change > 0) === (metric.direction === 'higher') ? 'up-good' : 'up-bad') : '';
+    parts.push(h('span', { class: `card-change ${better} ${c.significant ? 'sig' : ''}` },
+      `${formatChange(unit, c) || '–'} vs ${formatValue(unit, c.value)} · ${significance(c)}`));
+  }
+  const meta = [`n = ${value.n ?? 0}`];
+  if (value.ci_low !== undefined && value.ci_low !== null) meta.push(`95 % CI ${formatValue(unit, value.ci_low)} – ${formatValue(unit, value.ci_high)}`);
+  parts.push(h('span', { class: 'card-meta' }, meta.join(' · ')));
+  if (value.target !== undefined && value.target !== null) {
+    parts.push(h('span', { class: value.on_target ? 'card-target on' : 'card-target off' },
+      `Target ${formatValue(unit, value.target)} · ${value.on_target ? 'on target' : 'off target'}`));
+  }
+  if (unused && unused.length) parts.push(h('span', { class: 'card-note' }, `Not filtered by ${unused.join(', ')}`));
+  parts.push(h('span', { class: 'card-anchor' }, tip));
+  if (ctx.features.drill && value.n) {
+    return h('button', {
+      type: 'button', class: 'card', title: `${tip}. Show the ${value.n} records behind this number.`,
+      onclick: () => drill(ctx, request, key, dims),
+    }, parts);
+  }
+  return h('div', { class: 'card', title: tip, tabindex: '0' }, parts);
+}
+
+/** The headline cards of a tab. */
+export function cards(ctx, keys) {
+  const grid = h('div', { class: 'cards', 'aria-busy': 'true' }, loading());
+  runKeys(ctx, keys, [], { compare: true })
+    .then(({ rows, requests, unused, anchors }) => {
+      const out = [];
+      for (const key of keys) {
+        for (const row of rows) {
+          const value = row.metrics[key];
+          if (value) out.push(card(ctx, key, value, row.dimensions, anchors[splitKey(key).id], unused[key], requests[key]));
+        }
+      }
+      replace(grid, out.length ? out : h('p', { class: 'status' }, 'No headline metrics for this tab.'));
+    })
+    .catch((error) => replace(grid, errorBox(error)))
+    .finally(() => grid.setAttribute('aria-busy', 'false'));
+  return grid;
+}
+
+/** A time-series chart panel (see tabs.js for the kinds). */
+export function chart(ctx, spec, marks) {
+  const metric = ctx.catalogue.get(spec.metric);
+  if (!metric) return null;
+  const stat = (s) => (ctx.state.bh && metric.business_value ? 'business_' + s : s);
+  const keys = spec.kind === 'band' ? [`${spec.metric}:${stat('median')}`, `${spec.metric}:${stat('p90')}`] : [spec.metric];
+  const title = spec.kind === 'band'
+    ? `${metric.label}: median and p90`
+    : spec.kind === 'ci' ? `${metric.label} with 95 % confidence band` : `${metric.label} by ${dimensionLabel(spec.by).toLowerCase()}`;
+  return panel(title, async (body) => {
+    const by = [ctx.grain, ...(spec.by ? [spec.by] : [])];
+    const result = await runKeys(ctx, keys, by);
+    const marksFor = spec.marks ? await marks(spec.by) : [];
+    replace(body, timeChart(ctx, { spec, keys, result, grain: ctx.grain, unit: metric.unit, title, marks: marksFor }));
+  }, { wide: spec.kind === 'lines' });
+}
+
+/** The weekday × hour heat map of one metric key. */
+export function heat(ctx, key) {
+  return panel(`${labelOf(ctx.catalogue, key)} by weekday and hour`, async (body) => {
+    const result = await runKeys(ctx, [key], ['time:weekday', 'time:hour']);
+    replace(body, heatmap(ctx, key, result));
+  }, { wide: true });
+}
+
+const MAX_TABLE_METRICS = 8;
+
+/** A breakdown table of the first metric keys that allow one dimension (skipped when none does). */
+export function breakdown(ctx, keys, dimension) {
+  const allowed = keys.filter((k) => {
+    const metric = ctx.catalogue.get(splitKey(k).id);
+    return metric && metric.dimensions.includes(dimension) && !metric.share_of;
+  }).slice(0, MAX_TABLE_METRICS);
+  if (!allowed.length) return null;
+  return panel(`By ${dimensionLabel(dimension).toLowerCase()}`, async (body) => {
+    const result = await runKeys(ctx, allowed, [dimension]);
+    replace(body, dataTable(ctx, { keys: allowed, result, name: dimension.replace(':', '-') }));
+  }, { wide: true });
+}
+
+/** A metric that is a breakdown by itself (shares of a dimension, per SLA target…). */
+export function composition(ctx, id) {
+  return panel(labelOf(ctx.catalogue, id), async (body) => {
+    const result = await runKeys(ctx, [id], []);
+    replace(body, dataTable(ctx, { keys: [id], result, name: id }));
+  });
+}
+
+/** The open SLA targets that breached or are at risk (GET /api/v1/sla). */
+export function slaList(ctx, state) {
+  const title = state === 'breached' ? 'Breached SLA targets (open tickets)' : 'SLA targets at risk';
+  return panel(title, async (body) => {
+    const report = await api(`/api/v1/sla?state=${state}`);
+    const targets = report.targets || [];
+    if (!targets.length) {
+      replace(body, h('p', { class: 'status' }, `None ${state === 'breached' ? 'breached' : 'at risk'} as of ${report.as_of}.`));
+      return;
+    }
+    const shown = targets.slice(0, 100);
+    replace(body,
+      h('p', { class: 'status' }, `${targets.length} as of ${report.as_of}${targets.length > shown.length ? ' (first 100 shown)' : ''}.`),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+        h('thead', {}, h('tr', {}, ['Ticket', 'Target', 'Policy', 'Team', 'Agent', 'Due'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, shown.map((t) => h('tr', {},
+          h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => openTicket(ctx, t.ticket_id) }, t.ticket_id)),
+          h('td', {}, t.target), h('td', {}, t.policy), h('td', {}, t.team || ''), h('td', {}, t.agent_id || ''),
+          h('td', {}, t.due_at || '')))))));
+  }, { wide: true });
+}
