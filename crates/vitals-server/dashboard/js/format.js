@@ -95,5 +95,5 @@ export function dimensionLabel(dimension) {
   const text = (name || entity).replace(/_/g, ' ');
   const nice = text.charAt(0).toUpperCase() + text.slice(1);
   if (entity === 'ticket' || entity === 'time') return nice;
-  return `${nice} (${entity}s)`;
+  return `${nice} (${entity})`;
 }

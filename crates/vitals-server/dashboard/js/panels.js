@@ -209,9 +209,9 @@ export function slaList(ctx, state) {
       replace(body, h('p', { class: 'status' }, `None ${state === 'breached' ? 'breached' : 'at risk'} as of ${report.as_of}.`));
       return;
     }
-    const shown = targets.slice(0, 100);
+    const shown = targets.slice(0, 25);
     replace(body,
-      h('p', { class: 'status' }, `${targets.length} as of ${report.as_of}${targets.length > shown.length ? ' (first 100 shown)' : ''}.`),
+      h('p', { class: 'status' }, `${targets.length} as of ${report.as_of}${targets.length > shown.length ? ' (the first 25 shown; `vitals sla` lists all)' : ''}.`),
       h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
         h('thead', {}, h('tr', {}, ['Ticket', 'Target', 'Policy', 'Team', 'Agent', 'Due'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, shown.map((t) => h('tr', {},
