@@ -85,6 +85,9 @@ def main():
     origin_leaks, console_errors = [], []
     features = api("/api/v1/openapi.json")
     drill_offered = "records" in features["components"]["schemas"]["QueryRequest"].get("properties", {})
+    paths = features["paths"]
+    if "/api/v1/annotations" in paths:
+        api("/api/v1/annotations", {"date": "2026-06-16", "text": "Browser-test note", "category": "test"})
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
@@ -166,6 +169,24 @@ def main():
             check(f"tab {tab}: populated without errors", cards > 0 and charts > 0 and not errors,
                   f"cards={cards} charts/tables={charts} errors={errors[:2]}")
             page.screenshot(path=os.path.join(OUT, f"tab-{tab}.png"), full_page=True)
+        # Spikes and annotations marked on the volume charts; the month's report downloads.
+        if "/api/v1/annotations" in paths or "/api/v1/spikes" in paths:
+            page.goto(f"{BASE}/?tab=volume")
+            settle(page)
+            marks = page.locator(".marks li").all_inner_texts()
+            check("spikes and annotations are marked on the volume charts",
+                  any("Browser-test note" in m for m in marks) or "/api/v1/annotations" not in paths, marks[:4])
+        else:
+            print("skip spikes and annotations: this server has neither endpoint", flush=True)
+        if "/api/v1/report" in paths:
+            page.goto(f"{BASE}/?tab=overview")
+            settle(page)
+            href = page.get_attribute(".report a", "href")
+            response = context.request.get(BASE + href)
+            check("the month's report downloads", response.ok and len(response.body()) > 1000,
+                  f"{href}: {response.status}")
+        else:
+            print("skip report download: this server has no /api/v1/report", flush=True)
         # Sorting and CSV on one table.
         page.goto(f"{BASE}/?tab=volume")
         settle(page)

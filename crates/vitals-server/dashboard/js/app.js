@@ -59,36 +59,56 @@ function emptyState() {
     h('p', {}, 'To look around first, generate a demo organisation: ', h('code', {}, 'vitals demo'), ', then ', h('code', {}, 'vitals serve --db vitals-demo.duckdb --config vitals-demo.toml'), '.'));
 }
 
-function parseMarks(payload, kind, keys) {
-  const items = Array.isArray(payload) ? payload : (payload && (payload[kind === 'spike' ? 'spikes' : 'annotations'] || payload.items)) || [];
-  return items.map((item) => {
-    const date = keys.map((k) => item[k]).find((v) => typeof v === 'string');
-    const text = kind === 'spike'
-      ? [item.dimension, item.value, item.label].filter((v) => typeof v === 'string').join(' ') || 'unusual volume'
-      : item.text || item.note || item.label || item.title || '';
-    return date ? { date, text, kind } : null;
-  }).filter(Boolean);
+function spikeMarks(payload) {
+  return ((payload && payload.spikes) || []).map((s) => ({
+    date: s.date,
+    kind: 'spike',
+    text: `${s.value ? s.value + ': ' : ''}${s.count} tickets, ${s.expected} usual for the weekday`,
+  }));
 }
 
-/** Spikes (for a dimension) and annotations in the period, when the server has them. */
+function noteMarks(payload, period) {
+  return (Array.isArray(payload) ? payload : [])
+    .filter((a) => (!period.from || a.date >= period.from) && (!period.to || a.date < period.to))
+    .map((a) => ({ date: a.date, kind: 'note', text: a.category ? `${a.text} (${a.category})` : a.text }));
+}
+
+/** Spikes (GET /api/v1/spikes, split by a ticket dimension) and annotations in the period, when the server has them. */
 function marksLoader(ctx) {
   return async (by) => {
-    const range = new URLSearchParams();
-    if (ctx.period.from) range.set('from', ctx.period.from);
-    if (ctx.period.to) range.set('to', ctx.period.to);
     const out = [];
     const tries = [];
     if (ctx.features.spikes) {
-      const params = new URLSearchParams(range);
-      params.set('by', by);
-      tries.push(api(`/api/v1/spikes?${params}`).then((p) => out.push(...parseMarks(p, 'spike', ['bucket', 'day', 'date', 'at', 'start', 'from']))));
+      const params = new URLSearchParams();
+      if (by) params.set('by', by);
+      if (ctx.period.from) params.set('from', ctx.period.from);
+      if (ctx.period.to) params.set('to', ctx.period.to);
+      if (ctx.state.tz) params.set('timezone', ctx.state.tz);
+      tries.push(api(`/api/v1/spikes?${params}`).then((p) => out.push(...spikeMarks(p))));
     }
     if (ctx.features.annotations) {
-      tries.push(api(`/api/v1/annotations?${range}`).then((p) => out.push(...parseMarks(p, 'note', ['at', 'date', 'day', 'from', 'starts_at', 'start']))));
+      tries.push(api('/api/v1/annotations').then((p) => out.push(...noteMarks(p, ctx.period))));
     }
     await Promise.allSettled(tries);
     return out;
   };
+}
+
+/** A form to add an annotation (shown to tokens that may write: ingest or admin). */
+function noteForm(ctx) {
+  if (!ctx.features.annotations || !ctx.canWrite) return null;
+  const date = h('input', { type: 'date', name: 'note-date', required: true, value: ctx.period.from || '' });
+  const text = h('input', { name: 'note-text', required: true, placeholder: 'What happened (e.g. a launch, an outage)', size: 36 });
+  const message = h('span', { class: 'status', role: 'status' });
+  const form = h('form', { class: 'note-form', 'aria-label': 'Add an annotation' },
+    h('label', {}, 'Annotate a day ', date), ' ', text, ' ', h('button', { type: 'submit' }, 'Add'), ' ', message);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    api('/api/v1/annotations', { method: 'POST', body: { date: date.value, text: text.value } })
+      .then(() => { replace(message, 'Added.'); render().catch(fail); })
+      .catch((error) => replace(message, error.message));
+  });
+  return form;
 }
 
 function reportLinks(ctx) {
@@ -141,6 +161,7 @@ function renderTab(ctx) {
       h('p', { class: 'scope', id: 'scope' },
         `${ctx.period.from || ctx.extent.from} – ${ctx.period.to || ctx.extent.to} (${zone})${compare}${ctx.state.bh ? ', business hours' : ''}${filters.length ? '; ' + filters.join('; ') : ''}`),
       reportLinks(ctx)),
+    tab.id === 'volume' ? noteForm(ctx) : null,
     h('section', { 'aria-label': 'Headline cards' }, cards(ctx, keys)),
     h('div', { class: 'panels' },
       (tab.charts || []).map((spec) => chart(ctx, spec, marks)),
@@ -198,7 +219,8 @@ async function start() {
   replace($('who'), `Signed in with “${who.token}”`);
   replace($('main'), loading());
   const [metrics, offered] = await Promise.all([catalogue(), features()]);
-  context = { catalogue: metrics, features: offered, extent: null };
+  const scopes = who.scopes || [];
+  context = { catalogue: metrics, features: offered, extent: null, canWrite: scopes.includes('ingest') || scopes.includes('admin') };
   await render();
 }
 
