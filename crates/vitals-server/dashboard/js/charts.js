@@ -53,7 +53,7 @@ function seriesData({ spec, keys, result, grain }) {
       line.sum += v && v.value ? Math.abs(v.value) : 0;
     }
     const ranked = [...totals.entries()].sort((a, b) => b[1].sum - a[1].sum);
-    for (const [name, line] of ranked.slice(0, MAX_LINES)) lines.push({ label: name, values: line.values, cell: { [spec.by]: name }, key });
+    for (const [name, line] of ranked.slice(0, MAX_LINES)) lines.push({ label: name ?? '(none)', values: line.values, cell: { [spec.by]: name }, key });
     return { labels, lines, hidden: Math.max(0, ranked.length - MAX_LINES) };
   }
   const pick = (key, field) => {

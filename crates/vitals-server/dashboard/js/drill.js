@@ -53,7 +53,9 @@ export function openDrill(ctx, request, cell, title, page = 1) {
         h('thead', {}, h('tr', {}, ['Record', 'Kind', 'Ticket', 'At (UTC)', 'Value', 'Counted'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, rows))),
       nav);
-  }).catch((error) => replace(body, errorBox(error)))
+  }).catch((error) => replace(body, error.code === 'drill_down_unsupported'
+    ? h('p', { class: 'status', role: 'status' }, `This number is not a count over records that can be listed: ${error.message}`)
+    : errorBox(error)))
     .finally(() => body.setAttribute('aria-busy', 'false'));
 }
 

@@ -34,7 +34,7 @@ export function dataTable(ctx, { keys, result, name }) {
   const columns = dims.map((d) => ({
     title: dimensionLabel(d), dim: true,
     raw: (r) => r.dimensions[d] ?? '', sortValue: (r) => r.dimensions[d] ?? '',
-    cell: (r) => r.dimensions[d] ?? '',
+    cell: (r) => r.dimensions[d] ?? '(none)',
   }));
   for (const key of keys) {
     const unit = unitOf(ctx.catalogue, key);
