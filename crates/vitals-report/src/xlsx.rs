@@ -109,6 +109,10 @@ pub(crate) fn heading(
     what: &str,
     st: &Styles,
 ) -> Result<u32, ReportError> {
+    // Print (and PDF): landscape A4, each sheet one page wide so charts and tables stay whole.
+    ws.set_landscape()
+        .set_paper_size(9)
+        .set_print_fit_to_pages(1, 0);
     let partial = if model.partial {
         " — PARTIAL (month in progress)"
     } else {
