@@ -15,9 +15,9 @@ use vitals_query::{
     ResultRow, SpikeRequest,
 };
 
-use crate::format::{unit_name, value};
+use crate::format::{change, unit_name, value};
 use crate::model::{
-    Column, FormulaDoc, MetricGroup, MetricRow, ReportModel, Riser, Series, TableRow, Volume,
+    Column, FormulaDoc, MetricGroup, MetricRow, ReportModel, Riser, Series, Shown, TableRow, Volume,
 };
 use crate::ReportError;
 
@@ -291,6 +291,21 @@ fn metric_rows(
         }
         let current = months.last().and_then(|m| at(m));
         let compare = current.and_then(|v| v.compare.as_ref());
+        let ci = current.and_then(|v| v.ci).map(|c| (c.low, c.high));
+        let change_value = compare.and_then(|c| c.change);
+        let shown = Shown {
+            target: current
+                .and_then(|v| v.target)
+                .map(|t| value(Some(t.value), &unit))
+                .unwrap_or_default(),
+            change: match (change_value, compare.and_then(|c| c.change_pct)) {
+                (Some(c), Some(p)) => format!("{} ({p:+.1} %)", change(Some(c), &unit)),
+                (c, _) => change(c, &unit),
+            },
+            ci: ci
+                .map(|(lo, hi)| format!("{} – {}", value(Some(lo), &unit), value(Some(hi), &unit)))
+                .unwrap_or_default(),
+        };
         out.push(MetricRow {
             key: key.to_string(),
             id: metric.id.clone(),
@@ -304,15 +319,16 @@ fn metric_rows(
             values,
             breakdown,
             n: current.map_or(0, |v| v.n),
-            ci: current.and_then(|v| v.ci).map(|c| (c.low, c.high)),
+            ci,
             low_sample: current.is_some_and(|v| v.low_sample),
             target: current.and_then(|v| v.target).map(|t| t.value),
             on_target: current.and_then(|v| v.target).and_then(|t| t.on_target),
-            change: compare.and_then(|c| c.change),
+            change: change_value,
             change_pct: compare.and_then(|c| c.change_pct),
             p_value: compare.and_then(|c| c.p_value),
             significant: compare.and_then(|c| c.significant),
             organisation_wide: ctx.request.team.is_some() && !ctx.applies_to_team(metric),
+            shown,
         });
     }
     out

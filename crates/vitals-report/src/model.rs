@@ -91,6 +91,19 @@ pub struct MetricRow {
     pub significant: Option<bool>,
     /// The metric cannot be limited to the team (`--team`): organisation-wide.
     pub organisation_wide: bool,
+    /// Target, change and interval formatted for people (in the metric's unit).
+    pub shown: Shown,
+}
+
+/// Target, change and interval as people read them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Shown {
+    /// The target.
+    pub target: String,
+    /// The change (with its percentage).
+    pub change: String,
+    /// The 95% interval.
+    pub ci: String,
 }
 
 /// A ranked table (teams or agents).

@@ -484,6 +484,7 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
         ws.write_string(row, side, "No spikes this month.")?;
     }
     ws.set_column_width(0, 11)?;
+    ws.set_column_width(channel_col, 11)?;
     ws.set_column_width(side, 16)?;
     ws.set_column_width(side + 1, 16)?;
     ws.set_column_width(side + 6, 30)?;
