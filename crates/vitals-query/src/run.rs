@@ -38,6 +38,16 @@ fn fmt_utc(us: i64) -> String {
         .to_string()
 }
 
+/// Whether a result row's time bucket is one of `list`.
+fn in_buckets(row: &ResultRow, time: Option<&str>, list: &[Bucket]) -> bool {
+    let label = row
+        .dimensions
+        .iter()
+        .find(|(d, _)| Some(d.as_str()) == time)
+        .and_then(|(_, v)| v.as_deref());
+    label.is_some_and(|l| list.iter().any(|b| b.label == l))
+}
+
 /// Answers a query on an engine.
 pub fn run_query(
     engine: &dyn Engine,
@@ -52,12 +62,47 @@ pub fn run_query(
         (Some(f), Some(t)) => buckets(zone, resolved.grain, f, t),
         _ => Vec::new(),
     };
-    let mut results = rows(engine, catalogue, config, &resolved, &bucket_list)?;
+    let comparison = match (request.compare, from, to) {
+        (Some(mode), Some(f), Some(t)) => {
+            let (cf, ct) = comparison_period(mode, resolved.grain, f, t);
+            Some((mode, cf, ct, buckets(zone, resolved.grain, cf, ct)))
+        }
+        _ => None,
+    };
+    // When the comparison buckets are buckets of the period extended back (the previous
+    // month of a run of months), one pass over the extended period answers both.
+    let extended = match (&comparison, from, to) {
+        (Some((_, cf, _, compared_buckets)), Some(_), Some(t)) if resolved.grain.is_some() => {
+            let all = buckets(zone, resolved.grain, *cf, t);
+            let covers = |list: &[Bucket]| list.iter().all(|b| all.contains(b));
+            (covers(&bucket_list) && covers(compared_buckets)).then_some(all)
+        }
+        _ => None,
+    };
+    let (mut results, compared_rows) = match (&extended, &comparison) {
+        (Some(all), Some((_, _, _, compared_buckets))) => {
+            let time = resolved.grain.map(|g| g.dimension());
+            let rows_all = rows(engine, catalogue, config, &resolved, all)?;
+            let pick = |list: &[Bucket]| -> Vec<ResultRow> {
+                rows_all
+                    .iter()
+                    .filter(|r| in_buckets(r, time, list))
+                    .cloned()
+                    .collect()
+            };
+            (pick(&bucket_list), Some(pick(compared_buckets)))
+        }
+        _ => (
+            rows(engine, catalogue, config, &resolved, &bucket_list)?,
+            None,
+        ),
+    };
     let mut compared_period = None;
-    if let (Some(mode), Some(f), Some(t)) = (request.compare, from, to) {
-        let (cf, ct) = comparison_period(mode, resolved.grain, f, t);
-        let compared_buckets = buckets(zone, resolved.grain, cf, ct);
-        let compared = rows(engine, catalogue, config, &resolved, &compared_buckets)?;
+    if let Some((mode, cf, ct, compared_buckets)) = comparison {
+        let compared = match compared_rows {
+            Some(rows) => rows,
+            None => rows(engine, catalogue, config, &resolved, &compared_buckets)?,
+        };
         attach(
             &mut results,
             &bucket_list,
