@@ -19,11 +19,9 @@ use vitals_core::config::Config;
 use crate::buckets::{buckets, TIME_OF_DAY};
 use crate::engine::Engine;
 use crate::error::QueryError;
-use crate::plan::{
-    fill_placeholders, hours_cte, membership_filter, preamble, ts_literal, PlannedSql,
-};
+use crate::plan::{conditions, fill_placeholders, hours_cte, preamble, ts_literal, PlannedSql};
 use crate::request::QueryRequest;
-use crate::resolve::{filter_sql, resolve};
+use crate::resolve::resolve;
 use crate::run::period;
 
 /// The largest page.
@@ -213,23 +211,7 @@ pub fn drill(
     let ticket = entity.ticket.clone().unwrap_or_else(|| "NULL".into());
 
     // Conditions: the metric's filter, the request's filters, the cell's dimension values.
-    let mut conds: Vec<String> = Vec::new();
-    let mut params: Vec<String> = Vec::new();
-    if let Some(f) = &m.filter {
-        conds.push(format!("({})", fill_placeholders(f, config)));
-    }
-    for f in &resolved.filters {
-        let (sql, values) = filter_sql(catalogue, m, f);
-        conds.push(membership_filter(
-            catalogue,
-            m,
-            f,
-            &sql,
-            values.len(),
-            config,
-        ));
-        params.extend(values);
-    }
+    let (conds, params) = conditions(catalogue, config, m, &resolved.filters);
     let mut outer: Vec<String> = Vec::new();
     let mut outer_params: Vec<String> = Vec::new();
     let mut src_dims: Vec<String> = Vec::new();

@@ -75,9 +75,37 @@ fn list_of(dimension_sql: &str, config: &Config) -> Option<&'static str> {
         .then_some("t.reply_agents")
 }
 
+/// The row conditions of a metric under a request's filters: the metric's own filter, then
+/// each request filter, with the values for their `?` placeholders.
+pub(crate) fn conditions(
+    catalogue: &Catalogue,
+    config: &Config,
+    m: &Metric,
+    filters: &[crate::request::Filter],
+) -> (Vec<String>, Vec<String>) {
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(f) = &m.filter {
+        conds.push(format!("({})", fill_placeholders(f, config)));
+    }
+    let mut params = Vec::new();
+    for f in filters {
+        let (sql, values) = filter_sql(catalogue, m, f);
+        conds.push(membership_filter(
+            catalogue,
+            m,
+            f,
+            &sql,
+            values.len(),
+            config,
+        ));
+        params.extend(values);
+    }
+    (conds, params)
+}
+
 /// A filter's SQL under this configuration: a dimension that lists several values per row
 /// (every replying agent) filters by membership instead of multiplying rows.
-pub(crate) fn membership_filter(
+fn membership_filter(
     catalogue: &Catalogue,
     m: &Metric,
     f: &crate::request::Filter,
@@ -243,23 +271,7 @@ pub fn plan_metric_with(
         (Some(f), Some(l)) => (f.start_us, l.end_us),
         _ => (0, 0),
     };
-    let mut conds: Vec<String> = Vec::new();
-    if let Some(f) = &m.filter {
-        conds.push(format!("({})", fill_placeholders(f, config)));
-    }
-    let mut params = Vec::new();
-    for f in &query.filters {
-        let (sql, values) = filter_sql(catalogue, m, f);
-        conds.push(membership_filter(
-            catalogue,
-            m,
-            f,
-            &sql,
-            values.len(),
-            config,
-        ));
-        params.extend(values);
-    }
+    let (conds, mut params) = conditions(catalogue, config, m, &query.filters);
     let dims: Vec<String> = rm
         .dimension_sql
         .iter()

@@ -46,15 +46,7 @@ impl Remote {
             .send_string(body);
         match answer {
             Ok(response) => Ok(response.into_string()?),
-            Err(ureq::Error::Status(status, response)) => {
-                let text = response.into_string().unwrap_or_default();
-                let message = serde_json::from_str::<Value>(&text)
-                    .ok()
-                    .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                    .unwrap_or(text);
-                Err(UserError(format!("{url}: {status}: {message}")).into())
-            }
-            Err(e) => Err(UserError(format!("cannot reach {url}: {e}")).into()),
+            Err(e) => Err(refusal(&url, e)),
         }
     }
 
@@ -72,15 +64,7 @@ impl Remote {
                 std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes)?;
                 Ok(bytes)
             }
-            Err(ureq::Error::Status(status, response)) => {
-                let text = response.into_string().unwrap_or_default();
-                let message = serde_json::from_str::<Value>(&text)
-                    .ok()
-                    .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                    .unwrap_or(text);
-                Err(UserError(format!("{url}: {status}: {message}")).into())
-            }
-            Err(e) => Err(UserError(format!("cannot reach {url}: {e}")).into()),
+            Err(e) => Err(refusal(&url, e)),
         }
     }
 
@@ -158,6 +142,21 @@ impl Remote {
             }
         }
         Ok((lines, rejected_total))
+    }
+}
+
+/// A failed request as a user error: the server's error message, or why it was not reached.
+fn refusal(url: &str, error: ureq::Error) -> anyhow::Error {
+    match error {
+        ureq::Error::Status(status, response) => {
+            let text = response.into_string().unwrap_or_default();
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or(text);
+            UserError(format!("{url}: {status}: {message}")).into()
+        }
+        e => UserError(format!("cannot reach {url}: {e}")).into(),
     }
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ok, Workspace};
+use common::{generated, ok, Workspace};
 use serde_json::Value;
 
 fn query(ws: &Workspace, config: &str, extra: &[&str]) -> Value {
@@ -38,22 +38,7 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 #[test]
 fn comparisons_with_the_previous_month_equal_the_previous_month_queried_alone() {
     let ws = Workspace::new();
-    let data = ws.data().display().to_string();
-    ok(&[
-        "generate",
-        "--out",
-        &data,
-        "--tickets",
-        "2500",
-        "--months",
-        "4",
-        "--start",
-        "2026-01-01",
-        "--seed",
-        "5",
-    ]);
-    let config = ws.data().join("vitals.toml").display().to_string();
-    ok(&["import", &data, "--db", &ws.db(), "--config", &config]);
+    let config = generated(&ws, 2500, 4, "2026-01-01", 5);
     let catalogue: Value = serde_json::from_str(&ok(&["catalogue", "--json"])).unwrap();
     let mut checked = 0;
     let mut failures = Vec::new();

@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{ok, vitals, Workspace};
+use common::{generated, ok, vitals, Workspace};
 use serde_json::Value;
 
 struct Demo {
@@ -20,21 +20,7 @@ struct Demo {
 impl Demo {
     fn new() -> Demo {
         let ws = Workspace::new();
-        let data = ws.data();
-        let data_dir = data.display().to_string();
-        ok(&[
-            "generate",
-            "--out",
-            &data_dir,
-            "--tickets",
-            "2000",
-            "--months",
-            "3",
-            "--seed",
-            "7",
-        ]);
-        let config = data.join("vitals.toml").display().to_string();
-        ok(&["import", &data_dir, "--db", &ws.db(), "--config", &config]);
+        let config = generated(&ws, 2000, 3, "2025-12-01", 7);
         Demo { ws, config }
     }
 

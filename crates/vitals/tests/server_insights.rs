@@ -7,29 +7,14 @@ mod common;
 #[path = "common/server.rs"]
 mod server;
 
-use common::{ok, Workspace};
+use common::{generated, ok, Workspace};
 use serde_json::{json, Value};
 use server::{call, get, post, Options, Server};
 
 /// A generated organisation imported with its configuration: (workspace, config path).
 fn organisation() -> (Workspace, String) {
     let ws = Workspace::new();
-    let data = ws.data().display().to_string();
-    ok(&[
-        "generate",
-        "--out",
-        &data,
-        "--tickets",
-        "3000",
-        "--months",
-        "3",
-        "--start",
-        "2026-01-01",
-        "--seed",
-        "11",
-    ]);
-    let config = ws.data().join("vitals.toml").display().to_string();
-    ok(&["import", &data, "--db", &ws.db(), "--config", &config]);
+    let config = generated(&ws, 3000, 3, "2026-01-01", 11);
     (ws, config)
 }
 

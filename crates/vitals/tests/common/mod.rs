@@ -188,3 +188,27 @@ pub fn values_of(result: &Value, key: &str) -> Vec<Option<f64>> {
         .map(|m| m["value"].as_f64())
         .collect()
 }
+
+/// Generates an organisation into the workspace (`vitals generate`: `tickets` over `months`
+/// from `start`, with `seed`) and imports it with the configuration it ships; returns the
+/// configuration's path.
+pub fn generated(ws: &Workspace, tickets: u32, months: u32, start: &str, seed: u64) -> String {
+    let data = ws.data().display().to_string();
+    let (tickets, months, seed) = (tickets.to_string(), months.to_string(), seed.to_string());
+    ok(&[
+        "generate",
+        "--out",
+        &data,
+        "--tickets",
+        &tickets,
+        "--months",
+        &months,
+        "--start",
+        start,
+        "--seed",
+        &seed,
+    ]);
+    let config = ws.data().join("vitals.toml").display().to_string();
+    ok(&["import", &data, "--db", &ws.db(), "--config", &config]);
+    config
+}
