@@ -5,7 +5,9 @@
 # Python Playwright, as the browser test): the time from navigation until no panel is
 # loading, with an empty result cache (cold: every query computed) and again (warm: the
 # server's cache). Prints per tab the number of queries and the slowest one. Run on demand:
-#   bench/dashboard.sh [TICKETS]          # or STORE=path/to.duckdb bench/dashboard.sh
+#   bench/dashboard.sh [TICKETS]
+#   STORE=big.duckdb CONFIG=vitals.toml TOKEN=vt_… bench/dashboard.sh   # an existing store
+#   (TOKEN: a read token, needed once the store has tokens: `vitals token create --scope read`)
 # Machines here are shared and noisy: compare figures only within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,10 +44,10 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 URL=$(sed -nE 's/^vitals serve: (http[^ ]+).*/\1/p' "$WORK/serve.err")
-TOKEN=$(grep -oE 'vt_[0-9a-f]+_[0-9a-f]+' "$WORK/serve.err" | head -1 || true)
+TOKEN="${TOKEN:-$(grep -oE 'vt_[0-9a-f]+_[0-9a-f]+' "$WORK/serve.err" | head -1 || true)}"
 if [ -z "$TOKEN" ]; then
   echo "the store already has tokens: set TOKEN to a read token" >&2
-  TOKEN="${TOKEN_OVERRIDE:-}"
+  exit 1
 fi
 echo "server at $URL"
 python3 bench/dashboard_tabs.py "$URL" "$TOKEN"

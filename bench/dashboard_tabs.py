@@ -2,9 +2,10 @@
 """Times every dashboard tab in headless Chromium (bench/dashboard.sh runs it).
 
 Usage: dashboard_tabs.py BASE_URL TOKEN
-For each tab: open it, wait until no panel is loading; cold (first visit: every query is
-computed) and warm (second visit: the server's result cache). Prints the wall time, the
-number of /api/v1/query calls and the slowest call (from the browser's resource timings).
+For each tab: open it and time its first screen (cards and the panels in view loaded) and
+the whole tab (scrolled to the bottom, every panel loaded); cold (first visit: every query is
+computed) and warm (second visit: the server's result cache). Prints the times, the number
+of /api/v1/query calls and the slowest cold call with its request (resource timings).
 """
 import os
 import sys
@@ -23,13 +24,17 @@ TIMINGS = """() => performance.getEntriesByType('resource')
   .filter(e => e.name.includes('/api/v1/query')).map(e => e.duration)"""
 
 
-def visit(page, tab):
+def visit(page, tab, bodies):
     start = time.perf_counter()
     page.goto(f"{BASE}/?tab={tab}")
     page.wait_for_function(SETTLED, timeout=600000)
-    elapsed = time.perf_counter() - start
+    first = time.perf_counter() - start
+    while page.locator("#main [data-pending]").count():
+        page.evaluate("() => document.querySelector('#main [data-pending]').scrollIntoView()")
+        page.wait_for_function(SETTLED, timeout=600000)
+    whole = time.perf_counter() - start
     durations = page.evaluate(TIMINGS)
-    return elapsed, len(durations), max(durations or [0])
+    return first, whole, len(durations), max(bodies, key=lambda b: b[0], default=(0, ""))
 
 
 with sync_playwright() as p:
@@ -37,9 +42,14 @@ with sync_playwright() as p:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.request.post(BASE + "/api/v1/session", data={"token": TOKEN})
     page = context.new_page()
-    print(f"{'tab':<16}{'cold s':>8}{'warm s':>8}{'queries':>9}{'slowest cold query ms':>24}")
+    bodies = []
+    page.on("requestfinished", lambda r: bodies.append((r.timing["responseEnd"], r.post_data or ""))
+            if "/api/v1/query" in r.url else None)
+    print(f"{'tab':<16}{'first screen cold/warm s':>26}{'whole tab cold/warm s':>24}{'queries':>9}  slowest cold query")
     for tab in TABS:
-        cold, queries, slowest = visit(page, tab)
-        warm, _, _ = visit(page, tab)
-        print(f"{tab:<16}{cold:>8.2f}{warm:>8.2f}{queries:>9}{slowest:>24.0f}", flush=True)
+        bodies.clear()
+        cold_first, cold_whole, queries, slowest = visit(page, tab, bodies)
+        warm_first, warm_whole, _, _ = visit(page, tab, [])
+        print(f"{tab:<16}{cold_first:>13.2f}/{warm_first:<12.2f}{cold_whole:>11.2f}/{warm_whole:<12.2f}{queries:>9}"
+              f"  {slowest[0]:.0f} ms {slowest[1][:160]}", flush=True)
     browser.close()

@@ -41,9 +41,14 @@ def api(path, body=None):
 
 
 def settle(page):
-    """Waits until no panel is loading."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('[aria-busy=\"true\"]')", timeout=60000)
+    """Waits until every panel is loaded (panels load as they near the viewport: scroll down)."""
+    for _ in range(50):
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function("() => !document.querySelector('[aria-busy=\"true\"]')", timeout=60000)
+        if page.locator("#main [data-pending]").count() == 0:
+            break
+        page.evaluate("() => document.querySelector('#main [data-pending]').scrollIntoView()")
+    page.evaluate("() => window.scrollTo(0, 0)")
 
 
 def card_values(page):

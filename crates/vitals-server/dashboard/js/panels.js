@@ -63,17 +63,32 @@ export async function runKeys(ctx, keys, by = [], { compare = false } = {}) {
   return { rows, requests, unused, anchors, warnings };
 }
 
-/** A panel: a titled section whose body shows loading, then the result of `fill` or an error. */
+/**
+ * A panel: a titled section whose body shows loading, then the result of `fill` or an error.
+ * It is filled when it comes near the viewport, so a tab's first screen is not kept waiting
+ * by the tables further down (`data-pending` marks panels not yet filled).
+ */
 export function panel(title, fill, { wide = false, actions = null } = {}) {
   const body = h('div', { class: 'panel-body' }, loading());
   const id = 'p-' + Math.random().toString(36).slice(2, 9);
-  const section = h('section', { class: wide ? 'panel wide' : 'panel', 'aria-labelledby': id, 'aria-busy': 'true' },
+  const section = h('section', { class: wide ? 'panel wide' : 'panel', 'aria-labelledby': id, 'data-pending': '' },
     h('header', { class: 'panel-head' }, h('h3', { id }, title), actions),
     body);
-  Promise.resolve()
-    .then(() => fill(body, section))
-    .catch((error) => replace(body, errorBox(error)))
-    .finally(() => section.setAttribute('aria-busy', 'false'));
+  const start = () => {
+    section.removeAttribute('data-pending');
+    section.setAttribute('aria-busy', 'true');
+    Promise.resolve()
+      .then(() => fill(body, section))
+      .catch((error) => replace(body, errorBox(error)))
+      .finally(() => section.setAttribute('aria-busy', 'false'));
+  };
+  const watcher = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      watcher.disconnect();
+      start();
+    }
+  }, { rootMargin: '300px 0px' });
+  watcher.observe(section);
   return section;
 }
 
