@@ -30,7 +30,7 @@ def visit(page, tab, bodies):
     page.wait_for_function(SETTLED, timeout=600000)
     first = time.perf_counter() - start
     while page.locator("#main [data-pending]").count():
-        page.evaluate("() => document.querySelector('#main [data-pending]').scrollIntoView()")
+        page.evaluate("() => { const p = document.querySelector('#main [data-pending]'); if (p) p.scrollIntoView(); }")
         page.wait_for_function(SETTLED, timeout=600000)
     whole = time.perf_counter() - start
     durations = page.evaluate(TIMINGS)

@@ -47,7 +47,7 @@ def settle(page):
         page.wait_for_function("() => !document.querySelector('[aria-busy=\"true\"]')", timeout=60000)
         if page.locator("#main [data-pending]").count() == 0:
             break
-        page.evaluate("() => document.querySelector('#main [data-pending]').scrollIntoView()")
+        page.evaluate("() => { const p = document.querySelector('#main [data-pending]'); if (p) p.scrollIntoView(); }")
     page.evaluate("() => window.scrollTo(0, 0)")
 
 

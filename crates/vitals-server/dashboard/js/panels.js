@@ -65,10 +65,11 @@ export async function runKeys(ctx, keys, by = [], { compare = false } = {}) {
 
 /**
  * A panel: a titled section whose body shows loading, then the result of `fill` or an error.
- * It is filled when it comes near the viewport, so a tab's first screen is not kept waiting
- * by the tables further down (`data-pending` marks panels not yet filled).
+ * It is filled when it comes into view (`data-pending` marks panels not yet filled); a panel
+ * given `after` (the tables further down) also waits for that promise (the headline cards),
+ * so a tab's first screen does not share the server with queries nobody looks at yet.
  */
-export function panel(title, fill, { wide = false, actions = null } = {}) {
+export function panel(title, fill, { wide = false, actions = null, after = null } = {}) {
   const body = h('div', { class: 'panel-body' }, loading());
   const id = 'p-' + Math.random().toString(36).slice(2, 9);
   const section = h('section', { class: wide ? 'panel wide' : 'panel', 'aria-labelledby': id, 'data-pending': '' },
@@ -85,9 +86,9 @@ export function panel(title, fill, { wide = false, actions = null } = {}) {
   const watcher = new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) {
       watcher.disconnect();
-      start();
+      Promise.resolve(after).finally(start);
     }
-  }, { rootMargin: '300px 0px' });
+  });
   watcher.observe(section);
   return section;
 }
@@ -147,10 +148,10 @@ function card(ctx, key, value, dims, anchor, unused, request) {
   return h('div', { class: 'card', title: tip, tabindex: '0' }, parts);
 }
 
-/** The headline cards of a tab. */
+/** The headline cards of a tab; `ctx.cardsDone` settles when they are shown. */
 export function cards(ctx, keys) {
   const grid = h('div', { class: 'cards', 'aria-busy': 'true' }, loading());
-  runKeys(ctx, keys, [], { compare: true })
+  ctx.cardsDone = runKeys(ctx, keys, [], { compare: true })
     .then(({ rows, requests, unused, anchors }) => {
       const out = [];
       for (const key of keys) {
@@ -203,7 +204,7 @@ export function breakdown(ctx, keys, dimension) {
   return panel(`By ${dimensionLabel(dimension).toLowerCase()}`, async (body) => {
     const result = await runKeys(ctx, allowed, [dimension]);
     replace(body, dataTable(ctx, { keys: allowed, result, name: dimension.replace(':', '-') }));
-  }, { wide: true });
+  }, { wide: true, after: ctx.cardsDone });
 }
 
 /** A metric that is a breakdown by itself (shares of a dimension, per SLA target…). */
@@ -211,7 +212,7 @@ export function composition(ctx, id) {
   return panel(labelOf(ctx.catalogue, id), async (body) => {
     const result = await runKeys(ctx, [id], []);
     replace(body, dataTable(ctx, { keys: [id], result, name: id }));
-  });
+  }, { after: ctx.cardsDone });
 }
 
 /** The open SLA targets that breached or are at risk (GET /api/v1/sla). */
@@ -233,5 +234,5 @@ export function slaList(ctx, state) {
           h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => openTicket(ctx, t.ticket_id) }, t.ticket_id)),
           h('td', {}, t.target), h('td', {}, t.policy), h('td', {}, t.team || ''), h('td', {}, t.agent_id || ''),
           h('td', {}, t.due_at || '')))))));
-  }, { wide: true });
+  }, { wide: true, after: ctx.cardsDone });
 }
