@@ -32,6 +32,8 @@ def visit(page, tab, bodies):
     while page.locator("#main [data-pending]").count():
         page.evaluate("() => { const p = document.querySelector('#main [data-pending]'); if (p) p.scrollIntoView(); }")
         page.wait_for_function(SETTLED, timeout=600000)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(SETTLED, timeout=600000)
     whole = time.perf_counter() - start
     durations = page.evaluate(TIMINGS)
     return first, whole, len(durations), max(bodies, key=lambda b: b[0], default=(0, ""))

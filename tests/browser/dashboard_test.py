@@ -48,6 +48,8 @@ def settle(page):
         if page.locator("#main [data-pending]").count() == 0:
             break
         page.evaluate("() => { const p = document.querySelector('#main [data-pending]'); if (p) p.scrollIntoView(); }")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('[aria-busy=\"true\"]')", timeout=60000)
     page.evaluate("() => window.scrollTo(0, 0)")
 
 
