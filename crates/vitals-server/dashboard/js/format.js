@@ -26,14 +26,6 @@ export function unitOf(catalogue, key) {
   return metric ? metric.unit : 'count';
 }
 
-/** The key of a duration stat in business time when business hours are on and the metric has them. */
-export function businessKey(catalogue, id, stat, business) {
-  const metric = catalogue.get(id);
-  const useBusiness = business && metric && metric.business_value && stat && !stat.startsWith('business_');
-  if (!stat) return id;
-  return `${id}:${useBusiness ? 'business_' + stat : stat}`;
-}
-
 function duration(seconds) {
   const s = Math.abs(seconds);
   const sign = seconds < 0 ? '−' : '';
