@@ -21,6 +21,7 @@ pub mod run;
 pub mod sla;
 pub mod snapshot;
 pub mod spikes;
+mod sql;
 pub mod staffing;
 pub mod targets;
 pub mod units;

@@ -6,14 +6,14 @@
 //! Buckets are a `VALUES` list of UTC instants computed in Rust (`buckets.rs`), and rows are
 //! matched to them with an `ASOF JOIN` on the metric's anchor instant.
 
-use chrono::DateTime;
-
-use crate::buckets::{hours, Bucket, TIME_OF_DAY};
-use crate::request::FilterOp;
-use crate::resolve::{filter_sql, ResolvedMetric, ResolvedQuery, Stat};
+use crate::buckets::{Bucket, TIME_OF_DAY};
+use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
 use crate::snapshot::{reads_bucket, SnapshotSql};
 use vitals_core::catalogue::{Calculation, Catalogue, Metric};
-use vitals_core::config::{Config, SurveyAttribution};
+use vitals_core::config::Config;
+
+pub(crate) use crate::sql::{conditions, hours_cte, preamble};
+pub use crate::sql::{fill_placeholders, ts_literal};
 
 /// One metric's SQL.
 #[derive(Debug, Clone)]
@@ -28,197 +28,6 @@ pub struct PlannedSql {
     pub agg_columns: usize,
     /// Composite metrics: the components (engagement programme, weight), in aggregate order.
     pub components: Vec<(String, f64)>,
-}
-
-/// A UTC µs instant as a DuckDB `TIMESTAMP` literal.
-pub fn ts_literal(us: i64) -> String {
-    let t = DateTime::from_timestamp_micros(us).unwrap_or_default();
-    format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f"))
-}
-
-fn float_literal(x: f64) -> String {
-    format!("CAST({x:?} AS DOUBLE)")
-}
-
-/// Replaces `{name}` configuration placeholders in catalogue SQL: call-centre thresholds, the
-/// survey attribution (`{survey_agent}`) and the current instant (`{now}`, see `crate::now`).
-pub fn fill_placeholders(sql: &str, config: &Config) -> String {
-    let survey_agent = match config.attribution.surveys {
-        SurveyAttribution::RatedAgent => "s.agent_id",
-        SurveyAttribution::AssigneeAtSolve => "t.solve_assignee",
-        SurveyAttribution::EveryReplyingAgent => {
-            "unnest(CASE WHEN len(t.reply_agents) > 0 THEN t.reply_agents ELSE [NULL] END)"
-        }
-    };
-    let now = vitals_core::now::now_us().unwrap_or_else(|_| chrono::Utc::now().timestamp_micros());
-    sql.replace("{survey_agent}", survey_agent)
-        .replace(
-            "{lifespan_years}",
-            &float_literal(config.clv.lifespan_years),
-        )
-        .replace("{now}", &ts_literal(now))
-        .replace(
-            "{service_level_secs}",
-            &float_literal(config.calls.service_level_secs),
-        )
-        .replace(
-            "{abandon_grace_secs}",
-            &float_literal(config.calls.abandon_grace_secs),
-        )
-}
-
-/// For a dimension that holds several values per row under this configuration, the SQL of
-/// its list: `survey:agent` credited to every replying agent is the ticket's reply agents.
-fn list_of(dimension_sql: &str, config: &Config) -> Option<&'static str> {
-    (dimension_sql.trim() == "{survey_agent}"
-        && config.attribution.surveys == SurveyAttribution::EveryReplyingAgent)
-        .then_some("t.reply_agents")
-}
-
-/// The row conditions of a metric under a request's filters: the metric's own filter, then
-/// each request filter, with the values for their `?` placeholders.
-pub(crate) fn conditions(
-    catalogue: &Catalogue,
-    config: &Config,
-    m: &Metric,
-    filters: &[crate::request::Filter],
-) -> (Vec<String>, Vec<String>) {
-    let mut conds: Vec<String> = Vec::new();
-    if let Some(f) = &m.filter {
-        conds.push(format!("({})", fill_placeholders(f, config)));
-    }
-    let mut params = Vec::new();
-    for f in filters {
-        let (sql, values) = filter_sql(catalogue, m, f);
-        conds.push(membership_filter(
-            catalogue,
-            m,
-            f,
-            &sql,
-            values.len(),
-            config,
-        ));
-        params.extend(values);
-    }
-    (conds, params)
-}
-
-/// A filter's SQL under this configuration: a dimension that lists several values per row
-/// (every replying agent) filters by membership instead of multiplying rows.
-fn membership_filter(
-    catalogue: &Catalogue,
-    m: &Metric,
-    f: &crate::request::Filter,
-    sql: &str,
-    values: usize,
-    config: &Config,
-) -> String {
-    let raw = catalogue.dimensions_of(m).get(&f.dimension).cloned();
-    match raw.as_deref().and_then(|d| list_of(d, config)) {
-        Some(list) => {
-            let marks = vec!["?"; values].join(", ");
-            let member = format!("list_has_any(CAST({list} AS VARCHAR[]), [{marks}])");
-            match f.op {
-                FilterOp::Is => member,
-                FilterOp::IsNot => format!("NOT {member}"),
-            }
-        }
-        None => fill_placeholders(sql, config),
-    }
-}
-
-/// The common table expressions every statement starts with: survey rules from the
-/// configuration, query-time facts from the catalogue, and the buckets.
-pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> String {
-    let rules: Vec<String> = config
-        .all_surveys()
-        .iter()
-        .map(|s| {
-            let top_box = match &s.top_box {
-                Some(values) => {
-                    format!(
-                        "CAST([{}] AS DOUBLE[])",
-                        values
-                            .iter()
-                            .map(|v| format!("{v:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }
-                None => "CAST(NULL AS DOUBLE[])".into(),
-            };
-            format!(
-                "('{}', {top_box}, {}, {}, {})",
-                s.name.replace('\'', "''"),
-                s.high_is_effort,
-                s.min,
-                s.max
-            )
-        })
-        .collect();
-    let mut ctes = vec![
-        format!(
-            "survey_rules(survey, top_box, high_is_effort, scale_min, scale_max) AS (VALUES {})",
-            rules.join(", ")
-        ),
-        rubric_weights_cte(config),
-    ];
-    for (name, sql) in &catalogue.facts {
-        ctes.push(format!("{name} AS ({})", fill_placeholders(sql, config)));
-    }
-    let rows: Vec<String> = if buckets.is_empty() {
-        vec!["('', TIMESTAMP '1970-01-01 00:00:00', TIMESTAMP '1970-01-01 00:00:00', DATE '1970-01-01', DATE '1970-01-01')".into()]
-    } else {
-        buckets
-            .iter()
-            .map(|b| {
-                format!(
-                    "('{}', {}, {}, DATE '{}', DATE '{}')",
-                    b.label,
-                    ts_literal(b.start_us),
-                    ts_literal(b.end_us),
-                    b.start_date,
-                    b.end_date
-                )
-            })
-            .collect()
-    };
-    ctes.push(format!(
-        "buckets(bucket, b_start, b_end, d_start, d_end) AS (VALUES {})",
-        rows.join(", ")
-    ));
-    format!("WITH {}", ctes.join(",\n"))
-}
-
-/// The configured rubric weights: (rubric version, criterion, weight, tagged adherence).
-fn rubric_weights_cte(config: &Config) -> String {
-    let quote = |t: &str| format!("'{}'", t.replace('\'', "''"));
-    let rows: Vec<String> = config
-        .quality
-        .rubrics
-        .iter()
-        .flat_map(|(rubric, criteria)| {
-            criteria.iter().map(move |(criterion, c)| {
-                format!(
-                    "({}, {}, {}, {})",
-                    quote(rubric),
-                    quote(criterion),
-                    float_literal(c.weight()),
-                    c.tags().iter().any(|t| t == "adherence")
-                )
-            })
-        })
-        .collect();
-    if rows.is_empty() {
-        "rubric_weights(rubric, criterion, weight, adherence) AS \
-         (SELECT CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DOUBLE), CAST(NULL AS BOOLEAN) WHERE false)"
-            .into()
-    } else {
-        format!(
-            "rubric_weights(rubric, criterion, weight, adherence) AS (VALUES {})",
-            rows.join(", ")
-        )
-    }
 }
 
 /// The distinct quantiles a metric's asks need, in order.
@@ -536,25 +345,6 @@ fn composite_aggregates(components: usize) -> (String, usize) {
     list.extend((0..components).map(|i| format!("CAST(count(*) FILTER (WHERE _c{i}) AS DOUBLE)")));
     let n = list.len();
     (list.join(", "), n)
-}
-
-/// The `hours` table: every local clock hour of the period with its weekday and hour label.
-pub(crate) fn hours_cte(zone: chrono_tz::Tz, first: &Bucket, last: &Bucket) -> String {
-    let rows: Vec<String> = hours(zone, first.start_date, last.end_date)
-        .iter()
-        .map(|h| {
-            format!(
-                "({}, '{}', '{}')",
-                ts_literal(h.start_us),
-                h.weekday,
-                h.hour
-            )
-        })
-        .collect();
-    format!(
-        "hours(h_start, weekday, hour) AS (VALUES {})",
-        rows.join(", ")
-    )
 }
 
 /// Aggregates for row-wise kinds, and how many there are. Distributions get one block
