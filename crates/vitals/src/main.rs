@@ -53,7 +53,7 @@ enum Command {
     Demo(cmd_demo::DemoArgs),
     /// Generate a synthetic data set in the canonical format (for trials and benchmarks).
     Generate(cmd_demo::GenerateArgs),
-    /// Serve the JSON API (and survey links) over the store: `vitals serve --db vitals.duckdb`.
+    /// Serve the web dashboard, the JSON API and survey links: `vitals serve --db vitals.duckdb`.
     Serve(cmd_serve::ServeArgs),
     /// Manage API tokens: `vitals token create --scope read,ingest`, `list`, `revoke ID`.
     Token(cmd_serve::TokenArgs),
