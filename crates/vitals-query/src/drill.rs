@@ -265,7 +265,7 @@ pub fn drill(
     let (value, counted) = match m.calculation {
         Calculation::Count | Calculation::Composite | Calculation::Share => (None, None),
         Calculation::Proportion => (
-            m.value.clone(),
+            m.value.clone().or_else(|| entity.record_value.clone()),
             m.numerator.clone().map(|n| fill_placeholders(&n, config)),
         ),
         Calculation::Nps => (Some("s.score".to_string()), Some("s.score >= 9".into())),

@@ -189,3 +189,33 @@ fn a_cell_with_a_dimension_and_a_filter_pages_through_exactly_n_records() {
     assert_eq!(v["n"].as_u64(), Some(n));
     assert_eq!(v["records"].as_array().unwrap().len() as u64, n);
 }
+
+#[test]
+fn a_rates_records_carry_their_value_and_the_counted_ones_make_the_rate() {
+    let demo = Demo::new();
+    let query = ["--metric", "csat", "--by", "time:month"];
+    let response = demo.run(&query).unwrap();
+    let (cell, n) = busiest(&response, "csat").unwrap();
+    let rate = response["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dimensions"]["time:month"].as_str() == Some(cell[0].1.as_str()))
+        .and_then(|r| r["metrics"]["csat"]["value"].as_f64())
+        .unwrap();
+    let mut args: Vec<&str> = query.to_vec();
+    let c = format!("{}={}", cell[0].0, cell[0].1);
+    args.extend(["--records", "--page-size", "1000", "--cell", &c]);
+    let v = demo.run(&args).unwrap();
+    let records = v["records"].as_array().unwrap();
+    assert_eq!(records.len() as u64, n);
+    assert!(
+        records.iter().all(|r| r["value"].as_f64().is_some()),
+        "every response shows its score"
+    );
+    let counted = records.iter().filter(|r| r["counted"] == true).count();
+    assert!(
+        (100.0 * counted as f64 / n as f64 - rate).abs() < 1e-9,
+        "{counted} of {n} vs {rate}"
+    );
+}

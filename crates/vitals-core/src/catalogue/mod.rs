@@ -329,6 +329,10 @@ pub struct EntityDef {
     /// SQL of the ticket a row belongs to, when it has one.
     #[serde(default)]
     pub ticket: Option<String>,
+    /// SQL of a row's own value, shown beside it in a drill-down when the metric has no value
+    /// per row (a survey response's score behind a CSAT rate).
+    #[serde(default)]
+    pub record_value: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
