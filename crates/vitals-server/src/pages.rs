@@ -26,10 +26,13 @@ pub struct Wording {
     pub choose: &'static str,
     /// The server could not store the answer now.
     pub busy: &'static str,
+    /// Words under the lowest and the highest score (none for other surveys).
+    pub ends: Option<(&'static str, &'static str)>,
 }
 
-/// (lang, csat, nps, ces, other, comment, send, thanks, used, expired, invalid, choose, busy)
-type Words = [&'static str; 13];
+/// (lang, csat, nps, ces, other, comment, send, thanks, used, expired, invalid, choose, busy,
+/// then the scale's ends: csat low, csat high, nps low, nps high, ces low (hard), ces high (easy))
+type Words = [&'static str; 19];
 
 const LANGUAGES: &[Words] = &[
     [
@@ -46,6 +49,12 @@ const LANGUAGES: &[Words] = &[
         "This survey link is not valid.",
         "Please choose a score.",
         "We could not record your answer right now; please try again in a moment.",
+        "Very dissatisfied",
+        "Very satisfied",
+        "Not at all likely",
+        "Extremely likely",
+        "Very difficult",
+        "Very easy",
     ],
     [
         "fi",
@@ -61,6 +70,12 @@ const LANGUAGES: &[Words] = &[
         "Tämä kyselylinkki ei ole kelvollinen.",
         "Valitse arvosana.",
         "Vastaustasi ei voitu tallentaa juuri nyt; yritä hetken kuluttua uudelleen.",
+        "Erittäin tyytymätön",
+        "Erittäin tyytyväinen",
+        "Erittäin epätodennäköistä",
+        "Erittäin todennäköistä",
+        "Erittäin vaikeaa",
+        "Erittäin helppoa",
     ],
     [
         "sl",
@@ -76,6 +91,12 @@ const LANGUAGES: &[Words] = &[
         "Povezava do ankete ni veljavna.",
         "Izberite oceno.",
         "Vašega odgovora trenutno ni bilo mogoče shraniti; poskusite znova čez trenutek.",
+        "Zelo nezadovoljen",
+        "Zelo zadovoljen",
+        "Sploh ni verjetno",
+        "Zelo verjetno",
+        "Zelo težko",
+        "Zelo enostavno",
     ],
     [
         "th",
@@ -91,6 +112,12 @@ const LANGUAGES: &[Words] = &[
         "ลิงก์แบบสำรวจนี้ไม่ถูกต้อง",
         "กรุณาเลือกคะแนน",
         "ไม่สามารถบันทึกคำตอบได้ในขณะนี้ กรุณาลองใหม่อีกครั้ง",
+        "ไม่พอใจมาก",
+        "พอใจมาก",
+        "ไม่น่าจะแนะนำเลย",
+        "แนะนำอย่างแน่นอน",
+        "ยากมาก",
+        "ง่ายมาก",
     ],
     [
         "zh",
@@ -106,6 +133,12 @@ const LANGUAGES: &[Words] = &[
         "此调查链接无效。",
         "请选择一个分数。",
         "暂时无法记录您的回答，请稍后再试。",
+        "非常不满意",
+        "非常满意",
+        "完全不可能",
+        "极有可能",
+        "非常困难",
+        "非常容易",
     ],
     [
         "ja",
@@ -121,13 +154,24 @@ const LANGUAGES: &[Words] = &[
         "このアンケートのリンクは無効です。",
         "点数を選んでください。",
         "現在回答を記録できません。しばらくしてから再度お試しください。",
+        "非常に不満",
+        "非常に満足",
+        "まったく薦めない",
+        "ぜひ薦めたい",
+        "非常に難しい",
+        "非常に簡単",
     ],
 ];
 
 impl Wording {
     /// The words for `language` (default English), the survey's standard question unless one
-    /// is configured.
-    pub fn new(language: Option<&str>, survey: Option<&str>, question: Option<&str>) -> Self {
+    /// is configured; `high_is_effort` flips the ends of an effort scale.
+    pub fn new(
+        language: Option<&str>,
+        survey: Option<&str>,
+        question: Option<&str>,
+        high_is_effort: bool,
+    ) -> Self {
         let words = LANGUAGES
             .iter()
             .find(|w| Some(w[0]) == language.map(|l| l.split(['-', '_']).next().unwrap_or(l)))
@@ -149,6 +193,13 @@ impl Wording {
             invalid: words[10],
             choose: words[11],
             busy: words[12],
+            ends: match survey {
+                Some("csat") | Some("esat") => Some((words[13], words[14])),
+                Some("nps") => Some((words[15], words[16])),
+                Some("ces") if high_is_effort => Some((words[18], words[17])),
+                Some("ces") => Some((words[17], words[18])),
+                _ => None,
+            },
         }
     }
 }
@@ -187,12 +238,15 @@ mod tests {
 
     #[test]
     fn pages_speak_the_configured_language_and_fall_back_to_english() {
-        let fi = Wording::new(Some("fi-FI"), Some("nps"), None);
+        let fi = Wording::new(Some("fi-FI"), Some("nps"), None, false);
         assert_eq!(fi.lang, "fi");
         assert!(fi.question.contains("suosittelisit"));
-        let custom = Wording::new(Some("ja"), Some("csat"), Some("Q?"));
+        assert_eq!(fi.ends.unwrap().1, "Erittäin todennäköistä");
+        let effort = Wording::new(None, Some("ces"), None, true);
+        assert_eq!(effort.ends, Some(("Very easy", "Very difficult")));
+        let custom = Wording::new(Some("ja"), Some("csat"), Some("Q?"), false);
         assert_eq!(custom.question, "Q?");
-        let unknown = Wording::new(Some("xx"), None, None);
+        let unknown = Wording::new(Some("xx"), None, None, false);
         assert_eq!(unknown.lang, "en");
         assert!(page(&unknown, "<b>", "").contains("&lt;b&gt;"));
     }

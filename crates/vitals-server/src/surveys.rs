@@ -203,10 +203,14 @@ fn rfc3339(us: i64) -> String {
 
 fn wording_for(state: &Shared, survey: Option<&str>) -> Wording {
     let configured = survey.and_then(|s| state.config.surveys.get(s));
+    let high_is_effort = survey
+        .and_then(|s| state.config.survey(s))
+        .is_some_and(|r| r.high_is_effort);
     Wording::new(
         configured.and_then(|c| c.language.as_deref()),
         survey,
         configured.and_then(|c| c.question.as_deref()),
+        high_is_effort,
     )
 }
 
@@ -261,12 +265,14 @@ pub async fn show(State(state): State<Shared>, Path(token): Path<String>) -> Res
         .collect();
     let form = format!(
         "<form method=\"post\"><fieldset><legend>{question}</legend><div class=\"scores\">{options}</div>\
-         <p class=\"ends\"><span>{min}</span><span>{max}</span></p></fieldset>\
+         <p class=\"ends\"><span>{min}{low}</span><span>{high}{max}</span></p></fieldset>\
          <label for=\"comment\">{comment}</label><textarea id=\"comment\" name=\"comment\" rows=\"4\" maxlength=\"4000\"></textarea>\
          <button type=\"submit\">{send}</button></form>",
         question = escape(&w.question),
         min = rules.min,
         max = rules.max,
+        low = w.ends.map(|(low, _)| format!(" · {}", escape(low))).unwrap_or_default(),
+        high = w.ends.map(|(_, high)| format!("{} · ", escape(high))).unwrap_or_default(),
         comment = w.comment,
         send = w.send,
     );
