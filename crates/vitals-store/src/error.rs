@@ -15,7 +15,7 @@ pub enum StoreError {
     #[error("scan interrupted by its consumer")]
     Interrupted,
     /// Another process holds the file (DuckDB allows one writer process, or readers only).
-    #[error("the store {path} is in use by another process{holder}; wait for it to finish or stop it — a running `vitals serve` holds its store for good, so ask it instead: `--server http://ADDR` with VITALS_TOKEN set (vitals query, vitals import)")]
+    #[error("the store {path} is in use by another process{holder}; wait for it to finish or stop it — a running `vitals serve` holds its store for good, so ask it instead: `--server http://ADDR` with VITALS_TOKEN set (query, import, report, sla, spikes, staffing, annotate, annotations)")]
     Held {
         /// The file.
         path: String,

@@ -65,13 +65,11 @@ pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
     if let Some(url) = &args.server {
         let remote = crate::remote::Remote::new(url)?;
         std::fs::create_dir_all(&args.out)?;
-        let mut query = format!("month={}", encode(&month));
-        if let Some(team) = &args.team {
-            query.push_str(&format!("&team={}", encode(team)));
-        }
-        if let Some(tz) = &args.tz {
-            query.push_str(&format!("&timezone={}", encode(tz)));
-        }
+        let query = crate::remote::query_string(&[
+            ("month", Some(month.clone())),
+            ("team", args.team.clone()),
+            ("timezone", args.tz.clone()),
+        ]);
         for f in &args.format {
             let bytes = remote.get_bytes(&format!("/api/v1/report?{query}&format={f}"))?;
             let path = args.out.join(format!("vitals-report-{month}.{f}"));
@@ -112,17 +110,4 @@ fn user_or_internal(e: vitals_report::ReportError) -> anyhow::Error {
     } else {
         e.into()
     }
-}
-
-/// Percent-encodes a query-string value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

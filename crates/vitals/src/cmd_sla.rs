@@ -9,7 +9,7 @@ use chrono::DateTime;
 use clap::Args;
 use vitals_core::config::Config;
 use vitals_query::run::staleness_warnings;
-use vitals_query::sla::{local_minute, sla_report, sla_table, SlaFilter};
+use vitals_query::sla::{local_minute, sla_report, sla_table, SlaFilter, SlaReport};
 
 use crate::{open_reader, UserError};
 
@@ -31,10 +31,25 @@ pub struct SlaArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Ask a running `vitals serve` at this URL instead of opening the store (token from
+    /// VITALS_TOKEN).
+    #[arg(long, env = "VITALS_SERVER")]
+    server: Option<String>,
 }
 
 /// `vitals sla`.
 pub fn run(args: SlaArgs, config: &Config) -> Result<()> {
+    if let Some(url) = &args.server {
+        let state = match (args.breached, args.at_risk) {
+            (true, _) => Some("breached".to_string()),
+            (_, true) => Some("at_risk".to_string()),
+            _ => None,
+        };
+        let query = crate::remote::query_string(&[("state", state), ("now", args.now.clone())]);
+        let report: SlaReport =
+            crate::remote::Remote::new(url)?.get_json(&format!("/api/v1/sla?{query}"))?;
+        return print(&report, args.json, config);
+    }
     let rules = config.derivation_rules()?;
     if rules.sla.is_empty() {
         return Err(UserError(
@@ -58,12 +73,17 @@ pub fn run(args: SlaArgs, config: &Config) -> Result<()> {
         _ => SlaFilter::All,
     };
     let report = sla_report(store.open_sla_targets()?, &rules, now, filter);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    print(&report, args.json, config)
+}
+
+/// Prints the report as JSON or as a table in the reporting zone.
+fn print(report: &SlaReport, json: bool, config: &Config) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
         return Ok(());
     }
     let zone = config.reporting_zone();
-    println!("{}", sla_table(&report, zone));
+    println!("{}", sla_table(report, zone));
     eprintln!(
         "{} open targets listed, as of {} ({})",
         report.targets.len(),

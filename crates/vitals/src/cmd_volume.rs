@@ -1,6 +1,6 @@
 //! `vitals spikes`, `vitals annotate`, `vitals annotations` and `vitals staffing`: parse the
 //! flags, call the query library (`vitals_query::spikes`, `vitals_query::staffing`) or the
-//! store's annotation functions, and print.
+//! store's annotation functions — or, with `--server`, ask a running `vitals serve` — and print.
 
 use std::path::PathBuf;
 
@@ -12,9 +12,10 @@ use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_query::request::parse_date;
 use vitals_query::units::duration;
-use vitals_query::{Filter, NewAnnotation, SpikeRequest, StaffingRequest};
+use vitals_query::{Annotation, Filter, NewAnnotation, SpikeRequest, StaffingRequest};
 use vitals_store::Store;
 
+use crate::remote::{query_string, Remote};
 use crate::{open_reader, UserError};
 
 /// Arguments of `vitals spikes`.
@@ -23,6 +24,10 @@ pub struct SpikesArgs {
     /// The store file.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
+    /// Ask a running `vitals serve` at this URL instead of opening the store (token from
+    /// VITALS_TOKEN).
+    #[arg(long, env = "VITALS_SERVER")]
+    server: Option<String>,
     /// Split the series by a ticket dimension (e.g. `ticket:category`).
     #[arg(long)]
     by: Option<String>,
@@ -57,9 +62,25 @@ pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
             .collect::<Result<_, _>>()?,
         ..Default::default()
     };
-    let reader = open_reader(&args.db)?;
-    let catalogue = Catalogue::builtin()?;
-    let report = vitals_query::spikes(&reader, &catalogue, config, &request)?;
+    let report: vitals_query::SpikeReport = match &args.server {
+        Some(url) => {
+            if !request.filters.is_empty() {
+                return Err(UserError("--filter is not available with --server".into()).into());
+            }
+            let query = query_string(&[
+                ("by", request.by.clone()),
+                ("from", request.from.map(|d| d.to_string())),
+                ("to", request.to.map(|d| d.to_string())),
+                ("timezone", request.timezone.clone()),
+            ]);
+            Remote::new(url)?.get_json(&format!("/api/v1/spikes?{query}"))?
+        }
+        None => {
+            let reader = open_reader(&args.db)?;
+            let catalogue = Catalogue::builtin()?;
+            vitals_query::spikes(&reader, &catalogue, config, &request)?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
@@ -114,6 +135,10 @@ pub struct AnnotateArgs {
     /// The store file.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
+    /// Ask a running `vitals serve` at this URL instead of opening the store (token from
+    /// VITALS_TOKEN).
+    #[arg(long, env = "VITALS_SERVER")]
+    server: Option<String>,
 }
 
 fn open_writer(db: &std::path::Path) -> Result<Store> {
@@ -133,12 +158,19 @@ pub fn annotate(args: AnnotateArgs) -> Result<()> {
     if args.text.trim().is_empty() {
         return Err(UserError("the annotation's text is empty".into()).into());
     }
-    let store = open_writer(&args.db)?;
-    let a = store.add_annotation(&NewAnnotation {
+    let new = NewAnnotation {
         date,
         text: args.text,
         category: args.category,
-    })?;
+    };
+    let a: Annotation = match &args.server {
+        Some(url) => serde_json::from_str(&Remote::new(url)?.post(
+            "/api/v1/annotations",
+            "application/json",
+            &serde_json::to_string(&new)?,
+        )?)?,
+        None => open_writer(&args.db)?.add_annotation(&new)?,
+    };
     println!("annotation {} on {}: {}", a.id, a.date, a.text);
     Ok(())
 }
@@ -149,6 +181,10 @@ pub struct AnnotationsArgs {
     /// The store file.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
+    /// Ask a running `vitals serve` at this URL instead of opening the store (token from
+    /// VITALS_TOKEN).
+    #[arg(long, env = "VITALS_SERVER")]
+    server: Option<String>,
     /// Delete the annotation with this id.
     #[arg(long)]
     delete: Option<i64>,
@@ -159,15 +195,22 @@ pub struct AnnotationsArgs {
 
 /// `vitals annotations`.
 pub fn annotations(args: AnnotationsArgs) -> Result<()> {
+    let remote = args.server.as_deref().map(Remote::new).transpose()?;
     if let Some(id) = args.delete {
-        let store = open_writer(&args.db)?;
-        if !store.delete_annotation(id)? {
+        let deleted = match &remote {
+            Some(remote) => remote.delete(&format!("/api/v1/annotations/{id}"))?,
+            None => open_writer(&args.db)?.delete_annotation(id)?,
+        };
+        if !deleted {
             return Err(UserError(format!("no annotation {id}; see `vitals annotations`")).into());
         }
         println!("annotation {id} deleted");
         return Ok(());
     }
-    let list = open_reader(&args.db)?.annotations()?;
+    let list: Vec<Annotation> = match &remote {
+        Some(remote) => remote.get_json("/api/v1/annotations")?,
+        None => open_reader(&args.db)?.annotations()?,
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
@@ -192,6 +235,10 @@ pub struct StaffingArgs {
     /// The store file.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
+    /// Ask a running `vitals serve` at this URL instead of opening the store (token from
+    /// VITALS_TOKEN).
+    #[arg(long, env = "VITALS_SERVER")]
+    server: Option<String>,
     /// The month (YYYY-MM; the last month with calls by default).
     #[arg(long)]
     month: Option<String>,
@@ -208,18 +255,26 @@ pub struct StaffingArgs {
 
 /// `vitals staffing`.
 pub fn staffing(args: StaffingArgs, config: &Config) -> Result<()> {
-    let reader = open_reader(&args.db)?;
-    let catalogue = Catalogue::builtin()?;
-    let report = vitals_query::staffing(
-        &reader,
-        &catalogue,
-        config,
-        &StaffingRequest {
-            month: args.month,
-            timezone: args.tz,
-            top: Some(args.top),
-        },
-    )?;
+    let request = StaffingRequest {
+        month: args.month,
+        timezone: args.tz,
+        top: Some(args.top),
+    };
+    let report: vitals_query::StaffingReport = match &args.server {
+        Some(url) => {
+            let query = query_string(&[
+                ("month", request.month.clone()),
+                ("timezone", request.timezone.clone()),
+                ("top", request.top.map(|t| t.to_string())),
+            ]);
+            Remote::new(url)?.get_json(&format!("/api/v1/staffing?{query}"))?
+        }
+        None => {
+            let reader = open_reader(&args.db)?;
+            let catalogue = Catalogue::builtin()?;
+            vitals_query::staffing(&reader, &catalogue, config, &request)?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

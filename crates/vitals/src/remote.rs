@@ -68,6 +68,26 @@ impl Remote {
         }
     }
 
+    /// GETs `path` and parses the JSON answer.
+    pub fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Ok(serde_json::from_slice(&self.get_bytes(path)?)?)
+    }
+
+    /// DELETEs `path`: true when it was there, false when the server answers 404.
+    pub fn delete(&self, path: &str) -> Result<bool> {
+        let url = format!("{}{path}", self.base);
+        match self
+            .agent
+            .delete(&url)
+            .set("Authorization", &format!("Bearer {}", self.token))
+            .call()
+        {
+            Ok(_) => Ok(true),
+            Err(ureq::Error::Status(404, _)) => Ok(false),
+            Err(e) => Err(refusal(&url, e)),
+        }
+    }
+
     /// Sends every canonical file under `paths`; returns the printed summary lines and whether
     /// anything was rejected.
     pub fn import(
@@ -143,6 +163,26 @@ impl Remote {
         }
         Ok((lines, rejected_total))
     }
+}
+
+/// `key=value&…` with the values percent-encoded, leaving out absent ones.
+pub fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    let encode = |value: &str| -> String {
+        value
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| format!("{k}={}", encode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A failed request as a user error: the server's error message, or why it was not reached.

@@ -137,6 +137,49 @@ fn spikes_annotations_staffing_and_report_match_the_cli() {
             "{file}"
         );
     }
+    // The other reading and annotating commands work against the server too.
+    let (both, _) = server.token(&admin, &["read", "ingest"]);
+    let cli = |args: &[&str]| -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vitals"))
+            .args(args)
+            .args(["--server", &server.base])
+            .env("VITALS_TOKEN", &both)
+            .env_remove("VITALS_DB")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let remote_spikes: Value =
+        serde_json::from_str(&cli(&["spikes", "--by", "ticket:category", "--json"])).unwrap();
+    assert_eq!(remote_spikes, api_spikes);
+    let remote_staffing: Value =
+        serde_json::from_str(&cli(&["staffing", "--month", "2026-02", "--json"])).unwrap();
+    assert_eq!(remote_staffing, staffing);
+    cli(&["annotate", "2026-02-02", "Outage", "--category", "outage"]);
+    let listed: Value = serde_json::from_str(&cli(&["annotations", "--json"])).unwrap();
+    let outage = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["text"] == "Outage")
+        .expect("the annotation sent with --server")["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    cli(&["annotations", "--delete", &outage]);
+    let remote_sla: Value = serde_json::from_str(&cli(&[
+        "sla",
+        "--breached",
+        "--now",
+        "2026-03-31T12:00:00Z",
+        "--json",
+    ]))
+    .unwrap();
     server.stop();
 
     // The CLI over the same store answers the same JSON.
@@ -158,6 +201,19 @@ fn spikes_annotations_staffing_and_report_match_the_cli() {
     ]))
     .unwrap();
     assert_eq!(staffing, cli_staffing);
+    let cli_sla: Value = serde_json::from_str(&ok(&[
+        "sla",
+        "--db",
+        &db,
+        "--config",
+        &config,
+        "--breached",
+        "--now",
+        "2026-03-31T12:00:00Z",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(remote_sla, cli_sla);
 }
 
 #[test]
