@@ -229,6 +229,19 @@ def main():
             page.wait_for_selector("#drill .drill-n")
             page.screenshot(path=os.path.join(OUT, "drill-down.png"))
             page.click("#drill-close")
+
+            # The heat map by keyboard: focus a cell, Enter opens its records.
+            page.goto(f"{BASE}/?tab=overview")
+            settle(page)
+            cell = page.locator(".heatmap .cell.drillable").first
+            cell.scroll_into_view_if_needed()
+            cell.focus()
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#drill .drill-n")
+            settle(page)
+            check("a heat-map cell opens its records from the keyboard",
+                  int(page.get_attribute("#drill .drill-n", "data-n")) > 0)
+            page.click("#drill-close")
         else:
             print("skip a drill-down lists exactly n records: this server does not offer drill-down yet "
                   "(no `records` in the query request of /api/v1/openapi.json)", flush=True)

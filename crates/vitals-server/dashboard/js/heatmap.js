@@ -20,7 +20,7 @@ export function heatmap(ctx, key, result) {
     max = Math.max(max, v.value);
   }
   if (!values.size) return h('p', { class: 'status empty' }, 'No data in this period.');
-  const grid = h('div', { class: 'heatmap', role: 'img', 'aria-label': `${labelOf(ctx.catalogue, key)} by weekday and local hour; darkest ${formatValue(unit, max)}` });
+  const grid = h('div', { class: 'heatmap', role: 'group', 'aria-label': `${labelOf(ctx.catalogue, key)} by weekday and local hour; darkest ${formatValue(unit, max)}` });
   grid.append(h('span', { class: 'corner' }));
   for (let hour = 0; hour < 24; hour++) grid.append(h('span', { class: 'hour' }, hour % 3 === 0 ? String(hour) : ''));
   for (const day of DAYS) {
@@ -31,8 +31,19 @@ export function heatmap(ctx, key, result) {
       const cell = h('span', { class: 'cell', title: `${day} ${hh}:00 — ${v ? formatValue(unit, v.value) : 'no data'}${v ? ` (n = ${v.n})` : ''}` });
       if (v && max > 0) cell.style.backgroundColor = `rgba(31, 78, 121, ${(0.08 + 0.92 * (v.value / max)).toFixed(3)})`;
       if (v && v.n && ctx.features.drill) {
+        const open = () => drill(ctx, result.requests[key], key, { 'time:weekday': day, 'time:hour': hh });
         cell.classList.add('drillable');
-        cell.addEventListener('click', () => drill(ctx, result.requests[key], key, { 'time:weekday': day, 'time:hour': hh }));
+        // Reachable by keyboard: Tab to a cell, Enter or Space opens its records.
+        cell.tabIndex = 0;
+        cell.setAttribute('role', 'button');
+        cell.setAttribute('aria-label', cell.title);
+        cell.addEventListener('click', open);
+        cell.addEventListener('keydown', (event) => {
+          if (event.key === 'Enter' || event.key === ' ') {
+            event.preventDefault();
+            open();
+          }
+        });
       }
       grid.append(cell);
     }
