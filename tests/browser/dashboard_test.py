@@ -183,6 +183,13 @@ def main():
             marks = page.locator(".marks li").all_inner_texts()
             check("spikes and annotations are marked on the volume charts",
                   any("Browser-test note" in m for m in marks) or "/api/v1/annotations" not in paths, marks[:4])
+            if "/api/v1/annotations" in paths:
+                # A token that may write deletes a note from its mark; the page redraws without it.
+                page.locator(".marks li.note", has_text="Browser-test note").first.locator("button.delete-note").click()
+                page.wait_for_function(
+                    "() => ![...document.querySelectorAll('.marks li')].some((li) => li.textContent.includes('Browser-test note'))")
+                left = [a for a in api("/api/v1/annotations") if a["text"] == "Browser-test note"]
+                check("a note is deleted from its mark", not left, left)
         else:
             print("skip spikes and annotations: this server has neither endpoint", flush=True)
         if "/api/v1/report" in paths:

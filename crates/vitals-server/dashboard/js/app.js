@@ -70,7 +70,7 @@ function spikeMarks(payload) {
 function noteMarks(payload, period) {
   return (Array.isArray(payload) ? payload : [])
     .filter((a) => (!period.from || a.date >= period.from) && (!period.to || a.date < period.to))
-    .map((a) => ({ date: a.date, kind: 'note', text: a.category ? `${a.text} (${a.category})` : a.text }));
+    .map((a) => ({ date: a.date, kind: 'note', id: a.id, text: a.category ? `${a.text} (${a.category})` : a.text }));
 }
 
 /** Spikes (GET /api/v1/spikes, split by a ticket dimension) and annotations in the period, when the server has them. */
@@ -228,4 +228,5 @@ $('login-form').addEventListener('submit', login);
 $('logout').addEventListener('click', () => logout().catch(fail));
 $('drill-close').addEventListener('click', () => $('drill').close());
 window.addEventListener('popstate', () => { if (context) render().catch(fail); });
+document.addEventListener('vitals:changed', () => { if (context) render().catch(fail); });
 start().catch(fail);

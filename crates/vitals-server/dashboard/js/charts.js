@@ -6,6 +6,7 @@
 // same numbers are in a data table under the chart for the keyboard and screen readers.
 
 import uPlot from '../vendor/uPlot.esm.js';
+import { api } from './api.js';
 import { h } from './dom.js';
 import { formatValue, labelOf } from './format.js';
 import { dataTable } from './table.js';
@@ -101,6 +102,18 @@ function markPlugin(labels, marks, grain) {
   };
 }
 
+/** A button deleting an annotation (for tokens that may write); the page redraws after. */
+function deleteNote(mark) {
+  const button = h('button', { type: 'button', class: 'link delete-note', 'aria-label': `Delete the note “${mark.text}”` }, 'delete');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    api(`/api/v1/annotations/${mark.id}`, { method: 'DELETE' })
+      .then(() => document.dispatchEvent(new CustomEvent('vitals:changed')))
+      .catch((error) => { button.disabled = false; button.textContent = error.message; });
+  });
+  return button;
+}
+
 /** A chart with its legend, its marks listed, and its data as a table under it. */
 export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks = [] }) {
   const { labels, lines, hidden } = seriesData({ spec, keys, result, grain });
@@ -162,7 +175,9 @@ export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks =
   if (hidden) notes.push(h('p', { class: 'note' }, `${hidden} smaller series not drawn (see the table).`));
   if (marker.points.length) {
     notes.push(h('ul', { class: 'marks', 'aria-label': 'Marked on the chart' },
-      marker.points.map((m) => h('li', { class: m.kind }, `${m.kind === 'spike' ? 'Spike' : 'Note'} ${labels[m.x]}: ${m.text}`))));
+      marker.points.map((m) => h('li', { class: m.kind },
+        `${m.kind === 'spike' ? 'Spike' : 'Note'} ${labels[m.x]}: ${m.text}`,
+        m.kind === 'note' && m.id !== undefined && ctx.canWrite ? deleteNote(m) : null))));
   }
   const table = h('details', { class: 'chart-data' },
     h('summary', {}, 'Data table'),
