@@ -99,14 +99,17 @@ impl SnapshotSql<'_> {
             "{} JOIN {spans} sp ON sp.ticket_id = t.ticket_id",
             self.from
         );
+        // A ticket resolved for good before the period starts adds +1 and −1 before it: it
+        // cannot change any level in the period, so it is not read at all.
+        let settled = "NOT (coalesce(t.is_resolved, false) AND t.full_resolved_at < (SELECT p_start FROM period))";
         let events = format!(
             "events AS (\
              SELECT t.created_at AS _ts, 1 AS _delta{dims} FROM {from} {w_all}\n\
              UNION ALL SELECT greatest(sp.resolved_from, t.created_at), -1{dims} FROM {span_join} {w_all}\n\
              UNION ALL SELECT greatest(sp.resolved_to, t.created_at), 1{dims} FROM {span_join} {w_to})",
             from = self.from,
-            w_all = self.where_clause(&[]),
-            w_to = self.where_clause(&["sp.resolved_to IS NOT NULL"]),
+            w_all = self.where_clause(&[settled]),
+            w_to = self.where_clause(&["sp.resolved_to IS NOT NULL", settled]),
         );
         let per = format!(
             "per AS (SELECT coalesce(o._i, 0) AS _i{e_dims}, sum(_delta) AS _in, 0 AS _out, 0 AS _out_of_start \
@@ -115,7 +118,7 @@ impl SnapshotSql<'_> {
             place = Self::place("e._ts", "o"),
         );
         format!(
-            "{pre},\n{events},\n{ordered},\n{per},\n{grid}\n\
+            "{pre},\n{ordered},\n{events},\n{per},\n{grid}\n\
              SELECT bucket{dims_out}, _level FROM (\
              SELECT _i, bucket{dims_out}, CAST(sum(coalesce(_in, 0)) OVER (PARTITION BY _none_key{part} ORDER BY _i ROWS UNBOUNDED PRECEDING) AS DOUBLE) AS _level \
              FROM (SELECT *, 1 AS _none_key FROM joined)) WHERE _i > 0 AND _level <> 0",
