@@ -347,3 +347,15 @@ pub fn ticket(id: &str, created_at: &str, channel: &str) -> Value {
 pub fn event(id: &str, ticket: &str, at: &str, role: &str) -> Value {
     serde_json::json!({"event_id": id, "ticket_id": ticket, "at": at, "kind": "message", "author_role": role})
 }
+
+/// A fresh folder; `vitals serve` creates the store file in it.
+pub fn fresh() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("serve.duckdb");
+    (dir, db)
+}
+
+/// A request for March 2026 (UTC) of the given metrics.
+pub fn march(metrics: &[&str]) -> Value {
+    serde_json::json!({"metrics": metrics, "from": "2026-03-01", "to": "2026-04-01", "timezone": "UTC"})
+}
