@@ -74,15 +74,30 @@ impl Store {
                     supported: schema::SCHEMA_VERSION,
                 })
             }
-            Some(v) if v < schema::SCHEMA_VERSION => store.rebuild_fact_tables()?,
+            Some(v) if v < schema::SCHEMA_VERSION => store.migrate(v)?,
             Some(_) => {}
             None => store.set_meta("schema_version", &schema::SCHEMA_VERSION.to_string())?,
         }
         Ok(store)
     }
 
-    /// Migrates derived data to this version's layout: the fact tables are dropped, created
-    /// anew, and every ticket is queued for derivation (records are never touched).
+    /// Migrates a store written by an older version (records are never touched): ticket
+    /// facts of an older layout are rebuilt, and the events without a ticket are listed.
+    fn migrate(&self, from: i64) -> Result<(), StoreError> {
+        if from < schema::FACT_LAYOUT_VERSION {
+            self.rebuild_fact_tables()?;
+        }
+        self.conn
+            .execute_batch(
+                "DELETE FROM vitals_orphan_events;
+                 INSERT INTO vitals_orphan_events SELECT e.event_id, e.ticket_id FROM ticket_events e
+                 WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.ticket_id = e.ticket_id)",
+            )
+            .context(|| "listing events without a ticket".into())?;
+        self.set_meta("schema_version", &schema::SCHEMA_VERSION.to_string())
+    }
+
+    /// Drops the ticket fact tables, creates them anew, and queues every ticket for derivation.
     fn rebuild_fact_tables(&self) -> Result<(), StoreError> {
         for table in schema::FACT_TABLES {
             self.conn
@@ -96,8 +111,7 @@ impl Store {
         }
         self.conn
             .execute_batch("INSERT INTO vitals_touched_tickets SELECT ticket_id FROM tickets")
-            .context(|| "queueing every ticket for derivation".into())?;
-        self.set_meta("schema_version", &schema::SCHEMA_VERSION.to_string())
+            .context(|| "queueing every ticket for derivation".into())
     }
 
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -146,11 +160,10 @@ impl Store {
         ))
     }
 
-    /// Events whose ticket is not (yet) in the store.
+    /// Events whose ticket is not (yet) in the store (kept up to date by every merge, so this
+    /// costs nothing however large the store).
     pub fn orphan_event_count(&self) -> Result<u64, StoreError> {
-        self.count(
-            "SELECT count(*) FROM ticket_events e WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.ticket_id = e.ticket_id)",
-        )
+        self.count("SELECT count(*) FROM vitals_orphan_events")
     }
 }
 

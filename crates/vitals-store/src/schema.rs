@@ -4,7 +4,11 @@
 use vitals_core::records::{ColumnType, Entity, ENTITIES};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
+
+/// The last version that changed the layout of the ticket fact tables ([`FACT_TABLES`]): a
+/// store older than this has them rebuilt and every ticket re-derived.
+pub const FACT_LAYOUT_VERSION: i64 = 4;
 
 /// The SQL type of a canonical column.
 pub fn sql_type(ty: ColumnType) -> &'static str {
@@ -68,6 +72,7 @@ pub const META_DDL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS vitals_meta (key VARCHAR, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS vitals_imports (import_id BIGINT, started_at TIMESTAMP, source VARCHAR)",
     "CREATE TABLE IF NOT EXISTS vitals_touched_tickets (ticket_id VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS vitals_orphan_events (event_id VARCHAR, ticket_id VARCHAR)",
     "CREATE TABLE IF NOT EXISTS vitals_tokens (token_id VARCHAR, name VARCHAR, scopes VARCHAR, secret_hash VARCHAR, created_at TIMESTAMP, revoked_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS vitals_survey_links (link_id VARCHAR, survey VARCHAR, ticket_id VARCHAR, customer_id VARCHAR, agent_id VARCHAR, expires_at TIMESTAMP, used_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS vitals_annotations (id BIGINT, date DATE, text VARCHAR, category VARCHAR, created_at TIMESTAMP)",

@@ -196,6 +196,85 @@ fn orphan_events_are_counted_and_folded_when_their_ticket_arrives() {
     store.derive_touched(&DerivationRules::default()).unwrap();
     assert_eq!(store.count("SELECT count(*) FROM fact_tickets").unwrap(), 0);
     load(&store, "tickets", &[ticket("t9", "email")]);
+    assert_eq!(store.orphan_event_count().unwrap(), 0);
     store.derive_touched(&DerivationRules::default()).unwrap();
     assert_eq!(frt(&store, "t9"), Some(600.0));
+}
+
+#[test]
+fn orphan_events_follow_every_merge() {
+    let store = Store::open_in_memory().unwrap();
+    load(&store, "tickets", &[ticket("t1", "email")]);
+    // A first import of events (the bulk path) and later batches (the merging path).
+    load(
+        &store,
+        "ticket_events",
+        &[
+            event("e1", "t1", 10, "message", "agent", None),
+            event("e2", "t8", 10, "message", "agent", None),
+        ],
+    );
+    assert_eq!(store.orphan_event_count().unwrap(), 1);
+    load(
+        &store,
+        "ticket_events",
+        &[
+            event("e3", "t9", 10, "message", "agent", None),
+            event("e4", "t9", 20, "message", "agent", None),
+        ],
+    );
+    assert_eq!(store.orphan_event_count().unwrap(), 3);
+    // An event moved to a stored ticket is no orphan any more; one moved away is.
+    load(
+        &store,
+        "ticket_events",
+        &[
+            event("e2", "t1", 10, "message", "agent", None),
+            event("e1", "t7", 10, "message", "agent", None),
+        ],
+    );
+    assert_eq!(store.orphan_event_count().unwrap(), 3);
+    load(
+        &store,
+        "tickets",
+        &[ticket("t9", "chat"), ticket("t7", "chat")],
+    );
+    assert_eq!(store.orphan_event_count().unwrap(), 0);
+    let full = store
+        .count("SELECT count(*) FROM ticket_events e WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.ticket_id = e.ticket_id)")
+        .unwrap();
+    assert_eq!(full, 0);
+}
+
+#[test]
+fn a_version_4_store_is_migrated_without_rederiving_its_tickets() {
+    let store = Store::open_in_memory().unwrap();
+    load(&store, "tickets", &[ticket("t1", "email")]);
+    load(
+        &store,
+        "ticket_events",
+        &[
+            event("e1", "t1", 10, "message", "agent", None),
+            event("e2", "t8", 10, "message", "agent", None),
+        ],
+    );
+    store.derive_touched(&DerivationRules::default()).unwrap();
+    // As version 4 left it: no list of orphan events.
+    store
+        .conn
+        .execute_batch("DELETE FROM vitals_orphan_events")
+        .unwrap();
+    store.migrate(4).unwrap();
+    assert_eq!(store.orphan_event_count().unwrap(), 1);
+    assert_eq!(
+        store.meta("schema_version").unwrap().as_deref(),
+        Some(schema::SCHEMA_VERSION.to_string().as_str())
+    );
+    assert_eq!(
+        store
+            .count("SELECT count(*) FROM vitals_touched_tickets")
+            .unwrap(),
+        0
+    );
+    assert_eq!(frt(&store, "t1"), Some(600.0));
 }

@@ -158,9 +158,13 @@ impl Store {
                         )?;
                     }
                     tx(
-                        &format!("INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM {stage}; DROP TABLE {stage}"),
+                        &format!(
+                            "INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM {stage}"
+                        ),
                         "writing",
                     )?;
+                    self.note_orphans(entity, &stage)?;
+                    tx(&format!("DROP TABLE {stage}"), "dropping the stage of")?;
                     return Ok(MergeCounts {
                         inserted: staged,
                         ..Default::default()
@@ -199,11 +203,15 @@ impl Store {
             tx(
                 &format!(
                     "DELETE FROM {table} t USING _changed d WHERE {} AND d._existed; \
-                     INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM _changed; \
-                     DROP TABLE _dedup; DROP TABLE _changed; DROP TABLE {stage}",
+                     INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM _changed",
                     on("t", "d")
                 ),
                 "writing",
+            )?;
+            self.note_orphans(entity, "_changed")?;
+            tx(
+                &format!("DROP TABLE _dedup; DROP TABLE _changed; DROP TABLE {stage}"),
+                "dropping the stages of",
             )?;
             Ok(MergeCounts {
                 inserted,
@@ -222,6 +230,26 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Keeps `vitals_orphan_events` (events whose ticket is not stored) up to date after the
+    /// records in `written` (new or changed, already merged) were written: at the cost of the
+    /// batch, not of the table.
+    fn note_orphans(&self, entity: &Entity, written: &str) -> Result<(), StoreError> {
+        let sql = match entity.name {
+            "ticket_events" => format!(
+                "DELETE FROM vitals_orphan_events WHERE event_id IN (SELECT event_id FROM {written});
+                 INSERT INTO vitals_orphan_events SELECT w.event_id, w.ticket_id FROM {written} w
+                 LEFT JOIN tickets t ON t.ticket_id = w.ticket_id WHERE t.ticket_id IS NULL"
+            ),
+            "tickets" => format!(
+                "DELETE FROM vitals_orphan_events WHERE ticket_id IN (SELECT ticket_id FROM {written})"
+            ),
+            _ => return Ok(()),
+        };
+        self.conn
+            .execute_batch(&sql)
+            .context(|| "noting events without a ticket".into())
     }
 
     pub(crate) fn count(&self, sql: &str) -> Result<u64, StoreError> {
