@@ -98,10 +98,10 @@ pub struct Bucket {
 }
 
 /// The UTC instant of a local midnight; where midnight falls in a DST gap, the first local
-/// time that exists after it.
+/// time that exists after it (for a day the zone skipped, the next day's midnight).
 pub fn local_midnight_us(zone: Tz, date: NaiveDate) -> i64 {
     let mut local = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    for _ in 0..48 {
+    for _ in 0..=96 {
         match zone.from_local_datetime(&local) {
             LocalResult::Single(t) => return t.timestamp_micros(),
             LocalResult::Ambiguous(early, _) => return early.timestamp_micros(),
@@ -224,6 +224,16 @@ mod tests {
                 .unwrap()
                 .timestamp_micros()
         );
+    }
+
+    #[test]
+    fn a_skipped_day_is_an_empty_bucket() {
+        // Samoa went from 29 to 31 December 2011 (UTC−10 to UTC+14).
+        let apia: Tz = "Pacific/Apia".parse().unwrap();
+        let b = buckets(apia, Some(Grain::Day), d("2011-12-29"), d("2012-01-01"));
+        let lengths: Vec<i64> = b.iter().map(|b| (b.end_us - b.start_us) / HOUR).collect();
+        assert_eq!(lengths, vec![24, 0, 24]);
+        assert!(b.windows(2).all(|w| w[0].end_us == w[1].start_us));
     }
 
     #[test]

@@ -19,7 +19,10 @@ use vitals_core::config::Config;
 use crate::buckets::{buckets, TIME_OF_DAY};
 use crate::engine::Engine;
 use crate::error::QueryError;
-use crate::plan::{conditions, fill_placeholders, hours_cte, preamble, ts_literal, PlannedSql};
+use crate::plan::{
+    bucket_join, conditions, fill_placeholders, hours_cte, hours_join, per_bucket_rows, preamble,
+    ts_literal, PlannedSql,
+};
 use crate::request::QueryRequest;
 use crate::resolve::resolve;
 use crate::run::period;
@@ -327,20 +330,22 @@ pub fn drill(
             ),
             "FROM src".to_string(),
         )
-    } else if let Some(membership) = &m.per_bucket {
+    } else if let Some(rows) = per_bucket_rows(catalogue, m, config, &bucket_list) {
         (
             format!(
-                "SELECT {select}, {} AS _ts FROM buckets b, {from_sql} {}",
+                "SELECT {select}, {} AS _ts FROM {rows} {}",
                 m.anchor,
-                where_sql(vec![format!("({})", fill_placeholders(membership, config))])
-            ),
+                where_sql(Vec::new())
+            )
+            .trim_end()
+            .to_string(),
             "FROM src".to_string(),
         )
     } else {
-        let hours = if time_of_day {
-            " ASOF JOIN hours h ON src._ts >= h.h_start"
-        } else {
-            ""
+        let (join, bounds) = bucket_join("src._ts", &bucket_list);
+        let hours = match (time_of_day, bucket_list.first(), bucket_list.last()) {
+            (true, Some(f), Some(l)) => format!(" {}", hours_join("src._ts", resolved.zone, f, l)),
+            _ => String::new(),
         };
         (
             format!(
@@ -351,7 +356,7 @@ pub fn drill(
                 ]),
                 a = m.anchor
             ),
-            format!("FROM src ASOF JOIN buckets b ON src._ts >= b.b_start{hours} WHERE src._ts < b.b_end"),
+            format!("FROM src {join}{hours} WHERE {bounds}"),
         )
     };
     // Distributions count the rows that have a value; the rest count every row.

@@ -12,7 +12,9 @@ use crate::snapshot::{reads_bucket, SnapshotSql};
 use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
 
-pub(crate) use crate::sql::{conditions, hours_cte, preamble};
+pub(crate) use crate::sql::{
+    bucket_join, conditions, hours_cte, hours_join, per_bucket_rows, preamble,
+};
 pub use crate::sql::{fill_placeholders, ts_literal};
 
 /// One metric's SQL.
@@ -150,7 +152,8 @@ pub fn plan_metric_with(
         | Calculation::RepeatPurchase
         | Calculation::Composite
         | Calculation::Spread => {
-            let mut src_cols = match &m.per_bucket {
+            let per_bucket_rows = per_bucket_rows(catalogue, m, config, buckets);
+            let mut src_cols = match &per_bucket_rows {
                 Some(_) => vec!["b.bucket AS _bucket".to_string()],
                 None => vec![format!("{} AS _ts", m.anchor)],
             };
@@ -188,21 +191,25 @@ pub fn plan_metric_with(
                 ),
                 calc => row_aggregates(calc, &quantiles(rm), business),
             };
-            let (src, joined, bucket_col) = match &m.per_bucket {
-                Some(membership) => (
+            let (src, joined, bucket_col) = match &per_bucket_rows {
+                Some(rows) => (
                     format!(
-                        "SELECT {} FROM buckets b, {from_sql} {}",
+                        "SELECT {} FROM {rows} {}",
                         src_cols.join(", "),
-                        where_all(vec![format!("({})", fill_placeholders(membership, config))])
-                    ),
+                        where_all(Vec::new())
+                    )
+                    .trim_end()
+                    .to_string(),
                     "FROM src".to_string(),
                     "_bucket",
                 ),
                 None => {
-                    let hours_join = if time_of_day {
-                        " ASOF JOIN hours h ON src._ts >= h.h_start"
-                    } else {
-                        ""
+                    let (join, bounds) = bucket_join("src._ts", buckets);
+                    let hours_join = match (time_of_day, buckets.first(), buckets.last()) {
+                        (true, Some(f), Some(l)) => {
+                            format!(" {}", hours_join("src._ts", query.zone, f, l))
+                        }
+                        _ => String::new(),
                     };
                     (
                         format!(
@@ -210,7 +217,7 @@ pub fn plan_metric_with(
                             src_cols.join(", "),
                             where_all(in_period(&m.anchor))
                         ),
-                        format!("FROM src ASOF JOIN buckets b ON src._ts >= b.b_start{hours_join} WHERE src._ts < b.b_end"),
+                        format!("FROM src {join}{hours_join} WHERE {bounds}"),
                         "b.bucket",
                     )
                 }
@@ -230,7 +237,7 @@ pub fn plan_metric_with(
                         "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _u, {x} AS _x {joined} \
                          {and_unit} GROUP BY ALL HAVING count(*) >= {min})\n\
                          SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
-                        and_unit = if m.per_bucket.is_some() { "WHERE _u IS NOT NULL" } else { "AND _u IS NOT NULL" },
+                        and_unit = if m.is_per_bucket() { "WHERE _u IS NOT NULL" } else { "AND _u IS NOT NULL" },
                         min = config.statistics.min_agent_sample.max(1),
                     )
                 }
@@ -249,6 +256,7 @@ pub fn plan_metric_with(
                 from: from_sql,
                 conditions: &conds,
                 dimensions: &dims,
+                buckets,
             };
             if m.calculation == Calculation::Backlog {
                 // The conditions appear in each of the three event branches.
@@ -314,10 +322,10 @@ pub fn plan_metric_with(
                     format!("k.kind = '{cost_kind}'"),
                 ])
             );
+            let (join, bounds) = bucket_join("src._ts", buckets);
             let acquired = format!(
                 "SELECT b.bucket, count(*) AS acquired FROM (SELECT {per_anchor} AS _ts FROM {per_from} \
-                 WHERE {per_anchor} >= {} {per_filter}) src ASOF JOIN buckets b ON src._ts >= b.b_start \
-                 WHERE src._ts < b.b_end GROUP BY 1",
+                 WHERE {per_anchor} >= {} {per_filter}) src {join} WHERE {bounds} GROUP BY 1",
                 ts_literal(period_start)
             );
             (

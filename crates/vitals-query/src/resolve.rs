@@ -184,7 +184,7 @@ pub fn resolve(
         let mut dimension_sql = Vec::new();
         for d in &dims {
             if TIME_OF_DAY.contains(&d.as_str()) {
-                if !metric.calculation.is_row_wise() || metric.per_bucket.is_some() {
+                if !metric.calculation.is_row_wise() || metric.is_per_bucket() {
                     return Err(not_applicable(d, format!(
                         "`{id}` cannot be broken down by `{d}`: it is not counted by one instant per row"
                     )));

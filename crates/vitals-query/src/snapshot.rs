@@ -11,6 +11,10 @@
 //! run backwards in the data (a span ending before the ticket was created) are clamped to the
 //! entering instant, which is what the pairwise conditions amount to.
 
+use crate::bucket_index::slot_index_sql;
+use crate::buckets::Bucket;
+use crate::sql::ts_literal;
+
 /// The pieces of one snapshot statement a planner supplies.
 pub struct SnapshotSql<'a> {
     /// The statement's common table expressions (`WITH …`, ending with the buckets).
@@ -21,6 +25,8 @@ pub struct SnapshotSql<'a> {
     pub conditions: &'a [String],
     /// Dimension expressions (text), in key order.
     pub dimensions: &'a [String],
+    /// The buckets, in time order (the same as the preamble's).
+    pub buckets: &'a [Bucket],
 }
 
 impl SnapshotSql<'_> {
@@ -83,10 +89,22 @@ impl SnapshotSql<'_> {
          period AS (SELECT min(b_start) AS p_start, max(b_end) AS p_end FROM buckets)"
     }
 
-    /// The `_i` of an instant `ts` (0 before the period; rows at or after its end are left
-    /// out by the caller).
-    fn place(ts: &str, alias: &str) -> String {
-        format!("ASOF LEFT JOIN ordered {alias} ON {ts} >= {alias}.b_start")
+    /// The `_i` of an instant `ts` (1 for the first bucket, 0 before the period, NULL for a
+    /// NULL instant; rows at or after its end are left out by the caller), by arithmetic on
+    /// the bucket boundaries rather than a join.
+    fn place(&self, ts: &str) -> String {
+        let slots: Vec<(i64, i64)> = self
+            .buckets
+            .iter()
+            .map(|b| (b.start_us, b.end_us))
+            .collect();
+        match (slot_index_sql(ts, &slots), self.buckets.first()) {
+            (Some(index), Some(first)) => format!(
+                "CASE WHEN {ts} < {} THEN 0 ELSE 1 + {index} END",
+                ts_literal(first.start_us)
+            ),
+            _ => "0".into(),
+        }
     }
 
     /// Backlog: tickets created before the bucket end and not in a resolved span covering it.
@@ -112,10 +130,10 @@ impl SnapshotSql<'_> {
             w_to = self.where_clause(&["sp.resolved_to IS NOT NULL", settled]),
         );
         let per = format!(
-            "per AS (SELECT coalesce(o._i, 0) AS _i{e_dims}, sum(_delta) AS _in, 0 AS _out, 0 AS _out_of_start \
-             FROM events e {place}, period WHERE e._ts < period.p_end GROUP BY ALL)",
+            "per AS (SELECT coalesce({place}, 0) AS _i{e_dims}, sum(_delta) AS _in, 0 AS _out, 0 AS _out_of_start \
+             FROM events e, period WHERE e._ts < period.p_end GROUP BY ALL)",
             e_dims = self.aliases("e."),
-            place = Self::place("e._ts", "o"),
+            place = self.place("e._ts"),
         );
         format!(
             "{pre},\n{ordered},\n{events},\n{per},\n{grid}\n\
@@ -142,12 +160,12 @@ impl SnapshotSql<'_> {
             w = self.where_clause(&[]),
         );
         let idx = format!(
-            "idx AS (SELECT coalesce(oa._i, 0) AS _ai, \
-             CASE WHEN s._c IS NULL OR s._c >= period.p_end THEN NULL ELSE coalesce(oc._i, 0) END AS _ci{s_dims} \
-             FROM src s {place_a} {place_c}, period WHERE s._a < period.p_end)",
+            "idx AS (SELECT coalesce({place_a}, 0) AS _ai, \
+             CASE WHEN s._c IS NULL OR s._c >= period.p_end THEN NULL ELSE coalesce({place_c}, 0) END AS _ci{s_dims} \
+             FROM src s, period WHERE s._a < period.p_end)",
             s_dims = self.aliases("s."),
-            place_a = Self::place("s._a", "oa"),
-            place_c = Self::place("s._c", "oc"),
+            place_a = self.place("s._a"),
+            place_c = self.place("s._c"),
         );
         let plain = self.aliases("");
         let per = format!(

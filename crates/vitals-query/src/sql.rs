@@ -5,6 +5,7 @@
 
 use chrono::DateTime;
 
+use crate::bucket_index::slot_index_sql;
 use crate::buckets::{hours, Bucket};
 use crate::request::{Filter, FilterOp};
 use crate::resolve::filter_sql;
@@ -46,6 +47,57 @@ pub fn fill_placeholders(sql: &str, config: &Config) -> String {
             "{abandon_grace_secs}",
             &float_literal(config.calls.abandon_grace_secs),
         )
+}
+
+/// The FROM clause of a per-bucket metric (see [`Metric::is_per_bucket`]): each of the
+/// entity's rows once in every bucket it belongs to (`b`), with its events' aggregate for that
+/// bucket as `ev.value`. Events are grouped by (row, bucket) first and joined by key, so the
+/// cost follows the events and the member rows, not buckets × rows.
+pub fn per_bucket_rows(
+    catalogue: &Catalogue,
+    m: &Metric,
+    config: &Config,
+    buckets: &[Bucket],
+) -> Option<String> {
+    let entity = &catalogue.entities[&m.entity];
+    let events = m.bucket_events.as_ref().map(|e| {
+        let aggregate = fill_placeholders(&e.aggregate, config);
+        let grouped = if e.to_date {
+            format!(
+                "SELECT {key} AS _k, b.bucket AS _bucket, {aggregate} AS value \
+                 FROM buckets b JOIN {from} ON {at} < b.b_end GROUP BY ALL",
+                key = e.key,
+                from = e.from,
+                at = e.at,
+            )
+        } else {
+            let (join, bounds) = bucket_join(&e.at, buckets);
+            format!(
+                "SELECT {key} AS _k, b.bucket AS _bucket, {aggregate} AS value \
+                 FROM {from} {join} WHERE {bounds} GROUP BY ALL",
+                key = e.key,
+                from = e.from,
+            )
+        };
+        format!("({grouped}) ev")
+    });
+    // The catalogue check requires a record id on entities with bucket events.
+    let record = entity.record.as_deref().unwrap_or_default();
+    let from = &entity.from;
+    Some(match (&m.per_bucket, events) {
+        (Some(membership), Some(events)) => format!(
+            "buckets b JOIN {from} ON ({}) LEFT JOIN {events} ON ev._k = {record} AND ev._bucket = b.bucket",
+            fill_placeholders(membership, config)
+        ),
+        (Some(membership), None) => format!(
+            "buckets b JOIN {from} ON ({})",
+            fill_placeholders(membership, config)
+        ),
+        (None, Some(events)) => format!(
+            "{events} JOIN buckets b ON b.bucket = ev._bucket JOIN {from} ON {record} = ev._k"
+        ),
+        (None, None) => return None,
+    })
 }
 
 /// For a dimension that holds several values per row under this configuration, the SQL of
@@ -148,13 +200,14 @@ pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket
         ctes.push(format!("{name} AS ({})", fill_placeholders(sql, config)));
     }
     let rows: Vec<String> = if buckets.is_empty() {
-        vec!["('', TIMESTAMP '1970-01-01 00:00:00', TIMESTAMP '1970-01-01 00:00:00', DATE '1970-01-01', DATE '1970-01-01')".into()]
+        vec!["('', TIMESTAMP '1970-01-01 00:00:00', TIMESTAMP '1970-01-01 00:00:00', DATE '1970-01-01', DATE '1970-01-01', 0)".into()]
     } else {
         buckets
             .iter()
-            .map(|b| {
+            .enumerate()
+            .map(|(i, b)| {
                 format!(
-                    "('{}', {}, {}, DATE '{}', DATE '{}')",
+                    "('{}', {}, {}, DATE '{}', DATE '{}', {i})",
                     b.label,
                     ts_literal(b.start_us),
                     ts_literal(b.end_us),
@@ -165,7 +218,7 @@ pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket
             .collect()
     };
     ctes.push(format!(
-        "buckets(bucket, b_start, b_end, d_start, d_end) AS (VALUES {})",
+        "buckets(bucket, b_start, b_end, d_start, d_end, i) AS (VALUES {})",
         rows.join(", ")
     ));
     format!("WITH {}", ctes.join(",\n"))
@@ -206,9 +259,10 @@ fn rubric_weights_cte(config: &Config) -> String {
 pub(crate) fn hours_cte(zone: chrono_tz::Tz, first: &Bucket, last: &Bucket) -> String {
     let rows: Vec<String> = hours(zone, first.start_date, last.end_date)
         .iter()
-        .map(|h| {
+        .enumerate()
+        .map(|(i, h)| {
             format!(
-                "({}, '{}', '{}')",
+                "({}, '{}', '{}', {i})",
                 ts_literal(h.start_us),
                 h.weekday,
                 h.hour
@@ -216,7 +270,32 @@ pub(crate) fn hours_cte(zone: chrono_tz::Tz, first: &Bucket, last: &Bucket) -> S
         })
         .collect();
     format!(
-        "hours(h_start, weekday, hour) AS (VALUES {})",
+        "hours(h_start, weekday, hour, i) AS (VALUES {})",
         rows.join(", ")
     )
+}
+
+/// `JOIN buckets b` for rows whose instant is `ts`, with the bucket found by arithmetic
+/// (`bucket_index.rs`), and the condition that keeps an instant outside the period out of
+/// every bucket (for the caller's `WHERE`).
+pub(crate) fn bucket_join(ts: &str, buckets: &[Bucket]) -> (String, String) {
+    let slots: Vec<(i64, i64)> = buckets.iter().map(|b| (b.start_us, b.end_us)).collect();
+    let index = slot_index_sql(ts, &slots).unwrap_or_else(|| "0".into());
+    (
+        format!("JOIN buckets b ON b.i = {index}"),
+        format!("{ts} >= b.b_start AND {ts} < b.b_end"),
+    )
+}
+
+/// `JOIN hours h` (the local clock hour of `ts`, from [`hours_cte`]) for instants inside the
+/// buckets `first`…`last`.
+pub(crate) fn hours_join(ts: &str, zone: chrono_tz::Tz, first: &Bucket, last: &Bucket) -> String {
+    let starts: Vec<i64> = hours(zone, first.start_date, last.end_date)
+        .iter()
+        .map(|h| h.start_us)
+        .collect();
+    let ends = starts.iter().skip(1).copied().chain([last.end_us]);
+    let slots: Vec<(i64, i64)> = starts.iter().copied().zip(ends).collect();
+    let index = slot_index_sql(ts, &slots).unwrap_or_else(|| "0".into());
+    format!("JOIN hours h ON h.i = {index}")
 }

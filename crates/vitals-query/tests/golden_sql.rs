@@ -48,7 +48,7 @@ fn every_metric_plans_to_its_reviewed_sql() {
             .map(|(_, rest)| format!("src AS{rest}"))
             .or_else(|| {
                 plan.sql
-                    .rsplit_once("buckets(bucket, b_start, b_end, d_start, d_end) AS (VALUES")
+                    .rsplit_once("buckets(bucket, b_start, b_end, d_start, d_end, i) AS (VALUES")
                     .and_then(|(_, rest)| rest.split_once('\n'))
                     .map(|(_, rest)| rest.to_string())
             })

@@ -44,6 +44,14 @@ impl Metric {
                 .into_iter()
                 .filter_map(|(name, v)| v.as_deref().map(|v| (name, v))),
         );
+        if let Some(e) = &self.bucket_events {
+            out.extend([
+                ("bucket_events.from", e.from.as_str()),
+                ("bucket_events.key", e.key.as_str()),
+                ("bucket_events.at", e.at.as_str()),
+                ("bucket_events.aggregate", e.aggregate.as_str()),
+            ]);
+        }
         out.extend(
             self.extra_dimensions
                 .values()
@@ -85,7 +93,9 @@ impl Catalogue {
                 Calculation::Proportion => needs(&m.numerator, "numerator")?,
                 Calculation::Composite => {
                     needs(&m.component, "component")?;
-                    needs(&m.per_bucket, "per_bucket")?;
+                    if !m.is_per_bucket() {
+                        return Err(bad("needs `per_bucket` or `bucket_events`".into()));
+                    }
                 }
                 Calculation::Spread => {
                     needs(&m.per, "per")?;
@@ -112,6 +122,14 @@ impl Catalogue {
                         m.entity
                     )));
                 }
+            }
+            if m.bucket_events.is_some()
+                && (entity.record.is_none() || entity.from.to_uppercase().contains(" JOIN "))
+            {
+                return Err(bad(format!(
+                    "bucket_events need an entity of one table with a record id; `{}` is not",
+                    m.entity
+                )));
             }
             if matches!(m.headline, Headline::Stats(_)) && !m.has_distribution() {
                 return Err(bad("headline stats apply to distributions only".into()));
@@ -160,5 +178,18 @@ mod tests {
         c.metrics[0].filter = Some("t.created_at < {nwo}".into());
         let e = c.check().unwrap_err().to_string();
         assert!(e.contains("unknown placeholder `{nwo}`"), "{e}");
+    }
+
+    #[test]
+    fn bucket_events_need_a_single_table_entity_with_a_record_id() {
+        let mut c = Catalogue::builtin().unwrap();
+        let i = c
+            .metrics
+            .iter()
+            .position(|m| m.bucket_events.is_some())
+            .unwrap();
+        c.metrics[i].entity = "order".into();
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("one table with a record id"), "{e}");
     }
 }

@@ -66,7 +66,7 @@ impl Catalogue {
     /// The documented form of a metric.
     pub fn doc<'c>(&'c self, m: &'c Metric) -> MetricDoc<'c> {
         let mut time_dimensions: Vec<String> = TIME_GRAINS.iter().map(|s| s.to_string()).collect();
-        if m.calculation.is_row_wise() && m.per_bucket.is_none() {
+        if m.calculation.is_row_wise() && !m.is_per_bucket() {
             time_dimensions.extend(TIME_OF_DAY.iter().map(|s| s.to_string()));
         }
         let mut stats = Vec::new();

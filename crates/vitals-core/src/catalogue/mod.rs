@@ -280,6 +280,10 @@ pub struct Metric {
     /// bucket they meet — e.g. customers active in the bucket — instead of the bucket of
     /// their anchor instant.
     pub per_bucket: Option<String>,
+    /// Per-bucket metrics: one aggregate of each row's events per bucket (`ev.value` in the
+    /// value, numerator and component expressions). Without `per_bucket`, the rows of a
+    /// bucket are those with events in it.
+    pub bucket_events: Option<BucketEvents>,
     /// Composite: SQL boolean template of one component (`{program}` is filled in).
     pub component: Option<String>,
     /// Spread: SQL of the unit compared (e.g. the agent).
@@ -289,7 +293,32 @@ pub struct Metric {
     pub family: String,
 }
 
+/// The events a per-bucket metric aggregates for each of its rows and each bucket, e.g. a
+/// customer's orders in the month. They are grouped once by (row, bucket) and joined to the
+/// rows by the entity's record id, so the work grows with the events, never with buckets × rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketEvents {
+    /// SQL FROM of the events (`orders o`).
+    pub from: String,
+    /// SQL of the row an event belongs to; it equals the entity's record id (`o.customer_id`).
+    pub key: String,
+    /// SQL instant of the event (`o.ordered_at`).
+    pub at: String,
+    /// SQL aggregate over one row's events in one bucket (`sum(o.amount)`).
+    pub aggregate: String,
+    /// Whether a bucket takes every event before its end, not only those inside it.
+    #[serde(default)]
+    pub to_date: bool,
+}
+
 impl Metric {
+    /// Whether its rows belong to every bucket they meet (customers active in it, customers
+    /// with orders in it) rather than to the bucket of their anchor instant.
+    pub fn is_per_bucket(&self) -> bool {
+        self.per_bucket.is_some() || self.bucket_events.is_some()
+    }
+
     /// Whether `:mean`, `:median`, `:pNN` apply.
     pub fn has_distribution(&self) -> bool {
         self.calculation == Calculation::Distribution
