@@ -20,8 +20,8 @@ use crate::buckets::{buckets, TIME_OF_DAY};
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::plan::{
-    bucket_join, conditions, fill_placeholders, hours_cte, hours_join, per_bucket_rows, preamble,
-    ts_literal, PlannedSql,
+    bucket_join, conditions, entity_from, fill_placeholders, hours_cte, hours_join,
+    per_bucket_rows, preamble, ts_literal, PlannedSql,
 };
 use crate::request::QueryRequest;
 use crate::resolve::resolve;
@@ -300,7 +300,22 @@ pub fn drill(
             format!("WHERE {}", all.join(" AND "))
         }
     };
-    let from_sql = &entity.from;
+    let from_sql = &entity_from(
+        catalogue,
+        config,
+        m,
+        &[
+            src_dims.clone(),
+            conds.clone(),
+            vec![
+                record.clone(),
+                ticket.clone(),
+                value_sql.clone(),
+                counted_sql.clone(),
+            ],
+        ]
+        .concat(),
+    );
     let select = format!(
         "CAST({record} AS VARCHAR) AS _id, CAST({ticket} AS VARCHAR) AS _ticket, \
          CAST({value_sql} AS DOUBLE) AS _v, CAST({counted_sql} AS BOOLEAN) AS _num{dims}"

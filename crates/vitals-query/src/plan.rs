@@ -13,7 +13,7 @@ use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
 
 pub(crate) use crate::sql::{
-    bucket_join, conditions, hours_cte, hours_join, per_bucket_rows, preamble,
+    bucket_join, conditions, entity_from, hours_cte, hours_join, per_bucket_rows, preamble,
 };
 pub use crate::sql::{fill_placeholders, ts_literal};
 
@@ -76,8 +76,6 @@ pub fn plan_metric_with(
     snapshots: Snapshots,
 ) -> PlannedSql {
     let m = &rm.metric;
-    let entity = &catalogue.entities[&m.entity];
-    let from_sql = &entity.from;
     let (period_start, period_end) = match (buckets.first(), buckets.last()) {
         (Some(f), Some(l)) => (f.start_us, l.end_us),
         _ => (0, 0),
@@ -88,6 +86,12 @@ pub fn plan_metric_with(
         .iter()
         .map(|d| format!("CAST({} AS VARCHAR)", fill_placeholders(d, config)))
         .collect();
+    let from_sql = &entity_from(
+        catalogue,
+        config,
+        m,
+        &[dims.clone(), conds.clone()].concat(),
+    );
     let dim_aliases: Vec<String> = (0..dims.len()).map(|i| format!("_d{i}")).collect();
     let key_columns = 1 + dims.len();
     let mut pre = preamble(catalogue, config, buckets);
@@ -396,7 +400,6 @@ fn row_aggregates(calc: Calculation, quantiles: &[f64], business: bool) -> (Stri
 
 /// SQL giving the earliest and latest anchor instant of a metric's rows, as epoch µs.
 pub fn extent_sql(catalogue: &Catalogue, config: &Config, metric: &Metric) -> String {
-    let entity = &catalogue.entities[&metric.entity];
     let pre = preamble(catalogue, config, &[]);
     let filter = metric
         .filter
@@ -405,7 +408,7 @@ pub fn extent_sql(catalogue: &Catalogue, config: &Config, metric: &Metric) -> St
         .unwrap_or_default();
     format!(
         "{pre}\nSELECT CAST(epoch_us(min({a})) AS DOUBLE), CAST(epoch_us(max({a})) AS DOUBLE) FROM {} {filter}",
-        entity.from,
+        entity_from(catalogue, config, metric, &[]),
         a = metric.anchor
     )
 }

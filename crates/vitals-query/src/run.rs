@@ -211,10 +211,10 @@ fn facts_warnings(
     resolved: &ResolvedQuery,
 ) -> Result<Vec<Warning>, QueryError> {
     let reads_ticket_facts = resolved.metrics.iter().any(|m| {
-        catalogue
-            .entities
-            .get(&m.metric.entity)
-            .is_some_and(|e| e.from.contains("fact_tickets") || e.from.contains("fact_sla"))
+        catalogue.entities.get(&m.metric.entity).is_some_and(|e| {
+            let from = e.full_from();
+            from.contains("fact_tickets") || from.contains("fact_sla")
+        })
     });
     if !reads_ticket_facts {
         return Ok(Vec::new());

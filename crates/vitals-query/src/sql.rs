@@ -100,6 +100,23 @@ pub fn per_bucket_rows(
     })
 }
 
+/// The entity's FROM clause for a statement of metric `m` that also uses `more` SQL (its
+/// dimensions and conditions): with the entity's optional joins only where they are named.
+pub(crate) fn entity_from(
+    catalogue: &Catalogue,
+    config: &Config,
+    m: &Metric,
+    more: &[String],
+) -> String {
+    let own: Vec<String> = m
+        .sql_fields()
+        .into_iter()
+        .map(|(_, sql)| fill_placeholders(sql, config))
+        .collect();
+    let used: Vec<&str> = own.iter().chain(more).map(String::as_str).collect();
+    catalogue.entities[&m.entity].from_clause(&used)
+}
+
 /// For a dimension that holds several values per row under this configuration, the SQL of
 /// its list: `survey:agent` credited to every replying agent is the ticket's reply agents.
 fn list_of(dimension_sql: &str, config: &Config) -> Option<&'static str> {

@@ -62,9 +62,12 @@ pub fn apply(rows: &mut [ResultRow], targets: &[Target], catalogue: &Catalogue) 
                 .metric(id)
                 .map(|m| m.direction)
                 .unwrap_or(Direction::Neutral);
+            // A value that equals the target up to the rounding of a parallel sum (80 as
+            // 79.99999999999999) meets it.
+            let slack = 1e-9 * target.value.abs().max(1.0);
             let on_target = value.value.and_then(|v| match direction {
-                Direction::HigherIsBetter => Some(v >= target.value),
-                Direction::LowerIsBetter => Some(v <= target.value),
+                Direction::HigherIsBetter => Some(v >= target.value - slack),
+                Direction::LowerIsBetter => Some(v <= target.value + slack),
                 Direction::Neutral => None,
             });
             value.target = Some(TargetCheck {
@@ -72,5 +75,46 @@ pub fn apply(rows: &mut [ResultRow], targets: &[Target], catalogue: &Catalogue) 
                 on_target,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::MetricValue;
+
+    fn verdict(metric: &str, value: f64, target: f64) -> Option<bool> {
+        let catalogue = Catalogue::builtin().unwrap();
+        let mut rows = vec![ResultRow::new(
+            Vec::new(),
+            vec![(
+                metric.to_string(),
+                MetricValue {
+                    value: Some(value),
+                    ..Default::default()
+                },
+            )],
+        )];
+        let targets = [Target {
+            key: metric.into(),
+            value: target,
+            scope: None,
+        }];
+        apply(&mut rows, &targets, &catalogue);
+        rows[0].metrics[0].1.target.and_then(|t| t.on_target)
+    }
+
+    #[test]
+    fn a_value_equal_to_its_target_up_to_rounding_meets_it() {
+        assert_eq!(verdict("iqs", 79.99999999999999, 80.0), Some(true));
+        assert_eq!(verdict("iqs", 79.9999, 80.0), Some(false));
+        assert_eq!(
+            verdict("first_response_time:median", 3600.0000000001, 3600.0),
+            Some(true)
+        );
+        assert_eq!(
+            verdict("first_response_time:median", 3600.01, 3600.0),
+            Some(false)
+        );
     }
 }

@@ -24,8 +24,8 @@ fn placeholders(sql: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Metric {
-    /// The metric's SQL fields by name (for checks).
-    fn sql_fields(&self) -> Vec<(&'static str, &str)> {
+    /// The metric's SQL fields by name.
+    pub fn sql_fields(&self) -> Vec<(&'static str, &str)> {
         let optional = [
             ("value", &self.value),
             ("business_value", &self.business_value),
@@ -124,7 +124,9 @@ impl Catalogue {
                 }
             }
             if m.bucket_events.is_some()
-                && (entity.record.is_none() || entity.from.to_uppercase().contains(" JOIN "))
+                && (entity.record.is_none()
+                    || !entity.joins.is_empty()
+                    || entity.from.to_uppercase().contains(" JOIN "))
             {
                 return Err(bad(format!(
                     "bucket_events need an entity of one table with a record id; `{}` is not",
