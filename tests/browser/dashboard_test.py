@@ -267,6 +267,18 @@ def main():
         settle(page)
         check("the wall display layout applies", "wall" in (page.get_attribute("body", "class") or ""))
         page.screenshot(path=os.path.join(OUT, "wall-overview.png"))
+        page.select_option("#rotate", "30")
+        check("the tab rotation is in the URL", "rotate=30" in page.url, page.url)
+        # A short rotation (the URL takes any number of seconds) moves on to the next tab
+        # without adding a history entry.
+        page.goto(f"{BASE}/?wall=1&rotate=2")
+        settle(page)
+        history = page.evaluate("history.length")
+        page.wait_for_function("() => location.search.includes('tab=volume')", timeout=20000)
+        settle(page)
+        check("a wall display rotates to the next tab", page.is_visible("#tab-volume")
+              and page.get_attribute("#tab-volume", "aria-selected") == "true", page.url)
+        check("the rotation adds no history entries", page.evaluate("history.length") == history)
         context.close()
         browser.close()
 

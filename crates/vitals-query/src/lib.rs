@@ -19,6 +19,7 @@ pub mod resolve;
 pub mod response;
 pub mod result;
 pub mod run;
+mod shared;
 pub mod sla;
 pub mod snapshot;
 pub mod spikes;

@@ -1,10 +1,11 @@
-//! Compiles a resolved query into SQL, one statement per metric (DuckDB dialect). Every
+//! Compiles a resolved query into SQL, one statement per metric (DuckDB dialect; metrics that
+//! read the same rows share one statement, `shared.rs`). Every
 //! statement returns key columns (bucket label, then the metric's dimensions, as text) and
 //! aggregate columns (as doubles); numerators and denominators are aggregated here and
 //! divided only afterwards (`result.rs`), never averaged from per-row ratios.
 //!
 //! Buckets are a `VALUES` list of UTC instants computed in Rust (`buckets.rs`), and rows are
-//! matched to them with an `ASOF JOIN` on the metric's anchor instant.
+//! placed in them by arithmetic on the metric's anchor instant (`bucket_index.rs`).
 
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
@@ -193,7 +194,7 @@ pub fn plan_metric_with(
                     "CAST(count(*) AS DOUBLE), CAST(avg(_x) AS DOUBLE), CAST(stddev_samp(_x) AS DOUBLE)".to_string(),
                     3,
                 ),
-                calc => row_aggregates(calc, &quantiles(rm), business),
+                calc => row_aggregates(calc, &quantiles(rm), business, &Columns::default()),
             };
             let (src, joined, bucket_col) = match &per_bucket_rows {
                 Some(rows) => (
@@ -359,37 +360,77 @@ fn composite_aggregates(components: usize) -> (String, usize) {
     (list.join(", "), n)
 }
 
+/// The row source's columns a metric's aggregates read, and the condition that picks its
+/// rows when several metrics share one row source (`shared.rs`).
+#[derive(Debug, Clone)]
+pub(crate) struct Columns {
+    /// Calendar value.
+    pub value: String,
+    /// Business value.
+    pub business: String,
+    /// Numerator flag.
+    pub numerator: String,
+    /// The metric's rows among shared ones (`None`: every row).
+    pub rows: Option<String>,
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            value: "_v".into(),
+            business: "_vb".into(),
+            numerator: "_num".into(),
+            rows: None,
+        }
+    }
+}
+
 /// Aggregates for row-wise kinds, and how many there are. Distributions get one block
 /// (count, mean, standard deviation, quantiles…) over calendar values (`_v`) and, when
 /// business stats are asked, a second block over business values (`_vb`).
-fn row_aggregates(calc: Calculation, quantiles: &[f64], business: bool) -> (String, usize) {
+pub(crate) fn row_aggregates(
+    calc: Calculation,
+    quantiles: &[f64],
+    business: bool,
+    cols: &Columns,
+) -> (String, usize) {
     let d = |e: &str| format!("CAST({e} AS DOUBLE)");
+    // An aggregate over the metric's rows meeting `cond`.
+    let over = |agg: &str, cond: Option<&str>| {
+        let all: Vec<&str> = cols.rows.as_deref().into_iter().chain(cond).collect();
+        if all.is_empty() {
+            d(agg)
+        } else {
+            d(&format!("{agg} FILTER (WHERE {})", all.join(" AND ")))
+        }
+    };
+    let (v, num) = (&cols.value, &cols.numerator);
     let list: Vec<String> = match calc {
-        Calculation::Count | Calculation::Share => vec![d("count(*)")],
-        Calculation::Proportion => vec![d("count(*) FILTER (WHERE _num)"), d("count(*)")],
+        Calculation::Count | Calculation::Share => vec![over("count(*)", None)],
+        Calculation::Proportion => vec![over("count(*)", Some(num)), over("count(*)", None)],
         Calculation::Nps => vec![
-            d("count(*) FILTER (WHERE _v >= 9)"),
-            d("count(*) FILTER (WHERE _v < 7)"),
-            d("count(*)"),
+            over("count(*)", Some(&format!("{v} >= 9"))),
+            over("count(*)", Some(&format!("{v} < 7"))),
+            over("count(*)", None),
         ],
         Calculation::RepeatPurchase => vec![d("count(*) FILTER (WHERE k >= 2)"), d("count(*)")],
         _ => {
             let block = |col: &str| {
                 let mut v = vec![
-                    d(&format!("count({col})")),
-                    d(&format!("avg({col})")),
-                    d(&format!("stddev_samp({col})")),
+                    over(&format!("count({col})"), None),
+                    over(&format!("avg({col})"), None),
+                    over(&format!("stddev_samp({col})"), None),
                 ];
                 v.extend(
                     quantiles
                         .iter()
-                        .map(|q| d(&format!("quantile_cont({col}, {q})"))),
+                        .map(|q| over(&format!("quantile_cont({col}, {q})"), None)),
                 );
                 v
             };
-            let mut v = block("_v");
+            let mut v = block(&cols.value);
             if business {
-                v.extend(block("_vb"));
+                v.extend(block(&cols.business));
             }
             v
         }

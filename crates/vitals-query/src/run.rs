@@ -16,12 +16,13 @@ use crate::engine::{Engine, FactsState};
 use crate::error::QueryError;
 use crate::plan::{extent_sql, plan_metric, quantiles};
 use crate::request::QueryRequest;
-use crate::resolve::{resolve, ResolvedQuery};
+use crate::resolve::{resolve, ResolvedMetric, ResolvedQuery};
 use crate::response::{
     ComparedPeriod, Meta, PeriodExplicit, QueryEcho, QueryParams, QueryResponse,
     ServiceLevelParams, Warning,
 };
 use crate::result::{finalize, low_sample_warnings, merge, ResultRow};
+use crate::shared::{plan_shared, scan_key};
 use crate::targets;
 
 fn local_date(zone: Tz, us: i64) -> NaiveDate {
@@ -259,14 +260,39 @@ fn rows(
     resolved: &ResolvedQuery,
     bucket_list: &[Bucket],
 ) -> Result<Vec<ResultRow>, QueryError> {
-    let mut per_metric = Vec::new();
+    let mut answers = vec![None; resolved.metrics.len()];
     if !bucket_list.is_empty() {
-        for rm in &resolved.metrics {
-            let plan = plan_metric(catalogue, config, resolved, rm, bucket_list);
+        // Metrics that read the same rows share one statement.
+        let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+        for (i, rm) in resolved.metrics.iter().enumerate() {
+            let key = scan_key(catalogue, config, resolved, rm);
+            match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        for (_, members) in groups {
+            if let [i] = members[..] {
+                let rm = &resolved.metrics[i];
+                let plan = plan_metric(catalogue, config, resolved, rm, bucket_list);
+                let rows = engine.aggregate(&plan)?;
+                answers[i] = Some(finalize(rm, &quantiles(rm), &plan.components, &rows));
+                continue;
+            }
+            let rms: Vec<&ResolvedMetric> = members.iter().map(|&i| &resolved.metrics[i]).collect();
+            let (plan, layout) = plan_shared(catalogue, config, resolved, &rms, bucket_list);
             let rows = engine.aggregate(&plan)?;
-            per_metric.push((rm, finalize(rm, &quantiles(rm), &plan.components, &rows)));
+            for ((&i, rm), member) in members.iter().zip(rms).zip(layout) {
+                answers[i] = Some(finalize(rm, &quantiles(rm), &[], &member.rows_of(&rows)));
+            }
         }
     }
+    let per_metric = resolved
+        .metrics
+        .iter()
+        .zip(answers)
+        .filter_map(|(rm, answer)| answer.map(|a| (rm, a)))
+        .collect();
     Ok(merge(resolved, bucket_list, per_metric))
 }
 

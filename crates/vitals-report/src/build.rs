@@ -73,17 +73,29 @@ impl Ctx<'_> {
         from: NaiveDate,
         compare: bool,
     ) -> Result<QueryResponse, ReportError> {
-        let spec = MetricSpec::parse(key);
-        let metric = self
-            .catalogue
-            .metric(&spec.id)
-            .ok_or_else(|| ReportError::Internal(format!("no metric `{key}`")))?;
+        self.query_many(&[key.to_string()], by, from, compare)
+    }
+
+    /// One request for several metric keys that take the same filters (the query library
+    /// answers metrics that read the same rows with one statement).
+    fn query_many(
+        &self,
+        keys: &[String],
+        by: &[&str],
+        from: NaiveDate,
+        compare: bool,
+    ) -> Result<QueryResponse, ReportError> {
+        let specs: Vec<MetricSpec> = keys.iter().map(|k| MetricSpec::parse(k)).collect();
+        let metric = specs
+            .first()
+            .and_then(|spec| self.catalogue.metric(&spec.id))
+            .ok_or_else(|| ReportError::Internal(format!("no metric in {keys:?}")))?;
         Ok(run_query(
             self.engine,
             self.catalogue,
             self.config,
             &QueryRequest {
-                metrics: vec![spec],
+                metrics: specs,
                 by: by.iter().map(|s| s.to_string()).collect(),
                 filters: self.filters(metric),
                 from: Some(from),
@@ -147,19 +159,39 @@ pub fn build(
     let mut notes = BTreeMap::new();
     let mut groups: Vec<MetricGroup> = Vec::new();
     let mut shown = Vec::new();
-    for metric in &catalogue.metrics {
-        if NOT_TABULATED.contains(&metric.id.as_str()) {
-            continue;
+    let tabulated: Vec<&Metric> = catalogue
+        .metrics
+        .iter()
+        .filter(|m| !NOT_TABULATED.contains(&m.id.as_str()))
+        .collect();
+    // Every metric by month in as few requests as there are filter sets (a team filter
+    // applies to ticket metrics only).
+    let mut requests: Vec<(bool, Vec<String>)> = Vec::new();
+    for metric in &tabulated {
+        let team = ctx.applies_to_team(metric) && request.team.is_some();
+        match requests.iter_mut().find(|(t, _)| *t == team) {
+            Some((_, keys_of)) => keys_of.extend(keys(metric)),
+            None => requests.push((team, keys(metric))),
         }
+    }
+    let mut responses = Vec::new();
+    for (team, keys_of) in &requests {
+        let response = ctx.query_many(keys_of, &["time:month"], first, true)?;
+        for w in &response.meta.warnings {
+            if w.code != "low_sample" {
+                notes.insert(w.code.clone(), w.message.clone());
+            }
+        }
+        responses.push((*team, response));
+    }
+    for metric in tabulated {
+        let team = ctx.applies_to_team(metric) && request.team.is_some();
+        let Some((_, response)) = responses.iter().find(|(t, _)| *t == team) else {
+            continue;
+        };
         let mut rows = Vec::new();
         for key in keys(metric) {
-            let response = ctx.query(&key, &["time:month"], first, true)?;
-            for w in &response.meta.warnings {
-                if w.code != "low_sample" {
-                    notes.insert(w.code.clone(), w.message.clone());
-                }
-            }
-            rows.extend(metric_rows(&ctx, metric, &key, &months, &response));
+            rows.extend(metric_rows(&ctx, metric, &key, &months, response));
         }
         if rows.is_empty() {
             continue;

@@ -5,7 +5,7 @@
 
 import { api, catalogue, features, query, ApiError } from './api.js';
 import { h, replace, errorBox, loading } from './dom.js';
-import { readState, writeState, periodOf, grainOf, monthsOf } from './state.js';
+import { readState, writeState, toSearch, periodOf, grainOf, monthsOf } from './state.js';
 import { renderFilters } from './filters.js';
 import { TABS, cardKeys, compositionIds } from './tabs.js';
 import { cards, chart, heat, breakdown, composition, slaList } from './panels.js';
@@ -14,6 +14,7 @@ import { bucketOf } from './charts.js';
 const $ = (id) => document.getElementById(id);
 let context = null;
 let refreshTimer = null;
+let rotateTimer = null;
 
 function showLogin(message) {
   $('app').hidden = true;
@@ -189,7 +190,18 @@ async function render() {
   renderTabs(ctx);
   renderTab(ctx);
   clearInterval(refreshTimer);
+  clearTimeout(rotateTimer);
   if (state.wall) refreshTimer = setInterval(() => renderTab(ctx), 60000);
+  if (state.wall && state.rotate > 0) rotateTimer = setTimeout(nextTab, state.rotate * 1000);
+}
+
+/** A wall display's rotation: the next tab, replacing the URL (no history entry per turn). */
+function nextTab() {
+  const state = readState();
+  const at = TABS.findIndex((t) => t.id === state.tab);
+  state.tab = TABS[(at + 1) % TABS.length].id;
+  window.history.replaceState(null, '', window.location.pathname + toSearch(state));
+  render().catch(fail);
 }
 
 /** Changes the state (through `mutate`), writes it into the URL and re-renders. */

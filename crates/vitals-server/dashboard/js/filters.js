@@ -5,7 +5,7 @@
 
 import { query } from './api.js';
 import { h, replace } from './dom.js';
-import { FILTERS, PRESETS } from './state.js';
+import { FILTERS, PRESETS, ROTATIONS } from './state.js';
 
 const valueCache = new Map();
 let lastOpen = '';  // the filter left open by the last change, reopened after re-rendering
@@ -91,6 +91,9 @@ export function renderFilters(form, ctx, apply) {
   });
   const business = h('input', { type: 'checkbox', name: 'bh', checked: state.bh, onchange: (e) => apply((s) => { s.bh = e.target.checked; }) });
   const wall = h('input', { type: 'checkbox', name: 'wall', checked: state.wall, onchange: (e) => apply((s) => { s.wall = e.target.checked; }) });
+  const choices = ROTATIONS.some(([v]) => v === state.rotate) ? ROTATIONS : [...ROTATIONS, [state.rotate, `Every ${state.rotate} s`]];
+  const rotate = h('select', { name: 'rotate', id: 'rotate', onchange: (e) => apply((s) => { s.rotate = Number(e.target.value); }) },
+    choices.map(([v, t]) => h('option', { value: String(v), selected: state.rotate === v }, t)));
   replace(form,
     h('div', { class: 'filter-row' },
       label('Period', preset), ...custom,
@@ -98,7 +101,8 @@ export function renderFilters(form, ctx, apply) {
       label('Time zone', tz),
       h('datalist', { id: 'zones' }, zones.map((z) => h('option', { value: z }))),
       label('Business hours', business, { class: 'field check' }),
-      label('Wall display', wall, { class: 'field check' })),
+      label('Wall display', wall, { class: 'field check' }),
+      state.wall ? label('Rotate tabs', rotate) : null),
     h('div', { class: 'filter-row dims' }, FILTERS.map((name) => dimensionFilter(ctx, name, apply))));
   form.onsubmit = (e) => e.preventDefault();
 }

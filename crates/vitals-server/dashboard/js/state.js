@@ -1,6 +1,7 @@
 // state.js — the dashboard's whole view state, kept in the URL's query string so any view
 // can be shared and reloaded: tab, period preset (or custom dates), comparison, time zone,
-// business hours, one filter per dimension name, wall-display mode. Also turns a period
+// business hours, one filter per dimension name, wall-display mode and its tab rotation
+// (seconds per tab; 0: off). Also turns a period
 // preset into dates, anchored at the end of the data (not the wall clock), and picks the
 // time grain of charts from the period's length.
 
@@ -19,7 +20,10 @@ export const PRESETS = [
   ['custom', 'Custom'],
 ];
 
-const DEFAULTS = { tab: 'overview', period: 'month', from: '', to: '', compare: '', tz: '', bh: false, wall: false };
+const DEFAULTS = { tab: 'overview', period: 'month', from: '', to: '', compare: '', tz: '', bh: false, wall: false, rotate: 0 };
+
+/** Tab rotation choices on a wall display: seconds → label. */
+export const ROTATIONS = [[0, 'Off'], [30, 'Every 30 s'], [60, 'Every minute'], [120, 'Every 2 minutes'], [300, 'Every 5 minutes']];
 
 /** Reads the state from the URL. */
 export function readState(search = window.location.search) {
@@ -30,6 +34,8 @@ export function readState(search = window.location.search) {
   }
   state.bh = params.get('bh') === '1';
   state.wall = params.get('wall') === '1';
+  const rotate = Number.parseInt(params.get('rotate') || '0', 10);
+  state.rotate = Number.isFinite(rotate) && rotate > 0 ? rotate : 0;
   for (const name of FILTERS) {
     const value = params.get('f.' + name);
     if (value) state.filters[name] = value.split(',').map(decodeURIComponent).filter(Boolean);
@@ -49,6 +55,7 @@ export function toSearch(state) {
   }
   if (state.bh) params.set('bh', '1');
   if (state.wall) params.set('wall', '1');
+  if (state.wall && state.rotate > 0) params.set('rotate', String(state.rotate));
   for (const name of FILTERS) {
     const values = state.filters[name];
     if (values && values.length) params.set('f.' + name, values.map(encodeURIComponent).join(','));
