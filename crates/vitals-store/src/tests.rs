@@ -151,6 +151,13 @@ fn facts_are_derived_for_touched_tickets_only() {
     assert_eq!(frt(&store, "t1"), Some(1800.0));
     assert_eq!(frt(&store, "t2"), None);
     assert_eq!(store.count("SELECT count(*) FROM fact_replies").unwrap(), 1);
+    // The catalogue's reply entity relies on it: every reply has its ticket's facts.
+    assert_eq!(
+        store
+            .count("SELECT count(*) FROM fact_replies r ANTI JOIN fact_tickets t USING (ticket_id)")
+            .unwrap(),
+        0
+    );
 
     // Nothing changed: nothing to derive.
     load(

@@ -344,7 +344,8 @@ pub struct EntityDef {
     /// SQL FROM clause of its rows.
     pub from: String,
     /// Joins that add columns to the rows without adding or removing any (a LEFT JOIN on a
-    /// unique key): a statement that names none of a join's alias's columns leaves it out.
+    /// unique key, or a JOIN every row has exactly one match for): a statement that names none
+    /// of a join's alias's columns leaves it out.
     #[serde(default)]
     pub joins: Vec<EntityJoin>,
     /// Shared dimension groups it includes.
