@@ -83,8 +83,7 @@ def q_volume(t, e, s):
 
 
 def first_replies(t, e):
-    r = own_events(e, t)
-    r = r[(r["kind"] == "message") & (r["author_role"] == "agent") & (r["public"] != "false")]
+    r = own_events(e[(e["kind"] == "message") & (e["author_role"] == "agent") & (e["public"] != "false")], t)
     first = r.groupby("ticket_id")["at"].min().rename("first_reply_at")
     x = t.join(first, on="ticket_id", how="inner")
     x["frt"] = (x["first_reply_at"] - x["created_at"]).dt.total_seconds()
@@ -122,8 +121,7 @@ def q_csat_nps(t, e, s):
 
 def resolved_spans(t, e):
     """(ticket_id, resolved_from, resolved_to or NaT) for every resolved span."""
-    r = own_events(e, t)
-    r = r[(r["kind"] == "status") | ((r["kind"] == "message") & (r["author_role"] == "customer"))]
+    r = own_events(e[(e["kind"] == "status") | ((e["kind"] == "message") & (e["author_role"] == "customer"))], t)
     r = r.sort_values(["ticket_id", "at", "event_id"])
     state = ((r["kind"] == "status") & r["status"].isin(["solved", "closed"])).to_numpy()
     tid = r["ticket_id"].to_numpy()

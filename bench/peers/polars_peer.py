@@ -60,9 +60,10 @@ def cells(frame, dims, stats):
             for r in frame.iter_rows(named=True)]
 
 
-def own_events(e, t):
-    """Events of known tickets (events of a ticket not in tickets.csv are orphans)."""
-    return e.lazy().join(t.lazy().select("ticket_id"), on="ticket_id", how="semi")
+def own_events(e, t, keep):
+    """The events `keep` selects, of known tickets (events of a ticket not in tickets.csv are
+    orphans)."""
+    return e.lazy().filter(keep).join(t.lazy().select("ticket_id"), on="ticket_id", how="semi")
 
 
 def q_volume(t, e, s):
@@ -74,9 +75,8 @@ def q_volume(t, e, s):
 
 
 def q_frt(t, e, s):
-    first = (own_events(e, t)
-             .filter((pl.col("kind") == "message") & (pl.col("author_role") == "agent")
-                     & (pl.col("public").fill_null("true") != "false"))
+    first = (own_events(e, t, (pl.col("kind") == "message") & (pl.col("author_role") == "agent")
+                        & (pl.col("public").fill_null("true") != "false"))
              .group_by("ticket_id").agg(pl.col("at").min().alias("first_reply_at")))
     frt = (pl.col("first_reply_at") - pl.col("created_at")).dt.total_microseconds() / 1e6
     g = (t.lazy().join(first, on="ticket_id")
@@ -109,8 +109,8 @@ def q_csat_nps(t, e, s):
 def resolved_spans(t, e):
     """LazyFrame (ticket_id, resolved_from, resolved_to or null) of every resolved span."""
     state = (pl.col("kind") == "status") & pl.col("status").is_in(["solved", "closed"]).fill_null(False)
-    r = (own_events(e, t)
-         .filter((pl.col("kind") == "status") | ((pl.col("kind") == "message") & (pl.col("author_role") == "customer")))
+    r = (own_events(e, t, (pl.col("kind") == "status")
+                    | ((pl.col("kind") == "message") & (pl.col("author_role") == "customer")))
          .sort("ticket_id", "at", "event_id")
          .with_columns(state.alias("res"))
          .with_columns(pl.col("res").shift(1).over("ticket_id").fill_null(False).alias("prev"))

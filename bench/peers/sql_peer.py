@@ -25,14 +25,26 @@ import time
 
 import duckdb
 
-from common import QUERIES, clean, csat_top_box, log, month_ends, period_utc, reporting_tz, write_result
+from common import (FROM_DATE, QUERIES, TO_DATE, clean, csat_top_box, log, period_utc, reporting_tz,
+                    write_result)
 
 CONFIG = os.environ.get("PEERS_CONFIG")  # the vitals.toml (time zone, CSAT top box)
 
 
-def local(col, tz):
-    """A stored instant (naive UTC) as naive local time in the reporting zone."""
-    return f"timezone('{tz}', timezone('UTC', {col}))"
+def buckets(grain, tz):
+    """`b(bucket, b_start, b_end)`: the period's local months or ISO weeks as UTC instants (naive,
+    as the store keeps them), made in SQL from local midnights, so every DST rule holds; rows
+    are placed by a range join on them (converting every row's instant to local time instead
+    costs several times as much)."""
+    p_from, p_to = period_utc(tz)
+    fmt = {"month": "%Y-%m", "week": "%G-W%V"}[grain]
+    return f"""b AS (
+        SELECT strftime(l, '{fmt}') AS bucket,
+               greatest(timezone('UTC', timezone('{tz}', l)), TIMESTAMP '{p_from}') AS b_start,
+               least(timezone('UTC', timezone('{tz}', l + INTERVAL 1 {grain})), TIMESTAMP '{p_to}') AS b_end
+        FROM (SELECT unnest(generate_series(date_trunc('{grain}', TIMESTAMP '{FROM_DATE}'),
+                                            TIMESTAMP '{TO_DATE}' - INTERVAL 1 microsecond,
+                                            INTERVAL 1 {grain})) AS l))"""
 
 
 def sql_for(q, tz, top_box):
@@ -40,48 +52,54 @@ def sql_for(q, tz, top_box):
     period = lambda col: f"{col} >= TIMESTAMP '{p_from}' AND {col} < TIMESTAMP '{p_to}'"  # noqa: E731
     if q == "volume":
         return f"""
-            SELECT strftime(m, '%Y-%m'), channel, count(*)::DOUBLE, count(*)
-            FROM (SELECT date_trunc('month', {local('created_at', tz)}) AS m, channel
-                  FROM fact_tickets WHERE {period('created_at')})
+            WITH {buckets('month', tz)}
+            SELECT b.bucket, t.channel, count(*)::DOUBLE, count(*)
+            FROM fact_tickets t JOIN b ON t.created_at >= b.b_start AND t.created_at < b.b_end
+            WHERE {period('t.created_at')}
             GROUP BY ALL"""
     if q == "frt":
         return f"""
-            SELECT strftime(m, '%Y-%m'), channel, median(frt_secs), count(*), avg(frt_secs), count(*)
-            FROM (SELECT date_trunc('month', {local('first_reply_at', tz)}) AS m, channel, frt_secs
-                  FROM fact_tickets WHERE {period('first_reply_at')})
+            WITH {buckets('month', tz)}
+            SELECT b.bucket, t.channel, median(t.frt_secs), count(*), avg(t.frt_secs), count(*)
+            FROM fact_tickets t JOIN b ON t.first_reply_at >= b.b_start AND t.first_reply_at < b.b_end
+            WHERE {period('t.first_reply_at')}
             GROUP BY ALL"""
     if q == "csat_nps":
         top = ", ".join(str(x) for x in top_box)
         return f"""
-            SELECT strftime(m, '%Y-%m'),
-                   100.0 * avg(CASE WHEN score IN ({top}) THEN 1 ELSE 0 END) FILTER (WHERE survey = 'csat'),
-                   count(*) FILTER (WHERE survey = 'csat'),
-                   100.0 * avg(CASE WHEN score >= 9 THEN 1 WHEN score <= 6 THEN -1 ELSE 0 END)
-                       FILTER (WHERE survey = 'nps'),
-                   count(*) FILTER (WHERE survey = 'nps')
-            FROM (SELECT date_trunc('month', {local('answered_at', tz)}) AS m, survey, score
-                  FROM survey_responses WHERE survey IN ('csat', 'nps') AND {period('answered_at')})
+            WITH {buckets('month', tz)}
+            SELECT b.bucket,
+                   100.0 * avg(CASE WHEN s.score IN ({top}) THEN 1 ELSE 0 END) FILTER (WHERE s.survey = 'csat'),
+                   count(*) FILTER (WHERE s.survey = 'csat'),
+                   100.0 * avg(CASE WHEN s.score >= 9 THEN 1 WHEN s.score <= 6 THEN -1 ELSE 0 END)
+                       FILTER (WHERE s.survey = 'nps'),
+                   count(*) FILTER (WHERE s.survey = 'nps')
+            FROM survey_responses s JOIN b ON s.answered_at >= b.b_start AND s.answered_at < b.b_end
+            WHERE s.survey IN ('csat', 'nps') AND {period('s.answered_at')}
             GROUP BY ALL"""
     if q == "resolution_p90":
         return f"""
-            SELECT category, strftime(w, '%G-W%V'), quantile_cont(resolution_secs, 0.9), count(*)
-            FROM (SELECT date_trunc('week', {local('full_resolved_at', tz)}) AS w, category, resolution_secs
-                  FROM fact_tickets WHERE is_resolved AND {period('full_resolved_at')})
+            WITH {buckets('week', tz)}
+            SELECT t.category, b.bucket, quantile_cont(t.resolution_secs, 0.9), count(*)
+            FROM fact_tickets t JOIN b ON t.full_resolved_at >= b.b_start AND t.full_resolved_at < b.b_end
+            WHERE t.is_resolved AND {period('t.full_resolved_at')}
             GROUP BY ALL"""
     if q == "backlog":
-        ends = ", ".join(f"('{label}', TIMESTAMP '{end}')" for label, end in month_ends(tz))
+        # The definition as it reads, every bucket end against every ticket and resolved span.
         return f"""
-            WITH b(bucket, b_end) AS (VALUES {ends}),
-            created AS (SELECT bucket, count(*) AS n FROM b JOIN fact_tickets t ON t.created_at < b.b_end GROUP BY ALL),
+            WITH {buckets('month', tz)},
+            created AS (
+                SELECT b.bucket, count(*) FILTER (WHERE t.created_at < b.b_end) AS n
+                FROM b CROSS JOIN fact_tickets t GROUP BY ALL),
             resolved AS (
-                SELECT bucket, count(*) AS n
-                FROM b JOIN fact_resolved_spans sp
-                     ON sp.resolved_from < b.b_end AND (sp.resolved_to IS NULL OR sp.resolved_to >= b.b_end)
-                JOIN fact_tickets t ON t.ticket_id = sp.ticket_id AND t.created_at < b.b_end
+                SELECT b.bucket, count(*) FILTER (WHERE s.created_at < b.b_end AND s.resolved_from < b.b_end
+                                                  AND (s.resolved_to IS NULL OR s.resolved_to >= b.b_end)) AS n
+                FROM b CROSS JOIN (SELECT sp.resolved_from, sp.resolved_to, t.created_at
+                                   FROM fact_resolved_spans sp JOIN fact_tickets t USING (ticket_id)) s
                 GROUP BY ALL)
-            SELECT c.bucket, (c.n - coalesce(r.n, 0))::DOUBLE, c.n - coalesce(r.n, 0)
-            FROM created c LEFT JOIN resolved r USING (bucket)
-            WHERE c.n - coalesce(r.n, 0) <> 0"""
+            SELECT c.bucket, (c.n - r.n)::DOUBLE, c.n - r.n
+            FROM created c JOIN resolved r USING (bucket)
+            WHERE c.n - r.n <> 0"""
     raise ValueError(q)
 
 
