@@ -119,7 +119,15 @@ impl SnapshotSql<'_> {
         );
         // A ticket resolved for good before the period starts adds +1 and −1 before it: it
         // cannot change any level in the period, so it is not read at all.
-        let settled = "NOT (coalesce(t.is_resolved, false) AND t.full_resolved_at < (SELECT p_start FROM period))";
+        // A literal (not a subquery on `period`), so that DuckDB filters the tickets before
+        // joining their resolved spans.
+        let period_start = self.buckets.first().map_or_else(
+            || "TIMESTAMP '1970-01-01 00:00:00'".to_string(),
+            |b| ts_literal(b.start_us),
+        );
+        let settled =
+            format!("NOT (coalesce(t.is_resolved, false) AND t.full_resolved_at < {period_start})");
+        let settled = settled.as_str();
         let events = format!(
             "events AS (\
              SELECT t.created_at AS _ts, 1 AS _delta{dims} FROM {from} {w_all}\n\
