@@ -58,6 +58,9 @@ pub enum ImportError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] vitals_core::config::ConfigError),
+    /// The built-in catalogue does not load (the stored facts' definitions).
+    #[error(transparent)]
+    Catalogue(#[from] vitals_core::catalogue::CatalogueError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -306,7 +309,8 @@ fn finish_import(
     summary.first_rejects = intake.first_rejects;
     summary.rejects_file = intake.rejects.finish()?;
     let deriving = std::time::Instant::now();
-    let derivation = store.derive_touched(&options.config.derivation_rules()?)?;
+    let stored = vitals_core::catalogue::Catalogue::builtin()?.stored_facts(&options.config);
+    let derivation = store.derive_touched(&options.config.derivation_rules()?, &stored)?;
     summary.tickets_derived = derivation.tickets;
     summary.calendars_changed = derivation.calendars_changed;
     summary.derive_secs = deriving.elapsed().as_secs_f64();

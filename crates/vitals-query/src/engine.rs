@@ -2,6 +2,8 @@
 //! implements it (`vitals-store`); a second engine (ClickHouse) implements the same trait, so
 //! the query library never depends on a database crate.
 
+use std::collections::BTreeMap;
+
 use crate::annotations::Annotation;
 use crate::plan::PlannedSql;
 use crate::result::AggRow;
@@ -24,6 +26,9 @@ pub struct FactsState {
     pub fingerprint: Option<String>,
     /// Whether the store holds any ticket.
     pub has_tickets: bool,
+    /// The stored facts the store holds, each with the statement it was built by (its
+    /// fingerprint: see `vitals_core::catalogue::StoredFact`).
+    pub stored_facts: BTreeMap<String, String>,
 }
 
 /// One record behind a result cell, as the engine returns it.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate};
 use chrono_tz::Tz;
-use vitals_core::catalogue::Catalogue;
+use vitals_core::catalogue::{reads, Catalogue, StoredFact};
 use vitals_core::config::Config;
 
 use crate::buckets::{buckets, Bucket};
@@ -57,6 +57,8 @@ pub fn run_query(
     request: &QueryRequest,
 ) -> Result<QueryResponse, QueryError> {
     let resolved = resolve(catalogue, request, config.reporting_zone())?;
+    let (stored_warnings, in_query) = stored_facts_state(engine, catalogue, config, &resolved)?;
+    let catalogue = in_query.as_ref().unwrap_or(catalogue);
     let (from, to) = period(engine, catalogue, config, &resolved)?;
     let zone = resolved.zone;
     let bucket_list = match (from, to) {
@@ -128,6 +130,7 @@ pub fn run_query(
         }
     }
     let mut warnings = facts_warnings(engine, catalogue, config, &resolved)?;
+    warnings.extend(stored_warnings);
     warnings.extend(low_sample_warnings(&results, min_sample));
     let asks_business = resolved
         .metrics
@@ -225,6 +228,58 @@ fn facts_warnings(
         .map_err(|e| QueryError::Config(e.to_string()))?
         .fingerprint;
     Ok(staleness_warnings(&engine.facts_state()?, &fingerprint))
+}
+
+/// How the stored facts the metrics read (tables the writer keeps, named in their entity's
+/// `from`) stand: a table built under another configuration than this one answers as it is,
+/// with a warning; a table never built (an interrupted first import, a store upgraded by a
+/// command that does not derive) is computed in the query from the catalogue's SQL, with a
+/// warning — and then the returned catalogue, in which those facts are query-time facts, is
+/// the one to plan with. Both warnings name `vitals derive`.
+pub(crate) fn stored_facts_state(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    resolved: &ResolvedQuery,
+) -> Result<(Vec<Warning>, Option<Catalogue>), QueryError> {
+    let read: Vec<StoredFact> = catalogue
+        .stored_facts(config)
+        .into_iter()
+        .filter(|f| {
+            resolved.metrics.iter().any(|m| {
+                catalogue
+                    .entities
+                    .get(&m.metric.entity)
+                    .is_some_and(|e| reads(&e.from, &f.name))
+            })
+        })
+        .collect();
+    if read.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let state = engine.facts_state()?;
+    let mut warnings = Vec::new();
+    let mut in_query = catalogue.clone();
+    let mut unbuilt = false;
+    for fact in read {
+        let message = match state.stored_facts.get(&fact.name) {
+            None => {
+                unbuilt = true;
+                if let Some(f) = in_query.facts.get_mut(&fact.name) {
+                    f.stored = None;
+                }
+                "is not built in this store yet (an interrupted import, or a store upgraded without deriving); it was computed for this query — run `vitals derive` to build it"
+            }
+            Some(built) if *built != fact.sql => "was built under another configuration (survey rules, rubric weights) or definition than this one's; run `vitals derive` to rebuild it",
+            Some(_) => continue,
+        };
+        warnings.push(Warning {
+            code: "stale_facts".into(),
+            metric: None,
+            message: format!("`{}` {message}", fact.name),
+        });
+    }
+    Ok((warnings, unbuilt.then_some(in_query)))
 }
 
 /// Warnings when the derived facts are out of step with the derivation rules whose

@@ -9,7 +9,7 @@ use crate::bucket_index::slot_index_sql;
 use crate::buckets::{hours, Bucket};
 use crate::request::{Filter, FilterOp};
 use crate::resolve::filter_sql;
-use vitals_core::catalogue::{Catalogue, Metric};
+use vitals_core::catalogue::{config_tables, reads, Catalogue, Metric};
 use vitals_core::config::{Config, SurveyAttribution};
 
 /// A UTC µs instant as a DuckDB `TIMESTAMP` literal.
@@ -177,43 +177,23 @@ fn membership_filter(
     }
 }
 
-/// The common table expressions every statement starts with: survey rules from the
-/// configuration, query-time facts from the catalogue, and the buckets.
+/// The common table expressions every statement starts with: the query-time facts of the
+/// catalogue (stored facts are tables the writer keeps) with the configuration tables they
+/// read (survey rules, rubric weights), and the buckets.
 pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> String {
-    let rules: Vec<String> = config
-        .all_surveys()
+    let query_time: Vec<(&String, &String)> = catalogue
+        .facts
         .iter()
-        .map(|s| {
-            let top_box = match &s.top_box {
-                Some(values) => {
-                    format!(
-                        "CAST([{}] AS DOUBLE[])",
-                        values
-                            .iter()
-                            .map(|v| format!("{v:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }
-                None => "CAST(NULL AS DOUBLE[])".into(),
-            };
-            format!(
-                "('{}', {top_box}, {}, {}, {})",
-                s.name.replace('\'', "''"),
-                s.high_is_effort,
-                s.min,
-                s.max
-            )
-        })
+        .filter(|(_, f)| f.stored.is_none())
+        .map(|(name, f)| (name, &f.sql))
         .collect();
-    let mut ctes = vec![
-        format!(
-            "survey_rules(survey, top_box, high_is_effort, scale_min, scale_max) AS (VALUES {})",
-            rules.join(", ")
-        ),
-        rubric_weights_cte(config),
-    ];
-    for (name, sql) in &catalogue.facts {
+    let tables = config_tables(config);
+    let mut ctes: Vec<String> = tables
+        .iter()
+        .filter(|(name, _)| query_time.iter().any(|(_, sql)| reads(sql, name)))
+        .map(|(_, cte)| cte.clone())
+        .collect();
+    for (name, sql) in query_time {
         ctes.push(format!("{name} AS ({})", fill_placeholders(sql, config)));
     }
     let rows: Vec<String> = if buckets.is_empty() {
@@ -239,37 +219,6 @@ pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket
         rows.join(", ")
     ));
     format!("WITH {}", ctes.join(",\n"))
-}
-
-/// The configured rubric weights: (rubric version, criterion, weight, tagged adherence).
-fn rubric_weights_cte(config: &Config) -> String {
-    let quote = |t: &str| format!("'{}'", t.replace('\'', "''"));
-    let rows: Vec<String> = config
-        .quality
-        .rubrics
-        .iter()
-        .flat_map(|(rubric, criteria)| {
-            criteria.iter().map(move |(criterion, c)| {
-                format!(
-                    "({}, {}, {}, {})",
-                    quote(rubric),
-                    quote(criterion),
-                    float_literal(c.weight()),
-                    c.tags().iter().any(|t| t == "adherence")
-                )
-            })
-        })
-        .collect();
-    if rows.is_empty() {
-        "rubric_weights(rubric, criterion, weight, adherence) AS \
-         (SELECT CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS DOUBLE), CAST(NULL AS BOOLEAN) WHERE false)"
-            .into()
-    } else {
-        format!(
-            "rubric_weights(rubric, criterion, weight, adherence) AS (VALUES {})",
-            rows.join(", ")
-        )
-    }
 }
 
 /// The `hours` table: every local clock hour of the period with its weekday and hour label.

@@ -206,7 +206,8 @@ pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()
         .derivation_rules()
         .map_err(|e| ServerError::Setup(e.to_string()))?;
     // Facts must match the configuration before the first answer.
-    store.derive_touched(&rules)?;
+    let stored_facts = catalogue.stored_facts(&options.config);
+    store.derive_touched(&rules, &stored_facts)?;
     if store.tokens()?.iter().all(|t| t.revoked_at.is_some()) {
         let (_, token) = store.create_token("initial admin", &[Scope::Admin])?;
         eprintln!(
@@ -218,8 +219,13 @@ pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()
     let tokens = store.tokens()?;
     let key = store.survey_link_key()?;
     let reader = store.reader()?;
-    let writer = writer::WriterHandle::start(store, options.config.clone(), options.batching)
-        .map_err(ServerError::Setup)?;
+    let writer = writer::WriterHandle::start(
+        store,
+        options.config.clone(),
+        stored_facts,
+        options.batching,
+    )
+    .map_err(ServerError::Setup)?;
     let state = Arc::new(AppState::new(
         catalogue,
         options.config,

@@ -347,6 +347,7 @@ pub async fn answer(
         }
     };
     let config = state.config.clone();
+    let stored_facts = state.catalogue.stored_facts(&config);
     let link_id = link.link_id.clone();
     // The response is written before the link is marked answered, both on the writer thread:
     // a crash in between leaves the link open, and answering again rewrites the same record.
@@ -362,7 +363,9 @@ pub async fn answer(
                 .map_err(|e| e.to_string())?;
             store.use_survey_link(&link_id).map_err(|e| e.to_string())?;
             let rules = config.derivation_rules().map_err(|e| e.to_string())?;
-            store.derive_touched(&rules).map_err(|e| e.to_string())?;
+            store
+                .derive_touched(&rules, &stored_facts)
+                .map_err(|e| e.to_string())?;
             Ok(true)
         })
         .await;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
+use vitals_core::catalogue::StoredFact;
 use vitals_core::config::Config;
 use vitals_core::records::{Entity, Record};
 use vitals_store::Store;
@@ -83,8 +84,14 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Starts the writer thread over `store`.
-    pub fn start(store: Store, config: Config, batching: GroupCommit) -> Result<Self, String> {
+    /// Starts the writer thread over `store`; every commit derives the touched tickets and
+    /// brings `stored_facts` (the catalogue's, under `config`) up to date.
+    pub fn start(
+        store: Store,
+        config: Config,
+        stored_facts: Vec<StoredFact>,
+        batching: GroupCommit,
+    ) -> Result<Self, String> {
         let (tx, rx) = sync_channel(batching.queue_jobs);
         let stats = Arc::new(WriterStats::default());
         let import_id = store
@@ -98,6 +105,7 @@ impl WriterHandle {
                 let writer = Writer {
                     store,
                     rules,
+                    stored_facts,
                     import_id,
                     stats: thread_stats,
                     batching,
@@ -151,6 +159,7 @@ impl WriterHandle {
 struct Writer {
     store: Store,
     rules: vitals_core::config::DerivationRules,
+    stored_facts: Vec<StoredFact>,
     import_id: i64,
     stats: Arc<WriterStats>,
     batching: GroupCommit,
@@ -221,7 +230,7 @@ impl Writer {
                 written += records.len();
             }
             self.store
-                .derive_touched(&self.rules)
+                .derive_touched(&self.rules, &self.stored_facts)
                 .map_err(|e| format!("records stored; deriving their facts failed: {e}"))?;
             Ok(written)
         })();
@@ -275,7 +284,11 @@ mod tests {
             batch_records: 10_000,
             batch_wait: Duration::from_millis(20),
         };
-        let writer = WriterHandle::start(store, Config::load(None).unwrap(), batching).unwrap();
+        let config = Config::load(None).unwrap();
+        let stored = vitals_core::catalogue::Catalogue::builtin()
+            .unwrap()
+            .stored_facts(&config);
+        let writer = WriterHandle::start(store, config, stored, batching).unwrap();
         let entity = vitals_core::records::entity("tickets").unwrap();
         let threads: Vec<_> = (0..8)
             .map(|t| {

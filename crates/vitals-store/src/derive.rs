@@ -6,6 +6,7 @@
 use duckdb::types::{TimeUnit, Value as DbValue};
 use duckdb::{appender_params_from_iter, Appender};
 use vitals_core::calendar::Calendar;
+use vitals_core::catalogue::StoredFact;
 use vitals_core::config::DerivationRules;
 use vitals_core::facts::{
     fold_ticket, policy_for, sla_instances, EventInput, TicketFacts, TicketInput,
@@ -43,6 +44,8 @@ pub struct Derivation {
     pub tickets: u64,
     /// True when the calendars changed since the last derivation, so every ticket was re-derived.
     pub calendars_changed: bool,
+    /// Stored facts rebuilt from scratch (new, or their configuration or definition changed).
+    pub stored_facts_rebuilt: u64,
 }
 
 const FOLD_DDL: &str = "CREATE OR REPLACE TEMP TABLE _fold_stage (
@@ -235,8 +238,22 @@ impl FactWriters<'_> {
 
 impl Store {
     /// Re-derives the facts of every touched ticket — of every ticket when the calendars
-    /// changed since the last derivation (business time depends on them).
-    pub fn derive_touched(&self, calendars: &DerivationRules) -> Result<Derivation, StoreError> {
+    /// changed since the last derivation (business time depends on them) — then brings the
+    /// catalogue's stored facts up to date (`stored`: `Catalogue::stored_facts` under the
+    /// same configuration).
+    pub fn derive_touched(
+        &self,
+        calendars: &DerivationRules,
+        stored: &[StoredFact],
+    ) -> Result<Derivation, StoreError> {
+        let tickets = self.derive_tickets(calendars)?;
+        Ok(Derivation {
+            stored_facts_rebuilt: self.derive_stored_facts(stored)?,
+            ..tickets
+        })
+    }
+
+    fn derive_tickets(&self, calendars: &DerivationRules) -> Result<Derivation, StoreError> {
         let exec =
             |sql: &str, what: &str| self.conn.execute_batch(sql).context(|| what.to_string());
         let previous = self.meta("calendar_fingerprint")?;
@@ -297,6 +314,7 @@ impl Store {
                 Ok(Derivation {
                     tickets,
                     calendars_changed,
+                    stored_facts_rebuilt: 0,
                 })
             }
             Err(e) => {

@@ -14,6 +14,7 @@ mod parquet;
 mod reader;
 pub mod schema;
 mod sla;
+mod stored;
 mod survey_links;
 mod ticket;
 pub mod tokens;
@@ -176,5 +177,7 @@ pub(crate) fn set_memory_limit(conn: &Connection) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod stored_tests;
 #[cfg(test)]
 mod tests;

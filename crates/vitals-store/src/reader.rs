@@ -144,7 +144,7 @@ impl Reader {
     }
 
     /// Tickets waiting for derivation, the rules' fingerprint the facts were derived under,
-    /// and whether there are tickets at all.
+    /// whether there are tickets at all, and the stored facts with their fingerprints.
     pub fn facts_state(&self) -> Result<FactsState, StoreError> {
         let (pending, fingerprint, has_tickets): (i64, Option<String>, bool) = self
             .conn
@@ -156,10 +156,26 @@ impl Reader {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .context(|| "reading the derivation state".into())?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM vitals_meta WHERE starts_with(key, ?)")
+            .context(|| "reading the stored facts".into())?;
+        let stored_facts = stmt
+            .query_map([crate::stored::META_PREFIX], |r| {
+                let key: String = r.get(0)?;
+                Ok((
+                    key[crate::stored::META_PREFIX.len()..].to_string(),
+                    r.get(1)?,
+                ))
+            })
+            .context(|| "reading the stored facts".into())?
+            .collect::<Result<_, _>>()
+            .context(|| "reading the stored facts".into())?;
         Ok(FactsState {
             pending_tickets: pending as u64,
             fingerprint,
             has_tickets,
+            stored_facts,
         })
     }
 }

@@ -73,6 +73,7 @@ pub const META_DDL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS vitals_imports (import_id BIGINT, started_at TIMESTAMP, source VARCHAR)",
     "CREATE TABLE IF NOT EXISTS vitals_touched_tickets (ticket_id VARCHAR)",
     "CREATE TABLE IF NOT EXISTS vitals_orphan_events (event_id VARCHAR, ticket_id VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS vitals_touched_records (entity VARCHAR, record_id VARCHAR)",
     "CREATE TABLE IF NOT EXISTS vitals_tokens (token_id VARCHAR, name VARCHAR, scopes VARCHAR, secret_hash VARCHAR, created_at TIMESTAMP, revoked_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS vitals_survey_links (link_id VARCHAR, survey VARCHAR, ticket_id VARCHAR, customer_id VARCHAR, agent_id VARCHAR, expires_at TIMESTAMP, used_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS vitals_annotations (id BIGINT, date DATE, text VARCHAR, category VARCHAR, created_at TIMESTAMP)",

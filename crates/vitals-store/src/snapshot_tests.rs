@@ -8,11 +8,11 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::{Config, DerivationRules};
-use vitals_core::records::{entity, Record, Value};
+use vitals_core::records::Value;
 use vitals_query::plan::{plan_metric_with, Snapshots};
 use vitals_query::{buckets, resolve, Filter, MetricSpec, QueryRequest};
 
-use super::tests::load;
+use super::tests::{load, record};
 use super::*;
 
 /// 2026-03-01T00:00:00Z.
@@ -30,15 +30,6 @@ impl Lcg {
             .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % below
     }
-}
-
-fn record(name: &str, cells: &[(&str, Value)]) -> Record {
-    let e = entity(name).unwrap();
-    let mut r = vec![Value::Null; e.columns.len()];
-    for (column, value) in cells {
-        r[e.column_index(column).unwrap()] = value.clone();
-    }
-    r
 }
 
 fn text(s: &str) -> Value {
@@ -109,7 +100,9 @@ fn irregular_store() -> Store {
     load(&store, "tickets", &tickets);
     load(&store, "ticket_events", &events);
     load(&store, "customers", &customers);
-    store.derive_touched(&DerivationRules::default()).unwrap();
+    store
+        .derive_touched(&DerivationRules::default(), &[])
+        .unwrap();
     store
 }
 

@@ -43,6 +43,16 @@ fn event(
     r
 }
 
+/// A record of entity `name` with the given cells (the others null).
+pub(crate) fn record(name: &str, cells: &[(&str, Value)]) -> Record {
+    let e = entity(name).unwrap();
+    let mut r = vec![Value::Null; e.columns.len()];
+    for (column, value) in cells {
+        r[e.column_index(column).unwrap()] = value.clone();
+    }
+    r
+}
+
 /// Stages and merges `records` of entity `name` as one import.
 pub(crate) fn load(store: &Store, name: &str, records: &[Record]) -> MergeCounts {
     let e = entity(name).unwrap();
@@ -143,7 +153,7 @@ fn facts_are_derived_for_touched_tickets_only() {
     );
     assert_eq!(
         store
-            .derive_touched(&DerivationRules::default())
+            .derive_touched(&DerivationRules::default(), &[])
             .unwrap()
             .tickets,
         2
@@ -167,7 +177,7 @@ fn facts_are_derived_for_touched_tickets_only() {
     );
     assert_eq!(
         store
-            .derive_touched(&DerivationRules::default())
+            .derive_touched(&DerivationRules::default(), &[])
             .unwrap()
             .tickets,
         0
@@ -181,7 +191,7 @@ fn facts_are_derived_for_touched_tickets_only() {
     );
     assert_eq!(
         store
-            .derive_touched(&DerivationRules::default())
+            .derive_touched(&DerivationRules::default(), &[])
             .unwrap()
             .tickets,
         1
@@ -200,11 +210,15 @@ fn orphan_events_are_counted_and_folded_when_their_ticket_arrives() {
         &[event("e1", "t9", 10, "message", "agent", None)],
     );
     assert_eq!(store.orphan_event_count().unwrap(), 1);
-    store.derive_touched(&DerivationRules::default()).unwrap();
+    store
+        .derive_touched(&DerivationRules::default(), &[])
+        .unwrap();
     assert_eq!(store.count("SELECT count(*) FROM fact_tickets").unwrap(), 0);
     load(&store, "tickets", &[ticket("t9", "email")]);
     assert_eq!(store.orphan_event_count().unwrap(), 0);
-    store.derive_touched(&DerivationRules::default()).unwrap();
+    store
+        .derive_touched(&DerivationRules::default(), &[])
+        .unwrap();
     assert_eq!(frt(&store, "t9"), Some(600.0));
 }
 
@@ -265,7 +279,9 @@ fn a_version_4_store_is_migrated_without_rederiving_its_tickets() {
             event("e2", "t8", 10, "message", "agent", None),
         ],
     );
-    store.derive_touched(&DerivationRules::default()).unwrap();
+    store
+        .derive_touched(&DerivationRules::default(), &[])
+        .unwrap();
     // As version 4 left it: no list of orphan events.
     store
         .conn
@@ -284,4 +300,18 @@ fn a_version_4_store_is_migrated_without_rederiving_its_tickets() {
         0
     );
     assert_eq!(frt(&store, "t1"), Some(600.0));
+    // Version 4 stored no facts: the next derivation builds them, and derives no ticket.
+    let config = vitals_core::config::Config::default();
+    let stored = vitals_core::catalogue::Catalogue::builtin()
+        .unwrap()
+        .stored_facts(&config);
+    let derivation = store
+        .derive_touched(&DerivationRules::default(), &stored)
+        .unwrap();
+    assert_eq!(
+        (derivation.tickets, derivation.stored_facts_rebuilt),
+        (0, 4)
+    );
+    let state = store.reader().unwrap().facts_state().unwrap();
+    assert_eq!(state.stored_facts.len(), 4);
 }

@@ -1,6 +1,7 @@
 //! The write path: records are appended in bulk (DuckDB Appender) to a staging table, then
 //! merged into the record table by key — last write wins, identical re-imports change
-//! nothing — and the tickets whose facts must be re-derived are noted.
+//! nothing — and the tickets whose facts must be re-derived, and the records whose stored
+//! facts must be recomputed, are noted.
 
 use duckdb::types::{TimeUnit, ToSqlOutput, ValueRef};
 use duckdb::ToSql;
@@ -9,6 +10,7 @@ use vitals_core::records::{Entity, Record, Value};
 
 use crate::error::{Context, StoreError};
 use crate::schema::record_table_ddl;
+use crate::stored::WHOLESALE;
 use crate::Store;
 
 /// What a merge did with the staged records of one entity.
@@ -164,6 +166,10 @@ impl Store {
                         "writing",
                     )?;
                     self.note_orphans(entity, &stage)?;
+                    tx(
+                        &format!("INSERT INTO vitals_touched_records VALUES ('{table}', NULL)"),
+                        "noting records written wholesale to",
+                    )?;
                     tx(&format!("DROP TABLE {stage}"), "dropping the stage of")?;
                     return Ok(MergeCounts {
                         inserted: staged,
@@ -209,6 +215,15 @@ impl Store {
                 "writing",
             )?;
             self.note_orphans(entity, "_changed")?;
+            let noted = if inserted + updated > WHOLESALE {
+                "NULL".to_string()
+            } else {
+                format!("\"{first_key}\" FROM _changed")
+            };
+            tx(
+                &format!("INSERT INTO vitals_touched_records SELECT '{table}', {noted}"),
+                "noting the records changed in",
+            )?;
             tx(
                 &format!("DROP TABLE _dedup; DROP TABLE _changed; DROP TABLE {stage}"),
                 "dropping the stages of",

@@ -1,11 +1,13 @@
 //! `vitals derive`: the writer re-derives the ticket facts that are out of step with the
 //! configuration (calendars, teams, SLA policies) or still waiting after an interrupted
-//! import. Queries never derive; they warn and name this command.
+//! import, and rebuilds the stored facts whose configuration (survey rules, rubric weights)
+//! changed. Queries never derive; they warn and name this command.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_store::Store;
 
@@ -25,7 +27,8 @@ pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
         return Err(UserError(format!("no store at {}", args.db.display())).into());
     }
     let store = Store::open(&args.db.display().to_string())?;
-    let derivation = store.derive_touched(&config.derivation_rules()?)?;
+    let stored = Catalogue::builtin()?.stored_facts(config);
+    let derivation = store.derive_touched(&config.derivation_rules()?, &stored)?;
     if derivation.calendars_changed {
         println!(
             "calendars, teams or SLA policies changed: {} tickets were re-derived",
@@ -33,7 +36,14 @@ pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
         );
     } else if derivation.tickets > 0 {
         println!("{} changed tickets were derived", derivation.tickets);
-    } else {
+    }
+    if derivation.stored_facts_rebuilt > 0 {
+        println!(
+            "{} stored facts were rebuilt (new, or their survey rules, rubric weights or definition changed)",
+            derivation.stored_facts_rebuilt
+        );
+    }
+    if derivation.tickets == 0 && derivation.stored_facts_rebuilt == 0 {
         println!("facts are up to date with this configuration; nothing to derive");
     }
     Ok(())

@@ -150,9 +150,32 @@ impl Catalogue {
                 }
             }
         }
+        for (name, fact) in &self.facts {
+            if let Some(stored) = &fact.stored {
+                let bad = |message: String| CatalogueError::Invalid {
+                    metric: format!("(stored fact {name})"),
+                    message,
+                };
+                let from = crate::records::entity(&stored.from)
+                    .ok_or_else(|| bad(format!("`from` names no entity: `{}`", stored.from)))?;
+                if from.key.first() != Some(&stored.key.as_str()) {
+                    return Err(bad(format!(
+                        "`key` must be the first key column of `{}` (`{}`)",
+                        stored.from,
+                        from.key.first().unwrap_or(&"")
+                    )));
+                }
+                if let Some(p) = placeholders(&fact.sql).next() {
+                    return Err(bad(format!(
+                        "a stored fact cannot use placeholders (`{{{p}}}`): it reads the configuration through survey_rules and rubric_weights only"
+                    )));
+                }
+            }
+        }
         for (name, sql) in self
             .facts
             .iter()
+            .map(|(name, f)| (name, &f.sql))
             .chain(self.entities.values().flat_map(|e| e.dimensions.iter()))
         {
             if let Some(p) = placeholders(sql).find(|p| !PLACEHOLDERS.contains(p)) {
@@ -169,6 +192,7 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::FactDef;
 
     #[test]
     fn placeholders_are_checked_when_the_catalogue_loads() {
@@ -193,5 +217,22 @@ mod tests {
         c.metrics[i].entity = "order".into();
         let e = c.check().unwrap_err().to_string();
         assert!(e.contains("one table with a record id"), "{e}");
+    }
+
+    #[test]
+    fn stored_facts_follow_a_record_key_and_no_placeholder() {
+        let c = Catalogue::builtin().unwrap();
+        let with = |edit: &dyn Fn(&mut FactDef)| {
+            let mut c = c.clone();
+            edit(c.facts.get_mut("fact_calls").unwrap());
+            c.check().map_err(|e| e.to_string())
+        };
+        assert!(with(&|_| {}).is_ok());
+        let e = with(&|f| f.sql.push_str(" WHERE c.offered_at < {now}")).unwrap_err();
+        assert!(e.contains("cannot use placeholders"), "{e}");
+        let e = with(&|f| f.stored.as_mut().unwrap().key = "queue".into()).unwrap_err();
+        assert!(e.contains("first key column of `calls` (`call_id`)"), "{e}");
+        let e = with(&|f| f.stored.as_mut().unwrap().from = "callz".into()).unwrap_err();
+        assert!(e.contains("names no entity"), "{e}");
     }
 }

@@ -4,6 +4,7 @@
 
 mod check;
 mod doc;
+mod facts;
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use check::PLACEHOLDERS;
 pub use doc::{interval_method, MetricDoc, SOURCES, TIME_GRAINS};
+pub use facts::{config_tables, config_tables_read_by, reads, FactDef, Stored, StoredFact};
 
 /// A catalogue that does not hold together.
 #[derive(Debug, thiserror::Error)]
@@ -420,7 +422,7 @@ fn names_alias(sql: &str, alias: &str) -> bool {
 struct EntitiesFile {
     dimension_groups: BTreeMap<String, BTreeMap<String, String>>,
     entities: BTreeMap<String, EntityDef>,
-    facts: BTreeMap<String, String>,
+    facts: BTreeMap<String, FactDef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -459,8 +461,8 @@ pub struct Catalogue {
     pub metrics: Vec<Metric>,
     /// Entities with their dimension groups expanded into `dimensions`.
     pub entities: BTreeMap<String, EntityDef>,
-    /// Query-time fact definitions: name → SQL.
-    pub facts: BTreeMap<String, String>,
+    /// Fact definitions by name: computed in every query, or stored at derivation.
+    pub facts: BTreeMap<String, FactDef>,
 }
 
 impl Catalogue {
@@ -501,6 +503,11 @@ impl Catalogue {
         };
         catalogue.check()?;
         Ok(catalogue)
+    }
+
+    /// The stored facts under `config`, as the writer maintains them (see [`StoredFact`]).
+    pub fn stored_facts(&self, config: &crate::config::Config) -> Vec<StoredFact> {
+        facts::stored_facts(&self.facts, config)
     }
 
     /// A metric by id.
