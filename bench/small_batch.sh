@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Small batches into a large store, two binaries side by side in one run (machines here are
 # noisy: only ratios within a run mean anything). Each binary gets its own copy of the store
-# (brought to its own layout first, untimed: `vitals derive`), then imports, three times each
+# (brought to its own layout first, untimed: `vitals derive`), then imports, five times each
 # with fresh ids:
 #   - events:  1 000 new events on ~100 existing tickets (the batch of bench/foundations.sh)
 #   - ingest:  500 new tickets and 2 events each (what `vitals serve` ingest posts)
@@ -30,7 +30,7 @@ def write(path, header, rows):
     with open(path, "w") as f:
         f.write(header + "\n")
         f.writelines(r + "\n" for r in rows)
-for run in range(3):
+for run in range(5):
     d = f"{work}/events{run}"
     rows, n = [], 0
     for t in range(1, 200):
@@ -72,19 +72,19 @@ for name in base new; do
   cp "$STORE" "$db"
   "$bin" derive --db "$db" --config "$CONFIG" > /dev/null
   for shape in events ingest random surveys; do
-    for run in 0 1 2; do
+    for run in 0 1 2 3 4; do
       R[$name,$shape,$run]=$(run_import "$bin" "$db" "$WORK/$shape$run")
     done
   done
 done
 
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
-printf "%-34s %9s %9s %9s\n" "1 000-record batch (median of 3)" "base s" "new s" "new/base"
+printf "%-34s %9s %9s %9s\n" "1 000-record batch (median of 5)" "base s" "new s" "new/base"
 for shape in events ingest random surveys; do
   for col in 0 1 2; do
     case $col in 0) part="merge";; 1) part="derive";; 2) part="whole import";; esac
-    b=$(median $(for r in 0 1 2; do echo "${R[base,$shape,$r]}" | cut -d' ' -f$((col + 1)); done))
-    n=$(median $(for r in 0 1 2; do echo "${R[new,$shape,$r]}" | cut -d' ' -f$((col + 1)); done))
+    b=$(median $(for r in 0 1 2 3 4; do echo "${R[base,$shape,$r]}" | cut -d' ' -f$((col + 1)); done))
+    n=$(median $(for r in 0 1 2 3 4; do echo "${R[new,$shape,$r]}" | cut -d' ' -f$((col + 1)); done))
     printf "%-34s %9s %9s %9s\n" "$shape: $part" "$b" "$n" "$(python3 -c "b=$b; n=$n; print(f'{n/b:.2f}' if b > 0 else '-')")"
   done
 done
