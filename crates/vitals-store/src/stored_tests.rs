@@ -211,6 +211,24 @@ fn kept_incrementally_the_stored_facts_equal_a_build_from_scratch() {
 }
 
 #[test]
+fn records_written_wholesale_rebuild_the_facts_that_follow_them() {
+    let store = Store::open_in_memory().unwrap();
+    first_import(&store);
+    let facts = stored(&Config::default());
+    derive(&store, &facts);
+    // As a merge of more than `WHOLESALE` changed calls leaves it: no ids, one mark.
+    store
+        .conn
+        .execute_batch(
+            "UPDATE calls SET answered_at = ended_at;
+             INSERT INTO vitals_touched_records VALUES ('calls', NULL)",
+        )
+        .unwrap();
+    assert_eq!(derive(&store, &facts).stored_facts_rebuilt, 1);
+    assert_current(&store, &facts);
+}
+
+#[test]
 fn a_configuration_change_rebuilds_the_facts_that_read_it() {
     let store = Store::open_in_memory().unwrap();
     first_import(&store);
