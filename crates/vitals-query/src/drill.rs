@@ -20,8 +20,8 @@ use crate::buckets::{buckets, TIME_OF_DAY};
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::plan::{
-    bucket_join, conditions, entity_from, fill_placeholders, hours_cte, hours_join,
-    per_bucket_rows, preamble, ts_literal, PlannedSql,
+    bucket_join, conditions, entity_from, fill_placeholders, local_hours, per_bucket_rows,
+    preamble, ts_literal, PlannedSql,
 };
 use crate::request::QueryRequest;
 use crate::resolve::resolve;
@@ -254,10 +254,10 @@ pub fn drill(
         .iter()
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
     let mut pre = preamble(catalogue, config, &bucket_list);
-    if time_of_day {
-        if let (Some(f), Some(l)) = (bucket_list.first(), bucket_list.last()) {
-            pre.push_str(&format!(",\n{}", hours_cte(resolved.zone, f, l)));
-        }
+    let mut hours = String::new();
+    if let Some((cte, join)) = local_hours(resolved.zone, &bucket_list).filter(|_| time_of_day) {
+        pre.push_str(&format!(",\n{cte}"));
+        hours = format!(" {join}");
     }
     let (period_start, period_end) = (
         bucket_list.first().map_or(0, |b| b.start_us),
@@ -361,10 +361,6 @@ pub fn drill(
         )
     } else {
         let (join, bounds) = bucket_join("src._ts", &bucket_list);
-        let hours = match (time_of_day, bucket_list.first(), bucket_list.last()) {
-            (true, Some(f), Some(l)) => format!(" {}", hours_join("src._ts", resolved.zone, f, l)),
-            _ => String::new(),
-        };
         (
             format!(
                 "SELECT {select}, {a} AS _ts FROM {from_sql} {}",

@@ -14,7 +14,7 @@ use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
 
 pub(crate) use crate::sql::{
-    bucket_join, conditions, entity_from, hours_cte, hours_join, per_bucket_rows, preamble,
+    bucket_join, conditions, entity_from, local_hours, per_bucket_rows, preamble,
 };
 pub use crate::sql::{fill_placeholders, ts_literal};
 
@@ -124,10 +124,11 @@ pub fn plan_metric_with(
         .dimensions
         .iter()
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
-    if time_of_day {
-        if let (Some(f), Some(l)) = (buckets.first(), buckets.last()) {
-            pre.push_str(&format!(",\n{}", hours_cte(query.zone, f, l)));
-        }
+    // The local hour's table and join, for weekday × hour.
+    let mut hours_join = String::new();
+    if let Some((cte, join)) = local_hours(query.zone, buckets).filter(|_| time_of_day) {
+        pre.push_str(&format!(",\n{cte}"));
+        hours_join = format!(" {join}");
     }
     // Dimensions computed in the row source (`_dN`), or from the local hour (`h.…`).
     let outer_dims: String = rm
@@ -210,12 +211,6 @@ pub fn plan_metric_with(
                 ),
                 None => {
                     let (join, bounds) = bucket_join("src._ts", buckets);
-                    let hours_join = match (time_of_day, buckets.first(), buckets.last()) {
-                        (true, Some(f), Some(l)) => {
-                            format!(" {}", hours_join("src._ts", query.zone, f, l))
-                        }
-                        _ => String::new(),
-                    };
                     (
                         format!(
                             "SELECT {} FROM {from_sql} {}",

@@ -9,8 +9,8 @@
 
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::plan::{
-    bucket_join, conditions, entity_from, fill_placeholders, hours_cte, hours_join, preamble,
-    quantiles, row_aggregates, ts_literal, Columns, PlannedSql,
+    bucket_join, conditions, entity_from, fill_placeholders, local_hours, preamble, quantiles,
+    row_aggregates, ts_literal, Columns, PlannedSql,
 };
 use crate::resolve::{ResolvedMetric, ResolvedQuery};
 use crate::result::AggRow;
@@ -98,13 +98,11 @@ pub(crate) fn plan_shared(
         .dimensions
         .iter()
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
-    let hours = match (time_of_day, buckets.first(), buckets.last()) {
-        (true, Some(f), Some(l)) => {
-            pre.push_str(&format!(",\n{}", hours_cte(query.zone, f, l)));
-            format!(" {}", hours_join("src._ts", query.zone, f, l))
-        }
-        _ => String::new(),
-    };
+    let mut hours = String::new();
+    if let Some((cte, join)) = local_hours(query.zone, buckets).filter(|_| time_of_day) {
+        pre.push_str(&format!(",\n{cte}"));
+        hours = format!(" {join}");
+    }
     let mut src_cols = vec![format!("{anchor} AS _ts")];
     let mut outer_dims = String::new();
     for (i, (name, sql)) in first

@@ -221,26 +221,6 @@ pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket
     format!("WITH {}", ctes.join(",\n"))
 }
 
-/// The `hours` table: every local clock hour of the period with its weekday and hour label.
-pub(crate) fn hours_cte(zone: chrono_tz::Tz, first: &Bucket, last: &Bucket) -> String {
-    let rows: Vec<String> = hours(zone, first.start_date, last.end_date)
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            format!(
-                "({}, '{}', '{}', {i})",
-                ts_literal(h.start_us),
-                h.weekday,
-                h.hour
-            )
-        })
-        .collect();
-    format!(
-        "hours(h_start, weekday, hour, i) AS (VALUES {})",
-        rows.join(", ")
-    )
-}
-
 /// `JOIN buckets b` for rows whose instant is `ts`, with the bucket found by arithmetic
 /// (`bucket_index.rs`), and the condition that keeps an instant outside the period out of
 /// every bucket (for the caller's `WHERE`).
@@ -253,15 +233,33 @@ pub(crate) fn bucket_join(ts: &str, buckets: &[Bucket]) -> (String, String) {
     )
 }
 
-/// `JOIN hours h` (the local clock hour of `ts`, from [`hours_cte`]) for instants inside the
-/// buckets `first`…`last`.
-pub(crate) fn hours_join(ts: &str, zone: chrono_tz::Tz, first: &Bucket, last: &Bucket) -> String {
-    let starts: Vec<i64> = hours(zone, first.start_date, last.end_date)
+/// The local clock hours of the buckets' period, for weekday × hour: the `hours` table (every
+/// local hour with its weekday and hour label, as a CTE) and `JOIN hours h` for rows whose
+/// instant is `src._ts`, the hour found by arithmetic (`bucket_index.rs`). `None` without
+/// buckets.
+pub(crate) fn local_hours(zone: chrono_tz::Tz, buckets: &[Bucket]) -> Option<(String, String)> {
+    let (first, last) = (buckets.first()?, buckets.last()?);
+    let list = hours(zone, first.start_date, last.end_date);
+    let rows: Vec<String> = list
         .iter()
-        .map(|h| h.start_us)
+        .enumerate()
+        .map(|(i, h)| {
+            format!(
+                "({}, '{}', '{}', {i})",
+                ts_literal(h.start_us),
+                h.weekday,
+                h.hour
+            )
+        })
         .collect();
-    let ends = starts.iter().skip(1).copied().chain([last.end_us]);
-    let slots: Vec<(i64, i64)> = starts.iter().copied().zip(ends).collect();
-    let index = slot_index_sql(ts, &slots).unwrap_or_else(|| "0".into());
-    format!("JOIN hours h ON h.i = {index}")
+    let ends = list.iter().skip(1).map(|h| h.start_us).chain([last.end_us]);
+    let slots: Vec<(i64, i64)> = list.iter().map(|h| h.start_us).zip(ends).collect();
+    let index = slot_index_sql("src._ts", &slots).unwrap_or_else(|| "0".into());
+    Some((
+        format!(
+            "hours(h_start, weekday, hour, i) AS (VALUES {})",
+            rows.join(", ")
+        ),
+        format!("JOIN hours h ON h.i = {index}"),
+    ))
 }
