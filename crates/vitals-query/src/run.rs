@@ -21,7 +21,7 @@ use crate::response::{
     ComparedPeriod, Meta, PeriodExplicit, QueryEcho, QueryParams, QueryResponse,
     ServiceLevelParams, Warning,
 };
-use crate::result::{finalize, low_sample_warnings, merge, ResultRow};
+use crate::result::{finalize, low_sample_warnings, merge, FinalRows, ResultRow};
 use crate::shared::{plan_shared, scan_key};
 use crate::targets;
 
@@ -83,6 +83,21 @@ pub fn run_query(
         _ => None,
     };
     let (mut results, compared_rows) = match (&extended, &comparison) {
+        (None, Some((_, _, _, compared_buckets)))
+            if resolved.grain.is_none()
+                && matches!((&bucket_list[..], &compared_buckets[..]),
+                    ([b], [c]) if c.end_us == b.start_us) =>
+        {
+            let (current, compared) = whole_period_with_comparison(
+                engine,
+                catalogue,
+                config,
+                &resolved,
+                &bucket_list[0],
+                &compared_buckets[0],
+            )?;
+            (current, Some(compared))
+        }
         (Some(all), Some((_, _, _, compared_buckets))) => {
             let time = resolved.grain.map(|g| g.dimension());
             let rows_all = rows(engine, catalogue, config, &resolved, all)?;
@@ -315,9 +330,21 @@ fn rows(
     resolved: &ResolvedQuery,
     bucket_list: &[Bucket],
 ) -> Result<Vec<ResultRow>, QueryError> {
+    let per_metric = answers(engine, catalogue, config, resolved, bucket_list)?;
+    Ok(merge(resolved, bucket_list, per_metric))
+}
+
+/// Each metric's finalised rows over the given buckets (the bucket's label first in each
+/// row's keys); metrics that read the same rows share one statement.
+fn answers<'r>(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    resolved: &'r ResolvedQuery,
+    bucket_list: &[Bucket],
+) -> Result<Vec<(&'r ResolvedMetric, FinalRows)>, QueryError> {
     let mut answers = vec![None; resolved.metrics.len()];
     if !bucket_list.is_empty() {
-        // Metrics that read the same rows share one statement.
         let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
         for (i, rm) in resolved.metrics.iter().enumerate() {
             let key = scan_key(catalogue, config, resolved, rm);
@@ -342,13 +369,58 @@ fn rows(
             }
         }
     }
-    let per_metric = resolved
+    Ok(resolved
         .metrics
         .iter()
         .zip(answers)
         .filter_map(|(rm, answer)| answer.map(|a| (rm, a)))
-        .collect();
-    Ok(merge(resolved, bucket_list, per_metric))
+        .collect())
+}
+
+/// The result rows of a query without a time dimension and of its comparison period, in one
+/// pass when the comparison period ends where the period starts (`previous`): the two
+/// periods are planned as two buckets of one statement per metric, and each period's rows
+/// are merged on their own, exactly as two separate passes would.
+fn whole_period_with_comparison(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    resolved: &ResolvedQuery,
+    period: &Bucket,
+    compared: &Bucket,
+) -> Result<(Vec<ResultRow>, Vec<ResultRow>), QueryError> {
+    const COMPARED: &str = "compared";
+    const CURRENT: &str = "current";
+    let both = [
+        Bucket {
+            label: COMPARED.into(),
+            ..compared.clone()
+        },
+        Bucket {
+            label: CURRENT.into(),
+            ..period.clone()
+        },
+    ];
+    let per_metric = answers(engine, catalogue, config, resolved, &both)?;
+    let part = |label: &str, bucket: &Bucket| {
+        let rows = per_metric
+            .iter()
+            .map(|(rm, final_rows)| {
+                let kept = final_rows
+                    .iter()
+                    .filter(|(keys, _)| keys.first().and_then(|k| k.as_deref()) == Some(label))
+                    .map(|(keys, values)| {
+                        let mut keys = keys.clone();
+                        keys[0] = Some(bucket.label.clone());
+                        (keys, values.clone())
+                    })
+                    .collect();
+                (*rm, kept)
+            })
+            .collect();
+        merge(resolved, std::slice::from_ref(bucket), rows)
+    };
+    Ok((part(CURRENT, period), part(COMPARED, compared)))
 }
 
 /// The period: as asked, else from the data's extent (local dates in the query's zone).

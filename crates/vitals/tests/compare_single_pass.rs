@@ -3,6 +3,9 @@
 //! comparison value and `n` must equal what a query of the previous month alone answers — the
 //! definition of "compared with the previous month" — and the months' own values must equal a
 //! query without comparison. (Metrics with several rows a month, the shares, are left out.)
+//! A whole period without a time dimension is compared with the period of the same length
+//! before it in one pass too (the two periods as two buckets of one statement): every row,
+//! value, interval and `n` of both must equal each period queried alone.
 
 mod common;
 
@@ -33,6 +36,129 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
         (None, None) => true,
         _ => false,
     }
+}
+
+/// Each row's dimensions → its metric value without the comparison.
+fn rows_of(v: &Value, key: &str) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["metrics"][key].is_object())
+        .map(|row| {
+            let mut value = row["metrics"][key].clone();
+            value.as_object_mut().unwrap().remove("compare");
+            (row["dimensions"].to_string(), value)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The comparison values of each row, in the shape of a plain value (value, n).
+fn compared_rows(v: &Value, key: &str) -> Vec<(String, Option<f64>, u64)> {
+    let mut out: Vec<_> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["metrics"][key].is_object())
+        .map(|row| {
+            let c = &row["metrics"][key]["compare"];
+            (
+                row["dimensions"].to_string(),
+                c["value"].as_f64(),
+                c["n"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => close(Some(x), Some(y)),
+            _ => a == b,
+        },
+    }
+}
+
+#[test]
+fn a_whole_period_and_the_period_before_it_answer_as_each_queried_alone() {
+    let ws = Workspace::new();
+    let config = generated(&ws, 2500, 4, "2026-01-01", 5);
+    let catalogue: Value = serde_json::from_str(&ok(&["catalogue", "--json"])).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let shapes: [&[&str]; 2] = [
+        &[],
+        &[
+            "--by",
+            "ticket:channel",
+            "--filter",
+            "ticket:priority=high,urgent",
+        ],
+    ];
+    for metric in catalogue.as_array().unwrap() {
+        let id = metric["id"].as_str().unwrap();
+        for shape in shapes {
+            let ask = |from: &str, to: &str, compare: bool| {
+                let db = ws.db();
+                let mut args = vec!["query", "--db", &db, "--config", &config, "--json"];
+                args.extend(["--metric", id, "--from", from, "--to", to]);
+                args.extend(shape);
+                if compare {
+                    args.extend(["--compare", "previous"]);
+                }
+                let out = common::vitals(&args);
+                out.status
+                    .success()
+                    .then(|| serde_json::from_slice::<Value>(&out.stdout).expect("JSON"))
+            };
+            // 45 days back from mid-April: the comparison spans February and March.
+            let Some(compared) = ask("2026-03-16", "2026-04-30", true) else {
+                continue;
+            };
+            let now = ask("2026-03-16", "2026-04-30", false).expect("the period alone");
+            let before = ask("2026-01-30", "2026-03-16", false).expect("the period before");
+            let (a, b) = (rows_of(&compared, id), rows_of(&now, id));
+            if a.len() != b.len()
+                || a.iter()
+                    .zip(&b)
+                    .any(|(x, y)| x.0 != y.0 || !same_value(&x.1, &y.1))
+            {
+                failures.push(format!(
+                    "{id} {shape:?}: {a:?} with comparison, {b:?} alone"
+                ));
+            }
+            let before_rows: Vec<(String, Option<f64>, u64)> = rows_of(&before, id)
+                .into_iter()
+                .map(|(d, v)| (d, v["value"].as_f64(), v["n"].as_u64().unwrap_or(0)))
+                .collect();
+            for (dims, value, n) in compared_rows(&compared, id) {
+                let expected = before_rows
+                    .iter()
+                    .find(|(d, _, _)| *d == dims)
+                    .map(|(_, v, n)| (*v, *n))
+                    .unwrap_or((None, 0));
+                if !close(value, expected.0) || n != expected.1 {
+                    failures.push(format!(
+                        "{id} {shape:?} {dims}: compared {:?}, the period before alone {expected:?}",
+                        (value, n)
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 150, "only {checked} cells compared");
 }
 
 #[test]
