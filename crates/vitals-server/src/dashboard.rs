@@ -130,4 +130,19 @@ mod tests {
             assert!(!text.contains("http://") && !text.contains("https://"));
         }
     }
+
+    #[test]
+    fn the_page_preloads_every_module() {
+        let page = ASSETS.iter().find(|a| a.path == "index.html").unwrap();
+        let page = std::str::from_utf8(page.bytes).unwrap();
+        for asset in ASSETS.iter().filter(|a| a.path.ends_with(".js")) {
+            let preload = format!(r#"<link rel="modulepreload" href="/assets/{}">"#, asset.path);
+            let entry = format!(r#"<script type="module" src="/assets/{}">"#, asset.path);
+            assert!(
+                page.contains(&preload) || page.contains(&entry),
+                "index.html does not preload {}",
+                asset.path
+            );
+        }
+    }
 }

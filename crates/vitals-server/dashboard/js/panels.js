@@ -66,8 +66,9 @@ export async function runKeys(ctx, keys, by = [], { compare = false } = {}) {
 /**
  * A panel: a titled section whose body shows loading, then the result of `fill` or an error.
  * It is filled when it comes into view (`data-pending` marks panels not yet filled); a panel
- * given `after` (the tables further down) also waits for that promise (the headline cards),
- * so a tab's first screen does not share the server with queries nobody looks at yet.
+ * given `after` (the tables further down) and scrolled into view later also waits for that
+ * promise (the headline cards), so a tab's first screen does not share the server with queries
+ * nobody looks at yet.
  */
 export function panel(title, fill, { wide = false, actions = null, after = null } = {}) {
   const body = h('div', { class: 'panel-body' }, loading());
@@ -83,11 +84,16 @@ export function panel(title, fill, { wide = false, actions = null, after = null 
       .catch((error) => replace(body, errorBox(error)))
       .finally(() => section.setAttribute('aria-busy', 'false'));
   };
+  let first = true;
   const watcher = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting)) {
+    const inView = entries.some((e) => e.isIntersecting);
+    // A panel in view when the tab opens is part of its first screen: it starts at once.
+    if (inView) {
       watcher.disconnect();
-      Promise.resolve(after).finally(start);
+      if (first) start();
+      else Promise.resolve(after).finally(start);
     }
+    first = false;
   });
   watcher.observe(section);
   return section;
@@ -150,7 +156,8 @@ function card(ctx, key, value, dims, anchor, unused, request) {
 
 /** The headline cards of a tab; `ctx.cardsDone` settles when they are shown. */
 export function cards(ctx, keys) {
-  const grid = h('div', { class: 'cards', 'aria-busy': 'true' }, loading());
+  const grid = h('div', { class: 'cards', 'aria-busy': 'true' },
+    keys.map((key, i) => h('div', { class: 'card placeholder' }, i === 0 ? loading() : null)));
   ctx.cardsDone = runKeys(ctx, keys, [], { compare: true })
     .then(({ rows, requests, unused, anchors }) => {
       const out = [];
