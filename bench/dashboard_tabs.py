@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times every dashboard tab in headless Chromium (bench/dashboard.sh runs it).
 
-Usage: dashboard_tabs.py BASE_URL TOKEN
+Usage: dashboard_tabs.py BASE_URL TOKEN     (DASHBOARD_TABS="overview sla": only those tabs)
 For each tab: open it and time its first screen (cards and the panels in view loaded) and
 the whole tab (scrolled through to the bottom without pausing, every panel loaded); cold
 (first visit: every query is
@@ -18,7 +18,7 @@ BASE, TOKEN = sys.argv[1].rstrip("/"), sys.argv[2]
 CHROMIUM = os.environ.get("VITALS_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-TABS = ["overview", "volume", "responsiveness", "resolution", "satisfaction", "sla", "calls",
+TABS = os.environ.get("DASHBOARD_TABS", "").split() or ["overview", "volume", "responsiveness", "resolution", "satisfaction", "sla", "calls",
         "agents", "customers", "social"]
 SETTLED = "() => document.querySelector('.cards') && !document.querySelector('[aria-busy=\"true\"]')"
 # A reader scrolling down the tab: each panel not yet filled is brought into view for two

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 TICKETS="${1:-1000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
 cargo build --quiet --workspace
-BIN="$CARGO_TARGET_DIR/debug/vitals"
+BIN="${VITALS_BIN:-$CARGO_TARGET_DIR/debug/vitals}"   # VITALS_BIN: another build
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 

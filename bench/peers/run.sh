@@ -17,6 +17,8 @@
 #   PEERS_WORK=DIR           keep data, stores and results there, and reuse the generated data and
 #                            the vitals store a previous run left (default: a temporary dir)
 #   PYTHON=python3.11        the interpreter the venv is made with
+#   DATAFRAMES="pandas polars"  the dataframe peers to run (default both; "" for hand SQL only, as
+#                            bench/scale.sh does at 10 M tickets, where pandas needs ~35 GiB)
 # Machines here are shared and noisy: compare figures only within one run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -119,7 +121,7 @@ for v in $DUCKDB_VERSIONS; do
   PYTHONPATH="$pp" /usr/bin/time -f %M -o "$WORK/m" "$PY" sql_peer.py store "$STORE" "$WORK/results/sql-store-$v.json"
   printf 'sql-store-%s\tqueries\t%s\n' "$v" "$(kb "$WORK/m")" >> "$WORK/mem.tsv"
 done
-for p in pandas polars; do
+for p in ${DATAFRAMES-pandas polars}; do
   echo "== $p"
   /usr/bin/time -f %M -o "$WORK/m" "$PY" "${p}_peer.py" "$DATA" "$WORK/results/$p.json"
   printf '%s\tall\t%s\n' "$p" "$(kb "$WORK/m")" >> "$WORK/mem.tsv"
