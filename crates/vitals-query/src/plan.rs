@@ -81,7 +81,7 @@ pub fn plan_metric_with(
         (Some(f), Some(l)) => (f.start_us, l.end_us),
         _ => (0, 0),
     };
-    let (conds, mut params) = conditions(catalogue, config, m, &query.filters);
+    let (conds, params) = conditions(catalogue, config, m, &query.filters);
     let dims: Vec<String> = rm
         .dimension_sql
         .iter()
@@ -259,8 +259,6 @@ pub fn plan_metric_with(
                 buckets,
             };
             if m.calculation == Calculation::Backlog {
-                // The conditions appear in each of the three event branches.
-                params = [params.clone(), params.clone(), params].concat();
                 (snapshot.backlog("fact_resolved_spans"), 1)
             } else {
                 (snapshot.retention("cu.acquired_at", "cu.churned_at"), 4)

@@ -113,10 +113,7 @@ impl SnapshotSql<'_> {
     /// as the pairwise count leaves out empty groups.
     pub fn backlog(&self, spans: &str) -> String {
         let dims = self.select_dims();
-        let span_join = format!(
-            "{} JOIN {spans} sp ON sp.ticket_id = t.ticket_id",
-            self.from
-        );
+        let plain = self.aliases("");
         // A ticket resolved for good before the period starts adds +1 and −1 before it: it
         // cannot change any level in the period, so it is not read at all.
         // A literal (not a subquery on `period`), so that DuckDB filters the tickets before
@@ -127,15 +124,24 @@ impl SnapshotSql<'_> {
         );
         let settled =
             format!("NOT (coalesce(t.is_resolved, false) AND t.full_resolved_at < {period_start})");
-        let settled = settled.as_str();
+        // Likewise a span that ended before the period (a ticket reopened before it) adds −1
+        // and +1 before it, and a span still running that began before it is the last span
+        // of a ticket resolved for good before it: neither is read.
+        let span_in_period =
+            format!("(sp.resolved_from >= {period_start} OR sp.resolved_to >= {period_start})");
+        // The tickets and their spans are each read once (materialised), then turned into
+        // the +1 of each creation, the −1 of each resolution and the +1 of each reopening.
         let events = format!(
-            "events AS (\
-             SELECT t.created_at AS _ts, 1 AS _delta{dims} FROM {from} {w_all}\n\
-             UNION ALL SELECT greatest(sp.resolved_from, t.created_at), -1{dims} FROM {span_join} {w_all}\n\
-             UNION ALL SELECT greatest(sp.resolved_to, t.created_at), 1{dims} FROM {span_join} {w_to})",
+            "_kept AS MATERIALIZED (SELECT t.ticket_id AS _tid, t.created_at AS _created{dims} FROM {from} {w_kept}),\n\
+             _spans AS MATERIALIZED (SELECT greatest(sp.resolved_from, k._created) AS _from, sp.resolved_to AS _end, \
+             greatest(sp.resolved_to, k._created) AS _to{k_dims} FROM _kept k JOIN {spans} sp ON sp.ticket_id = k._tid WHERE {span_in_period}),\n\
+             events AS (\
+             SELECT _created AS _ts, 1 AS _delta{plain} FROM _kept\n\
+             UNION ALL SELECT _from, -1{plain} FROM _spans\n\
+             UNION ALL SELECT _to, 1{plain} FROM _spans WHERE _end IS NOT NULL)",
             from = self.from,
-            w_all = self.where_clause(&[settled]),
-            w_to = self.where_clause(&["sp.resolved_to IS NOT NULL", settled]),
+            w_kept = self.where_clause(&[&settled]),
+            k_dims = self.aliases("k."),
         );
         let per = format!(
             "per AS (SELECT coalesce({place}, 0) AS _i{e_dims}, sum(_delta) AS _in, 0 AS _out, 0 AS _out_of_start \
@@ -145,14 +151,12 @@ impl SnapshotSql<'_> {
         );
         format!(
             "{pre},\n{ordered},\n{events},\n{per},\n{grid}\n\
-             SELECT bucket{dims_out}, _level FROM (\
-             SELECT _i, bucket{dims_out}, CAST(sum(coalesce(_in, 0)) OVER (PARTITION BY _none_key{part} ORDER BY _i ROWS UNBOUNDED PRECEDING) AS DOUBLE) AS _level \
+             SELECT bucket{plain}, _level FROM (\
+             SELECT _i, bucket{plain}, CAST(sum(coalesce(_in, 0)) OVER (PARTITION BY _none_key{plain} ORDER BY _i ROWS UNBOUNDED PRECEDING) AS DOUBLE) AS _level \
              FROM (SELECT *, 1 AS _none_key FROM joined)) WHERE _i > 0 AND _level <> 0",
             pre = self.preamble,
             ordered = Self::ordered(),
             grid = self.grid(),
-            dims_out = self.aliases(""),
-            part = self.aliases(""),
         )
     }
 

@@ -136,7 +136,10 @@ mod tests {
         let page = ASSETS.iter().find(|a| a.path == "index.html").unwrap();
         let page = std::str::from_utf8(page.bytes).unwrap();
         for asset in ASSETS.iter().filter(|a| a.path.ends_with(".js")) {
-            let preload = format!(r#"<link rel="modulepreload" href="/assets/{}">"#, asset.path);
+            let preload = format!(
+                r#"<link rel="modulepreload" href="/assets/{}">"#,
+                asset.path
+            );
             let entry = format!(r#"<script type="module" src="/assets/{}">"#, asset.path);
             assert!(
                 page.contains(&preload) || page.contains(&entry),
