@@ -116,7 +116,7 @@ pub fn slot_index_sql(column: &str, slots: &[(i64, i64)]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buckets::{buckets, hours, Grain};
+    use crate::buckets::{buckets, Grain};
     use chrono::NaiveDate;
     use chrono_tz::Tz;
 
@@ -188,22 +188,6 @@ mod tests {
             ] {
                 check(&bucket_slots(zone, grain, "2010-12-15", "2013-02-03"));
             }
-        }
-    }
-
-    #[test]
-    fn local_hours_with_repeated_and_skipped_hours() {
-        for zone in ["Europe/Helsinki", "Australia/Lord_Howe", "America/Santiago"] {
-            let tz: Tz = zone.parse().unwrap();
-            let hours = hours(tz, d("2026-01-01"), d("2027-01-01"));
-            let ends = hours.iter().skip(1).map(|h| h.start_us);
-            let last_end = crate::buckets::local_midnight_us(tz, d("2027-01-01"));
-            let slots: Vec<(i64, i64)> = hours
-                .iter()
-                .map(|h| h.start_us)
-                .zip(ends.chain([last_end]))
-                .collect();
-            check(&slots);
         }
     }
 

@@ -142,59 +142,9 @@ pub use vitals_core::catalogue::TIME_OF_DAY;
 /// Weekday labels, Monday first (ISO).
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
-/// The start of one local clock hour.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LocalHour {
-    /// UTC µs of the hour's start.
-    pub start_us: i64,
-    /// `Mon`…`Sun`.
-    pub weekday: &'static str,
-    /// `00`…`23`.
-    pub hour: String,
-}
-
-/// Every local clock hour of local dates `[from, to)` in `zone`, in time order. An hour that
-/// a DST change skips is absent; one it repeats appears twice (both map to the same label).
-pub fn hours(zone: Tz, from: NaiveDate, to: NaiveDate) -> Vec<LocalHour> {
-    let mut out = Vec::new();
-    let mut day = from;
-    while day < to {
-        let weekday = WEEKDAYS[day.weekday().num_days_from_monday() as usize];
-        for h in 0..24u32 {
-            let local = day.and_hms_opt(h, 0, 0).expect("whole hour exists");
-            let starts: Vec<i64> = match zone.from_local_datetime(&local) {
-                LocalResult::Single(t) => vec![t.timestamp_micros()],
-                LocalResult::Ambiguous(a, b) => vec![a.timestamp_micros(), b.timestamp_micros()],
-                LocalResult::None => Vec::new(),
-            };
-            for start_us in starts {
-                out.push(LocalHour {
-                    start_us,
-                    weekday,
-                    hour: format!("{h:02}"),
-                });
-            }
-        }
-        day += Duration::days(1);
-    }
-    out.sort_by_key(|h| h.start_us);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn local_hours_follow_dst() {
-        let hel: Tz = "Europe/Helsinki".parse().unwrap();
-        // 29 March 2026: 03:00 does not exist; 25 October 2026: 03:00 happens twice.
-        assert_eq!(hours(hel, d("2026-03-29"), d("2026-03-30")).len(), 23);
-        let oct = hours(hel, d("2026-10-25"), d("2026-10-26"));
-        assert_eq!(oct.len(), 25);
-        assert_eq!(oct.iter().filter(|h| h.hour == "03").count(), 2);
-        assert_eq!(oct[0].weekday, "Sun");
-    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

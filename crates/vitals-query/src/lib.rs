@@ -12,6 +12,7 @@ pub mod compare;
 pub mod drill;
 pub mod engine;
 pub mod error;
+mod local_time;
 pub mod plan;
 pub mod render;
 pub mod request;
@@ -29,7 +30,7 @@ pub mod targets;
 pub mod units;
 
 pub use annotations::{Annotation, NewAnnotation};
-pub use buckets::{buckets, hours, Bucket, Grain, LocalHour, TIME_OF_DAY};
+pub use buckets::{buckets, Bucket, Grain, TIME_OF_DAY};
 pub use compare::{comparison_period, CompareMode, Comparison};
 pub use drill::{drill, DrillRecord, DrillRequest, DrillResponse};
 pub use engine::{Engine, EngineError, FactsState, RecordRow};

@@ -6,7 +6,8 @@
 use chrono::DateTime;
 
 use crate::bucket_index::slot_index_sql;
-use crate::buckets::{hours, Bucket};
+use crate::buckets::Bucket;
+use crate::local_time::{hour_of_week_sql, offset_runs, week_hours_values};
 use crate::request::{Filter, FilterOp};
 use crate::resolve::filter_sql;
 use vitals_core::catalogue::{config_tables, reads, Catalogue, Metric};
@@ -233,33 +234,20 @@ pub(crate) fn bucket_join(ts: &str, buckets: &[Bucket]) -> (String, String) {
     )
 }
 
-/// The local clock hours of the buckets' period, for weekday × hour: the `hours` table (every
-/// local hour with its weekday and hour label, as a CTE) and `JOIN hours h` for rows whose
-/// instant is `src._ts`, the hour found by arithmetic (`bucket_index.rs`). `None` without
-/// buckets.
+/// The local hour's table and its join for weekday × hour dimensions (`h.weekday`, `h.hour`):
+/// the 168 hours of the week, joined by the local hour of the week of the row's instant
+/// (`src._ts`), computed from the zone's UTC offsets over the buckets' span (`local_time.rs`).
 pub(crate) fn local_hours(zone: chrono_tz::Tz, buckets: &[Bucket]) -> Option<(String, String)> {
     let (first, last) = (buckets.first()?, buckets.last()?);
-    let list = hours(zone, first.start_date, last.end_date);
-    let rows: Vec<String> = list
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            format!(
-                "({}, '{}', '{}', {i})",
-                ts_literal(h.start_us),
-                h.weekday,
-                h.hour
-            )
-        })
-        .collect();
-    let ends = list.iter().skip(1).map(|h| h.start_us).chain([last.end_us]);
-    let slots: Vec<(i64, i64)> = list.iter().map(|h| h.start_us).zip(ends).collect();
-    let index = slot_index_sql("src._ts", &slots).unwrap_or_else(|| "0".into());
+    let runs = offset_runs(zone, first.start_us, last.end_us);
     Some((
         format!(
-            "hours(h_start, weekday, hour, i) AS (VALUES {})",
-            rows.join(", ")
+            "hours(weekday, hour, i) AS (VALUES {})",
+            week_hours_values()
         ),
-        format!("JOIN hours h ON h.i = {index}"),
+        format!(
+            "JOIN hours h ON h.i = {}",
+            hour_of_week_sql("src._ts", &runs)
+        ),
     ))
 }
