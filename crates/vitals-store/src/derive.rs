@@ -15,8 +15,24 @@ use vitals_core::facts::{
 use crate::error::{Context, StoreError};
 use crate::Store;
 
-/// Tickets folded per chunk.
-const CHUNK_TICKETS: i64 = 50_000;
+/// How many tickets derivation handles at a time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batches {
+    /// Tickets whose timelines are joined and ordered in one temporary table: bounds its size
+    /// (and the sort's memory) at any store size, instead of ordering every timeline at once.
+    pub pass: i64,
+    /// Tickets folded per chunk (read back from the pass's table, facts appended).
+    pub chunk: i64,
+}
+
+impl Default for Batches {
+    fn default() -> Self {
+        Batches {
+            pass: 500_000,
+            chunk: 50_000,
+        }
+    }
+}
 
 fn ts(v: Option<i64>) -> DbValue {
     v.map(|us| DbValue::Timestamp(TimeUnit::Microsecond, us))
@@ -246,14 +262,18 @@ impl Store {
         calendars: &DerivationRules,
         stored: &[StoredFact],
     ) -> Result<Derivation, StoreError> {
-        let tickets = self.derive_tickets(calendars)?;
+        let tickets = self.derive_tickets(calendars, Batches::default())?;
         Ok(Derivation {
             stored_facts_rebuilt: self.derive_stored_facts(stored)?,
             ..tickets
         })
     }
 
-    fn derive_tickets(&self, calendars: &DerivationRules) -> Result<Derivation, StoreError> {
+    pub(crate) fn derive_tickets(
+        &self,
+        calendars: &DerivationRules,
+        batches: Batches,
+    ) -> Result<Derivation, StoreError> {
         let exec =
             |sql: &str, what: &str| self.conn.execute_batch(sql).context(|| what.to_string());
         let previous = self.meta("calendar_fingerprint")?;
@@ -273,18 +293,6 @@ impl Store {
         if total == 0 && !calendars_changed {
             return Ok(Derivation::default());
         }
-        // One ordered pass over the touched timelines: joined and sorted once, so each chunk
-        // reads only its own row groups (zone maps on `rn`) instead of scanning every event.
-        exec(
-            "CREATE OR REPLACE TEMP TABLE _timeline AS
-             SELECT d.rn, t.ticket_id, epoch_us(t.created_at) AS created_us, t.first_contact_resolved, t.agent_id AS ticket_agent,
-                    e.event_id, epoch_us(e.\"at\") AS at_us, e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status,
-                    t.team, t.priority, t.tier, t.channel, coalesce(t.is_complaint, false) AS is_complaint
-             FROM _derive d JOIN tickets t ON t.ticket_id = d.ticket_id
-             LEFT JOIN ticket_events e ON e.ticket_id = t.ticket_id
-             ORDER BY d.rn, e.\"at\", e.event_id",
-            "ordering touched timelines",
-        )?;
         exec("BEGIN TRANSACTION", "starting derivation")?;
         let result = (|| {
             exec(
@@ -295,13 +303,20 @@ impl Store {
                 "clearing old facts",
             )?;
             let mut folded = 0u64;
-            let mut start = 1i64;
-            while start <= total {
-                folded += self.derive_chunk(calendars, start, start + CHUNK_TICKETS - 1)?;
-                start += CHUNK_TICKETS;
+            let mut pass = 1i64;
+            while pass <= total {
+                let pass_end = (pass + batches.pass - 1).min(total);
+                self.order_timelines(pass, pass_end)?;
+                let mut start = pass;
+                while start <= pass_end {
+                    let end = (start + batches.chunk - 1).min(pass_end);
+                    folded += self.derive_chunk(calendars, start, end)?;
+                    start += batches.chunk;
+                }
+                pass += batches.pass;
             }
             exec(
-                "DELETE FROM vitals_touched_tickets; DROP TABLE _timeline",
+                "DELETE FROM vitals_touched_tickets; DROP TABLE IF EXISTS _timeline",
                 "clearing touched tickets",
             )?;
             self.set_meta("calendar_fingerprint", &calendars.fingerprint)?;
@@ -322,6 +337,34 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Joins and orders the timelines of touched tickets `first..=last` (their numbers in
+    /// ticket id order) into `_timeline`, so that each chunk reads only its own row groups
+    /// (zone maps on `rn`). The events are read by ticket id range as well: where an import
+    /// stored them ticket by ticket, a pass reads only its tickets' row groups.
+    fn order_timelines(&self, first: i64, last: i64) -> Result<(), StoreError> {
+        let (lo, hi): (Option<String>, Option<String>) = self
+            .conn
+            .query_row(
+                "SELECT min(ticket_id), max(ticket_id) FROM _derive WHERE rn BETWEEN ? AND ?",
+                [first, last],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .context(|| "finding a pass's tickets".into())?;
+        self.conn
+            .execute(
+                "CREATE OR REPLACE TEMP TABLE _timeline AS
+                 SELECT d.rn, t.ticket_id, epoch_us(t.created_at) AS created_us, t.first_contact_resolved, t.agent_id AS ticket_agent,
+                        e.event_id, epoch_us(e.\"at\") AS at_us, e.kind, e.author_role, e.author_id, e.agent_id, e.public, e.status,
+                        t.team, t.priority, t.tier, t.channel, coalesce(t.is_complaint, false) AS is_complaint
+                 FROM (SELECT * FROM _derive WHERE rn BETWEEN ? AND ?) d JOIN tickets t ON t.ticket_id = d.ticket_id
+                 LEFT JOIN (SELECT * FROM ticket_events WHERE ticket_id BETWEEN ? AND ?) e ON e.ticket_id = t.ticket_id
+                 ORDER BY d.rn, e.\"at\", e.event_id",
+                duckdb::params![first, last, lo, hi],
+            )
+            .context(|| "ordering touched timelines".into())?;
+        Ok(())
     }
 
     fn derive_chunk(
