@@ -42,7 +42,9 @@ fn offset_at(zone: Tz, us: i64) -> i64 {
 }
 
 /// The runs of `zone`'s UTC offset over `[start_us, end_us)`, the first starting at
-/// `start_us`. Transitions are found to the second (zones change on whole seconds).
+/// `start_us`. Transitions are found to the second (zones change on whole seconds), looking
+/// every 15 minutes: two changes within 15 minutes of each other (no zone has them) would be
+/// seen as one.
 pub fn offset_runs(zone: Tz, start_us: i64, end_us: i64) -> Vec<OffsetRun> {
     const STEP: i64 = 15 * MINUTE;
     let mut runs = vec![OffsetRun {
@@ -54,7 +56,7 @@ pub fn offset_runs(zone: Tz, start_us: i64, end_us: i64) -> Vec<OffsetRun> {
         let next = (at + STEP).min(end_us);
         let current = runs.last().map_or(0, |r| r.offset_us);
         let after = offset_at(zone, next);
-        if after != current && next < end_us {
+        if after != current {
             // The change lies in (at, next]: the first second with the new offset.
             let (mut lo, mut hi) = (at.div_euclid(1_000_000), next.div_euclid(1_000_000));
             while hi - lo > 1 {
@@ -65,10 +67,12 @@ pub fn offset_runs(zone: Tz, start_us: i64, end_us: i64) -> Vec<OffsetRun> {
                     hi = mid;
                 }
             }
-            runs.push(OffsetRun {
-                start_us: hi * 1_000_000,
-                offset_us: after,
-            });
+            if hi * 1_000_000 < end_us {
+                runs.push(OffsetRun {
+                    start_us: hi * 1_000_000,
+                    offset_us: offset_at(zone, hi * 1_000_000),
+                });
+            }
         }
         at = next;
     }
@@ -139,6 +143,16 @@ mod tests {
         let runs = offset_runs(ktm, us(ktm, 2026, 1, 1), us(ktm, 2027, 1, 1));
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].offset_us, 5 * HOUR + 45 * MINUTE);
+    }
+
+    #[test]
+    fn a_change_in_the_last_minutes_of_the_span_is_found() {
+        let hel: Tz = "Europe/Helsinki".parse().unwrap();
+        let change = 1_774_746_000_000_000; // 29 March 2026, 01:00 UTC
+        let runs = offset_runs(hel, change - 10 * MINUTE, change + 5 * MINUTE);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1].start_us, change);
+        assert_eq!(offset_runs(hel, change - 10 * MINUTE, change).len(), 1);
     }
 
     /// Every 5 minutes of a year, the arithmetic hour of the week equals chrono's local clock.

@@ -126,7 +126,9 @@ impl SnapshotSql<'_> {
             format!("NOT (coalesce(t.is_resolved, false) AND t.full_resolved_at < {period_start})");
         // Likewise a span that ended before the period (a ticket reopened before it) adds −1
         // and +1 before it, and a span still running that began before it is the last span
-        // of a ticket resolved for good before it: neither is read.
+        // of a ticket resolved for good before it: neither is read. (This relies on the fold's
+        // invariant, asserted in the store's tests: a ticket has at most one open span, its
+        // last, exactly when it is resolved, and `full_resolved_at` is that span's start.)
         let span_in_period =
             format!("(sp.resolved_from >= {period_start} OR sp.resolved_to >= {period_start})");
         // The tickets and their spans are each read once (materialised), then turned into

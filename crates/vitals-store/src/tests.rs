@@ -276,6 +276,21 @@ fn derivation_in_small_passes_and_chunks_writes_the_same_facts() {
         .unwrap();
     assert_eq!(derived.tickets, 7);
     assert_eq!(all_facts(&batched), all_facts(&whole));
+    // The invariant backlog from deltas relies on: a ticket has at most one open span, its
+    // last, exactly when it is resolved, and `full_resolved_at` is that span's start.
+    assert_eq!(
+        batched
+            .count(
+                "SELECT count(*) FROM fact_tickets t LEFT JOIN fact_resolved_spans sp
+                   ON sp.ticket_id = t.ticket_id AND sp.resolved_to IS NULL
+                 WHERE coalesce(t.is_resolved, false) <> (sp.ticket_id IS NOT NULL)
+                    OR (sp.ticket_id IS NOT NULL AND sp.resolved_from IS DISTINCT FROM t.full_resolved_at)
+                    OR EXISTS (SELECT 1 FROM fact_resolved_spans later WHERE later.ticket_id = t.ticket_id
+                               AND later.resolved_from > sp.resolved_from)"
+            )
+            .unwrap(),
+        0
+    );
     assert_eq!(frt(&batched, "t6"), Some(960.0));
 }
 
