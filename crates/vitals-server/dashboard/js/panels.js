@@ -65,10 +65,10 @@ export async function runKeys(ctx, keys, by = [], { compare = false } = {}) {
 
 /**
  * A panel: a titled section whose body shows loading, then the result of `fill` or an error.
- * It is filled when it comes into view (`data-pending` marks panels not yet filled); a panel
- * given `after` (the tables further down) and scrolled into view later also waits for that
- * promise (the headline cards), so a tab's first screen does not share the server with queries
- * nobody looks at yet.
+ * It is filled when it comes into view (`data-pending` marks panels not yet filled): at once
+ * when it is in the tab's first screen; otherwise after `after` (the headline cards), so the
+ * first screen does not share the server with queries nobody looks at yet. Once the cards are
+ * shown, the panels further down are filled in the background, ready when scrolled to.
  */
 export function panel(title, fill, { wide = false, actions = null, after = null } = {}) {
   const body = h('div', { class: 'panel-body' }, loading());
@@ -96,6 +96,12 @@ export function panel(title, fill, { wide = false, actions = null, after = null 
     first = false;
   });
   watcher.observe(section);
+  if (after) Promise.resolve(after).finally(() => setTimeout(() => {
+    if (section.isConnected && section.hasAttribute('data-pending')) {
+      watcher.disconnect();
+      start();
+    }
+  }, 0));
   return section;
 }
 
@@ -188,7 +194,7 @@ export function chart(ctx, spec, marks) {
     const result = await runKeys(ctx, keys, by);
     const marksFor = spec.marks ? await marks(spec.by) : [];
     replace(body, timeChart(ctx, { spec, keys, result, grain: ctx.grain, unit: metric.unit, title, marks: marksFor }));
-  }, { wide: spec.kind === 'lines' });
+  }, { wide: spec.kind === 'lines', after: ctx.cardsDone });
 }
 
 /** The weekday × hour heat map of one metric key. */
@@ -196,7 +202,7 @@ export function heat(ctx, key) {
   return panel(`${labelOf(ctx.catalogue, key)} by weekday and hour`, async (body) => {
     const result = await runKeys(ctx, [key], ['time:weekday', 'time:hour']);
     replace(body, heatmap(ctx, key, result));
-  }, { wide: true });
+  }, { wide: true, after: ctx.cardsDone });
 }
 
 const MAX_TABLE_METRICS = 8;
