@@ -1,7 +1,7 @@
 //! Derives the ticket facts for every ticket an import touched (records or events changed):
-//! joins and orders the touched timelines once, reads them back in chunks so memory stays
-//! bounded, runs the one timeline fold of vitals-core, and writes fact rows back through the
-//! Appender.
+//! joins and orders the touched timelines in passes of a bounded number of tickets, reads each
+//! pass back in chunks so memory stays bounded, runs the one timeline fold of vitals-core, and
+//! writes fact rows back through the Appender.
 
 use duckdb::types::{TimeUnit, Value as DbValue};
 use duckdb::{appender_params_from_iter, Appender};
