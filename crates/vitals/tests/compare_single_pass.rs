@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{generated, ok, Workspace};
+use common::{generated, ok, same_json, Workspace};
 use serde_json::Value;
 
 fn query(ws: &Workspace, config: &str, extra: &[&str]) -> Value {
@@ -75,20 +75,6 @@ fn compared_rows(v: &Value, key: &str) -> Vec<(String, Option<f64>, u64)> {
     out
 }
 
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
-        }
-        _ => match (a.as_f64(), b.as_f64()) {
-            (Some(x), Some(y)) => close(Some(x), Some(y)),
-            _ => a == b,
-        },
-    }
-}
-
 #[test]
 fn a_whole_period_and_the_period_before_it_answer_as_each_queried_alone() {
     let ws = Workspace::new();
@@ -131,7 +117,7 @@ fn a_whole_period_and_the_period_before_it_answer_as_each_queried_alone() {
             if a.len() != b.len()
                 || a.iter()
                     .zip(&b)
-                    .any(|(x, y)| x.0 != y.0 || !same_value(&x.1, &y.1))
+                    .any(|(x, y)| x.0 != y.0 || !same_json(&x.1, &y.1))
             {
                 failures.push(format!(
                     "{id} {shape:?}: {a:?} with comparison, {b:?} alone"

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{generated, ok, Workspace};
+use common::{generated, ok, same_json, Workspace};
 use serde_json::Value;
 
 fn query(ws: &Workspace, config: &str, metrics: &[String], shape: &[&str]) -> Value {
@@ -51,13 +51,6 @@ fn answers(v: &Value, key: &str) -> BTreeMap<String, BTreeMap<String, Value>> {
         out.insert(row["dimensions"].to_string(), values);
     }
     out
-}
-
-fn same(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
-        _ => a == b,
-    }
 }
 
 #[test]
@@ -138,7 +131,7 @@ fn metrics_asked_together_answer_what_each_answers_alone() {
                 }
                 for (row, values) in &a {
                     for (leaf, x) in values {
-                        if !b[row].get(leaf).is_some_and(|y| same(x, y)) {
+                        if !b[row].get(leaf).is_some_and(|y| same_json(x, y)) {
                             failures.push(format!(
                                 "{key} {shape:?} {row} {leaf}: {x} vs {:?}",
                                 b[row].get(leaf)

@@ -146,6 +146,25 @@ pub fn close(actual: Option<f64>, expected: f64) {
     assert!((a - expected).abs() <= tol, "got {a}, expected {expected}");
 }
 
+/// Whether two JSON values agree: numbers to a relative error of 1e-9 (or absolutely near
+/// zero), objects and arrays member by member, anything else exactly.
+pub fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_json(v, w))
+        }
+        _ => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+            _ => a == b,
+        },
+    }
+}
+
 /// Runs `vitals` with arguments in the folder `dir` (where a `vitals.toml` is picked up).
 pub fn vitals_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vitals"))
