@@ -8,6 +8,7 @@
 mod body;
 pub mod discover;
 pub mod limits;
+mod pipeline;
 mod readers;
 pub mod rejects;
 pub mod sources;
@@ -22,7 +23,7 @@ use vitals_store::{MergeCounts, ParquetLimits, StagedWriter, Store, StoreError};
 pub use body::{validate_body, BodyBatch, BodyReject};
 pub use discover::{DataFile, Format};
 pub use limits::Limits;
-use readers::{parquet_raw, parquet_row, read_csv, read_ndjson, ColumnReport, RawRow, RawText};
+use readers::{parquet_raw, parquet_row, ColumnReport, RawRow, RawText};
 use rejects::RejectsFile;
 pub use rejects::{Reject, RejectCode};
 pub use sources::{Source, SourceRows};
@@ -64,6 +65,9 @@ pub enum ImportError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The reading thread stopped because the writer did (the writer's error says why).
+    #[error("reading stopped: the writer stopped")]
+    Stopped,
 }
 
 /// How to import.
@@ -180,7 +184,7 @@ pub fn import_paths(
             entity: entity.name.to_string(),
             ..Default::default()
         };
-        let mut writer = store.stage(entity)?;
+        let mut writer = store.stage(entity, import_id)?;
         while i < files.len() && files[i].entity.name == entity.name {
             let file = &files[i];
             es.files.push(file.path.clone());
@@ -189,50 +193,37 @@ pub fn import_paths(
                 _ => file_size(&file.path),
             };
             progress.start_file(&file.path, total);
-            let mut report = ColumnReport::default();
-            let mut failure: Option<ImportError> = None;
-            {
-                let mut handle =
-                    |row: RawRow<'_>, position: u64, raw: RawText<'_>| -> Result<(), ImportError> {
+            let report = match file.format {
+                Format::Parquet => {
+                    let mut report = ColumnReport::default();
+                    let mut handle = |row: RawRow<'_>,
+                                      position: u64,
+                                      raw: RawText<'_>|
+                     -> Result<(), ImportError> {
                         progress.advance(position);
                         intake.take(&mut es, &mut writer, &file.path, row, raw)
                     };
-                let limits = options.limits;
-                let result = match file.format {
-                    Format::Csv => read_csv(
-                        &file.path,
-                        entity,
-                        limits,
-                        |r| report = r.clone(),
-                        &mut handle,
-                    ),
-                    Format::Ndjson => read_ndjson(
-                        &file.path,
-                        entity,
-                        limits,
-                        |r| report = r.clone(),
-                        &mut handle,
-                    ),
-                    Format::Parquet => read_parquet(file, limits, entity, &mut report, &mut handle),
-                };
-                if let Err(e) = result {
-                    failure = Some(e);
+                    read_parquet(file, options.limits, entity, &mut report, &mut handle)
+                        .map(|()| report)
                 }
-            }
+                Format::Csv | Format::Ndjson => pipeline::read_file_in_parallel(
+                    file,
+                    &mut intake,
+                    &mut es,
+                    &mut writer,
+                    progress,
+                ),
+            };
             progress.finish_file();
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            for c in report.unknown {
+            for c in report?.unknown {
                 es.ignored_columns
                     .push(format!("{} ({})", c, file.path.display()));
             }
             i += 1;
         }
-        writer.finish()?;
         summary.read_secs += phase.elapsed().as_secs_f64();
         let merging = std::time::Instant::now();
-        es.merge = store.merge_staged(entity, import_id)?;
+        es.merge = writer.merge()?;
         summary.merge_secs += merging.elapsed().as_secs_f64();
         summary.entities.push(es);
     }
@@ -272,7 +263,7 @@ pub fn import_source(
         let entity = vitals_core::records::entity(entity).expect("adapters name known entities");
         outputs.push(sources::Output {
             entity,
-            writer: store.stage(entity)?,
+            writer: store.stage(entity, import_id)?,
             summary: EntitySummary {
                 entity: entity.name.to_string(),
                 ..Default::default()
@@ -285,10 +276,9 @@ pub fn import_source(
     summary.source_rows = Some(rows);
     summary.read_secs = phase.elapsed().as_secs_f64();
     for output in outputs {
-        output.writer.finish()?;
         let mut es = output.summary;
         let merging = std::time::Instant::now();
-        es.merge = store.merge_staged(output.entity, import_id)?;
+        es.merge = output.writer.merge()?;
         summary.merge_secs += merging.elapsed().as_secs_f64();
         summary.entities.push(es);
     }
@@ -320,7 +310,8 @@ fn finish_import(
 
 /// Validation and reject bookkeeping shared by every import path.
 pub(crate) struct Intake {
-    validator: Validator,
+    /// The import's validator (cloned for a reading thread).
+    pub validator: Validator,
     rejects: RejectsFile,
     first_rejects: Vec<Reject>,
     /// The import's resource limits.
@@ -347,14 +338,7 @@ impl Intake {
         raw: RawText<'_>,
     ) -> Result<(), ImportError> {
         es.read += 1;
-        let entity = writer.entity();
-        let outcome = match row.problem {
-            Some(problem) => Err(problem),
-            None => self
-                .validator
-                .validate(entity, &row.cells, row.present)
-                .map_err(|r| (RejectCode::Invalid, r.column, r.reason)),
-        };
+        let outcome = Self::check(&self.validator, writer.entity(), &row);
         match outcome {
             Ok(record) => {
                 es.kept += 1;
@@ -372,6 +356,21 @@ impl Intake {
                     raw: raw(),
                 })
             }
+        }
+    }
+
+    /// Validates one row read for `entity`: its record, or why it is rejected (code, column,
+    /// reason) — a problem the reader found first wins.
+    pub(crate) fn check(
+        validator: &Validator,
+        entity: &Entity,
+        row: &RawRow<'_>,
+    ) -> Result<vitals_core::records::Record, (RejectCode, Option<String>, String)> {
+        match &row.problem {
+            Some(problem) => Err(problem.clone()),
+            None => validator
+                .validate(entity, &row.cells, row.present)
+                .map_err(|r| (RejectCode::Invalid, r.column, r.reason)),
         }
     }
 

@@ -1,18 +1,20 @@
 //! Derives the ticket facts for every ticket an import touched (records or events changed):
 //! joins and orders the touched timelines in passes of a bounded number of tickets, reads each
-//! pass back in chunks so memory stays bounded, runs the one timeline fold of vitals-core, and
-//! writes fact rows back through the Appender.
+//! pass back in chunks so memory stays bounded, and hands the rows (Arrow batches) to a fold
+//! thread that runs the one timeline fold of vitals-core (`timeline_fold.rs`); its columnar
+//! fact rows come back and go through the Appender, so the engine's reads and writes on this
+//! thread overlap the fold on the other core.
 
-use duckdb::types::{TimeUnit, Value as DbValue};
-use duckdb::{appender_params_from_iter, Appender};
-use vitals_core::calendar::Calendar;
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::Appender;
 use vitals_core::catalogue::StoredFact;
 use vitals_core::config::DerivationRules;
-use vitals_core::facts::{
-    fold_ticket, policy_for, sla_instances, EventInput, TicketFacts, TicketInput,
-};
 
 use crate::error::{Context, StoreError};
+use crate::schema::sql_type;
+use crate::timeline_fold::{FactRows, TimelineFold, FOLD_STAGE, TIMELINE_COLUMNS};
 use crate::Store;
 
 /// How many tickets derivation handles at a time.
@@ -34,25 +36,6 @@ impl Default for Batches {
     }
 }
 
-fn ts(v: Option<i64>) -> DbValue {
-    v.map(|us| DbValue::Timestamp(TimeUnit::Microsecond, us))
-        .unwrap_or(DbValue::Null)
-}
-fn text(v: &Option<String>) -> DbValue {
-    v.clone().map(DbValue::Text).unwrap_or(DbValue::Null)
-}
-fn secs(from: i64, to: Option<i64>) -> DbValue {
-    to.map(|t| DbValue::Double((t - from) as f64 / 1e6))
-        .unwrap_or(DbValue::Null)
-}
-/// Open seconds of `calendar` between two instants; null without a calendar or an end.
-fn business(calendar: Option<&Calendar>, from: i64, to: Option<i64>) -> DbValue {
-    match (calendar, to) {
-        (Some(c), Some(t)) => DbValue::Double(c.business_secs(from, t)),
-        _ => DbValue::Null,
-    }
-}
-
 /// What a derivation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Derivation {
@@ -64,192 +47,107 @@ pub struct Derivation {
     pub stored_facts_rebuilt: u64,
 }
 
-const FOLD_DDL: &str = "CREATE OR REPLACE TEMP TABLE _fold_stage (
-    ticket_id VARCHAR, first_reply_at TIMESTAMP, first_reply_agent VARCHAR, frt_secs DOUBLE, frt_business_secs DOUBLE,
-    first_resolved_at TIMESTAMP, first_resolution_secs DOUBLE, first_resolution_business_secs DOUBLE,
-    full_resolved_at TIMESTAMP, resolution_secs DOUBLE, resolution_business_secs DOUBLE,
-    is_resolved BOOLEAN, resolutions BIGINT, reopens BIGINT, replies BIGINT, customer_messages BIGINT,
-    bot_messages BIGINT, touches BIGINT, distinct_agents BIGINT, fcr BOOLEAN, escalated_at TIMESTAMP,
-    last_status VARCHAR, assignee VARCHAR,
-    requester_wait_secs DOUBLE, requester_wait_business_secs DOUBLE, agent_wait_secs DOUBLE,
-    agent_wait_business_secs DOUBLE, on_hold_secs DOUBLE, on_hold_business_secs DOUBLE,
-    complaint_resolution_business_secs DOUBLE, solve_assignee VARCHAR, reply_agents VARCHAR)";
+/// Timeline batches that may wait for the fold thread.
+const FOLD_QUEUE: usize = 8;
 
-/// Separates reply agents in the fold stage (the Appender takes no lists); split on insert.
-const LIST_SEPARATOR: char = '\u{1f}';
-
-/// The ticket fields SLA policies and complaint timing read (besides the fold's input).
-#[derive(Debug, Default)]
-struct TicketAttrs {
-    team: Option<String>,
-    priority: Option<String>,
-    tier: Option<String>,
-    channel: Option<String>,
-    is_complaint: bool,
+/// What derivation hands the fold thread.
+enum ToFold {
+    /// The next timeline rows of the current chunk.
+    Rows(RecordBatch),
+    /// The chunk's rows are all sent.
+    EndChunk,
 }
 
-impl TicketAttrs {
-    fn field(&self, name: &str) -> Option<String> {
-        match name {
-            "team" => self.team.clone(),
-            "priority" => self.priority.clone(),
-            "tier" => self.tier.clone(),
-            "channel" => self.channel.clone(),
-            _ => None,
+/// What the fold thread hands back.
+enum FromFold {
+    /// Fact rows to append.
+    Rows(FactRows),
+    /// The chunk is folded: its last fact rows and how many tickets it had.
+    ChunkDone(FactRows, u64),
+    /// The fold failed (derivation stops with this error).
+    Failed(StoreError),
+}
+
+/// The fold thread: folds timeline rows as they come, sending fact rows back; ends when
+/// derivation drops its sender.
+fn fold_thread(rules: &DerivationRules, input: Receiver<ToFold>, output: Sender<FromFold>) {
+    let mut fold = TimelineFold::new(rules);
+    for message in input {
+        let reply = match message {
+            ToFold::Rows(batch) => match fold.rows(&batch) {
+                Ok(()) => fold.take_full().map(FromFold::Rows),
+                Err(e) => Some(FromFold::Failed(e)),
+            },
+            ToFold::EndChunk => Some(match fold.end_chunk() {
+                Ok((rows, tickets)) => FromFold::ChunkDone(rows, tickets),
+                Err(e) => FromFold::Failed(e),
+            }),
+        };
+        let failed = matches!(reply, Some(FromFold::Failed(_)));
+        if let Some(reply) = reply {
+            if output.send(reply).is_err() || failed {
+                return;
+            }
         }
     }
 }
 
-/// Statuses summed into each status-interval metric (Zendesk's definitions).
-const STATUS_GROUPS: [&[&str]; 3] = [&["new", "open", "on_hold"], &["pending"], &["on_hold"]];
-
-/// Calendar and business seconds a resolved ticket spent in each status group; nulls while
-/// the ticket is unresolved (its spans are not complete).
-fn status_times(f: &TicketFacts, calendar: Option<&Calendar>) -> Vec<DbValue> {
-    let mut out = Vec::with_capacity(6);
-    for group in STATUS_GROUPS {
-        if f.full_resolved_at.is_none() {
-            out.extend([DbValue::Null, DbValue::Null]);
-            continue;
-        }
-        let spans = f
-            .status_spans
-            .iter()
-            .filter(|s| group.contains(&s.status.as_str()));
-        let (mut cal, mut biz) = (0.0, 0.0);
-        for s in spans {
-            cal += (s.to - s.from) as f64 / 1e6;
-            biz += calendar
-                .map(|c| c.business_secs(s.from, s.to))
-                .unwrap_or(0.0);
-        }
-        out.push(DbValue::Double(cal));
-        out.push(
-            calendar
-                .map(|_| DbValue::Double(biz))
-                .unwrap_or(DbValue::Null),
-        );
-    }
-    out
+fn fold_stopped() -> StoreError {
+    StoreError::Invalid("the fold thread stopped before derivation ended".into())
 }
 
-struct FactWriters<'s> {
+/// The fold stage table, from its layout.
+fn fold_stage_ddl() -> String {
+    let columns = FOLD_STAGE
+        .iter()
+        .map(|(name, ty)| format!("{name} {}", sql_type(*ty)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("CREATE OR REPLACE TEMP TABLE _fold_stage ({columns})")
+}
+
+/// The Appenders of one chunk's fact rows.
+struct FactAppenders<'s> {
     fold: Appender<'s>,
     replies: Appender<'s>,
     spans: Appender<'s>,
     sla: Appender<'s>,
 }
 
-impl FactWriters<'_> {
-    fn write(
-        &mut self,
-        ticket: &TicketInput,
-        attrs: &TicketAttrs,
-        events: &mut [EventInput],
-        rules: &DerivationRules,
-    ) -> Result<(), StoreError> {
-        let f = &fold_ticket(ticket, events);
-        let calendar = rules.for_team(attrs.team.as_deref());
-        let c = ticket.created_at;
-        let complaint_start = if attrs.is_complaint {
-            Some(c)
-        } else {
-            f.escalated_at
-        };
-        let row = [
-            DbValue::Text(ticket.ticket_id.clone()),
-            ts(f.first_reply_at),
-            text(&f.first_reply_agent),
-            secs(c, f.first_reply_at),
-            business(calendar, c, f.first_reply_at),
-            ts(f.first_resolved_at),
-            secs(c, f.first_resolved_at),
-            business(calendar, c, f.first_resolved_at),
-            ts(f.full_resolved_at),
-            secs(c, f.full_resolved_at),
-            business(calendar, c, f.full_resolved_at),
-            DbValue::Boolean(f.is_resolved),
-            DbValue::BigInt(f.resolutions),
-            DbValue::BigInt(f.reopens),
-            DbValue::BigInt(f.replies),
-            DbValue::BigInt(f.customer_messages),
-            DbValue::BigInt(f.bot_messages),
-            DbValue::BigInt(f.touches),
-            DbValue::BigInt(f.distinct_agents),
-            f.fcr.map(DbValue::Boolean).unwrap_or(DbValue::Null),
-            ts(f.escalated_at),
-            text(&f.last_status),
-            text(&f.assignee),
+impl FactAppenders<'_> {
+    fn append(&mut self, rows: FactRows) -> Result<(), StoreError> {
+        let parts = [
+            (&mut self.fold, rows.fold, "ticket facts"),
+            (&mut self.replies, rows.replies, "reply facts"),
+            (&mut self.spans, rows.spans, "resolved spans"),
+            (&mut self.sla, rows.sla, "SLA facts"),
         ];
-        let complaint_business = match complaint_start {
-            Some(start) => business(calendar, start, f.full_resolved_at),
-            None => DbValue::Null,
-        };
-        let tail = [
-            complaint_business,
-            text(&f.solve_assignee),
-            DbValue::Text(f.reply_agents.join(&LIST_SEPARATOR.to_string())),
-        ];
-        let row = row.into_iter().chain(status_times(f, calendar)).chain(tail);
-        self.fold
-            .append_row(appender_params_from_iter(row))
-            .context(|| "appending ticket facts".into())?;
-        for w in &f.reply_waits {
-            let row = [
-                DbValue::Text(ticket.ticket_id.clone()),
-                ts(Some(w.at)),
-                ts(Some(w.clock_start)),
-                text(&w.agent_id),
-                DbValue::Double((w.at - w.clock_start) as f64 / 1e6),
-                business(calendar, w.clock_start, Some(w.at)),
-            ];
-            self.replies
-                .append_row(appender_params_from_iter(row))
-                .context(|| "appending reply facts".into())?;
-        }
-        for s in &f.resolved_spans {
-            let row = [
-                DbValue::Text(ticket.ticket_id.clone()),
-                ts(Some(s.from)),
-                ts(s.to),
-            ];
-            self.spans
-                .append_row(appender_params_from_iter(row))
-                .context(|| "appending resolved spans".into())?;
-        }
-        if let Some(policy) = policy_for(&rules.sla, |name| attrs.field(name)) {
-            for i in sla_instances(policy, calendar, c, f) {
-                let row = [
-                    DbValue::Text(ticket.ticket_id.clone()),
-                    DbValue::Text(policy.name.clone()),
-                    DbValue::Text(i.target.to_string()),
-                    DbValue::Double(i.target_secs),
-                    DbValue::Text(
-                        if policy.business {
-                            "business"
-                        } else {
-                            "calendar"
-                        }
-                        .into(),
-                    ),
-                    DbValue::Double(policy.at_risk),
-                    ts(Some(i.started_at)),
-                    ts(i.ended_at),
-                    i.ended_by
-                        .map(|b| DbValue::Text(b.into()))
-                        .unwrap_or(DbValue::Null),
-                    DbValue::Double(i.elapsed_secs),
-                    ts(i.due_at),
-                    ts(i.running_since),
-                    i.met().map(DbValue::Boolean).unwrap_or(DbValue::Null),
-                ];
-                self.sla
-                    .append_row(appender_params_from_iter(row))
-                    .context(|| "appending SLA facts".into())?;
+        for (appender, columns, what) in parts {
+            if columns.len() > 0 {
+                appender
+                    .append_record_batch(columns.into_batch()?)
+                    .context(|| format!("appending {what}"))?;
             }
         }
         Ok(())
     }
+
+    fn flush(mut self) -> Result<(), StoreError> {
+        self.fold
+            .flush()
+            .context(|| "flushing ticket facts".into())?;
+        self.replies
+            .flush()
+            .context(|| "flushing reply facts".into())?;
+        self.spans.flush().context(|| "flushing spans".into())?;
+        self.sla.flush().context(|| "flushing SLA facts".into())
+    }
+}
+
+/// Both ends of the fold thread's queues.
+struct FoldLink<'a> {
+    to_fold: &'a SyncSender<ToFold>,
+    from_fold: &'a Receiver<FromFold>,
 }
 
 impl Store {
@@ -294,7 +192,15 @@ impl Store {
             return Ok(Derivation::default());
         }
         exec("BEGIN TRANSACTION", "starting derivation")?;
-        let result = (|| {
+        // The fold runs on its own thread while this one reads timelines and appends facts.
+        let result = std::thread::scope(|scope| {
+            let (to_fold, fold_input) = sync_channel(FOLD_QUEUE);
+            let (fold_output, from_fold) = channel();
+            scope.spawn(move || fold_thread(calendars, fold_input, fold_output));
+            let link = FoldLink {
+                to_fold: &to_fold,
+                from_fold: &from_fold,
+            };
             exec(
                 "DELETE FROM fact_tickets WHERE ticket_id IN (SELECT ticket_id FROM _derive);
                  DELETE FROM fact_replies WHERE ticket_id IN (SELECT ticket_id FROM _derive);
@@ -310,7 +216,7 @@ impl Store {
                 let mut start = pass;
                 while start <= pass_end {
                     let end = (start + batches.chunk - 1).min(pass_end);
-                    folded += self.derive_chunk(calendars, start, end)?;
+                    folded += self.derive_chunk(&link, start, end)?;
                     start += batches.chunk;
                 }
                 pass += batches.pass;
@@ -320,8 +226,9 @@ impl Store {
                 "clearing touched tickets",
             )?;
             self.set_meta("calendar_fingerprint", &calendars.fingerprint)?;
+            // Leaving the scope closes the fold's queue and waits for the thread to end.
             Ok(folded)
-        })();
+        });
         match result {
             Ok(tickets) => {
                 exec("COMMIT", "committing facts")?;
@@ -367,110 +274,76 @@ impl Store {
         Ok(())
     }
 
-    fn derive_chunk(
-        &self,
-        calendars: &DerivationRules,
-        first: i64,
-        last: i64,
-    ) -> Result<u64, StoreError> {
+    /// Folds the timelines of touched tickets `first..=last` (already in `_timeline`): rows go
+    /// to the fold thread in Arrow batches, fact rows come back and are appended, then the
+    /// fold's per-ticket results are joined to the tickets into `fact_tickets`.
+    fn derive_chunk(&self, fold: &FoldLink<'_>, first: i64, last: i64) -> Result<u64, StoreError> {
         self.conn
-            .execute_batch(FOLD_DDL)
+            .execute_batch(&fold_stage_ddl())
             .context(|| "creating fold table".into())?;
-        let mut folded = 0;
-        {
-            let mut writers = FactWriters {
-                fold: self
-                    .conn
-                    .appender_to_catalog_and_db("_fold_stage", "temp", "main")
-                    .context(|| "opening fold appender".into())?,
-                replies: self
-                    .conn
-                    .appender("fact_replies")
-                    .context(|| "opening reply appender".into())?,
-                spans: self
-                    .conn
-                    .appender("fact_resolved_spans")
-                    .context(|| "opening span appender".into())?,
-                sla: self
-                    .conn
-                    .appender("fact_sla")
-                    .context(|| "opening SLA appender".into())?,
-            };
-            let sql = format!(
-                "SELECT ticket_id, created_us, first_contact_resolved, ticket_agent,
-                        event_id, at_us, kind, author_role, author_id, agent_id, public, status, team,
-                        priority, tier, channel, is_complaint
-                 FROM _timeline WHERE rn BETWEEN {first} AND {last}
-                 ORDER BY rn, at_us, event_id"
-            );
-            let mut stmt = self
+        let mut appenders = FactAppenders {
+            fold: self
                 .conn
-                .prepare(&sql)
-                .context(|| "preparing timeline read".into())?;
-            let mut rows = stmt.query([]).context(|| "reading timelines".into())?;
-            let mut current: Option<TicketInput> = None;
-            let mut attrs = TicketAttrs::default();
-            let mut events: Vec<EventInput> = Vec::new();
-            while let Some(row) = rows.next().context(|| "reading a timeline row".into())? {
-                let get_s = |i: usize| row.get::<_, Option<String>>(i);
-                let ticket_id: String = row.get(0).context(|| "ticket_id".into())?;
-                if current
-                    .as_ref()
-                    .map(|t| t.ticket_id != ticket_id)
-                    .unwrap_or(true)
-                {
-                    if let Some(t) = current.take() {
-                        writers.write(&t, &attrs, &mut events, calendars)?;
-                        folded += 1;
-                        events.clear();
-                    }
-                    attrs = TicketAttrs {
-                        team: get_s(12).context(|| "team".into())?,
-                        priority: get_s(13).context(|| "priority".into())?,
-                        tier: get_s(14).context(|| "tier".into())?,
-                        channel: get_s(15).context(|| "channel".into())?,
-                        is_complaint: row.get(16).context(|| "is_complaint".into())?,
-                    };
-                    current = Some(TicketInput {
-                        ticket_id,
-                        created_at: row.get(1).context(|| "created_at".into())?,
-                        first_contact_resolved: row
-                            .get(2)
-                            .context(|| "first_contact_resolved".into())?,
-                        agent_id: get_s(3).context(|| "agent_id".into())?,
-                    });
-                }
-                if let Some(event_id) = get_s(4).context(|| "event_id".into())? {
-                    events.push(EventInput {
-                        event_id,
-                        at: row.get(5).context(|| "at".into())?,
-                        kind: row.get(6).context(|| "kind".into())?,
-                        author_role: get_s(7).context(|| "author_role".into())?,
-                        author_id: get_s(8).context(|| "author_id".into())?,
-                        agent_id: get_s(9).context(|| "agent_id".into())?,
-                        public: row.get(10).context(|| "public".into())?,
-                        status: get_s(11).context(|| "status".into())?,
-                    });
+                .appender_to_catalog_and_db("_fold_stage", "temp", "main")
+                .context(|| "opening fold appender".into())?,
+            replies: self
+                .conn
+                .appender("fact_replies")
+                .context(|| "opening reply appender".into())?,
+            spans: self
+                .conn
+                .appender("fact_resolved_spans")
+                .context(|| "opening span appender".into())?,
+            sla: self
+                .conn
+                .appender("fact_sla")
+                .context(|| "opening SLA appender".into())?,
+        };
+        let range = format!("FROM _timeline WHERE rn BETWEEN {first} AND {last}");
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {TIMELINE_COLUMNS} {range} ORDER BY rn, at_us, event_id"
+            ))
+            .context(|| "preparing timeline read".into())?;
+        let mut sent = 0u64;
+        for batch in stmt
+            .query_arrow([])
+            .context(|| "reading timelines".into())?
+        {
+            sent += batch.num_rows() as u64;
+            fold.to_fold
+                .send(ToFold::Rows(batch))
+                .map_err(|_| fold_stopped())?;
+            while let Ok(reply) = fold.from_fold.try_recv() {
+                match reply {
+                    FromFold::Rows(rows) => appenders.append(rows)?,
+                    FromFold::Failed(e) => return Err(e),
+                    FromFold::ChunkDone(..) => return Err(fold_stopped()),
                 }
             }
-            if let Some(t) = current.take() {
-                writers.write(&t, &attrs, &mut events, calendars)?;
-                folded += 1;
-            }
-            writers
-                .fold
-                .flush()
-                .context(|| "flushing ticket facts".into())?;
-            writers
-                .replies
-                .flush()
-                .context(|| "flushing reply facts".into())?;
-            writers.spans.flush().context(|| "flushing spans".into())?;
-            writers
-                .sla
-                .flush()
-                .context(|| "flushing SLA facts".into())?;
         }
+        fold.to_fold
+            .send(ToFold::EndChunk)
+            .map_err(|_| fold_stopped())?;
+        let folded = loop {
+            match fold.from_fold.recv().map_err(|_| fold_stopped())? {
+                FromFold::Rows(rows) => appenders.append(rows)?,
+                FromFold::ChunkDone(rows, tickets) => {
+                    appenders.append(rows)?;
+                    break tickets;
+                }
+                FromFold::Failed(e) => return Err(e),
+            }
+        };
+        // The Arrow reader ends quietly on an engine error: make sure every row arrived.
+        let expected = self.count(&format!("SELECT count(*) {range}"))?;
+        if sent != expected {
+            return Err(StoreError::Invalid(format!(
+                "read {sent} of {expected} timeline rows of tickets {first}..={last}"
+            )));
+        }
+        appenders.flush()?;
         self.conn
             .execute_batch(
                 "INSERT INTO fact_tickets

@@ -25,6 +25,10 @@ pub enum StoreError {
     /// An input over a configured limit (refused as a whole).
     #[error("{0}")]
     Limit(String),
+    /// Data handed to the store breaks the store's own invariants (a bug upstream, reported
+    /// rather than written).
+    #[error("store: {0}")]
+    Invalid(String),
     /// The file is not a vitals store.
     #[error("{path} is not a vitals store (no vitals_meta table); import data into it first (vitals import DIR --db {path})")]
     NotAStore {

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod annotations;
+mod columns;
 mod derive;
 mod error;
 mod parquet;
@@ -17,11 +18,13 @@ mod sla;
 mod stored;
 mod survey_links;
 mod ticket;
+mod timeline_fold;
 pub mod tokens;
 mod write;
 
 use duckdb::Connection;
 
+pub use columns::{RecordColumns, BATCH_ROWS};
 pub use derive::Derivation;
 pub use error::StoreError;
 pub use parquet::ParquetLimits;

@@ -57,12 +57,11 @@ pub(crate) fn record(name: &str, cells: &[(&str, Value)]) -> Record {
 pub(crate) fn load(store: &Store, name: &str, records: &[Record]) -> MergeCounts {
     let e = entity(name).unwrap();
     let import = store.begin_import("test").unwrap();
-    let mut w = store.stage(e).unwrap();
+    let mut w = store.stage(e, import).unwrap();
     for r in records {
         w.append(r).unwrap();
     }
-    w.finish().unwrap();
-    store.merge_staged(e, import).unwrap()
+    w.merge().unwrap()
 }
 
 fn frt(store: &Store, id: &str) -> Option<f64> {

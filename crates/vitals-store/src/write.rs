@@ -1,13 +1,12 @@
-//! The write path: records are appended in bulk (DuckDB Appender) to a staging table, then
-//! merged into the record table by key — last write wins, identical re-imports change
+//! The write path: records are appended in columnar batches (DuckDB Appender) to a staging
+//! table, then merged into the record table by key — last write wins, identical re-imports change
 //! nothing — and the tickets whose facts must be re-derived, and the records whose stored
 //! facts must be recomputed, are noted.
 
-use duckdb::types::{TimeUnit, ToSqlOutput, ValueRef};
-use duckdb::ToSql;
-use duckdb::{appender_params_from_iter, Appender};
-use vitals_core::records::{Entity, Record, Value};
+use duckdb::Appender;
+use vitals_core::records::{Entity, Record};
 
+use crate::columns::{RecordColumns, BATCH_ROWS};
 use crate::error::{Context, StoreError};
 use crate::schema::record_table_ddl;
 use crate::stored::WHOLESALE;
@@ -26,44 +25,45 @@ pub struct MergeCounts {
     pub superseded: u64,
 }
 
-/// A bulk writer for one entity's records in one import. Records are staged in a temporary
-/// table of this connection, so a crash leaves nothing half-written in the file.
+/// A bulk writer for one entity's records in one import. Records are gathered into columnar
+/// batches ([`RecordColumns`]) and appended a batch at a time to a temporary table of this
+/// connection, then merged by key ([`StagedWriter::merge`]), so a crash leaves nothing
+/// half-written in the file.
 pub struct StagedWriter<'s> {
+    store: &'s Store,
     appender: Appender<'s>,
     entity: &'static Entity,
+    import_id: i64,
     ord: i64,
+    pending: RecordColumns,
 }
 
 fn stage_table(entity: &Entity) -> String {
     format!("_stage_{}", entity.name)
 }
 
-/// A record value handed to the Appender without copying its text.
-struct Cell<'a>(&'a Value);
-
-impl ToSql for Cell<'_> {
-    fn to_sql(&self) -> duckdb::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(match self.0 {
-            Value::Null => ValueRef::Null,
-            Value::Text(s) => ValueRef::Text(s.as_bytes()),
-            Value::Timestamp(us) => ValueRef::Timestamp(TimeUnit::Microsecond, *us),
-            Value::Date(d) => ValueRef::Date32(*d),
-            Value::Bool(b) => ValueRef::Boolean(*b),
-            Value::Number(n) => ValueRef::Double(*n),
-            Value::Integer(i) => ValueRef::BigInt(*i),
-        }))
-    }
-}
-
 impl StagedWriter<'_> {
     /// Appends one validated record (in file order: later records win).
     pub fn append(&mut self, record: &Record) -> Result<(), StoreError> {
-        self.ord += 1;
-        let (no_import, ord) = (Value::Null, Value::Integer(self.ord));
-        let values = record.iter().chain([&no_import, &ord]).map(Cell);
-        self.appender
-            .append_row(appender_params_from_iter(values))
-            .context(|| format!("appending to {}", self.entity.name))
+        self.pending.push(record)?;
+        if self.pending.len() >= BATCH_ROWS {
+            self.flush_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Appends a batch of validated records built elsewhere (e.g. on a reading thread), after
+    /// any records appended one by one before it.
+    pub fn append_columns(&mut self, columns: RecordColumns) -> Result<(), StoreError> {
+        if columns.entity().name != self.entity.name {
+            return Err(StoreError::Invalid(format!(
+                "{} records handed to the writer of {}",
+                columns.entity().name,
+                self.entity.name
+            )));
+        }
+        self.flush_pending()?;
+        self.append_batch(columns)
     }
 
     /// The entity being staged.
@@ -71,17 +71,53 @@ impl StagedWriter<'_> {
         self.entity
     }
 
-    /// Flushes the appender.
-    pub fn finish(mut self) -> Result<(), StoreError> {
+    fn flush_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::replace(&mut self.pending, RecordColumns::new(self.entity));
+        self.append_batch(pending)
+    }
+
+    fn append_batch(&mut self, columns: RecordColumns) -> Result<(), StoreError> {
+        if columns.is_empty() {
+            return Ok(());
+        }
+        let rows = columns.len() as i64;
+        let batch = columns.into_batch(self.ord + 1)?;
+        self.ord += rows;
+        let entity = self.entity.name;
+        self.appender
+            .append_record_batch(batch)
+            .context(|| format!("appending to {entity}"))
+    }
+
+    /// Writes the records into the store under the writer's import: merged by key (last write
+    /// wins, identical records change nothing), committed when this returns.
+    pub fn merge(mut self) -> Result<MergeCounts, StoreError> {
+        self.flush_pending()?;
         self.appender
             .flush()
-            .context(|| format!("flushing {}", self.entity.name))
+            .context(|| format!("flushing {}", self.entity.name))?;
+        let StagedWriter {
+            store,
+            appender,
+            entity,
+            import_id,
+            ..
+        } = self;
+        drop(appender);
+        store.merge_staged(entity, import_id)
     }
 }
 
 impl Store {
-    /// Starts staging records of `entity` (an empty staging table).
-    pub fn stage(&self, entity: &'static Entity) -> Result<StagedWriter<'_>, StoreError> {
+    /// Starts staging records of `entity` for `import_id` (an empty staging table).
+    pub fn stage(
+        &self,
+        entity: &'static Entity,
+        import_id: i64,
+    ) -> Result<StagedWriter<'_>, StoreError> {
         let stage = stage_table(entity);
         self.conn
             .execute_batch(&format!(
@@ -94,15 +130,37 @@ impl Store {
             .appender_to_catalog_and_db(&stage, "temp", "main")
             .context(|| format!("opening appender on {stage}"))?;
         Ok(StagedWriter {
+            store: self,
             appender,
             entity,
+            import_id,
             ord: 0,
+            pending: RecordColumns::new(entity),
         })
+    }
+
+    /// Notes what records new to `entity`'s empty table, all in `written`, change: their
+    /// tickets' facts, orphan events, and the entity's stored facts (wholesale).
+    fn note_wholesale(&self, entity: &Entity, written: &str) -> Result<(), StoreError> {
+        let table = entity.name;
+        if let Some(col) = touched_ticket_column(entity) {
+            self.conn
+                .execute_batch(&format!(
+                    "INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM {written} WHERE \"{col}\" IS NOT NULL"
+                ))
+                .context(|| format!("noting tickets touched by {table}"))?;
+        }
+        self.note_orphans(entity, written)?;
+        self.conn
+            .execute_batch(&format!(
+                "INSERT INTO vitals_touched_records VALUES ('{table}', NULL)"
+            ))
+            .context(|| format!("noting records written wholesale to {table}"))
     }
 
     /// Merges the staged records of `entity` into its table under `import_id`, and notes the
     /// tickets whose facts change (`vitals_touched_tickets`).
-    pub fn merge_staged(
+    fn merge_staged(
         &self,
         entity: &'static Entity,
         import_id: i64,
@@ -122,11 +180,7 @@ impl Store {
             .map(|c| format!("t.\"{0}\" IS NOT DISTINCT FROM d.\"{0}\"", c.name))
             .collect::<Vec<_>>()
             .join(" AND ");
-        let key_list = keys
-            .iter()
-            .map(|k| format!("\"{k}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let key_list = key_list(entity);
         let cols = entity
             .columns
             .iter()
@@ -153,23 +207,13 @@ impl Store {
                     "SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {stage})"
                 ))?;
                 if distinct == staged {
-                    if let Some(col) = touched_ticket_column(entity) {
-                        tx(
-                            &format!("INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM {stage} WHERE \"{col}\" IS NOT NULL"),
-                            "noting tickets touched by",
-                        )?;
-                    }
                     tx(
                         &format!(
                             "INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM {stage}"
                         ),
                         "writing",
                     )?;
-                    self.note_orphans(entity, &stage)?;
-                    tx(
-                        &format!("INSERT INTO vitals_touched_records VALUES ('{table}', NULL)"),
-                        "noting records written wholesale to",
-                    )?;
+                    self.note_wholesale(entity, &stage)?;
                     tx(&format!("DROP TABLE {stage}"), "dropping the stage of")?;
                     return Ok(MergeCounts {
                         inserted: staged,
@@ -275,6 +319,16 @@ impl Store {
     }
 }
 
+/// The entity's key columns, quoted and comma-separated.
+fn key_list(entity: &Entity) -> String {
+    entity
+        .key
+        .iter()
+        .map(|k| format!("\"{k}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The column through which an entity's records change a ticket's facts.
 fn touched_ticket_column(entity: &Entity) -> Option<&'static str> {
     match entity.name {
@@ -292,11 +346,10 @@ impl Store {
         records: impl IntoIterator<Item = &'r Record>,
         import_id: i64,
     ) -> Result<MergeCounts, StoreError> {
-        let mut writer = self.stage(entity)?;
+        let mut writer = self.stage(entity, import_id)?;
         for record in records {
             writer.append(record)?;
         }
-        writer.finish()?;
-        self.merge_staged(entity, import_id)
+        writer.merge()
     }
 }
