@@ -407,3 +407,56 @@ fn a_version_4_store_is_migrated_without_rederiving_its_tickets() {
     let state = store.reader().unwrap().facts_state().unwrap();
     assert_eq!(state.stored_facts.len(), 4);
 }
+
+/// The fold thread receives timelines in engine-sized batches (2 048 rows): a ticket whose
+/// events span several batches is still folded once, from all its events.
+#[test]
+fn a_timeline_longer_than_one_read_batch_is_folded_as_one_ticket() {
+    let store = Store::open_in_memory().unwrap();
+    load(
+        &store,
+        "tickets",
+        &[
+            ticket("a", "email"),
+            ticket("long", "email"),
+            ticket("z", "chat"),
+        ],
+    );
+    let mut events = vec![event("a1", "a", 0, "message", "customer", None)];
+    for i in 0..2_500 {
+        let role = if i % 2 == 0 { "customer" } else { "agent" };
+        events.push(event(
+            &format!("long{i:05}"),
+            "long",
+            i,
+            "message",
+            role,
+            None,
+        ));
+    }
+    events.push(event("z1", "z", 0, "message", "customer", None));
+    load(&store, "ticket_events", &events);
+    let derived = store
+        .derive_touched(&DerivationRules::default(), &[])
+        .unwrap();
+    assert_eq!(derived.tickets, 3);
+    let (rows, replies): (i64, i64) = store
+        .conn
+        .query_row(
+            "SELECT count(*), sum(replies) FROM fact_tickets WHERE ticket_id = 'long'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((rows, replies), (1, 1_250));
+    let waits: i64 = store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM fact_replies WHERE ticket_id = 'long'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(waits, 1_250);
+    assert_eq!(frt(&store, "long"), Some(60.0));
+}

@@ -203,6 +203,52 @@ fn reimport_changes_nothing_and_duplicates_keep_the_last() {
     assert_eq!(n, 1);
 }
 
+/// A file is read on a second thread in batches of several thousand rows: across batch
+/// boundaries the later record of a key still wins and every reject keeps its line.
+#[test]
+fn a_file_longer_than_one_batch_keeps_the_last_of_each_key_and_every_reject() {
+    let ws = Workspace::new();
+    let d = ws.data();
+    // Rows 0..20 000 write tickets t0..t9999 twice (first as email, then as chat); every
+    // thousandth row has a broken timestamp.
+    let rows: Vec<String> = (0..20_000)
+        .map(|i| {
+            let created = if i % 1000 == 999 {
+                "yesterday"
+            } else {
+                "2026-01-05T10:00:00Z"
+            };
+            let channel = if i < 10_000 { "email" } else { "chat" };
+            format!("t{},{created},{channel}", i % 10_000)
+        })
+        .collect();
+    write_csv(&d, "tickets", "ticket_id,created_at,channel", &rows);
+    let out = ws.import();
+    assert!(
+        out.contains("read 20000 = kept 19980 + rejected 20"),
+        "{out}"
+    );
+    // Tickets t999, t1999, … were rejected both times; every other ticket's chat row won.
+    let volume = ws.query(&["--metric", "ticket_volume", "--by", "ticket:channel"]);
+    close(
+        cell(&volume, &[("ticket:channel", "chat")], "ticket_volume").0,
+        9990.0,
+    );
+    assert!(volume["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["dimensions"]["ticket:channel"] != "email"));
+    let rejects = rejects_file(&ws);
+    let lines: Vec<u64> = rejects
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let expected: Vec<u64> = (0..20).map(|k| 1000 * k + 999 + 2).collect();
+    assert_eq!(lines, expected, "{rejects}");
+}
+
 #[test]
 fn ndjson_and_parquet_use_the_same_rules() {
     let ws = Workspace::new();
