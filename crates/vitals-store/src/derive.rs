@@ -246,10 +246,11 @@ impl Store {
         }
     }
 
-    /// Joins and orders the timelines of touched tickets `first..=last` (their numbers in
-    /// ticket id order) into `_timeline`, so that each chunk reads only its own row groups
-    /// (zone maps on `rn`). The events are read by ticket id range as well: where an import
-    /// stored them ticket by ticket, a pass reads only its tickets' row groups.
+    /// Joins the timelines of touched tickets `first..=last` (their numbers in ticket id
+    /// order) into `_timeline`, ordered by ticket only: the fold needs each ticket's rows
+    /// together and orders its events itself, and each chunk then reads only its own row
+    /// groups (zone maps on `rn`). The events are read by ticket id range as well: where an
+    /// import stored them ticket by ticket, a pass reads only its tickets' row groups.
     fn order_timelines(&self, first: i64, last: i64) -> Result<(), StoreError> {
         let (lo, hi): (Option<String>, Option<String>) = self
             .conn
@@ -267,7 +268,7 @@ impl Store {
                         t.team, t.priority, t.tier, t.channel, coalesce(t.is_complaint, false) AS is_complaint
                  FROM (SELECT * FROM _derive WHERE rn BETWEEN ? AND ?) d JOIN tickets t ON t.ticket_id = d.ticket_id
                  LEFT JOIN (SELECT * FROM ticket_events WHERE ticket_id BETWEEN ? AND ?) e ON e.ticket_id = t.ticket_id
-                 ORDER BY d.rn, e.\"at\", e.event_id",
+                 ORDER BY d.rn",
                 duckdb::params![first, last, lo, hi],
             )
             .context(|| "ordering touched timelines".into())?;
@@ -299,12 +300,13 @@ impl Store {
                 .appender("fact_sla")
                 .context(|| "opening SLA appender".into())?,
         };
+        // No ORDER BY: the engine keeps insertion order (DuckDB's `preserve_insertion_order`,
+        // on by default and never changed here), so rows come in `_timeline`'s ticket order;
+        // the count below checks that no ticket's rows were split.
         let range = format!("FROM _timeline WHERE rn BETWEEN {first} AND {last}");
         let mut stmt = self
             .conn
-            .prepare(&format!(
-                "SELECT {TIMELINE_COLUMNS} {range} ORDER BY rn, at_us, event_id"
-            ))
+            .prepare(&format!("SELECT {TIMELINE_COLUMNS} {range}"))
             .context(|| "preparing timeline read".into())?;
         let mut sent = 0u64;
         for batch in stmt
@@ -336,11 +338,19 @@ impl Store {
                 FromFold::Failed(e) => return Err(e),
             }
         };
-        // The Arrow reader ends quietly on an engine error: make sure every row arrived.
-        let expected = self.count(&format!("SELECT count(*) {range}"))?;
-        if sent != expected {
+        // The Arrow reader ends quietly on an engine error, and a ticket whose rows were not
+        // contiguous would be folded twice: check that every row arrived, once per ticket.
+        let (rows, tickets): (i64, i64) = self
+            .conn
+            .query_row(
+                &format!("SELECT count(*), count(DISTINCT rn) {range}"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .context(|| "counting a chunk's timeline rows".into())?;
+        if (sent, folded) != (rows as u64, tickets as u64) {
             return Err(StoreError::Invalid(format!(
-                "read {sent} of {expected} timeline rows of tickets {first}..={last}"
+                "folded {folded} tickets from {sent} rows; tickets {first}..={last} have {tickets} in {rows} rows"
             )));
         }
         appenders.flush()?;

@@ -46,17 +46,25 @@ impl Store {
     /// [`StoreError::Held`] when another process holds the file.
     pub fn open(path: &str) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|e| StoreError::from_open(path, e))?;
-        Self::init(conn, path.to_string())
+        Self::init(conn, path.to_string(), QUERY_MEMORY)
+    }
+
+    /// Opens the store for a process that only writes (an import, a re-derivation): as
+    /// [`Store::open`], with the engine's memory capped at [`WRITE_MEMORY`] unless
+    /// `VITALS_MEMORY_LIMIT` says otherwise, so an import of any size stays near 1 GiB.
+    pub fn open_for_writing(path: &str) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|e| StoreError::from_open(path, e))?;
+        Self::init(conn, path.to_string(), WRITE_MEMORY)
     }
 
     /// An in-memory store (tests).
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory().context(|| "opening an in-memory store".into())?;
-        Self::init(conn, ":memory:".into())
+        Self::init(conn, ":memory:".into(), QUERY_MEMORY)
     }
 
-    fn init(conn: Connection, path: String) -> Result<Store, StoreError> {
-        set_memory_limit(&conn)?;
+    fn init(conn: Connection, path: String, memory: &str) -> Result<Store, StoreError> {
+        set_memory_limit(&conn, memory)?;
         for ddl in schema::all_ddl() {
             conn.execute_batch(&ddl)
                 .context(|| format!("creating schema: {ddl}"))?;
@@ -171,9 +179,16 @@ impl Store {
     }
 }
 
-/// Caps the engine's memory at `VITALS_MEMORY_LIMIT` (default 4GB).
-pub(crate) fn set_memory_limit(conn: &Connection) -> Result<(), StoreError> {
-    let limit = std::env::var("VITALS_MEMORY_LIMIT").unwrap_or_else(|_| "4GB".into());
+/// The engine's memory cap for queries and the server, unless `VITALS_MEMORY_LIMIT` is set.
+pub const QUERY_MEMORY: &str = "4GB";
+
+/// The engine's memory cap for a process that only writes (import, derive), unless
+/// `VITALS_MEMORY_LIMIT` is set: bulk work spills to disk instead of growing.
+pub const WRITE_MEMORY: &str = "600MB";
+
+/// Caps the engine's memory at `VITALS_MEMORY_LIMIT`, else at `default`.
+pub(crate) fn set_memory_limit(conn: &Connection, default: &str) -> Result<(), StoreError> {
+    let limit = std::env::var("VITALS_MEMORY_LIMIT").unwrap_or_else(|_| default.into());
     conn.execute_batch(&format!("SET memory_limit = '{}'", limit.replace('\'', "")))
         .context(|| format!("setting memory_limit to {limit}"))
 }

@@ -39,7 +39,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let conn =
             duckdb::Connection::open_in_memory().context(|| "opening a Parquet reader".into())?;
-        crate::set_memory_limit(&conn)?;
+        crate::set_memory_limit(&conn, crate::WRITE_MEMORY)?;
         let source = format!(
             "read_parquet('{}', file_row_number = true)",
             path.replace('\'', "''")

@@ -41,7 +41,7 @@ impl Reader {
             .context(|| "configuring a read-only open".into())?;
         let conn =
             Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_open(path, e))?;
-        crate::set_memory_limit(&conn)?;
+        crate::set_memory_limit(&conn, crate::QUERY_MEMORY)?;
         let reader = Reader {
             conn,
             path: path.to_string(),

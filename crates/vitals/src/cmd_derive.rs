@@ -26,7 +26,7 @@ pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
     if !args.db.exists() {
         return Err(UserError(format!("no store at {}", args.db.display())).into());
     }
-    let store = Store::open(&args.db.display().to_string())?;
+    let store = Store::open_for_writing(&args.db.display().to_string())?;
     let stored = Catalogue::builtin()?.stored_facts(config);
     let derivation = store.derive_touched(&config.derivation_rules()?, &stored)?;
     if derivation.calendars_changed {

@@ -140,7 +140,7 @@ fn open_for_import(
         .iter()
         .map(ToString::to_string)
         .collect();
-    let store = Store::open(&db.display().to_string())?;
+    let store = Store::open_for_writing(&db.display().to_string())?;
     let options = ImportOptions {
         config: config.clone(),
         default_zone,
