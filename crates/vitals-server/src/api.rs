@@ -14,11 +14,11 @@ use serde::Deserialize;
 use vitals_core::config::parse_zone;
 use vitals_query::sla::{sla_report, SlaFilter};
 use vitals_query::{drill, run_query, DrillRequest, QueryRequest};
-use vitals_store::{Scope, TokenInfo};
+use vitals_store::{Reader, Scope, TokenInfo};
 
 use crate::auth::authorize;
 use crate::error::{ApiError, ApiJson};
-use crate::state::{poisoned, Shared};
+use crate::state::{poisoned, AppState, Shared};
 
 /// A JSON body already serialised.
 pub fn json_text(text: Arc<String>) -> Response {
@@ -59,10 +59,7 @@ pub async fn query(
         return Ok(json_text(hit));
     }
     let answer = state
-        .read(move |state, reader| {
-            let response = run_query(reader, &state.catalogue, &state.config, &request)?;
-            serde_json::to_string(&response).map_err(|e| ApiError::internal(e.to_string()))
-        })
+        .read(move |state, reader| answer_query(state, reader, &request))
         .await?;
     let answer = Arc::new(answer);
     state
@@ -71,6 +68,16 @@ pub async fn query(
         .map_err(poisoned)?
         .put(version, key, answer.clone());
     Ok(json_text(answer))
+}
+
+/// The JSON answer to a query, as `POST /api/v1/query` sends it.
+pub fn answer_query(
+    state: &AppState,
+    reader: &Reader,
+    request: &QueryRequest,
+) -> Result<String, ApiError> {
+    let response = run_query(reader, &state.catalogue, &state.config, request)?;
+    serde_json::to_string(&response).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// `GET /api/v1/catalogue`: every metric's public document (as `vitals catalogue --json`).

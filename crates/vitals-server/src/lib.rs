@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod pages;
 pub mod state;
 pub mod surveys;
+pub mod warm;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -246,6 +247,12 @@ pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()
                 source,
             })?;
         let addr = listener.local_addr()?;
+        if state.limits.cache_entries > 0 {
+            tokio::spawn(warm::run(
+                state.clone(),
+                warm::recent_queries_file(&options.db),
+            ));
+        }
         ready(addr);
         axum::serve(listener, router(state))
             .with_graceful_shutdown(shutdown())

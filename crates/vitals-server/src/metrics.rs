@@ -160,6 +160,13 @@ pub fn render(state: &AppState) -> String {
             "counter",
             cache.misses.to_string(),
         );
+        gauge(
+            &mut out,
+            "vitals_query_cache_warmed_total",
+            "Recently asked queries computed again ahead of their next asking, after a commit or a start.",
+            "counter",
+            cache.warmed.to_string(),
+        );
     }
     out
 }

@@ -2,7 +2,7 @@
 //! connections, the writer's queue, the tokens and login sessions, the result cache and the
 //! request counters.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use vitals_core::catalogue::Catalogue;
@@ -120,16 +120,24 @@ pub fn poisoned<T>(_: std::sync::PoisonError<T>) -> ApiError {
     ApiError::internal("a lock was poisoned by an earlier failure")
 }
 
-/// Serialised responses by request, valid for one data version: any commit empties it.
+/// Serialised responses by request, valid for one data version: any commit empties it. It
+/// also remembers which requests were asked most recently, for the warmer (`warm.rs`).
 pub struct ResultCache {
     version: u64,
     entries: HashMap<String, Arc<String>>,
     capacity: usize,
+    /// Requests most recently asked, most recent first.
+    recent: VecDeque<String>,
     /// Lookups answered from the cache.
     pub hits: u64,
     /// Lookups that ran the query.
     pub misses: u64,
+    /// Answers computed ahead by the warmer.
+    pub warmed: u64,
 }
+
+/// How many recently asked requests are kept warm (a dashboard tab asks up to about a dozen).
+const RECENT: usize = 64;
 
 impl ResultCache {
     fn new(capacity: usize) -> Self {
@@ -137,18 +145,28 @@ impl ResultCache {
             version: 0,
             entries: HashMap::new(),
             capacity,
+            recent: VecDeque::new(),
             hits: 0,
             misses: 0,
+            warmed: 0,
         }
     }
 
-    /// The cached answer to `key` at `version`.
-    pub fn get(&mut self, version: u64, key: &str) -> Option<Arc<String>> {
-        if version != self.version {
+    /// Moves to `version` when it is newer (versions only grow): older answers are dropped.
+    fn advance(&mut self, version: u64) {
+        if version > self.version {
             self.entries.clear();
             self.version = version;
         }
-        let found = self.entries.get(key).cloned();
+    }
+
+    /// The cached answer to `key` at `version`; notes `key` as recently asked.
+    pub fn get(&mut self, version: u64, key: &str) -> Option<Arc<String>> {
+        self.advance(version);
+        self.note_recent(key);
+        let found = (version == self.version)
+            .then(|| self.entries.get(key).cloned())
+            .flatten();
         match found {
             Some(_) => self.hits += 1,
             None => self.misses += 1,
@@ -156,8 +174,14 @@ impl ResultCache {
         found
     }
 
+    /// Whether an answer to `key` at `version` is kept (not counted as a lookup).
+    pub fn contains(&self, version: u64, key: &str) -> bool {
+        version == self.version && self.entries.contains_key(key)
+    }
+
     /// Keeps an answer computed at `version` (dropped when the data moved on meanwhile).
     pub fn put(&mut self, version: u64, key: String, value: Arc<String>) {
+        self.advance(version);
         if version != self.version || self.capacity == 0 {
             return;
         }
@@ -165,6 +189,31 @@ impl ResultCache {
             self.entries.clear();
         }
         self.entries.insert(key, value);
+    }
+
+    fn note_recent(&mut self, key: &str) {
+        if self.capacity == 0 {
+            return;
+        }
+        if let Some(i) = self.recent.iter().position(|k| k == key) {
+            self.recent.remove(i);
+        }
+        self.recent.push_front(key.to_string());
+        self.recent.truncate(RECENT.min(self.capacity));
+    }
+
+    /// The requests most recently asked, most recent first.
+    pub fn recent(&self) -> Vec<String> {
+        self.recent.iter().cloned().collect()
+    }
+
+    /// Takes a list of recent requests kept from an earlier run (when none was asked yet).
+    pub fn remember(&mut self, keys: Vec<String>) {
+        if self.recent.is_empty() {
+            for key in keys.iter().rev() {
+                self.note_recent(key);
+            }
+        }
     }
 }
 
@@ -182,5 +231,30 @@ mod tests {
         cache.put(1, "q".into(), Arc::new("stale".into()));
         assert!(cache.get(2, "q").is_none());
         assert_eq!((cache.hits, cache.misses), (1, 3));
+    }
+
+    #[test]
+    fn an_answer_computed_ahead_is_kept_at_a_newer_version_before_anyone_asks() {
+        let mut cache = ResultCache::new(8);
+        cache.put(1, "q".into(), Arc::new("a".into()));
+        cache.put(2, "q".into(), Arc::new("b".into()));
+        assert!(cache.contains(2, "q"));
+        assert!(!cache.contains(1, "q"));
+        assert_eq!(cache.get(2, "q").as_deref().map(String::as_str), Some("b"));
+    }
+
+    #[test]
+    fn recent_requests_are_most_recent_first_without_repeats() {
+        let mut cache = ResultCache::new(8);
+        for key in ["a", "b", "a", "c"] {
+            cache.get(1, key);
+        }
+        assert_eq!(cache.recent(), ["c", "a", "b"]);
+        let mut restarted = ResultCache::new(8);
+        restarted.remember(cache.recent());
+        assert_eq!(restarted.recent(), ["c", "a", "b"]);
+        let mut off = ResultCache::new(0);
+        off.get(1, "a");
+        assert!(off.recent().is_empty(), "no cache, nothing to warm");
     }
 }

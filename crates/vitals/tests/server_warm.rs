@@ -1,0 +1,78 @@
+//! End-to-end tests of the result cache's refresh-ahead (`vitals serve`): after a commit the
+//! queries asked most recently are computed again in the background, so their next asking is
+//! a cache hit with the new data; a restarted server warms the same queries before anyone
+//! asks them.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use server::{fresh, get, march, ticket, total, Server};
+
+/// A counter of `/metrics`.
+fn counter(server: &Server, name: &str) -> u64 {
+    let metrics = get(&server.url("/metrics"), None).body;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{metrics}"))
+        .parse()
+        .unwrap()
+}
+
+/// Waits until the warmer has computed `at_least` answers in all.
+fn wait_warmed(server: &Server, at_least: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while counter(server, "vitals_query_cache_warmed_total") < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "the warmer did not run:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn volume(answer: &Value) -> Option<f64> {
+    total(answer, "ticket_volume").0
+}
+
+#[test]
+fn after_a_commit_and_after_a_restart_recent_queries_are_answered_from_the_cache() {
+    let (_dir, db) = fresh();
+    let server = Server::start(&db);
+    let admin = server.admin();
+    let request = march(&["ticket_volume"]);
+    assert_eq!(volume(&server.query(&admin, &request)), Some(0.0));
+
+    // A commit empties the cache; the warmer computes the recent query again, with the new
+    // ticket, before it is asked.
+    let warmed = counter(&server, "vitals_query_cache_warmed_total");
+    server
+        .ingest(
+            &admin,
+            "tickets",
+            &[ticket("w1", "2026-03-02T09:00:00Z", "email")],
+        )
+        .expect(200);
+    wait_warmed(&server, warmed + 1);
+    let hits = counter(&server, "vitals_query_cache_hits_total");
+    assert_eq!(volume(&server.query(&admin, &request)), Some(1.0));
+    assert_eq!(
+        counter(&server, "vitals_query_cache_hits_total"),
+        hits + 1,
+        "the answer came from the cache"
+    );
+
+    // The list of recent queries outlives the process.
+    server.stop();
+    assert!(db.with_extension("duckdb.warm.json").exists());
+    let restarted = Server::start(&db);
+    wait_warmed(&restarted, 1);
+    assert_eq!(volume(&restarted.query(&admin, &request)), Some(1.0));
+    assert_eq!(counter(&restarted, "vitals_query_cache_hits_total"), 1);
+    assert_eq!(counter(&restarted, "vitals_query_cache_misses_total"), 0);
+}
