@@ -31,7 +31,7 @@ impl Default for Batches {
     fn default() -> Self {
         Batches {
             pass: 500_000,
-            chunk: 50_000,
+            chunk: 25_000,
         }
     }
 }
