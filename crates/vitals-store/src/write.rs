@@ -25,17 +25,44 @@ pub struct MergeCounts {
     pub superseded: u64,
 }
 
+impl std::ops::AddAssign for MergeCounts {
+    fn add_assign(&mut self, other: MergeCounts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.superseded += other.superseded;
+    }
+}
+
+/// Records staged before they are merged: bounds the staging table (and so memory) however
+/// large the file. A larger entity is merged in parts, each committed on its own.
+const MERGE_ROWS: i64 = 5_000_000;
+
 /// A bulk writer for one entity's records in one import. Records are gathered into columnar
 /// batches ([`RecordColumns`]) and appended a batch at a time to a temporary table of this
 /// connection, then merged by key ([`StagedWriter::merge`]), so a crash leaves nothing
-/// half-written in the file.
+/// half-written in the file. Past [`MERGE_ROWS`] records the staged part is merged and
+/// staging starts again; a key repeated across parts still ends as its last record (later
+/// parts find it stored by this import and count the earlier copy as superseded). The counts
+/// differ from one merge only where an earlier copy compared with the record stored before
+/// the import differently than the last copy does: an identical earlier copy counts as
+/// unchanged (not superseded), a changed earlier copy whose last copy restores the stored
+/// record counts as an update (not unchanged). Both still add up to the records read.
 pub struct StagedWriter<'s> {
     store: &'s Store,
-    appender: Appender<'s>,
+    appender: Option<Appender<'s>>,
     entity: &'static Entity,
     import_id: i64,
     ord: i64,
     pending: RecordColumns,
+    /// Records staged since the last merged part.
+    staged: i64,
+    /// What the merged parts did.
+    merged: MergeCounts,
+    /// Parts merged so far.
+    parts: u32,
+    /// Records staged before a part is merged.
+    merge_rows: i64,
 }
 
 fn stage_table(entity: &Entity) -> String {
@@ -66,6 +93,13 @@ impl StagedWriter<'_> {
         self.append_batch(columns)
     }
 
+    /// Merges a part every `rows` records instead of every [`MERGE_ROWS`] (tests).
+    #[cfg(test)]
+    pub(crate) fn merging_every(mut self, rows: i64) -> Self {
+        self.merge_rows = rows;
+        self
+    }
+
     /// The entity being staged.
     pub fn entity(&self) -> &'static Entity {
         self.entity
@@ -88,26 +122,41 @@ impl StagedWriter<'_> {
         self.ord += rows;
         let entity = self.entity.name;
         self.appender
+            .as_mut()
+            .ok_or_else(|| StoreError::Invalid(format!("the stage of {entity} is closed")))?
             .append_record_batch(batch)
-            .context(|| format!("appending to {entity}"))
+            .context(|| format!("appending to {entity}"))?;
+        self.staged += rows;
+        if self.staged >= self.merge_rows {
+            self.merge_part()?;
+            self.appender = Some(self.store.open_stage(self.entity)?);
+        }
+        Ok(())
+    }
+
+    /// Merges what is staged (committed), leaving the writer without a stage.
+    fn merge_part(&mut self) -> Result<(), StoreError> {
+        if let Some(mut appender) = self.appender.take() {
+            appender
+                .flush()
+                .context(|| format!("flushing {}", self.entity.name))?;
+        }
+        self.merged += self
+            .store
+            .merge_staged(self.entity, self.import_id, self.parts > 0)?;
+        self.parts += 1;
+        self.staged = 0;
+        Ok(())
     }
 
     /// Writes the records into the store under the writer's import: merged by key (last write
     /// wins, identical records change nothing), committed when this returns.
     pub fn merge(mut self) -> Result<MergeCounts, StoreError> {
         self.flush_pending()?;
-        self.appender
-            .flush()
-            .context(|| format!("flushing {}", self.entity.name))?;
-        let StagedWriter {
-            store,
-            appender,
-            entity,
-            import_id,
-            ..
-        } = self;
-        drop(appender);
-        store.merge_staged(entity, import_id)
+        if self.staged > 0 || self.parts == 0 {
+            self.merge_part()?;
+        }
+        Ok(self.merged)
     }
 }
 
@@ -118,6 +167,22 @@ impl Store {
         entity: &'static Entity,
         import_id: i64,
     ) -> Result<StagedWriter<'_>, StoreError> {
+        Ok(StagedWriter {
+            store: self,
+            appender: Some(self.open_stage(entity)?),
+            entity,
+            import_id,
+            ord: 0,
+            pending: RecordColumns::new(entity),
+            staged: 0,
+            merged: MergeCounts::default(),
+            parts: 0,
+            merge_rows: MERGE_ROWS,
+        })
+    }
+
+    /// An empty staging table for `entity` and an Appender on it.
+    fn open_stage(&self, entity: &'static Entity) -> Result<Appender<'_>, StoreError> {
         let stage = stage_table(entity);
         self.conn
             .execute_batch(&format!(
@@ -125,18 +190,9 @@ impl Store {
                 record_table_ddl(entity, &stage, true)
             ))
             .context(|| format!("creating {stage}"))?;
-        let appender = self
-            .conn
+        self.conn
             .appender_to_catalog_and_db(&stage, "temp", "main")
-            .context(|| format!("opening appender on {stage}"))?;
-        Ok(StagedWriter {
-            store: self,
-            appender,
-            entity,
-            import_id,
-            ord: 0,
-            pending: RecordColumns::new(entity),
-        })
+            .context(|| format!("opening appender on {stage}"))
     }
 
     /// Notes what records new to `entity`'s empty table, all in `written`, change: their
@@ -159,11 +215,13 @@ impl Store {
     }
 
     /// Merges the staged records of `entity` into its table under `import_id`, and notes the
-    /// tickets whose facts change (`vitals_touched_tickets`).
+    /// tickets whose facts change (`vitals_touched_tickets`). `again`: earlier parts of the same
+    /// import were merged already, so staged keys may meet records this import stored.
     fn merge_staged(
         &self,
         entity: &'static Entity,
         import_id: i64,
+        again: bool,
     ) -> Result<MergeCounts, StoreError> {
         let stage = stage_table(entity);
         let table = entity.name;
@@ -237,8 +295,26 @@ impl Store {
                 "comparing",
             )?;
             let deduped = self.count("SELECT count(*) FROM _dedup")?;
+            // Keys an earlier part of this import stored: their earlier copy is superseded.
+            let repeated = if again {
+                self.count(&format!(
+                    "SELECT count(*) FROM _dedup d JOIN {table} t ON {} WHERE t._import = {import_id}",
+                    on("t", "d")
+                ))?
+            } else {
+                0
+            };
+            let repeated_changed = if again {
+                self.count(&format!(
+                    "SELECT count(*) FROM _changed d JOIN {table} t ON {} WHERE t._import = {import_id}",
+                    on("t", "d")
+                ))?
+            } else {
+                0
+            };
             let inserted = self.count("SELECT count(*) FROM _changed WHERE NOT _existed")?;
-            let updated = self.count("SELECT count(*) FROM _changed WHERE _existed")?;
+            let updated =
+                self.count("SELECT count(*) FROM _changed WHERE _existed")? - repeated_changed;
             if let Some(col) = touched_ticket_column(entity) {
                 tx(
                     &format!(
@@ -275,8 +351,8 @@ impl Store {
             Ok(MergeCounts {
                 inserted,
                 updated,
-                unchanged: deduped - inserted - updated,
-                superseded: staged - deduped,
+                unchanged: deduped - inserted - updated - repeated,
+                superseded: staged - deduped + repeated,
             })
         })();
         match result {
