@@ -184,7 +184,7 @@ pub fn import_paths(
             entity: entity.name.to_string(),
             ..Default::default()
         };
-        let mut writer = store.stage(entity, import_id)?;
+        let mut writer = store.stage_bulk(entity, import_id)?;
         while i < files.len() && files[i].entity.name == entity.name {
             let file = &files[i];
             es.files.push(file.path.clone());

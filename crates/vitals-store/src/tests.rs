@@ -471,7 +471,17 @@ fn load_in_parts(
 ) -> (MergeCounts, Vec<(String, String)>) {
     let e = entity("tickets").unwrap();
     let import = store.begin_import("test").unwrap();
-    let mut w = store.stage(e, import).unwrap().merging_every(part);
+    let w = store.stage(e, import).unwrap().merging_every(part);
+    write_in_parts(store, w, records, batch)
+}
+
+fn write_in_parts(
+    store: &Store,
+    mut w: StagedWriter<'_>,
+    records: &[Record],
+    batch: usize,
+) -> (MergeCounts, Vec<(String, String)>) {
+    let e = entity("tickets").unwrap();
     for chunk in records.chunks(batch) {
         let mut columns = RecordColumns::new(e);
         for r in chunk {
@@ -535,4 +545,61 @@ fn merging_in_parts_keeps_the_last_record_and_the_counts_of_one_merge() {
     };
     assert_eq!(one, counts(0, 0, 5, 1));
     assert_eq!(many, counts(0, 1, 4, 1));
+}
+
+/// A first import's bulk writer appends its parts as they are and deduplicates once at the
+/// end: the same records and counts as one merge, and nothing left when the writer is dropped
+/// before its merge or the process stops half-way (the next writer takes the parts out).
+#[test]
+fn a_first_import_in_parts_equals_one_merge_and_leaves_nothing_when_abandoned() {
+    let records = [
+        ticket("a", "email"),
+        ticket("b", "email"),
+        ticket("c", "email"),
+        ticket("a", "chat"),
+        ticket("d", "email"),
+        ticket("b", "web"),
+        ticket("e", "email"),
+    ];
+    let whole = Store::open_in_memory().unwrap();
+    let one = load_in_parts(&whole, &records, 7, 1_000);
+    let bulk = Store::open_in_memory().unwrap();
+    let import = bulk.begin_import("test").unwrap();
+    let tickets = entity("tickets").unwrap();
+    let w = bulk.stage_bulk(tickets, import).unwrap().merging_every(3);
+    assert!(w.fresh, "an empty table takes the first-import path");
+    assert_eq!(write_in_parts(&bulk, w, &records, 2), one);
+    assert_eq!(one.0.superseded, 2);
+
+    let abandoned = Store::open_in_memory().unwrap();
+    let import = abandoned.begin_import("test").unwrap();
+    let mut w = abandoned
+        .stage_bulk(tickets, import)
+        .unwrap()
+        .merging_every(2);
+    for r in &records[..5] {
+        let mut columns = RecordColumns::new(tickets);
+        columns.push(r).unwrap();
+        w.append_columns(columns).unwrap();
+    }
+    drop(w);
+    assert_eq!(abandoned.count("SELECT count(*) FROM tickets").unwrap(), 0);
+    // The next writer of the same table is a first import again.
+    let w = abandoned.stage_bulk(tickets, import).unwrap();
+    assert!(w.fresh);
+
+    // A process that stops half-way leaves parts and the mark; the next writer takes them out.
+    let mut w = w.merging_every(2);
+    for r in &records[..5] {
+        let mut columns = RecordColumns::new(tickets);
+        columns.push(r).unwrap();
+        w.append_columns(columns).unwrap();
+    }
+    std::mem::forget(w);
+    assert_eq!(abandoned.count("SELECT count(*) FROM tickets").unwrap(), 4);
+    let next = abandoned.begin_import("test").unwrap();
+    let (counts, rows) = load_in_parts(&abandoned, &records[..2], 2, 1_000);
+    assert_eq!(counts.inserted, 2);
+    assert_eq!(rows.len(), 2, "only the next import's records: {rows:?}");
+    assert!(next > import);
 }

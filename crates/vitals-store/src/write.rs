@@ -36,7 +36,7 @@ impl std::ops::AddAssign for MergeCounts {
 
 /// Records staged before they are merged: bounds the staging table (and so memory) however
 /// large the file. A larger entity is merged in parts, each committed on its own.
-const MERGE_ROWS: i64 = 5_000_000;
+const MERGE_ROWS: i64 = 1_000_000;
 
 /// A bulk writer for one entity's records in one import. Records are gathered into columnar
 /// batches ([`RecordColumns`]) and appended a batch at a time to a temporary table of this
@@ -63,6 +63,9 @@ pub struct StagedWriter<'s> {
     parts: u32,
     /// Records staged before a part is merged.
     merge_rows: i64,
+    /// The record table was empty when the writer began (a first import): parts are appended
+    /// as they are and committed; the merge deduplicates once at the end.
+    pub(crate) fresh: bool,
 }
 
 fn stage_table(entity: &Entity) -> String {
@@ -141,9 +144,12 @@ impl StagedWriter<'_> {
                 .flush()
                 .context(|| format!("flushing {}", self.entity.name))?;
         }
-        self.merged += self
-            .store
-            .merge_staged(self.entity, self.import_id, self.parts > 0)?;
+        self.merged += if self.fresh {
+            self.store.append_staged(self.entity, self.import_id)?
+        } else {
+            self.store
+                .merge_staged(self.entity, self.import_id, self.parts > 0)?
+        };
         self.parts += 1;
         self.staged = 0;
         Ok(())
@@ -156,8 +162,30 @@ impl StagedWriter<'_> {
         if self.staged > 0 || self.parts == 0 {
             self.merge_part()?;
         }
+        if self.fresh {
+            let counts = self.store.finish_fresh(self.entity)?;
+            self.fresh = false;
+            return Ok(counts);
+        }
         Ok(self.merged)
     }
+}
+
+impl Drop for StagedWriter<'_> {
+    /// A first import's writer dropped before its merge (an import that failed half-way)
+    /// leaves nothing: the parts it committed are taken out again.
+    fn drop(&mut self) {
+        drop(self.appender.take());
+        if self.fresh {
+            let _ = self.store.undo_bulk(self.entity, self.import_id);
+        }
+    }
+}
+
+/// The `vitals_meta` key that marks a first import of `entity` in progress (its import id):
+/// left behind by a crash, it tells the next writer to take the unfinished import out.
+fn bulk_mark(entity: &Entity) -> String {
+    format!("bulk_import:{}", entity.name)
 }
 
 impl Store {
@@ -167,18 +195,71 @@ impl Store {
         entity: &'static Entity,
         import_id: i64,
     ) -> Result<StagedWriter<'_>, StoreError> {
-        Ok(StagedWriter {
-            store: self,
-            appender: Some(self.open_stage(entity)?),
-            entity,
-            import_id,
-            ord: 0,
-            pending: RecordColumns::new(entity),
-            staged: 0,
-            merged: MergeCounts::default(),
-            parts: 0,
-            merge_rows: MERGE_ROWS,
-        })
+        self.undo_interrupted(entity)?;
+        self.writer(entity, import_id, false)
+    }
+
+    /// Starts a bulk write of `entity` for `import_id` (an import's one writer at a time):
+    /// as [`Store::stage`], but when the record table is empty (a first import) each staged
+    /// part is appended as it is and committed, and the merge deduplicates once at the end —
+    /// no comparison with stored records, and the staging table stays bounded. A writer
+    /// dropped before its merge takes its parts out again; after a crash, the next writer of
+    /// the entity does.
+    pub fn stage_bulk(
+        &self,
+        entity: &'static Entity,
+        import_id: i64,
+    ) -> Result<StagedWriter<'_>, StoreError> {
+        self.undo_interrupted(entity)?;
+        let table = entity.name;
+        let empty = self.count(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)"
+        ))? == 0;
+        if !empty || !self.conn.is_autocommit() {
+            return self.stage(entity, import_id);
+        }
+        self.set_meta(&bulk_mark(entity), &import_id.to_string())?;
+        self.writer(entity, import_id, true)
+    }
+
+    /// Takes out a first import of `entity` that a crash left unfinished.
+    fn undo_interrupted(&self, entity: &'static Entity) -> Result<(), StoreError> {
+        match self
+            .meta(&bulk_mark(entity))?
+            .and_then(|id| id.parse().ok())
+        {
+            Some(import_id) => self.undo_bulk(entity, import_id),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes the records a first import of `entity` wrote (its table was empty before), with
+    /// the orphan-event bookkeeping they changed, and its mark.
+    fn undo_bulk(&self, entity: &'static Entity, import_id: i64) -> Result<(), StoreError> {
+        let table = entity.name;
+        let orphans = match table {
+            "ticket_events" => format!(
+                "DELETE FROM vitals_orphan_events WHERE event_id IN
+                   (SELECT event_id FROM ticket_events WHERE _import = {import_id});"
+            ),
+            "tickets" => format!(
+                "INSERT INTO vitals_orphan_events SELECT e.event_id, e.ticket_id FROM ticket_events e
+                   WHERE e.ticket_id IN (SELECT ticket_id FROM tickets WHERE _import = {import_id});"
+            ),
+            _ => String::new(),
+        };
+        self.transaction(
+            &format!("taking out the unfinished import of {table}"),
+            || {
+                self.conn
+                    .execute_batch(&format!(
+                        "{orphans} DELETE FROM {table} WHERE _import = {import_id};
+                     DELETE FROM vitals_meta WHERE key = '{}'",
+                        bulk_mark(entity)
+                    ))
+                    .context(|| format!("taking out the unfinished import of {table}"))
+            },
+        )
     }
 
     /// An empty staging table for `entity` and an Appender on it.
@@ -193,6 +274,122 @@ impl Store {
         self.conn
             .appender_to_catalog_and_db(&stage, "temp", "main")
             .context(|| format!("opening appender on {stage}"))
+    }
+
+    /// Runs `work` in a transaction: committed when it succeeds, rolled back when it fails.
+    fn transaction<T>(
+        &self,
+        what: &str,
+        work: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn
+            .execute_batch("BEGIN TRANSACTION")
+            .context(|| format!("starting {what}"))?;
+        match work() {
+            Ok(value) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .context(|| format!("committing {what}"))?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn writer(
+        &self,
+        entity: &'static Entity,
+        import_id: i64,
+        fresh: bool,
+    ) -> Result<StagedWriter<'_>, StoreError> {
+        Ok(StagedWriter {
+            store: self,
+            appender: Some(self.open_stage(entity)?),
+            entity,
+            import_id,
+            ord: 0,
+            pending: RecordColumns::new(entity),
+            staged: 0,
+            merged: MergeCounts::default(),
+            parts: 0,
+            merge_rows: MERGE_ROWS,
+            fresh,
+        })
+    }
+
+    /// Appends a part staged for a first import as it is, and commits it; notes its tickets
+    /// and orphan events (the merge deduplicates at the end).
+    fn append_staged(
+        &self,
+        entity: &'static Entity,
+        import_id: i64,
+    ) -> Result<MergeCounts, StoreError> {
+        let stage = stage_table(entity);
+        let table = entity.name;
+        let cols = column_list(entity);
+        self.transaction(&format!("the write of a part of {table}"), || {
+            if let Some(col) = touched_ticket_column(entity) {
+                self.conn
+                    .execute_batch(&format!(
+                        "INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM {stage} WHERE \"{col}\" IS NOT NULL"
+                    ))
+                    .context(|| format!("noting tickets touched by {table}"))?;
+            }
+            self.conn
+                .execute_batch(&format!(
+                    "INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM {stage}"
+                ))
+                .context(|| format!("writing {table}"))?;
+            self.note_orphans(entity, &stage)?;
+            self.conn
+                .execute_batch(&format!("DROP TABLE {stage}"))
+                .context(|| format!("dropping the stage of {table}"))?;
+            Ok(MergeCounts::default())
+        })
+    }
+
+    /// Ends a first import of `entity`: keeps only the last record of any repeated key, notes
+    /// the table's stored facts for a rebuild, and clears the import's mark.
+    fn finish_fresh(&self, entity: &'static Entity) -> Result<MergeCounts, StoreError> {
+        let table = entity.name;
+        self.transaction(&format!("the write of {table}"), || {
+            let written = self.count(&format!("SELECT count(*) FROM {table}"))?;
+            let keys = key_list(entity);
+            let distinct = self.count(&format!(
+                "SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table})"
+            ))?;
+            if distinct != written {
+                let on = entity
+                    .key
+                    .iter()
+                    .map(|k| format!("t.\"{k}\" = d.\"{k}\""))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                self.conn
+                    .execute_batch(&format!(
+                        "DELETE FROM {table} WHERE rowid IN (
+                           SELECT t.rowid FROM {table} t
+                           SEMI JOIN (SELECT {keys} FROM {table} GROUP BY ALL HAVING count(*) > 1) d ON {on}
+                           QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY t._ord DESC) > 1)"
+                    ))
+                    .context(|| format!("keeping the last record of each key in {table}"))?;
+            }
+            self.conn
+                .execute_batch(&format!(
+                    "INSERT INTO vitals_touched_records VALUES ('{table}', NULL);
+                     DELETE FROM vitals_meta WHERE key = '{}'",
+                    bulk_mark(entity)
+                ))
+                .context(|| format!("noting records written wholesale to {table}"))?;
+            Ok(MergeCounts {
+                inserted: distinct,
+                superseded: written - distinct,
+                ..Default::default()
+            })
+        })
     }
 
     /// Notes what records new to `entity`'s empty table, all in `written`, change: their
@@ -239,12 +436,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join(" AND ");
         let key_list = key_list(entity);
-        let cols = entity
-            .columns
-            .iter()
-            .map(|c| format!("\"{}\"", c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = column_list(entity);
         let first_key = keys[0];
         let tx = |sql: &str, what: &str| {
             self.conn
@@ -393,6 +585,16 @@ impl Store {
             .map(|n| n as u64)
             .context(|| format!("counting: {sql}"))
     }
+}
+
+/// The entity's columns, quoted and comma-separated.
+fn column_list(entity: &Entity) -> String {
+    entity
+        .columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The entity's key columns, quoted and comma-separated.
