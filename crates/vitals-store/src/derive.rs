@@ -191,9 +191,8 @@ impl Store {
         if total == 0 && !calendars_changed {
             return Ok(Derivation::default());
         }
-        exec("BEGIN TRANSACTION", "starting derivation")?;
         // The fold runs on its own thread while this one reads timelines and appends facts.
-        let result = std::thread::scope(|scope| {
+        let folded = std::thread::scope(|scope| {
             let (to_fold, fold_input) = sync_channel(FOLD_QUEUE);
             let (fold_output, from_fold) = channel();
             scope.spawn(move || fold_thread(calendars, fold_input, fold_output));
@@ -201,57 +200,46 @@ impl Store {
                 to_fold: &to_fold,
                 from_fold: &from_fold,
             };
-            exec(
-                "DELETE FROM fact_tickets WHERE ticket_id IN (SELECT ticket_id FROM _derive);
-                 DELETE FROM fact_replies WHERE ticket_id IN (SELECT ticket_id FROM _derive);
-                 DELETE FROM fact_resolved_spans WHERE ticket_id IN (SELECT ticket_id FROM _derive);
-                 DELETE FROM fact_sla WHERE ticket_id IN (SELECT ticket_id FROM _derive);",
-                "clearing old facts",
-            )?;
             let mut folded = 0u64;
             let mut pass = 1i64;
             while pass <= total {
                 let pass_end = (pass + batches.pass - 1).min(total);
-                self.order_timelines(pass, pass_end)?;
-                let mut start = pass;
-                while start <= pass_end {
-                    let end = (start + batches.chunk - 1).min(pass_end);
-                    folded += self.derive_chunk(&link, start, end)?;
-                    start += batches.chunk;
-                }
+                // Each pass replaces its tickets' facts in a transaction of its own, which
+                // frees the temporary tables it used: memory stays bounded however many
+                // tickets are derived. Tickets stay queued until every pass is done, so a
+                // derivation cut short is redone in full by the next one.
+                folded += self.transaction("deriving a pass of tickets", || {
+                    let range = self.pass_range(pass, pass_end)?;
+                    self.clear_facts(pass, pass_end, &range)?;
+                    self.order_timelines(pass, pass_end, &range)?;
+                    let mut folded = 0;
+                    let mut start = pass;
+                    while start <= pass_end {
+                        let end = (start + batches.chunk - 1).min(pass_end);
+                        folded += self.derive_chunk(&link, start, end)?;
+                        start += batches.chunk;
+                    }
+                    exec("DROP TABLE IF EXISTS _timeline", "dropping timelines")?;
+                    Ok(folded)
+                })?;
                 pass += batches.pass;
             }
-            exec(
-                "DELETE FROM vitals_touched_tickets; DROP TABLE IF EXISTS _timeline",
-                "clearing touched tickets",
-            )?;
-            self.set_meta("calendar_fingerprint", &calendars.fingerprint)?;
             // Leaving the scope closes the fold's queue and waits for the thread to end.
-            Ok(folded)
-        });
-        match result {
-            Ok(tickets) => {
-                exec("COMMIT", "committing facts")?;
-                let calendars_changed = calendars_changed && previous.is_some();
-                Ok(Derivation {
-                    tickets,
-                    calendars_changed,
-                    stored_facts_rebuilt: 0,
-                })
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+            Ok::<_, StoreError>(folded)
+        })?;
+        self.transaction("ending derivation", || {
+            exec("DELETE FROM vitals_touched_tickets", "clearing touched tickets")?;
+            self.set_meta("calendar_fingerprint", &calendars.fingerprint)
+        })?;
+        Ok(Derivation {
+            tickets: folded,
+            calendars_changed: calendars_changed && previous.is_some(),
+            stored_facts_rebuilt: 0,
+        })
     }
 
-    /// Joins the timelines of touched tickets `first..=last` (their numbers in ticket id
-    /// order) into `_timeline`, ordered by ticket only: the fold needs each ticket's rows
-    /// together and orders its events itself, and each chunk then reads only its own row
-    /// groups (zone maps on `rn`). The events are read by ticket id range as well: where an
-    /// import stored them ticket by ticket, a pass reads only its tickets' row groups.
-    fn order_timelines(&self, first: i64, last: i64) -> Result<(), StoreError> {
+    /// The lowest and highest ticket id of touched tickets `first..=last`.
+    fn pass_range(&self, first: i64, last: i64) -> Result<(String, String), StoreError> {
         let (lo, hi): (Option<String>, Option<String>) = self
             .conn
             .query_row(
@@ -260,6 +248,37 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .context(|| "finding a pass's tickets".into())?;
+        Ok((lo.unwrap_or_default(), hi.unwrap_or_default()))
+    }
+
+    /// Deletes the facts of touched tickets `first..=last` (ids within `range`, so that facts
+    /// stored in ticket order are found through their zone maps).
+    fn clear_facts(&self, first: i64, last: i64, range: &(String, String)) -> Result<(), StoreError> {
+        for table in crate::schema::FACT_TABLES {
+            self.conn
+                .execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE ticket_id BETWEEN ? AND ?
+                         AND ticket_id IN (SELECT ticket_id FROM _derive WHERE rn BETWEEN ? AND ?)"
+                    ),
+                    duckdb::params![range.0, range.1, first, last],
+                )
+                .context(|| format!("clearing old facts of {table}"))?;
+        }
+        Ok(())
+    }
+
+    /// Joins the timelines of touched tickets `first..=last` (their numbers in ticket id
+    /// order) into `_timeline`, ordered by ticket only: the fold needs each ticket's rows
+    /// together and orders its events itself, and each chunk then reads only its own row
+    /// groups (zone maps on `rn`). The events are read by ticket id range as well: where an
+    /// import stored them ticket by ticket, a pass reads only its tickets' row groups.
+    fn order_timelines(
+        &self,
+        first: i64,
+        last: i64,
+        (lo, hi): &(String, String),
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "CREATE OR REPLACE TEMP TABLE _timeline AS

@@ -277,7 +277,7 @@ impl Store {
     }
 
     /// Runs `work` in a transaction: committed when it succeeds, rolled back when it fails.
-    fn transaction<T>(
+    pub(crate) fn transaction<T>(
         &self,
         what: &str,
         work: impl FnOnce() -> Result<T, StoreError>,
