@@ -18,8 +18,8 @@ use vitals_query::plan::PlannedSql;
 use vitals_query::plan::{plan_metric_with, Snapshots};
 use vitals_query::sla::OpenSlaTarget;
 use vitals_query::{
-    buckets, drill, resolve, run_query, staffing, AggRow, CompareMode, DrillRequest, Engine,
-    EngineError, FactsState, Filter, FilterOp, MetricSpec, QueryRequest, RecordRow,
+    buckets, drill, resolve, run_query, staffing, AggRow, CompareMode, Dialect, DrillRequest,
+    DuckDb, Engine, EngineError, FactsState, Filter, FilterOp, MetricSpec, QueryRequest, RecordRow,
     StaffingRequest,
 };
 
@@ -71,6 +71,10 @@ impl Recorder {
 }
 
 impl Engine for Recorder {
+    fn dialect(&self) -> &dyn Dialect {
+        &DuckDb
+    }
+
     fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
         self.keep(&format!("{}\n-- params: {:?}", plan.sql, plan.params));
         Ok(Vec::new())
@@ -193,6 +197,7 @@ fn retention_pairwise() {
         date(2026, 4, 1),
     );
     let plan = plan_metric_with(
+        &DuckDb,
         &catalogue,
         &config,
         &resolved,
