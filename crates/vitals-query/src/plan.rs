@@ -6,10 +6,15 @@
 //!
 //! Buckets are a `VALUES` list of UTC instants computed in Rust (`buckets.rs`), and rows are
 //! placed in them by arithmetic on the metric's anchor instant (`bucket_index.rs`).
+//!
+//! Row-wise metrics are planned as a logical plan (`rowwise.rs`, `logical.rs`); snapshots
+//! (`snapshot.rs`, and the pairwise forms here) and cost ratios are assembled as text, with
+//! every engine-specific fragment written by the dialect.
 
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
+use crate::rowwise::{plan_rows, RowWise};
 use crate::snapshot::{reads_bucket, SnapshotSql};
 use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
@@ -105,7 +110,6 @@ pub fn plan_metric_with(
         m,
         &[dims.clone(), conds.clone()].concat(),
     );
-    let dim_aliases: Vec<String> = (0..dims.len()).map(|i| format!("_d{i}")).collect();
     let key_columns = 1 + dims.len();
     let mut pre = preamble(dialect, catalogue, config, buckets);
     let components = if m.calculation == Calculation::Composite {
@@ -127,39 +131,16 @@ pub fn plan_metric_with(
             format!("{anchor} < {}", dialect.instant(period_end)),
         ]
     };
-    let select_dims = dim_aliases
-        .iter()
-        .map(|a| format!(", {a}"))
-        .collect::<String>();
-
     let time_of_day = rm
         .dimensions
         .iter()
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
     // The local hour's table and join, for weekday × hour.
-    let mut hours_join = String::new();
+    let mut hours_join = None;
     if let Some((cte, join)) = local_hours(dialect, query.zone, buckets).filter(|_| time_of_day) {
         pre.push_str(&format!(",\n{cte}"));
-        hours_join = format!(" {join}");
+        hours_join = Some(join);
     }
-    // Dimensions computed in the row source (`_dN`), or from the local hour (`h.…`).
-    let outer_dims: String = rm
-        .dimensions
-        .iter()
-        .zip(&dim_aliases)
-        .map(|(name, alias)| match name.as_str() {
-            "time:weekday" => format!(", h.weekday AS {alias}"),
-            "time:hour" => format!(", h.hour AS {alias}"),
-            _ => format!(", {alias}"),
-        })
-        .collect();
-    let mut src_dims: Vec<String> = rm
-        .dimensions
-        .iter()
-        .zip(dims.iter().zip(&dim_aliases))
-        .filter(|(name, _)| !TIME_OF_DAY.contains(&name.as_str()))
-        .map(|(_, (d, a))| format!("{d} AS {a}"))
-        .collect();
 
     let (sql, agg_columns) = match m.calculation {
         Calculation::Count
@@ -170,112 +151,20 @@ pub fn plan_metric_with(
         | Calculation::RepeatPurchase
         | Calculation::Composite
         | Calculation::Spread => {
-            let per_bucket_rows = per_bucket_rows(dialect, catalogue, m, config, buckets);
-            let mut src_cols = match &per_bucket_rows {
-                Some(_) => vec!["b.bucket AS _bucket".to_string()],
-                None => vec![format!("{} AS _ts", m.anchor)],
-            };
-            src_cols.append(&mut src_dims);
-            let value = match m.calculation {
-                Calculation::Nps => Some("s.score".to_string()),
-                Calculation::RepeatPurchase => Some("o.customer_id".to_string()),
-                _ => m.value.clone(),
-            };
-            if let Some(v) = &value {
-                src_cols.push(format!("{} AS _v", fill_placeholders(dialect, v, config)));
-            }
-            let business = rm.asks.iter().any(|a| a.business);
-            if business {
-                if let Some(vb) = &m.business_value {
-                    src_cols.push(format!("{vb} AS _vb"));
-                }
-            }
-            if let Some(n) = &m.numerator {
-                src_cols.push(format!(
-                    "({}) AS _num",
-                    fill_placeholders(dialect, n, config)
-                ));
-            }
-            if let Some(per) = &m.per {
-                src_cols.push(format!("{} AS _u", fill_placeholders(dialect, per, config)));
-            }
-            let template = m.component.clone().unwrap_or_default();
-            for (i, (program, _)) in components.iter().enumerate() {
-                let sql = template.replace("{program}", &program.replace('\'', "''"));
-                src_cols.push(format!("({sql}) AS _c{i}"));
-            }
-            let (aggs, n_aggs) = match m.calculation {
-                Calculation::Composite => composite_aggregates(dialect, components.len()),
-                Calculation::Spread => (
-                    [
-                        (AggregateFn::Count, None),
-                        (AggregateFn::Avg, Some("_x")),
-                        (AggregateFn::StddevSamp, Some("_x")),
-                    ]
-                    .map(|(function, argument)| {
-                        double_aggregate(dialect, &Aggregate::of(function, argument))
-                    })
-                    .join(", "),
-                    3,
-                ),
-                calc => {
-                    row_aggregates(dialect, calc, &quantiles(rm), business, &Columns::default())
-                }
-            };
-            let (src, joined, bucket_col) = match &per_bucket_rows {
-                Some(rows) => (
-                    format!(
-                        "SELECT {} FROM {rows} {}",
-                        src_cols.join(", "),
-                        where_all(Vec::new())
-                    )
-                    .trim_end()
-                    .to_string(),
-                    "FROM src".to_string(),
-                    "_bucket",
-                ),
-                None => {
-                    let (join, bounds) = bucket_join(dialect, "src._ts", buckets);
-                    (
-                        format!(
-                            "SELECT {} FROM {from_sql} {}",
-                            src_cols.join(", "),
-                            where_all(in_period(&m.anchor))
-                        ),
-                        format!("FROM src {join}{hours_join} WHERE {bounds}"),
-                        "b.bucket",
-                    )
-                }
-            };
-            let rows = dialect.aggregate(&Aggregate::of(AggregateFn::Count, None));
-            let sql = match m.calculation {
-                Calculation::RepeatPurchase => format!(
-                    "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _v, {rows} AS k {joined} GROUP BY ALL)\n\
-                     SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
-                ),
-                Calculation::Spread => {
-                    let x = if m.numerator.is_some() {
-                        let share = Aggregate::of(
-                            AggregateFn::Avg,
-                            Some("CASE WHEN _num THEN 1.0 ELSE 0.0 END"),
-                        );
-                        format!("100.0 * {}", dialect.aggregate(&share))
-                    } else {
-                        dialect.aggregate(&Aggregate::of(AggregateFn::Avg, Some("_v")))
-                    };
-                    format!(
-                        "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _u, {x} AS _x {joined} \
-                         {and_unit} GROUP BY ALL HAVING {rows} >= {min})\n\
-                         SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
-                        and_unit = if m.is_per_bucket() { "WHERE _u IS NOT NULL" } else { "AND _u IS NOT NULL" },
-                        min = config.statistics.min_agent_sample.max(1),
-                    )
-                }
-                _ => format!(
-                    "{pre},\nsrc AS ({src})\nSELECT {bucket_col}{outer_dims}, {aggs} {joined} GROUP BY ALL"
-                ),
-            };
-            (sql, n_aggs)
+            let (statement, count) = plan_rows(&RowWise {
+                dialect,
+                catalogue,
+                config,
+                rm,
+                buckets,
+                preamble: pre,
+                hours_join,
+                from: from_sql,
+                in_period: in_period(&m.anchor),
+                conditions: &conds,
+                components: &components,
+            });
+            (statement.render(dialect), count)
         }
         Calculation::Backlog | Calculation::Retention | Calculation::Churn
             if snapshots == Snapshots::Deltas
@@ -387,102 +276,6 @@ pub fn plan_metric_with(
         agg_columns,
         components,
     }
-}
-
-/// Composite aggregates: the rows, then the rows meeting each component.
-fn composite_aggregates(dialect: &dyn Dialect, components: usize) -> (String, usize) {
-    let rows = Aggregate::of(AggregateFn::Count, None);
-    let mut list = vec![double_aggregate(dialect, &rows)];
-    list.extend((0..components).map(|i| {
-        let member = format!("_c{i}");
-        double_aggregate(dialect, &rows.filtered(Some(&member)))
-    }));
-    let n = list.len();
-    (list.join(", "), n)
-}
-
-/// The row source's columns a metric's aggregates read, and the condition that picks its
-/// rows when several metrics share one row source (`shared.rs`).
-#[derive(Debug, Clone)]
-pub(crate) struct Columns {
-    /// Calendar value.
-    pub value: String,
-    /// Business value.
-    pub business: String,
-    /// Numerator flag.
-    pub numerator: String,
-    /// The metric's rows among shared ones (`None`: every row).
-    pub rows: Option<String>,
-}
-
-impl Default for Columns {
-    fn default() -> Self {
-        Columns {
-            value: "_v".into(),
-            business: "_vb".into(),
-            numerator: "_num".into(),
-            rows: None,
-        }
-    }
-}
-
-/// Aggregates for row-wise kinds, and how many there are. Distributions get one block
-/// (count, mean, standard deviation, quantiles…) over calendar values (`_v`) and, when
-/// business stats are asked, a second block over business values (`_vb`).
-pub(crate) fn row_aggregates(
-    dialect: &dyn Dialect,
-    calc: Calculation,
-    quantiles: &[f64],
-    business: bool,
-    cols: &Columns,
-) -> (String, usize) {
-    // An aggregate over the metric's rows meeting `cond`.
-    let over = |function: AggregateFn, argument: Option<&str>, cond: Option<&str>| {
-        let all: Vec<&str> = cols.rows.as_deref().into_iter().chain(cond).collect();
-        let filter = (!all.is_empty()).then(|| all.join(" AND "));
-        let aggregate = Aggregate::of(function, argument).filtered(filter.as_deref());
-        double_aggregate(dialect, &aggregate)
-    };
-    let count = |cond: Option<&str>| over(AggregateFn::Count, None, cond);
-    let (v, num) = (&cols.value, &cols.numerator);
-    let list: Vec<String> = match calc {
-        Calculation::Count | Calculation::Share => vec![count(None)],
-        Calculation::Proportion => vec![count(Some(num)), count(None)],
-        Calculation::Nps => vec![
-            count(Some(&format!("{v} >= 9"))),
-            count(Some(&format!("{v} < 7"))),
-            count(None),
-        ],
-        // Never shared: the customers buying twice or more, and all of them.
-        Calculation::RepeatPurchase => {
-            let customers = Aggregate::of(AggregateFn::Count, None);
-            vec![
-                double_aggregate(dialect, &customers.filtered(Some("k >= 2"))),
-                double_aggregate(dialect, &customers),
-            ]
-        }
-        _ => {
-            let block = |col: &str| {
-                let mut functions = vec![
-                    AggregateFn::Count,
-                    AggregateFn::Avg,
-                    AggregateFn::StddevSamp,
-                ];
-                functions.extend(quantiles.iter().map(|&q| AggregateFn::Quantile(q)));
-                functions
-                    .into_iter()
-                    .map(|function| over(function, Some(col), None))
-                    .collect::<Vec<_>>()
-            };
-            let mut v = block(&cols.value);
-            if business {
-                v.extend(block(&cols.business));
-            }
-            v
-        }
-    };
-    let n = list.len();
-    (list.join(", "), n)
 }
 
 /// SQL giving the earliest and latest anchor instant of a metric's rows, as epoch µs.

@@ -11,10 +11,11 @@ use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::plan::{
     bucket_join, conditions, entity_from, fill_placeholders, local_hours, preamble, quantiles,
-    row_aggregates, Columns, PlannedSql,
+    PlannedSql,
 };
 use crate::resolve::{ResolvedMetric, ResolvedQuery};
 use crate::result::AggRow;
+use crate::rowwise::{row_aggregates, Columns};
 use vitals_core::catalogue::{Calculation, Catalogue};
 use vitals_core::config::Config;
 
@@ -166,9 +167,9 @@ pub(crate) fn plan_shared(
             numerator: format!("_num{k}"),
             rows: rows.clone(),
         };
-        let (list, count) =
-            row_aggregates(dialect, m.calculation, &quantiles(rm), business, &columns);
-        aggs.push(list);
+        let list = row_aggregates(m.calculation, &quantiles(rm), business, &columns);
+        let count = list.len();
+        aggs.extend(list.iter().map(|aggregate| aggregate.render(dialect)));
         layout.push((next, count, rows));
         next += count;
     }
