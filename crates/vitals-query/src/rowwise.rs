@@ -76,7 +76,7 @@ pub(crate) fn plan_rows(p: &RowWise) -> (Statement, usize) {
     }
     let business = rm.asks.iter().any(|a| a.business);
     if let (true, Some(vb)) = (business, &m.business_value) {
-        src.items.push(Item::named(Expr::sql(vb), "_vb"));
+        src.items.push(Item::named(Expr::sql(fill(vb)), "_vb"));
     }
     if let Some(n) = &m.numerator {
         src.items
