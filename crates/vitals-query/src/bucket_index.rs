@@ -9,7 +9,7 @@
 //! and one integer division inside its run. The boundaries stay the exact UTC instants the
 //! buckets were built from (`buckets.rs`), so every DST rule of the zone is kept as it is.
 
-use crate::sql::ts_literal;
+use crate::dialect::Dialect;
 
 /// Slots `first..first + count`, each `len_us` long, the first starting at `start_us`.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,20 +73,24 @@ impl Node {
         })
     }
 
-    fn sql(&self, column: &str) -> String {
+    fn sql(&self, dialect: &dyn Dialect, column: &str) -> String {
         match self {
             Node::Leaf(Run {
                 first, count: 1, ..
             }) => first.to_string(),
-            Node::Leaf(r) => format!(
-                "({} + (epoch_us({column}) - {}) // {})",
-                r.first, r.start_us, r.len_us
-            ),
+            Node::Leaf(r) => {
+                let since_start = format!("({} - {})", dialect.epoch_us(column), r.start_us);
+                format!(
+                    "({} + {})",
+                    r.first,
+                    dialect.int_div(&since_start, &r.len_us.to_string())
+                )
+            }
             Node::Split { at_us, low, high } => format!(
                 "CASE WHEN {column} < {} THEN {} ELSE {} END",
-                ts_literal(*at_us),
-                low.sql(column),
-                high.sql(column)
+                dialect.instant(*at_us),
+                low.sql(dialect, column),
+                high.sql(dialect, column)
             ),
         }
     }
@@ -109,14 +113,15 @@ impl Node {
 /// SQL of the 0-based position, in `slots`, of the slot holding the instant `column` (a
 /// `TIMESTAMP` in UTC). Only instants inside `[first start, last end)` get a meaningful
 /// answer; callers keep the rest out. `None` when there are no slots.
-pub fn slot_index_sql(column: &str, slots: &[(i64, i64)]) -> Option<String> {
-    Node::build(slots).map(|tree| tree.sql(column))
+pub fn slot_index_sql(dialect: &dyn Dialect, column: &str, slots: &[(i64, i64)]) -> Option<String> {
+    Node::build(slots).map(|tree| tree.sql(dialect, column))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::buckets::{buckets, Grain};
+    use crate::dialect::DuckDb;
     use chrono::NaiveDate;
     use chrono_tz::Tz;
 
@@ -162,8 +167,8 @@ mod tests {
         );
         assert_eq!(slots.len(), 365);
         let tree = check(&slots);
-        assert_eq!(tree.sql("x").matches("epoch_us").count(), 3);
-        assert_eq!(tree.sql("x").matches("CASE").count(), 4);
+        assert_eq!(tree.sql(&DuckDb, "x").matches("epoch_us").count(), 3);
+        assert_eq!(tree.sql(&DuckDb, "x").matches("CASE").count(), 4);
     }
 
     #[test]
@@ -193,10 +198,10 @@ mod tests {
 
     #[test]
     fn sql_of_a_single_bucket_is_a_constant() {
-        assert_eq!(slot_index_sql("t", &[(0, 10)]).unwrap(), "0");
-        assert_eq!(slot_index_sql("t", &[]), None);
+        assert_eq!(slot_index_sql(&DuckDb, "t", &[(0, 10)]).unwrap(), "0");
+        assert_eq!(slot_index_sql(&DuckDb, "t", &[]), None);
         assert_eq!(
-            slot_index_sql("t", &[(0, 10), (10, 20), (20, 30)]).unwrap(),
+            slot_index_sql(&DuckDb, "t", &[(0, 10), (10, 20), (20, 30)]).unwrap(),
             "(0 + (epoch_us(t) - 0) // 10)"
         );
     }

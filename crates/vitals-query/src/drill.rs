@@ -17,11 +17,12 @@ use vitals_core::catalogue::{Calculation, Catalogue};
 use vitals_core::config::Config;
 
 use crate::buckets::{buckets, TIME_OF_DAY};
+use crate::dialect::{double_aggregate, Aggregate, AggregateFn};
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::plan::{
     bucket_join, conditions, entity_from, fill_placeholders, local_hours, per_bucket_rows,
-    preamble, ts_literal, PlannedSql,
+    preamble, PlannedSql,
 };
 use crate::request::QueryRequest;
 use crate::resolve::resolve;
@@ -215,9 +216,10 @@ pub fn drill(
         ));
     };
     let ticket = entity.ticket.clone().unwrap_or_else(|| "NULL".into());
+    let dialect = engine.dialect();
 
     // Conditions: the metric's filter, the request's filters, the cell's dimension values.
-    let (conds, params) = conditions(catalogue, config, m, &resolved.filters);
+    let (conds, params) = conditions(dialect, catalogue, config, m, &resolved.filters);
     let mut outer: Vec<String> = Vec::new();
     let mut outer_params: Vec<String> = Vec::new();
     let mut src_dims: Vec<String> = Vec::new();
@@ -227,10 +229,8 @@ pub fn drill(
             "time:weekday" => "h.weekday".to_string(),
             "time:hour" => "h.hour".to_string(),
             _ => {
-                src_dims.push(format!(
-                    "CAST({} AS VARCHAR) AS _d{i}",
-                    fill_placeholders(sql, config)
-                ));
+                let text = dialect.to_text(&fill_placeholders(dialect, sql, config));
+                src_dims.push(format!("{text} AS _d{i}"));
                 format!("_d{i}")
             }
         };
@@ -253,9 +253,11 @@ pub fn drill(
         .dimensions
         .iter()
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
-    let mut pre = preamble(catalogue, config, &bucket_list);
+    let mut pre = preamble(dialect, catalogue, config, &bucket_list);
     let mut hours = String::new();
-    if let Some((cte, join)) = local_hours(resolved.zone, &bucket_list).filter(|_| time_of_day) {
+    if let Some((cte, join)) =
+        local_hours(dialect, resolved.zone, &bucket_list).filter(|_| time_of_day)
+    {
         pre.push_str(&format!(",\n{cte}"));
         hours = format!(" {join}");
     }
@@ -272,7 +274,9 @@ pub fn drill(
         Calculation::Count | Calculation::Composite | Calculation::Share => (None, None),
         Calculation::Proportion => (
             m.value.clone().or_else(|| entity.record_value.clone()),
-            m.numerator.clone().map(|n| fill_placeholders(&n, config)),
+            m.numerator
+                .clone()
+                .map(|n| fill_placeholders(dialect, &n, config)),
         ),
         Calculation::Nps => (Some("s.score".to_string()), Some("s.score >= 9".into())),
         Calculation::Distribution => (
@@ -292,7 +296,7 @@ pub fn drill(
         }
     };
     let value_sql = value
-        .map(|v| fill_placeholders(&v, config))
+        .map(|v| fill_placeholders(dialect, &v, config))
         .unwrap_or_else(|| "NULL".into());
     let counted_sql = counted.map_or("NULL".to_string(), |c| format!("({c})"));
     let where_sql = |extra: Vec<String>| {
@@ -304,6 +308,7 @@ pub fn drill(
         }
     };
     let from_sql = &entity_from(
+        dialect,
         catalogue,
         config,
         m,
@@ -320,8 +325,11 @@ pub fn drill(
         .concat(),
     );
     let select = format!(
-        "CAST({record} AS VARCHAR) AS _id, CAST({ticket} AS VARCHAR) AS _ticket, \
-         CAST({value_sql} AS DOUBLE) AS _v, CAST({counted_sql} AS BOOLEAN) AS _num{dims}"
+        "{} AS _id, {} AS _ticket, {} AS _v, {} AS _num{dims}",
+        dialect.to_text(record),
+        dialect.to_text(&ticket),
+        dialect.to_double(&value_sql),
+        dialect.to_boolean(&counted_sql),
     );
     let (src, joined) = if m.calculation == Calculation::Backlog {
         if !request
@@ -348,7 +356,7 @@ pub fn drill(
             ),
             "FROM src".to_string(),
         )
-    } else if let Some(rows) = per_bucket_rows(catalogue, m, config, &bucket_list) {
+    } else if let Some(rows) = per_bucket_rows(dialect, catalogue, m, config, &bucket_list) {
         (
             format!(
                 "SELECT {select}, {} AS _ts FROM {rows} {}",
@@ -360,13 +368,13 @@ pub fn drill(
             "FROM src".to_string(),
         )
     } else {
-        let (join, bounds) = bucket_join("src._ts", &bucket_list);
+        let (join, bounds) = bucket_join(dialect, "src._ts", &bucket_list);
         (
             format!(
                 "SELECT {select}, {a} AS _ts FROM {from_sql} {}",
                 where_sql(vec![
-                    format!("{} >= {}", m.anchor, ts_literal(period_start)),
-                    format!("{} < {}", m.anchor, ts_literal(period_end)),
+                    format!("{} >= {}", m.anchor, dialect.instant(period_start)),
+                    format!("{} < {}", m.anchor, dialect.instant(period_end)),
                 ]),
                 a = m.anchor
             ),
@@ -388,7 +396,10 @@ pub fn drill(
     let mut all_params = params;
     all_params.extend(outer_params);
     let count = PlannedSql {
-        sql: format!("{body}SELECT CAST(count(*) AS DOUBLE) {joined}{filter}"),
+        sql: format!(
+            "{body}SELECT {} {joined}{filter}",
+            double_aggregate(dialect, &Aggregate::of(AggregateFn::Count, None))
+        ),
         params: all_params.clone(),
         key_columns: 0,
         agg_columns: 1,
@@ -405,8 +416,9 @@ pub fn drill(
     };
     let page = PlannedSql {
         sql: format!(
-            "{body}SELECT _id, _ticket, epoch_us(src._ts), _v, {counted_column} {joined}{filter} \
+            "{body}SELECT _id, _ticket, {}, _v, {counted_column} {joined}{filter} \
              ORDER BY src._ts, _id LIMIT {} OFFSET {offset}",
+            dialect.epoch_us("src._ts"),
             request.page_size
         ),
         params: page_params,

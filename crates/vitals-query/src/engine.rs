@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::annotations::Annotation;
+use crate::dialect::Dialect;
 use crate::plan::PlannedSql;
 use crate::result::AggRow;
 use crate::sla::OpenSlaTarget;
@@ -49,6 +50,9 @@ pub struct RecordRow {
 /// Runs planned statements. Implementations only execute: planning, finalisation and
 /// statistics stay in the query library.
 pub trait Engine {
+    /// The SQL dialect the engine runs, which statements are written in.
+    fn dialect(&self) -> &dyn Dialect;
+
     /// Runs one planned metric statement: key columns as text, aggregates as doubles.
     fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError>;
 

@@ -12,6 +12,7 @@ use chrono::{Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::buckets::WEEKDAYS;
+use crate::dialect::Dialect;
 
 const MINUTE: i64 = 60_000_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -93,7 +94,8 @@ fn hour_of_week(us: i64, runs: &[OffsetRun]) -> i64 {
 }
 
 /// SQL of [`hour_of_week`] for the `TIMESTAMP` (UTC) `column`.
-pub fn hour_of_week_sql(column: &str, runs: &[OffsetRun]) -> String {
+pub fn hour_of_week_sql(dialect: &dyn Dialect, column: &str, runs: &[OffsetRun]) -> String {
+    let epoch_us = dialect.epoch_us(column);
     let offset = match runs {
         [] => "0".to_string(),
         [only] => only.offset_us.to_string(),
@@ -102,7 +104,7 @@ pub fn hour_of_week_sql(column: &str, runs: &[OffsetRun]) -> String {
             let mut previous = first.offset_us;
             for run in rest {
                 case.push_str(&format!(
-                    " WHEN epoch_us({column}) < {} THEN {previous}",
+                    " WHEN {epoch_us} < {} THEN {previous}",
                     run.start_us
                 ));
                 previous = run.offset_us;
@@ -111,20 +113,30 @@ pub fn hour_of_week_sql(column: &str, runs: &[OffsetRun]) -> String {
             case
         }
     };
-    format!("((epoch_us({column}) + {offset} + {SHIFT}) // {HOUR} + {THURSDAY}) % 168")
+    let hours = dialect.int_div(
+        &format!("({epoch_us} + {offset} + {SHIFT})"),
+        &HOUR.to_string(),
+    );
+    format!("({hours} + {THURSDAY}) % 168")
 }
 
-/// The 168 hours of the week as SQL `VALUES` rows `(weekday, hour, i)`.
-pub fn week_hours_values() -> String {
+/// The 168 hours of the week as rows `(weekday, hour, i)` of SQL literals.
+pub fn week_hours_rows(dialect: &dyn Dialect) -> Vec<Vec<String>> {
     (0..168)
-        .map(|i| format!("('{}', '{:02}', {i})", WEEKDAYS[i / 24], i % 24))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|i| {
+            vec![
+                dialect.string_literal(WEEKDAYS[i / 24]),
+                dialect.string_literal(&format!("{:02}", i % 24)),
+                i.to_string(),
+            ]
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::DuckDb;
     use chrono::{Datelike, NaiveDate, Timelike};
 
     fn us(zone: Tz, y: i32, m: u32, d: u32) -> i64 {
@@ -196,14 +208,20 @@ mod tests {
             },
         ];
         assert_eq!(
-            hour_of_week_sql("t", &runs),
+            hour_of_week_sql(&DuckDb, "t", &runs),
             format!(
                 "((epoch_us(t) + CASE WHEN epoch_us(t) < 100 THEN {} ELSE {} END + {SHIFT}) // {HOUR} + 72) % 168",
                 2 * HOUR,
                 3 * HOUR
             )
         );
-        assert!(week_hours_values().starts_with("('Mon', '00', 0), ('Mon', '01', 1)"));
-        assert!(week_hours_values().ends_with("('Sun', '23', 167)"));
+        let hours = DuckDb.values_table(
+            "hours",
+            &["weekday", "hour", "i"],
+            &week_hours_rows(&DuckDb),
+        );
+        assert!(hours
+            .starts_with("hours(weekday, hour, i) AS (VALUES ('Mon', '00', 0), ('Mon', '01', 1)"));
+        assert!(hours.ends_with("('Sun', '23', 167))"));
     }
 }

@@ -1,22 +1,28 @@
-//! Compiles a resolved query into SQL, one statement per metric (DuckDB dialect; metrics that
-//! read the same rows share one statement, `shared.rs`). Every
+//! Compiles a resolved query into SQL, one statement per metric (written through the engine's
+//! dialect, `dialect.rs`; metrics that read the same rows share one statement, `shared.rs`). Every
 //! statement returns key columns (bucket label, then the metric's dimensions, as text) and
 //! aggregate columns (as doubles); numerators and denominators are aggregated here and
 //! divided only afterwards (`result.rs`), never averaged from per-row ratios.
 //!
 //! Buckets are a `VALUES` list of UTC instants computed in Rust (`buckets.rs`), and rows are
 //! placed in them by arithmetic on the metric's anchor instant (`bucket_index.rs`).
+//!
+//! Row-wise metrics are planned as a logical plan (`rowwise.rs`, `logical.rs`); snapshots
+//! (`snapshot.rs`, and the pairwise forms here) and cost ratios are assembled as text, with
+//! every engine-specific fragment written by the dialect.
 
 use crate::buckets::{Bucket, TIME_OF_DAY};
+use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
+use crate::rowwise::{plan_rows, RowWise};
 use crate::snapshot::{reads_bucket, SnapshotSql};
 use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
 
+pub use crate::sql::fill_placeholders;
 pub(crate) use crate::sql::{
     bucket_join, conditions, entity_from, local_hours, per_bucket_rows, preamble,
 };
-pub use crate::sql::{fill_placeholders, ts_literal};
 
 /// One metric's SQL.
 #[derive(Debug, Clone)]
@@ -58,17 +64,27 @@ pub enum Snapshots {
 
 /// Plans one metric of a resolved query over the given buckets (which cover the period).
 pub fn plan_metric(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     config: &Config,
     query: &ResolvedQuery,
     rm: &ResolvedMetric,
     buckets: &[Bucket],
 ) -> PlannedSql {
-    plan_metric_with(catalogue, config, query, rm, buckets, Snapshots::Deltas)
+    plan_metric_with(
+        dialect,
+        catalogue,
+        config,
+        query,
+        rm,
+        buckets,
+        Snapshots::Deltas,
+    )
 }
 
 /// [`plan_metric`] with a choice of how snapshot metrics are computed.
 pub fn plan_metric_with(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     config: &Config,
     query: &ResolvedQuery,
@@ -81,21 +97,21 @@ pub fn plan_metric_with(
         (Some(f), Some(l)) => (f.start_us, l.end_us),
         _ => (0, 0),
     };
-    let (conds, params) = conditions(catalogue, config, m, &query.filters);
+    let (conds, params) = conditions(dialect, catalogue, config, m, &query.filters);
     let dims: Vec<String> = rm
         .dimension_sql
         .iter()
-        .map(|d| format!("CAST({} AS VARCHAR)", fill_placeholders(d, config)))
+        .map(|d| dialect.to_text(&fill_placeholders(dialect, d, config)))
         .collect();
     let from_sql = &entity_from(
+        dialect,
         catalogue,
         config,
         m,
         &[dims.clone(), conds.clone()].concat(),
     );
-    let dim_aliases: Vec<String> = (0..dims.len()).map(|i| format!("_d{i}")).collect();
     let key_columns = 1 + dims.len();
-    let mut pre = preamble(catalogue, config, buckets);
+    let mut pre = preamble(dialect, catalogue, config, buckets);
     let components = if m.calculation == Calculation::Composite {
         config.engagement.components()
     } else {
@@ -111,43 +127,20 @@ pub fn plan_metric_with(
     };
     let in_period = |anchor: &str| {
         vec![
-            format!("{anchor} >= {}", ts_literal(period_start)),
-            format!("{anchor} < {}", ts_literal(period_end)),
+            format!("{anchor} >= {}", dialect.instant(period_start)),
+            format!("{anchor} < {}", dialect.instant(period_end)),
         ]
     };
-    let select_dims = dim_aliases
-        .iter()
-        .map(|a| format!(", {a}"))
-        .collect::<String>();
-
     let time_of_day = rm
         .dimensions
         .iter()
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
     // The local hour's table and join, for weekday × hour.
-    let mut hours_join = String::new();
-    if let Some((cte, join)) = local_hours(query.zone, buckets).filter(|_| time_of_day) {
+    let mut hours_join = None;
+    if let Some((cte, join)) = local_hours(dialect, query.zone, buckets).filter(|_| time_of_day) {
         pre.push_str(&format!(",\n{cte}"));
-        hours_join = format!(" {join}");
+        hours_join = Some(join);
     }
-    // Dimensions computed in the row source (`_dN`), or from the local hour (`h.…`).
-    let outer_dims: String = rm
-        .dimensions
-        .iter()
-        .zip(&dim_aliases)
-        .map(|(name, alias)| match name.as_str() {
-            "time:weekday" => format!(", h.weekday AS {alias}"),
-            "time:hour" => format!(", h.hour AS {alias}"),
-            _ => format!(", {alias}"),
-        })
-        .collect();
-    let mut src_dims: Vec<String> = rm
-        .dimensions
-        .iter()
-        .zip(dims.iter().zip(&dim_aliases))
-        .filter(|(name, _)| !TIME_OF_DAY.contains(&name.as_str()))
-        .map(|(_, (d, a))| format!("{d} AS {a}"))
-        .collect();
 
     let (sql, agg_columns) = match m.calculation {
         Calculation::Count
@@ -158,100 +151,27 @@ pub fn plan_metric_with(
         | Calculation::RepeatPurchase
         | Calculation::Composite
         | Calculation::Spread => {
-            let per_bucket_rows = per_bucket_rows(catalogue, m, config, buckets);
-            let mut src_cols = match &per_bucket_rows {
-                Some(_) => vec!["b.bucket AS _bucket".to_string()],
-                None => vec![format!("{} AS _ts", m.anchor)],
-            };
-            src_cols.append(&mut src_dims);
-            let value = match m.calculation {
-                Calculation::Nps => Some("s.score".to_string()),
-                Calculation::RepeatPurchase => Some("o.customer_id".to_string()),
-                _ => m.value.clone(),
-            };
-            if let Some(v) = &value {
-                src_cols.push(format!("{} AS _v", fill_placeholders(v, config)));
-            }
-            let business = rm.asks.iter().any(|a| a.business);
-            if business {
-                if let Some(vb) = &m.business_value {
-                    src_cols.push(format!("{vb} AS _vb"));
-                }
-            }
-            if let Some(n) = &m.numerator {
-                src_cols.push(format!("({}) AS _num", fill_placeholders(n, config)));
-            }
-            if let Some(per) = &m.per {
-                src_cols.push(format!("{} AS _u", fill_placeholders(per, config)));
-            }
-            let template = m.component.clone().unwrap_or_default();
-            for (i, (program, _)) in components.iter().enumerate() {
-                let sql = template.replace("{program}", &program.replace('\'', "''"));
-                src_cols.push(format!("({sql}) AS _c{i}"));
-            }
-            let (aggs, n_aggs) = match m.calculation {
-                Calculation::Composite => composite_aggregates(components.len()),
-                Calculation::Spread => (
-                    "CAST(count(*) AS DOUBLE), CAST(avg(_x) AS DOUBLE), CAST(stddev_samp(_x) AS DOUBLE)".to_string(),
-                    3,
-                ),
-                calc => row_aggregates(calc, &quantiles(rm), business, &Columns::default()),
-            };
-            let (src, joined, bucket_col) = match &per_bucket_rows {
-                Some(rows) => (
-                    format!(
-                        "SELECT {} FROM {rows} {}",
-                        src_cols.join(", "),
-                        where_all(Vec::new())
-                    )
-                    .trim_end()
-                    .to_string(),
-                    "FROM src".to_string(),
-                    "_bucket",
-                ),
-                None => {
-                    let (join, bounds) = bucket_join("src._ts", buckets);
-                    (
-                        format!(
-                            "SELECT {} FROM {from_sql} {}",
-                            src_cols.join(", "),
-                            where_all(in_period(&m.anchor))
-                        ),
-                        format!("FROM src {join}{hours_join} WHERE {bounds}"),
-                        "b.bucket",
-                    )
-                }
-            };
-            let sql = match m.calculation {
-                Calculation::RepeatPurchase => format!(
-                    "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _v, count(*) AS k {joined} GROUP BY ALL)\n\
-                     SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
-                ),
-                Calculation::Spread => {
-                    let x = if m.numerator.is_some() {
-                        "100.0 * avg(CASE WHEN _num THEN 1.0 ELSE 0.0 END)"
-                    } else {
-                        "avg(_v)"
-                    };
-                    format!(
-                        "{pre},\nsrc AS ({src}),\nper AS (SELECT {bucket_col} AS bucket{outer_dims}, _u, {x} AS _x {joined} \
-                         {and_unit} GROUP BY ALL HAVING count(*) >= {min})\n\
-                         SELECT bucket{select_dims}, {aggs} FROM per GROUP BY ALL",
-                        and_unit = if m.is_per_bucket() { "WHERE _u IS NOT NULL" } else { "AND _u IS NOT NULL" },
-                        min = config.statistics.min_agent_sample.max(1),
-                    )
-                }
-                _ => format!(
-                    "{pre},\nsrc AS ({src})\nSELECT {bucket_col}{outer_dims}, {aggs} {joined} GROUP BY ALL"
-                ),
-            };
-            (sql, n_aggs)
+            let (statement, count) = plan_rows(&RowWise {
+                dialect,
+                catalogue,
+                config,
+                rm,
+                buckets,
+                preamble: pre,
+                hours_join,
+                from: from_sql,
+                in_period: in_period(&m.anchor),
+                conditions: &conds,
+                components: &components,
+            });
+            (statement.render(dialect), count)
         }
         Calculation::Backlog | Calculation::Retention | Calculation::Churn
             if snapshots == Snapshots::Deltas
                 && !dims.iter().chain(&conds).any(|sql| reads_bucket(sql)) =>
         {
             let snapshot = SnapshotSql {
+                dialect,
                 preamble: &pre,
                 from: from_sql,
                 conditions: &conds,
@@ -274,8 +194,9 @@ pub fn plan_metric_with(
                     .into(),
             );
             let select = dims.iter().map(|d| format!(", {d}")).collect::<String>();
+            let count = double_aggregate(dialect, &Aggregate::of(AggregateFn::Count, None));
             (
-                format!("{pre}\nSELECT b.bucket{select}, CAST(count(*) AS DOUBLE) FROM buckets b, {from_sql} {} GROUP BY ALL", where_all(extra)),
+                format!("{pre}\nSELECT b.bucket{select}, {count} FROM buckets b, {from_sql} {} GROUP BY ALL", where_all(extra)),
                 1,
             )
         }
@@ -289,7 +210,10 @@ pub fn plan_metric_with(
                 format!("{in_s} AND cu.churned_at < b.b_end"),
             ]
             .iter()
-            .map(|c| format!("CAST(count(*) FILTER (WHERE {c}) AS DOUBLE)"))
+            .map(|c| {
+                let counted = Aggregate::of(AggregateFn::Count, None).filtered(Some(c));
+                double_aggregate(dialect, &counted)
+            })
             .collect::<Vec<_>>()
             .join(", ");
             let select = dims.iter().map(|d| format!(", {d}")).collect::<String>();
@@ -302,7 +226,7 @@ pub fn plan_metric_with(
             )
         }
         Calculation::CostRatio => {
-            let cost_kind = m.cost_kind.clone().unwrap_or_default().replace('\'', "''");
+            let cost_kind = dialect.string_literal(m.cost_kind.as_deref().unwrap_or_default());
             let per_from = m.per_from.clone().unwrap_or_default();
             let per_anchor = m.per_anchor.clone().unwrap_or_default();
             let per_filter = m
@@ -310,27 +234,36 @@ pub fn plan_metric_with(
                 .as_ref()
                 .map(|f| format!("AND ({f})"))
                 .unwrap_or_default();
+            // Each cost is spread over its days; a bucket takes the days it overlaps.
+            let overlap = dialect.days_between(
+                "greatest(k.period_start, b.d_start)",
+                "least(k.period_end, b.d_end)",
+            );
+            let days = dialect.days_between("k.period_start", "k.period_end");
+            let share = format!("k.amount * {overlap} / {days}");
             let spend = format!(
-                "SELECT b.bucket, sum(k.amount * date_diff('day', greatest(k.period_start, b.d_start), least(k.period_end, b.d_end)) \
-                 / date_diff('day', k.period_start, k.period_end)) AS spend \
-                 FROM buckets b, {from_sql} {} GROUP BY 1",
+                "SELECT b.bucket, {} AS spend FROM buckets b, {from_sql} {} GROUP BY 1",
+                dialect.aggregate(&Aggregate::of(AggregateFn::Sum, Some(&share))),
                 where_all(vec![
                     "k.period_start < b.d_end".into(),
                     "k.period_end > b.d_start".into(),
-                    format!("k.kind = '{cost_kind}'"),
+                    format!("k.kind = {cost_kind}"),
                 ])
             );
-            let (join, bounds) = bucket_join("src._ts", buckets);
+            let (join, bounds) = bucket_join(dialect, "src._ts", buckets);
             let acquired = format!(
-                "SELECT b.bucket, count(*) AS acquired FROM (SELECT {per_anchor} AS _ts FROM {per_from} \
+                "SELECT b.bucket, {} AS acquired FROM (SELECT {per_anchor} AS _ts FROM {per_from} \
                  WHERE {per_anchor} >= {} {per_filter}) src {join} WHERE {bounds} GROUP BY 1",
-                ts_literal(period_start)
+                dialect.aggregate(&Aggregate::of(AggregateFn::Count, None)),
+                dialect.instant(period_start)
             );
             (
                 format!(
-                    "{pre},\nspend AS ({spend}),\nacq AS ({acquired})\nSELECT b.bucket, CAST(spend.spend AS DOUBLE), \
-                     CAST(coalesce(acq.acquired, 0) AS DOUBLE) FROM buckets b LEFT JOIN spend ON spend.bucket = b.bucket \
-                     LEFT JOIN acq ON acq.bucket = b.bucket WHERE spend.spend IS NOT NULL OR acq.acquired IS NOT NULL"
+                    "{pre},\nspend AS ({spend}),\nacq AS ({acquired})\nSELECT b.bucket, {}, {} \
+                     FROM buckets b LEFT JOIN spend ON spend.bucket = b.bucket \
+                     LEFT JOIN acq ON acq.bucket = b.bucket WHERE spend.spend IS NOT NULL OR acq.acquired IS NOT NULL",
+                    dialect.to_double("spend.spend"),
+                    dialect.to_double("coalesce(acq.acquired, 0)"),
                 ),
                 2,
             )
@@ -345,104 +278,25 @@ pub fn plan_metric_with(
     }
 }
 
-/// Composite aggregates: the rows, then the rows meeting each component.
-fn composite_aggregates(components: usize) -> (String, usize) {
-    let mut list = vec!["CAST(count(*) AS DOUBLE)".to_string()];
-    list.extend((0..components).map(|i| format!("CAST(count(*) FILTER (WHERE _c{i}) AS DOUBLE)")));
-    let n = list.len();
-    (list.join(", "), n)
-}
-
-/// The row source's columns a metric's aggregates read, and the condition that picks its
-/// rows when several metrics share one row source (`shared.rs`).
-#[derive(Debug, Clone)]
-pub(crate) struct Columns {
-    /// Calendar value.
-    pub value: String,
-    /// Business value.
-    pub business: String,
-    /// Numerator flag.
-    pub numerator: String,
-    /// The metric's rows among shared ones (`None`: every row).
-    pub rows: Option<String>,
-}
-
-impl Default for Columns {
-    fn default() -> Self {
-        Columns {
-            value: "_v".into(),
-            business: "_vb".into(),
-            numerator: "_num".into(),
-            rows: None,
-        }
-    }
-}
-
-/// Aggregates for row-wise kinds, and how many there are. Distributions get one block
-/// (count, mean, standard deviation, quantiles…) over calendar values (`_v`) and, when
-/// business stats are asked, a second block over business values (`_vb`).
-pub(crate) fn row_aggregates(
-    calc: Calculation,
-    quantiles: &[f64],
-    business: bool,
-    cols: &Columns,
-) -> (String, usize) {
-    let d = |e: &str| format!("CAST({e} AS DOUBLE)");
-    // An aggregate over the metric's rows meeting `cond`.
-    let over = |agg: &str, cond: Option<&str>| {
-        let all: Vec<&str> = cols.rows.as_deref().into_iter().chain(cond).collect();
-        if all.is_empty() {
-            d(agg)
-        } else {
-            d(&format!("{agg} FILTER (WHERE {})", all.join(" AND ")))
-        }
-    };
-    let (v, num) = (&cols.value, &cols.numerator);
-    let list: Vec<String> = match calc {
-        Calculation::Count | Calculation::Share => vec![over("count(*)", None)],
-        Calculation::Proportion => vec![over("count(*)", Some(num)), over("count(*)", None)],
-        Calculation::Nps => vec![
-            over("count(*)", Some(&format!("{v} >= 9"))),
-            over("count(*)", Some(&format!("{v} < 7"))),
-            over("count(*)", None),
-        ],
-        Calculation::RepeatPurchase => vec![d("count(*) FILTER (WHERE k >= 2)"), d("count(*)")],
-        _ => {
-            let block = |col: &str| {
-                let mut v = vec![
-                    over(&format!("count({col})"), None),
-                    over(&format!("avg({col})"), None),
-                    over(&format!("stddev_samp({col})"), None),
-                ];
-                v.extend(
-                    quantiles
-                        .iter()
-                        .map(|q| over(&format!("quantile_cont({col}, {q})"), None)),
-                );
-                v
-            };
-            let mut v = block(&cols.value);
-            if business {
-                v.extend(block(&cols.business));
-            }
-            v
-        }
-    };
-    let n = list.len();
-    (list.join(", "), n)
-}
-
 /// SQL giving the earliest and latest anchor instant of a metric's rows, as epoch µs.
-pub fn extent_sql(catalogue: &Catalogue, config: &Config, metric: &Metric) -> String {
-    let pre = preamble(catalogue, config, &[]);
+pub fn extent_sql(
+    dialect: &dyn Dialect,
+    catalogue: &Catalogue,
+    config: &Config,
+    metric: &Metric,
+) -> String {
+    let pre = preamble(dialect, catalogue, config, &[]);
     let filter = metric
         .filter
         .as_ref()
-        .map(|f| format!("WHERE {}", fill_placeholders(f, config)))
+        .map(|f| format!("WHERE {}", fill_placeholders(dialect, f, config)))
         .unwrap_or_default();
+    let instant =
+        |bound: &str| dialect.to_double(&dialect.epoch_us(&format!("{bound}({})", metric.anchor)));
     format!(
-        "{pre}\nSELECT CAST(epoch_us(min({a})) AS DOUBLE), CAST(epoch_us(max({a})) AS DOUBLE) FROM {} {filter}",
-        entity_from(catalogue, config, metric, &[]),
-        a = metric.anchor
+        "{pre}\nSELECT {}, {} FROM {} {filter}",
+        instant("min"),
+        instant("max"),
+        entity_from(dialect, catalogue, config, metric, &[]),
     )
 }

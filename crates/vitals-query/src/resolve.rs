@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::buckets::{Grain, TIME_OF_DAY};
+use crate::dialect::Dialect;
 use crate::error::{unknown, QueryError};
 use crate::request::{Filter, FilterOp, QueryRequest};
 use vitals_core::catalogue::{Catalogue, Metric};
@@ -246,6 +247,7 @@ pub fn resolve(
 /// The SQL for one filter within one metric: `(expr) IN (?, …)` (or, for `is_not`, rows
 /// without a value or with none of the values), with its values to bind.
 pub fn filter_sql(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     metric: &Metric,
     filter: &Filter,
@@ -256,9 +258,10 @@ pub fn filter_sql(
         .cloned()
         .unwrap_or_else(|| "NULL".into());
     let marks = vec!["?"; filter.values.len()].join(", ");
+    let text = dialect.to_text(&expr);
     let sql = match filter.op {
-        FilterOp::Is => format!("CAST({expr} AS VARCHAR) IN ({marks})"),
-        FilterOp::IsNot => format!("coalesce(CAST({expr} AS VARCHAR) NOT IN ({marks}), true)"),
+        FilterOp::Is => format!("{text} IN ({marks})"),
+        FilterOp::IsNot => format!("coalesce({text} NOT IN ({marks}), true)"),
     };
     (sql, filter.values.clone())
 }

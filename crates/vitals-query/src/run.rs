@@ -347,7 +347,7 @@ fn answers<'r>(
     if !bucket_list.is_empty() {
         let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
         for (i, rm) in resolved.metrics.iter().enumerate() {
-            let key = scan_key(catalogue, config, resolved, rm);
+            let key = scan_key(engine.dialect(), catalogue, config, resolved, rm);
             match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((key, vec![i])),
@@ -356,13 +356,27 @@ fn answers<'r>(
         for (_, members) in groups {
             if let [i] = members[..] {
                 let rm = &resolved.metrics[i];
-                let plan = plan_metric(catalogue, config, resolved, rm, bucket_list);
+                let plan = plan_metric(
+                    engine.dialect(),
+                    catalogue,
+                    config,
+                    resolved,
+                    rm,
+                    bucket_list,
+                );
                 let rows = engine.aggregate(&plan)?;
                 answers[i] = Some(finalize(rm, &quantiles(rm), &plan.components, &rows));
                 continue;
             }
             let rms: Vec<&ResolvedMetric> = members.iter().map(|&i| &resolved.metrics[i]).collect();
-            let (plan, layout) = plan_shared(catalogue, config, resolved, &rms, bucket_list);
+            let (plan, layout) = plan_shared(
+                engine.dialect(),
+                catalogue,
+                config,
+                resolved,
+                &rms,
+                bucket_list,
+            );
             let rows = engine.aggregate(&plan)?;
             for ((&i, rm), member) in members.iter().zip(rms).zip(layout) {
                 answers[i] = Some(finalize(rm, &quantiles(rm), &[], &member.rows_of(&rows)));
@@ -436,7 +450,8 @@ pub(crate) fn period(
     let mut lo: Option<i64> = None;
     let mut hi: Option<i64> = None;
     for rm in &q.metrics {
-        if let Some((a, b)) = engine.extent(&extent_sql(catalogue, config, &rm.metric))? {
+        let extent = extent_sql(engine.dialect(), catalogue, config, &rm.metric);
+        if let Some((a, b)) = engine.extent(&extent)? {
             lo = Some(lo.map_or(a, |x| x.min(a)));
             hi = Some(hi.map_or(b, |x| x.max(b)));
         }

@@ -8,12 +8,14 @@
 //! are those of one statement per metric; the entity is scanned once instead of once per metric.
 
 use crate::buckets::{Bucket, TIME_OF_DAY};
+use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::plan::{
     bucket_join, conditions, entity_from, fill_placeholders, local_hours, preamble, quantiles,
-    row_aggregates, ts_literal, Columns, PlannedSql,
+    PlannedSql,
 };
 use crate::resolve::{ResolvedMetric, ResolvedQuery};
 use crate::result::AggRow;
+use crate::rowwise::{row_aggregates, Columns};
 use vitals_core::catalogue::{Calculation, Catalogue};
 use vitals_core::config::Config;
 
@@ -44,12 +46,13 @@ impl Member {
 
 /// The metric's filter and the request's conditions (with their values), apart.
 fn split_conditions(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     config: &Config,
     query: &ResolvedQuery,
     rm: &ResolvedMetric,
 ) -> (Option<String>, Vec<String>, Vec<String>) {
-    let (mut conds, params) = conditions(catalogue, config, &rm.metric, &query.filters);
+    let (mut conds, params) = conditions(dialect, catalogue, config, &rm.metric, &query.filters);
     let own = rm.metric.filter.is_some().then(|| conds.remove(0));
     (own, conds, params)
 }
@@ -57,6 +60,7 @@ fn split_conditions(
 /// What metrics must have in common to share a statement, or `None` for a metric that
 /// cannot share (snapshots, per-bucket metrics, shares, spreads, composites, cost ratios).
 pub(crate) fn scan_key(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     config: &Config,
     query: &ResolvedQuery,
@@ -70,7 +74,7 @@ pub(crate) fn scan_key(
     if !shareable || m.is_per_bucket() {
         return None;
     }
-    let (_, request_conds, params) = split_conditions(catalogue, config, query, rm);
+    let (_, request_conds, params) = split_conditions(dialect, catalogue, config, query, rm);
     Some(format!(
         "{}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}",
         m.entity, m.anchor, rm.dimensions, rm.dimension_sql, request_conds, params
@@ -80,6 +84,7 @@ pub(crate) fn scan_key(
 /// One statement for metrics with the same [`scan_key`] (two or more), and where each one's
 /// answer sits in it.
 pub(crate) fn plan_shared(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     config: &Config,
     query: &ResolvedQuery,
@@ -88,18 +93,18 @@ pub(crate) fn plan_shared(
 ) -> (PlannedSql, Vec<Member>) {
     let first = members[0];
     let anchor = &first.metric.anchor;
-    let (_, request_conds, params) = split_conditions(catalogue, config, query, first);
+    let (_, request_conds, params) = split_conditions(dialect, catalogue, config, query, first);
     let (period_start, period_end) = match (buckets.first(), buckets.last()) {
         (Some(f), Some(l)) => (f.start_us, l.end_us),
         _ => (0, 0),
     };
-    let mut pre = preamble(catalogue, config, buckets);
+    let mut pre = preamble(dialect, catalogue, config, buckets);
     let time_of_day = first
         .dimensions
         .iter()
         .any(|d| TIME_OF_DAY.contains(&d.as_str()));
     let mut hours = String::new();
-    if let Some((cte, join)) = local_hours(query.zone, buckets).filter(|_| time_of_day) {
+    if let Some((cte, join)) = local_hours(dialect, query.zone, buckets).filter(|_| time_of_day) {
         pre.push_str(&format!(",\n{cte}"));
         hours = format!(" {join}");
     }
@@ -115,10 +120,8 @@ pub(crate) fn plan_shared(
             "time:weekday" => outer_dims.push_str(&format!(", h.weekday AS _d{i}")),
             "time:hour" => outer_dims.push_str(&format!(", h.hour AS _d{i}")),
             _ => {
-                src_cols.push(format!(
-                    "CAST({} AS VARCHAR) AS _d{i}",
-                    fill_placeholders(sql, config)
-                ));
+                let text = dialect.to_text(&fill_placeholders(dialect, sql, config));
+                src_cols.push(format!("{text} AS _d{i}"));
                 outer_dims.push_str(&format!(", _d{i}"));
             }
         }
@@ -134,16 +137,25 @@ pub(crate) fn plan_shared(
             _ => m.value.clone(),
         };
         if let Some(v) = value {
-            src_cols.push(format!("{} AS _v{k}", fill_placeholders(&v, config)));
+            src_cols.push(format!(
+                "{} AS _v{k}",
+                fill_placeholders(dialect, &v, config)
+            ));
         }
         let business = rm.asks.iter().any(|a| a.business);
         if let (true, Some(vb)) = (business, &m.business_value) {
-            src_cols.push(format!("{} AS _vb{k}", fill_placeholders(vb, config)));
+            src_cols.push(format!(
+                "{} AS _vb{k}",
+                fill_placeholders(dialect, vb, config)
+            ));
         }
         if let Some(n) = &m.numerator {
-            src_cols.push(format!("({}) AS _num{k}", fill_placeholders(n, config)));
+            src_cols.push(format!(
+                "({}) AS _num{k}",
+                fill_placeholders(dialect, n, config)
+            ));
         }
-        let (own, _, _) = split_conditions(catalogue, config, query, rm);
+        let (own, _, _) = split_conditions(dialect, catalogue, config, query, rm);
         let rows = own.map(|f| {
             src_cols.push(format!("{f} AS _f{k}"));
             own_filters.push(f);
@@ -155,8 +167,9 @@ pub(crate) fn plan_shared(
             numerator: format!("_num{k}"),
             rows: rows.clone(),
         };
-        let (list, count) = row_aggregates(m.calculation, &quantiles(rm), business, &columns);
-        aggs.push(list);
+        let list = row_aggregates(m.calculation, &quantiles(rm), business, &columns);
+        let count = list.len();
+        aggs.extend(list.iter().map(|aggregate| aggregate.render(dialect)));
         layout.push((next, count, rows));
         next += count;
     }
@@ -165,10 +178,8 @@ pub(crate) fn plan_shared(
         .into_iter()
         .enumerate()
         .map(|(k, (first, count, rows))| {
-            aggs.push(match rows {
-                Some(f) => format!("CAST(count(*) FILTER (WHERE {f}) AS DOUBLE)"),
-                None => "CAST(count(*) AS DOUBLE)".into(),
-            });
+            let counted = Aggregate::of(AggregateFn::Count, None).filtered(rows.as_deref());
+            aggs.push(double_aggregate(dialect, &counted));
             Member {
                 first,
                 count,
@@ -177,8 +188,8 @@ pub(crate) fn plan_shared(
         })
         .collect();
     let mut conds = vec![
-        format!("{anchor} >= {}", ts_literal(period_start)),
-        format!("{anchor} < {}", ts_literal(period_end)),
+        format!("{anchor} >= {}", dialect.instant(period_start)),
+        format!("{anchor} < {}", dialect.instant(period_end)),
     ];
     conds.extend(request_conds.iter().cloned());
     // Rows no metric counts are not read further (only when every metric has a filter).
@@ -188,10 +199,10 @@ pub(crate) fn plan_shared(
     let used: Vec<String> = src_cols.iter().chain(&conds).cloned().collect();
     let from = members
         .iter()
-        .map(|rm| entity_from(catalogue, config, &rm.metric, &used))
+        .map(|rm| entity_from(dialect, catalogue, config, &rm.metric, &used))
         .max_by_key(String::len)
         .unwrap_or_default();
-    let (join, bounds) = bucket_join("src._ts", buckets);
+    let (join, bounds) = bucket_join(dialect, "src._ts", buckets);
     let sql = format!(
         "{pre},\nsrc AS (SELECT {} FROM {from} WHERE {})\nSELECT b.bucket{outer_dims}, {} FROM src {join}{hours} WHERE {bounds} GROUP BY ALL",
         src_cols.join(", "),

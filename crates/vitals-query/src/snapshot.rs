@@ -13,10 +13,12 @@
 
 use crate::bucket_index::slot_index_sql;
 use crate::buckets::Bucket;
-use crate::sql::ts_literal;
+use crate::dialect::Dialect;
 
 /// The pieces of one snapshot statement a planner supplies.
 pub struct SnapshotSql<'a> {
+    /// The SQL dialect it is written in.
+    pub dialect: &'a dyn Dialect,
     /// The statement's common table expressions (`WITH …`, ending with the buckets).
     pub preamble: &'a str,
     /// The metric entity's `FROM` clause.
@@ -61,7 +63,12 @@ impl SnapshotSql<'_> {
     /// every dimension combination seen in `per`; and the grid of both.
     fn grid(&self) -> String {
         let join = (0..self.dimensions.len())
-            .map(|i| format!(" AND p._d{i} IS NOT DISTINCT FROM c._d{i}"))
+            .map(|i| {
+                let same = self
+                    .dialect
+                    .null_safe_eq(&format!("p._d{i}"), &format!("g._d{i}"));
+                format!(" AND {same}")
+            })
             .collect::<String>();
         let combos = if self.dimensions.is_empty() {
             "combos AS (SELECT 1 AS _none)".to_string()
@@ -80,7 +87,7 @@ impl SnapshotSql<'_> {
              joined AS (SELECT g.*{p_cols} FROM grid g LEFT JOIN per p ON p._i = g._i{join_c})",
             c_dims = self.aliases("c."),
             p_cols = ", p._in, p._out, p._out_of_start",
-            join_c = join.replace("c._d", "g._d"),
+            join_c = join,
         )
     }
 
@@ -98,10 +105,13 @@ impl SnapshotSql<'_> {
             .iter()
             .map(|b| (b.start_us, b.end_us))
             .collect();
-        match (slot_index_sql(ts, &slots), self.buckets.first()) {
+        match (
+            slot_index_sql(self.dialect, ts, &slots),
+            self.buckets.first(),
+        ) {
             (Some(index), Some(first)) => format!(
                 "CASE WHEN {ts} < {} THEN 0 ELSE 1 + {index} END",
-                ts_literal(first.start_us)
+                self.dialect.instant(first.start_us)
             ),
             _ => "0".into(),
         }
@@ -119,8 +129,8 @@ impl SnapshotSql<'_> {
         // A literal (not a subquery on `period`), so that DuckDB filters the tickets before
         // joining their resolved spans.
         let period_start = self.buckets.first().map_or_else(
-            || "TIMESTAMP '1970-01-01 00:00:00'".to_string(),
-            |b| ts_literal(b.start_us),
+            || self.dialect.timestamp_literal("1970-01-01 00:00:00"),
+            |b| self.dialect.instant(b.start_us),
         );
         let settled =
             format!("NOT (coalesce(t.is_resolved, false) AND t.full_resolved_at < {period_start})");
@@ -133,17 +143,28 @@ impl SnapshotSql<'_> {
             format!("(sp.resolved_from >= {period_start} OR sp.resolved_to >= {period_start})");
         // The tickets and their spans are each read once (materialised), then turned into
         // the +1 of each creation, the −1 of each resolution and the +1 of each reopening.
+        let kept_cte = self.dialect.materialized_cte(
+            "_kept",
+            &format!(
+                "SELECT t.ticket_id AS _tid, t.created_at AS _created{dims} FROM {from} {w_kept}",
+                from = self.from,
+                w_kept = self.where_clause(&[&settled]),
+            ),
+        );
+        let spans_cte = self.dialect.materialized_cte(
+            "_spans",
+            &format!(
+                "SELECT greatest(sp.resolved_from, k._created) AS _from, sp.resolved_to AS _end, \
+                 greatest(sp.resolved_to, k._created) AS _to{k_dims} FROM _kept k JOIN {spans} sp ON sp.ticket_id = k._tid WHERE {span_in_period}",
+                k_dims = self.aliases("k."),
+            ),
+        );
         let events = format!(
-            "_kept AS MATERIALIZED (SELECT t.ticket_id AS _tid, t.created_at AS _created{dims} FROM {from} {w_kept}),\n\
-             _spans AS MATERIALIZED (SELECT greatest(sp.resolved_from, k._created) AS _from, sp.resolved_to AS _end, \
-             greatest(sp.resolved_to, k._created) AS _to{k_dims} FROM _kept k JOIN {spans} sp ON sp.ticket_id = k._tid WHERE {span_in_period}),\n\
+            "{kept_cte},\n{spans_cte},\n\
              events AS (\
              SELECT _created AS _ts, 1 AS _delta{plain} FROM _kept\n\
              UNION ALL SELECT _from, -1{plain} FROM _spans\n\
              UNION ALL SELECT _to, 1{plain} FROM _spans WHERE _end IS NOT NULL)",
-            from = self.from,
-            w_kept = self.where_clause(&[&settled]),
-            k_dims = self.aliases("k."),
         );
         let per = format!(
             "per AS (SELECT coalesce({place}, 0) AS _i{e_dims}, sum(_delta) AS _in, 0 AS _out, 0 AS _out_of_start \
@@ -154,11 +175,14 @@ impl SnapshotSql<'_> {
         format!(
             "{pre},\n{ordered},\n{events},\n{per},\n{grid}\n\
              SELECT bucket{plain}, _level FROM (\
-             SELECT _i, bucket{plain}, CAST(sum(coalesce(_in, 0)) OVER (PARTITION BY _none_key{plain} ORDER BY _i ROWS UNBOUNDED PRECEDING) AS DOUBLE) AS _level \
+             SELECT _i, bucket{plain}, {level} AS _level \
              FROM (SELECT *, 1 AS _none_key FROM joined)) WHERE _i > 0 AND _level <> 0",
             pre = self.preamble,
             ordered = Self::ordered(),
             grid = self.grid(),
+            level = self.dialect.to_double(&format!(
+                "sum(coalesce(_in, 0)) OVER (PARTITION BY _none_key{plain} ORDER BY _i ROWS UNBOUNDED PRECEDING)"
+            )),
         )
     }
 
@@ -192,7 +216,7 @@ impl SnapshotSql<'_> {
             format!("OVER (PARTITION BY _none_key{plain} ORDER BY _i ROWS UNBOUNDED PRECEDING)");
         format!(
             "{pre},\n{src},\n{ordered},\n{idx},\n{per},\n{grid}\n\
-             SELECT bucket{plain}, CAST(_level - _net AS DOUBLE), CAST(_level AS DOUBLE), CAST(_new AS DOUBLE), CAST(_gone AS DOUBLE) FROM (\
+             SELECT bucket{plain}, {counts} FROM (\
              SELECT _i, bucket{plain}, sum(coalesce(_in, 0) - coalesce(_out, 0)) {window} AS _level, \
              coalesce(_in, 0) - coalesce(_out, 0) AS _net, coalesce(_in, 0) AS _new, coalesce(_out_of_start, 0) AS _gone, \
              sum(coalesce(_in, 0)) {window} AS _acquired_by_end \
@@ -200,6 +224,9 @@ impl SnapshotSql<'_> {
             pre = self.preamble,
             ordered = Self::ordered(),
             grid = self.grid(),
+            counts = ["_level - _net", "_level", "_new", "_gone"]
+                .map(|count| self.dialect.to_double(count))
+                .join(", "),
         )
     }
 }

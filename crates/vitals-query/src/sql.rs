@@ -1,52 +1,39 @@
-//! The pieces every statement is built from: literals, configuration placeholders, a
+//! The pieces every statement is built from: configuration placeholders, a
 //! metric's row conditions under the request's filters, and the common preamble (survey
 //! rules, rubric weights, query-time facts, buckets, local hours). The planner (`plan.rs`) and
 //! drill-down (`drill.rs`) share them, so a drill-down reads exactly the aggregate's rows.
 
-use chrono::DateTime;
-
 use crate::bucket_index::slot_index_sql;
 use crate::buckets::Bucket;
-use crate::local_time::{hour_of_week_sql, offset_runs, week_hours_values};
+use crate::dialect::Dialect;
+use crate::local_time::{hour_of_week_sql, offset_runs, week_hours_rows};
 use crate::request::{Filter, FilterOp};
 use crate::resolve::filter_sql;
 use vitals_core::catalogue::{config_tables, reads, Catalogue, Metric};
 use vitals_core::config::{Config, SurveyAttribution};
 
-/// A UTC µs instant as a DuckDB `TIMESTAMP` literal.
-pub fn ts_literal(us: i64) -> String {
-    let t = DateTime::from_timestamp_micros(us).unwrap_or_default();
-    format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.6f"))
-}
-
-fn float_literal(x: f64) -> String {
-    format!("CAST({x:?} AS DOUBLE)")
-}
-
 /// Replaces `{name}` configuration placeholders in catalogue SQL: call-centre thresholds, the
 /// survey attribution (`{survey_agent}`) and the current instant (`{now}`, see `crate::now`).
-pub fn fill_placeholders(sql: &str, config: &Config) -> String {
+pub fn fill_placeholders(dialect: &dyn Dialect, sql: &str, config: &Config) -> String {
     let survey_agent = match config.attribution.surveys {
-        SurveyAttribution::RatedAgent => "s.agent_id",
-        SurveyAttribution::AssigneeAtSolve => "t.solve_assignee",
-        SurveyAttribution::EveryReplyingAgent => {
-            "unnest(CASE WHEN len(t.reply_agents) > 0 THEN t.reply_agents ELSE [NULL] END)"
-        }
+        SurveyAttribution::RatedAgent => "s.agent_id".to_string(),
+        SurveyAttribution::AssigneeAtSolve => "t.solve_assignee".to_string(),
+        SurveyAttribution::EveryReplyingAgent => dialect.unnest_or_null(REPLY_AGENTS),
     };
     let now = vitals_core::now::now_us().unwrap_or_else(|_| chrono::Utc::now().timestamp_micros());
-    sql.replace("{survey_agent}", survey_agent)
+    sql.replace("{survey_agent}", &survey_agent)
         .replace(
             "{lifespan_years}",
-            &float_literal(config.clv.lifespan_years),
+            &dialect.float_literal(config.clv.lifespan_years),
         )
-        .replace("{now}", &ts_literal(now))
+        .replace("{now}", &dialect.instant(now))
         .replace(
             "{service_level_secs}",
-            &float_literal(config.calls.service_level_secs),
+            &dialect.float_literal(config.calls.service_level_secs),
         )
         .replace(
             "{abandon_grace_secs}",
-            &float_literal(config.calls.abandon_grace_secs),
+            &dialect.float_literal(config.calls.abandon_grace_secs),
         )
 }
 
@@ -55,6 +42,7 @@ pub fn fill_placeholders(sql: &str, config: &Config) -> String {
 /// bucket as `ev.value`. Events are grouped by (row, bucket) first and joined by key, so the
 /// cost follows the events and the member rows, not buckets × rows.
 pub fn per_bucket_rows(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     m: &Metric,
     config: &Config,
@@ -62,7 +50,7 @@ pub fn per_bucket_rows(
 ) -> Option<String> {
     let entity = &catalogue.entities[&m.entity];
     let events = m.bucket_events.as_ref().map(|e| {
-        let aggregate = fill_placeholders(&e.aggregate, config);
+        let aggregate = fill_placeholders(dialect, &e.aggregate, config);
         let grouped = if e.to_date {
             format!(
                 "SELECT {key} AS _k, b.bucket AS _bucket, {aggregate} AS value \
@@ -72,7 +60,7 @@ pub fn per_bucket_rows(
                 at = e.at,
             )
         } else {
-            let (join, bounds) = bucket_join(&e.at, buckets);
+            let (join, bounds) = bucket_join(dialect, &e.at, buckets);
             format!(
                 "SELECT {key} AS _k, b.bucket AS _bucket, {aggregate} AS value \
                  FROM {from} {join} WHERE {bounds} GROUP BY ALL",
@@ -88,11 +76,11 @@ pub fn per_bucket_rows(
     Some(match (&m.per_bucket, events) {
         (Some(membership), Some(events)) => format!(
             "buckets b JOIN {from} ON ({}) LEFT JOIN {events} ON ev._k = {record} AND ev._bucket = b.bucket",
-            fill_placeholders(membership, config)
+            fill_placeholders(dialect, membership, config)
         ),
         (Some(membership), None) => format!(
             "buckets b JOIN {from} ON ({})",
-            fill_placeholders(membership, config)
+            fill_placeholders(dialect, membership, config)
         ),
         (None, Some(events)) => format!(
             "{events} JOIN buckets b ON b.bucket = ev._bucket JOIN {from} ON {record} = ev._k"
@@ -104,6 +92,7 @@ pub fn per_bucket_rows(
 /// The entity's FROM clause for a statement of metric `m` that also uses `more` SQL (its
 /// dimensions and conditions): with the entity's optional joins only where they are named.
 pub(crate) fn entity_from(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     config: &Config,
     m: &Metric,
@@ -112,23 +101,27 @@ pub(crate) fn entity_from(
     let own: Vec<String> = m
         .sql_fields()
         .into_iter()
-        .map(|(_, sql)| fill_placeholders(sql, config))
+        .map(|(_, sql)| fill_placeholders(dialect, sql, config))
         .collect();
     let used: Vec<&str> = own.iter().chain(more).map(String::as_str).collect();
     catalogue.entities[&m.entity].from_clause(&used)
 }
+
+/// The list of agents who replied to a ticket.
+const REPLY_AGENTS: &str = "t.reply_agents";
 
 /// For a dimension that holds several values per row under this configuration, the SQL of
 /// its list: `survey:agent` credited to every replying agent is the ticket's reply agents.
 fn list_of(dimension_sql: &str, config: &Config) -> Option<&'static str> {
     (dimension_sql.trim() == "{survey_agent}"
         && config.attribution.surveys == SurveyAttribution::EveryReplyingAgent)
-        .then_some("t.reply_agents")
+        .then_some(REPLY_AGENTS)
 }
 
 /// The row conditions of a metric under a request's filters: the metric's own filter, then
 /// each request filter, with the values for their `?` placeholders.
 pub(crate) fn conditions(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     config: &Config,
     m: &Metric,
@@ -136,12 +129,13 @@ pub(crate) fn conditions(
 ) -> (Vec<String>, Vec<String>) {
     let mut conds: Vec<String> = Vec::new();
     if let Some(f) = &m.filter {
-        conds.push(format!("({})", fill_placeholders(f, config)));
+        conds.push(format!("({})", fill_placeholders(dialect, f, config)));
     }
     let mut params = Vec::new();
     for f in filters {
-        let (sql, values) = filter_sql(catalogue, m, f);
+        let (sql, values) = filter_sql(dialect, catalogue, m, f);
         conds.push(membership_filter(
+            dialect,
             catalogue,
             m,
             f,
@@ -157,6 +151,7 @@ pub(crate) fn conditions(
 /// A filter's SQL under this configuration: a dimension that lists several values per row
 /// (every replying agent) filters by membership instead of multiplying rows.
 fn membership_filter(
+    dialect: &dyn Dialect,
     catalogue: &Catalogue,
     m: &Metric,
     f: &Filter,
@@ -167,21 +162,25 @@ fn membership_filter(
     let raw = catalogue.dimensions_of(m).get(&f.dimension).cloned();
     match raw.as_deref().and_then(|d| list_of(d, config)) {
         Some(list) => {
-            let marks = vec!["?"; values].join(", ");
-            let member = format!("list_has_any(CAST({list} AS VARCHAR[]), [{marks}])");
+            let member = dialect.list_has_any_text(list, &vec!["?"; values]);
             match f.op {
                 FilterOp::Is => member,
                 FilterOp::IsNot => format!("NOT {member}"),
             }
         }
-        None => fill_placeholders(sql, config),
+        None => fill_placeholders(dialect, sql, config),
     }
 }
 
 /// The common table expressions every statement starts with: the query-time facts of the
 /// catalogue (stored facts are tables the writer keeps) with the configuration tables they
 /// read (survey rules, rubric weights), and the buckets.
-pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket]) -> String {
+pub(crate) fn preamble(
+    dialect: &dyn Dialect,
+    catalogue: &Catalogue,
+    config: &Config,
+    buckets: &[Bucket],
+) -> String {
     let query_time: Vec<(&String, &String)> = catalogue
         .facts
         .iter()
@@ -195,29 +194,43 @@ pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket
         .map(|(_, cte)| cte.clone())
         .collect();
     for (name, sql) in query_time {
-        ctes.push(format!("{name} AS ({})", fill_placeholders(sql, config)));
+        ctes.push(format!(
+            "{name} AS ({})",
+            fill_placeholders(dialect, sql, config)
+        ));
     }
-    let rows: Vec<String> = if buckets.is_empty() {
-        vec!["('', TIMESTAMP '1970-01-01 00:00:00', TIMESTAMP '1970-01-01 00:00:00', DATE '1970-01-01', DATE '1970-01-01', 0)".into()]
+    let rows: Vec<Vec<String>> = if buckets.is_empty() {
+        // A row no instant falls in, so that the table has its columns' types.
+        let epoch = dialect.timestamp_literal("1970-01-01 00:00:00");
+        let day = dialect.date_literal("1970-01-01");
+        vec![vec![
+            dialect.string_literal(""),
+            epoch.clone(),
+            epoch,
+            day.clone(),
+            day,
+            "0".into(),
+        ]]
     } else {
         buckets
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                format!(
-                    "('{}', {}, {}, DATE '{}', DATE '{}', {i})",
-                    b.label,
-                    ts_literal(b.start_us),
-                    ts_literal(b.end_us),
-                    b.start_date,
-                    b.end_date
-                )
+                vec![
+                    dialect.string_literal(&b.label),
+                    dialect.instant(b.start_us),
+                    dialect.instant(b.end_us),
+                    dialect.date_literal(&b.start_date.to_string()),
+                    dialect.date_literal(&b.end_date.to_string()),
+                    i.to_string(),
+                ]
             })
             .collect()
     };
-    ctes.push(format!(
-        "buckets(bucket, b_start, b_end, d_start, d_end, i) AS (VALUES {})",
-        rows.join(", ")
+    ctes.push(dialect.values_table(
+        "buckets",
+        &["bucket", "b_start", "b_end", "d_start", "d_end", "i"],
+        &rows,
     ));
     format!("WITH {}", ctes.join(",\n"))
 }
@@ -225,9 +238,9 @@ pub(crate) fn preamble(catalogue: &Catalogue, config: &Config, buckets: &[Bucket
 /// `JOIN buckets b` for rows whose instant is `ts`, with the bucket found by arithmetic
 /// (`bucket_index.rs`), and the condition that keeps an instant outside the period out of
 /// every bucket (for the caller's `WHERE`).
-pub(crate) fn bucket_join(ts: &str, buckets: &[Bucket]) -> (String, String) {
+pub(crate) fn bucket_join(dialect: &dyn Dialect, ts: &str, buckets: &[Bucket]) -> (String, String) {
     let slots: Vec<(i64, i64)> = buckets.iter().map(|b| (b.start_us, b.end_us)).collect();
-    let index = slot_index_sql(ts, &slots).unwrap_or_else(|| "0".into());
+    let index = slot_index_sql(dialect, ts, &slots).unwrap_or_else(|| "0".into());
     (
         format!("JOIN buckets b ON b.i = {index}"),
         format!("{ts} >= b.b_start AND {ts} < b.b_end"),
@@ -237,17 +250,22 @@ pub(crate) fn bucket_join(ts: &str, buckets: &[Bucket]) -> (String, String) {
 /// The local hour's table and its join for weekday × hour dimensions (`h.weekday`, `h.hour`):
 /// the 168 hours of the week, joined by the local hour of the week of the row's instant
 /// (`src._ts`), computed from the zone's UTC offsets over the buckets' span (`local_time.rs`).
-pub(crate) fn local_hours(zone: chrono_tz::Tz, buckets: &[Bucket]) -> Option<(String, String)> {
+pub(crate) fn local_hours(
+    dialect: &dyn Dialect,
+    zone: chrono_tz::Tz,
+    buckets: &[Bucket],
+) -> Option<(String, String)> {
     let (first, last) = (buckets.first()?, buckets.last()?);
     let runs = offset_runs(zone, first.start_us, last.end_us);
     Some((
-        format!(
-            "hours(weekday, hour, i) AS (VALUES {})",
-            week_hours_values()
+        dialect.values_table(
+            "hours",
+            &["weekday", "hour", "i"],
+            &week_hours_rows(dialect),
         ),
         format!(
             "JOIN hours h ON h.i = {}",
-            hour_of_week_sql("src._ts", &runs)
+            hour_of_week_sql(dialect, "src._ts", &runs)
         ),
     ))
 }

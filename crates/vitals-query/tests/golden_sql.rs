@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_query::plan::plan_metric;
-use vitals_query::{buckets, resolve, MetricSpec, QueryRequest};
+use vitals_query::{buckets, resolve, DuckDb, MetricSpec, QueryRequest};
 
 #[test]
 fn every_metric_plans_to_its_reviewed_sql() {
@@ -34,6 +34,7 @@ fn every_metric_plans_to_its_reviewed_sql() {
             NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
         );
         let plan = plan_metric(
+            &DuckDb,
             &catalogue,
             &config,
             &resolved,

@@ -6,7 +6,9 @@
 use duckdb::{params_from_iter, AccessMode, Connection};
 use vitals_query::plan::PlannedSql;
 use vitals_query::sla::OpenSlaTarget;
-use vitals_query::{AggRow, Annotation, Engine, EngineError, FactsState, RecordRow};
+use vitals_query::{
+    AggRow, Annotation, Dialect, DuckDb, Engine, EngineError, FactsState, RecordRow,
+};
 
 use crate::error::{Context, StoreError};
 use crate::{schema, Store};
@@ -185,6 +187,10 @@ fn engine_error(e: StoreError) -> EngineError {
 }
 
 impl Engine for Reader {
+    fn dialect(&self) -> &dyn Dialect {
+        &DuckDb
+    }
+
     fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
         self.run_planned(plan).map_err(engine_error)
     }

@@ -10,7 +10,7 @@ use vitals_core::catalogue::Catalogue;
 use vitals_core::config::{Config, DerivationRules};
 use vitals_core::records::Value;
 use vitals_query::plan::{plan_metric_with, Snapshots};
-use vitals_query::{buckets, resolve, Filter, MetricSpec, QueryRequest};
+use vitals_query::{buckets, resolve, DuckDb, Filter, MetricSpec, QueryRequest};
 
 use super::tests::{load, record};
 use super::*;
@@ -147,7 +147,8 @@ fn deltas_equal_the_pairwise_definition() {
         let to = NaiveDate::from_ymd_opt(2026, 5, 3).unwrap();
         let bucket_list = buckets(resolved.zone, resolved.grain, from, to);
         let rm = &resolved.metrics[0];
-        let plan = |s| plan_metric_with(&catalogue, &config, &resolved, rm, &bucket_list, s);
+        let plan =
+            |s| plan_metric_with(&DuckDb, &catalogue, &config, &resolved, rm, &bucket_list, s);
         let deltas = sorted_rows(&reader, &plan(Snapshots::Deltas));
         let pairwise = sorted_rows(&reader, &plan(Snapshots::Pairwise));
         assert!(!pairwise.is_empty(), "{metric} {by:?}: no rows to compare");

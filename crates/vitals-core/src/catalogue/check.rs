@@ -1,7 +1,7 @@
 //! Checks that the catalogue holds together when it loads: every metric names a known
 //! entity and has the fields its calculation needs, shares and breakdowns name real
 //! dimensions, headline stats fit the metric, and every `{placeholder}` in its SQL is one the
-//! planner fills in.
+//! planner fills in, in a field it fills placeholders in.
 
 use super::{Calculation, Catalogue, CatalogueError, Headline, Metric, TIME_OF_DAY};
 
@@ -13,6 +13,31 @@ pub const PLACEHOLDERS: [&str; 5] = [
     "service_level_secs",
     "abandon_grace_secs",
 ];
+
+/// Metric fields the planner writes into statements as they are (it fills no placeholder in
+/// them): a placeholder there would reach the engine as text.
+const VERBATIM_FIELDS: [&str; 7] = [
+    "anchor",
+    "per_from",
+    "per_anchor",
+    "per_filter",
+    "bucket_events.from",
+    "bucket_events.key",
+    "bucket_events.at",
+];
+
+/// The first placeholder in `sql` that is not in `allowed`, as the message of a load error.
+fn unknown_placeholder(field: &str, sql: &str, allowed: &[&str]) -> Option<String> {
+    let p = placeholders(sql).find(|p| !allowed.contains(p))?;
+    Some(if allowed.is_empty() {
+        format!("`{field}` cannot use placeholders (`{{{p}}}`): the planner writes it as it is")
+    } else {
+        format!(
+            "`{field}` uses the unknown placeholder `{{{p}}}`; known: {}",
+            allowed.join(", ")
+        )
+    })
+}
 
 /// The `{name}` placeholders in a SQL text (a `{` followed by a lower-case identifier and `}`).
 fn placeholders(sql: &str) -> impl Iterator<Item = &str> {
@@ -139,14 +164,13 @@ impl Catalogue {
             for (field, sql) in m.sql_fields() {
                 let allowed: &[&str] = if field == "component" {
                     &["program"]
+                } else if VERBATIM_FIELDS.contains(&field) {
+                    &[]
                 } else {
                     &PLACEHOLDERS
                 };
-                if let Some(p) = placeholders(sql).find(|p| !allowed.contains(p)) {
-                    return Err(bad(format!(
-                        "`{field}` uses the unknown placeholder `{{{p}}}`; known: {}",
-                        allowed.join(", ")
-                    )));
+                if let Some(message) = unknown_placeholder(field, sql, allowed) {
+                    return Err(bad(message));
                 }
             }
         }
@@ -169,6 +193,29 @@ impl Catalogue {
                     return Err(bad(format!(
                         "a stored fact cannot use placeholders (`{{{p}}}`): it reads the configuration through survey_rules and rubric_weights only"
                     )));
+                }
+            }
+        }
+        for (name, entity) in &self.entities {
+            // Drill-downs fill placeholders in a record's value; the rest is written as it is.
+            let verbatim = [
+                ("from", Some(&entity.from)),
+                ("record", entity.record.as_ref()),
+                ("ticket", entity.ticket.as_ref()),
+            ]
+            .into_iter()
+            .filter_map(|(field, sql)| sql.map(|sql| (field, sql, &[][..])))
+            .chain(entity.joins.iter().map(|j| ("joins", &j.sql, &[][..])));
+            let filled = entity
+                .record_value
+                .iter()
+                .map(|sql| ("record_value", sql, &PLACEHOLDERS[..]));
+            for (field, sql, allowed) in verbatim.chain(filled) {
+                if let Some(message) = unknown_placeholder(field, sql, allowed) {
+                    return Err(CatalogueError::Invalid {
+                        metric: format!("(entity {name})"),
+                        message,
+                    });
                 }
             }
         }
@@ -204,6 +251,39 @@ mod tests {
         c.metrics[0].filter = Some("t.created_at < {nwo}".into());
         let e = c.check().unwrap_err().to_string();
         assert!(e.contains("unknown placeholder `{nwo}`"), "{e}");
+    }
+
+    #[test]
+    fn placeholders_where_the_planner_fills_none_are_load_errors() {
+        let c = Catalogue::builtin().unwrap();
+        let mut anchored = c.clone();
+        anchored.metrics[0].anchor = "coalesce(t.first_reply_at, {now})".into();
+        let e = anchored.check().unwrap_err().to_string();
+        assert!(
+            e.contains("`anchor` cannot use placeholders (`{now}`)"),
+            "{e}"
+        );
+        let mut joined = c.clone();
+        let entity = joined.entities.get_mut("survey").unwrap();
+        entity.joins[0].sql.push_str(" AND t.created_at < {now}");
+        let e = joined.check().unwrap_err().to_string();
+        assert!(e.contains("(entity survey)"), "{e}");
+        assert!(
+            e.contains("`joins` cannot use placeholders (`{now}`)"),
+            "{e}"
+        );
+        // A record's value is filled (drill-downs), so it takes the known placeholders only.
+        let with_value = |sql: &str| {
+            let mut valued = c.clone();
+            valued.entities.get_mut("survey").unwrap().record_value = Some(sql.into());
+            valued.check().map_err(|e| e.to_string())
+        };
+        assert!(with_value("s.score * {lifespan_years}").is_ok());
+        let e = with_value("{score}").unwrap_err();
+        assert!(
+            e.contains("`record_value` uses the unknown placeholder `{score}`"),
+            "{e}"
+        );
     }
 
     #[test]
