@@ -228,7 +228,10 @@ impl Store {
             Ok::<_, StoreError>(folded)
         })?;
         self.transaction("ending derivation", || {
-            exec("DELETE FROM vitals_touched_tickets", "clearing touched tickets")?;
+            exec(
+                "DELETE FROM vitals_touched_tickets",
+                "clearing touched tickets",
+            )?;
             self.set_meta("calendar_fingerprint", &calendars.fingerprint)
         })?;
         Ok(Derivation {
@@ -253,7 +256,12 @@ impl Store {
 
     /// Deletes the facts of touched tickets `first..=last` (ids within `range`, so that facts
     /// stored in ticket order are found through their zone maps).
-    fn clear_facts(&self, first: i64, last: i64, range: &(String, String)) -> Result<(), StoreError> {
+    fn clear_facts(
+        &self,
+        first: i64,
+        last: i64,
+        range: &(String, String),
+    ) -> Result<(), StoreError> {
         for table in crate::schema::FACT_TABLES {
             self.conn
                 .execute(
