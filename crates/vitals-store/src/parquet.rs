@@ -39,7 +39,9 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let conn =
             duckdb::Connection::open_in_memory().context(|| "opening a Parquet reader".into())?;
-        crate::set_memory_limit(&conn, crate::WRITE_MEMORY)?;
+        // The query cap, not the writer's: a single oversize value (up to the import's record
+        // limit) must be read whole to be measured and rejected.
+        crate::set_memory_limit(&conn, crate::QUERY_MEMORY)?;
         let source = format!(
             "read_parquet('{}', file_row_number = true)",
             path.replace('\'', "''")
