@@ -51,7 +51,7 @@ impl Store {
 
     /// Opens the store for a process that only writes (an import, a re-derivation): as
     /// [`Store::open`], with the engine's memory capped at [`WRITE_MEMORY`] unless
-    /// `VITALS_MEMORY_LIMIT` says otherwise, so an import of any size stays near 1 GiB.
+    /// `VITALS_MEMORY_LIMIT` says otherwise: bulk work spills to disk instead of growing.
     pub fn open_for_writing(path: &str) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|e| StoreError::from_open(path, e))?;
         Self::init(conn, path.to_string(), WRITE_MEMORY)
