@@ -11,6 +11,7 @@ mod annotations;
 mod columns;
 mod derive;
 mod error;
+mod first_import;
 mod parquet;
 mod reader;
 pub mod schema;

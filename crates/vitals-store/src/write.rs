@@ -68,7 +68,7 @@ pub struct StagedWriter<'s> {
     pub(crate) fresh: bool,
 }
 
-fn stage_table(entity: &Entity) -> String {
+pub(crate) fn stage_table(entity: &Entity) -> String {
     format!("_stage_{}", entity.name)
 }
 
@@ -182,12 +182,6 @@ impl Drop for StagedWriter<'_> {
     }
 }
 
-/// The `vitals_meta` key that marks a first import of `entity` in progress (its import id):
-/// left behind by a crash, it tells the next writer to take the unfinished import out.
-fn bulk_mark(entity: &Entity) -> String {
-    format!("bulk_import:{}", entity.name)
-}
-
 impl Store {
     /// Starts staging records of `entity` for `import_id` (an empty staging table).
     pub fn stage(
@@ -199,71 +193,8 @@ impl Store {
         self.writer(entity, import_id, false)
     }
 
-    /// Starts a bulk write of `entity` for `import_id` (an import's one writer at a time):
-    /// as [`Store::stage`], but when the record table is empty (a first import) each staged
-    /// part is appended as it is and committed, and the merge deduplicates once at the end —
-    /// no comparison with stored records, and the staging table stays bounded. A writer
-    /// dropped before its merge takes its parts out again; after a crash, the next writer of
-    /// the entity does.
-    pub fn stage_bulk(
-        &self,
-        entity: &'static Entity,
-        import_id: i64,
-    ) -> Result<StagedWriter<'_>, StoreError> {
-        self.undo_interrupted(entity)?;
-        let table = entity.name;
-        let empty = self.count(&format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)"
-        ))? == 0;
-        if !empty || !self.conn.is_autocommit() {
-            return self.stage(entity, import_id);
-        }
-        self.set_meta(&bulk_mark(entity), &import_id.to_string())?;
-        self.writer(entity, import_id, true)
-    }
-
-    /// Takes out a first import of `entity` that a crash left unfinished.
-    fn undo_interrupted(&self, entity: &'static Entity) -> Result<(), StoreError> {
-        match self
-            .meta(&bulk_mark(entity))?
-            .and_then(|id| id.parse().ok())
-        {
-            Some(import_id) => self.undo_bulk(entity, import_id),
-            None => Ok(()),
-        }
-    }
-
-    /// Removes the records a first import of `entity` wrote (its table was empty before), with
-    /// the orphan-event bookkeeping they changed, and its mark.
-    fn undo_bulk(&self, entity: &'static Entity, import_id: i64) -> Result<(), StoreError> {
-        let table = entity.name;
-        let orphans = match table {
-            "ticket_events" => format!(
-                "DELETE FROM vitals_orphan_events WHERE event_id IN
-                   (SELECT event_id FROM ticket_events WHERE _import = {import_id});"
-            ),
-            "tickets" => format!(
-                "INSERT INTO vitals_orphan_events SELECT e.event_id, e.ticket_id FROM ticket_events e
-                   WHERE e.ticket_id IN (SELECT ticket_id FROM tickets WHERE _import = {import_id});"
-            ),
-            _ => String::new(),
-        };
-        self.transaction(
-            &format!("taking out the unfinished import of {table}"),
-            || {
-                self.conn
-                    .execute_batch(&format!(
-                        "{orphans} DELETE FROM {table} WHERE _import = {import_id};
-                     DELETE FROM vitals_meta WHERE key = '{}'",
-                        bulk_mark(entity)
-                    ))
-                    .context(|| format!("taking out the unfinished import of {table}"))
-            },
-        )
-    }
-
     /// An empty staging table for `entity` and an Appender on it.
-    fn open_stage(&self, entity: &'static Entity) -> Result<Appender<'_>, StoreError> {
+    pub(crate) fn open_stage(&self, entity: &'static Entity) -> Result<Appender<'_>, StoreError> {
         let stage = stage_table(entity);
         self.conn
             .execute_batch(&format!(
@@ -299,7 +230,7 @@ impl Store {
         }
     }
 
-    fn writer(
+    pub(crate) fn writer(
         &self,
         entity: &'static Entity,
         import_id: i64,
@@ -317,78 +248,6 @@ impl Store {
             parts: 0,
             merge_rows: MERGE_ROWS,
             fresh,
-        })
-    }
-
-    /// Appends a part staged for a first import as it is, and commits it; notes its tickets
-    /// and orphan events (the merge deduplicates at the end).
-    fn append_staged(
-        &self,
-        entity: &'static Entity,
-        import_id: i64,
-    ) -> Result<MergeCounts, StoreError> {
-        let stage = stage_table(entity);
-        let table = entity.name;
-        let cols = column_list(entity);
-        self.transaction(&format!("the write of a part of {table}"), || {
-            if let Some(col) = touched_ticket_column(entity) {
-                self.conn
-                    .execute_batch(&format!(
-                        "INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM {stage} WHERE \"{col}\" IS NOT NULL"
-                    ))
-                    .context(|| format!("noting tickets touched by {table}"))?;
-            }
-            self.conn
-                .execute_batch(&format!(
-                    "INSERT INTO {table} SELECT {cols}, {import_id}, _ord FROM {stage}"
-                ))
-                .context(|| format!("writing {table}"))?;
-            self.note_orphans(entity, &stage)?;
-            self.conn
-                .execute_batch(&format!("DROP TABLE {stage}"))
-                .context(|| format!("dropping the stage of {table}"))?;
-            Ok(MergeCounts::default())
-        })
-    }
-
-    /// Ends a first import of `entity`: keeps only the last record of any repeated key, notes
-    /// the table's stored facts for a rebuild, and clears the import's mark.
-    fn finish_fresh(&self, entity: &'static Entity) -> Result<MergeCounts, StoreError> {
-        let table = entity.name;
-        self.transaction(&format!("the write of {table}"), || {
-            let written = self.count(&format!("SELECT count(*) FROM {table}"))?;
-            let keys = key_list(entity);
-            let distinct = self.count(&format!(
-                "SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table})"
-            ))?;
-            if distinct != written {
-                let on = entity
-                    .key
-                    .iter()
-                    .map(|k| format!("t.\"{k}\" = d.\"{k}\""))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                self.conn
-                    .execute_batch(&format!(
-                        "DELETE FROM {table} WHERE rowid IN (
-                           SELECT t.rowid FROM {table} t
-                           SEMI JOIN (SELECT {keys} FROM {table} GROUP BY ALL HAVING count(*) > 1) d ON {on}
-                           QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY t._ord DESC) > 1)"
-                    ))
-                    .context(|| format!("keeping the last record of each key in {table}"))?;
-            }
-            self.conn
-                .execute_batch(&format!(
-                    "INSERT INTO vitals_touched_records VALUES ('{table}', NULL);
-                     DELETE FROM vitals_meta WHERE key = '{}'",
-                    bulk_mark(entity)
-                ))
-                .context(|| format!("noting records written wholesale to {table}"))?;
-            Ok(MergeCounts {
-                inserted: distinct,
-                superseded: written - distinct,
-                ..Default::default()
-            })
         })
     }
 
@@ -414,7 +273,7 @@ impl Store {
     /// Merges the staged records of `entity` into its table under `import_id`, and notes the
     /// tickets whose facts change (`vitals_touched_tickets`). `again`: earlier parts of the same
     /// import were merged already, so staged keys may meet records this import stored.
-    fn merge_staged(
+    pub(crate) fn merge_staged(
         &self,
         entity: &'static Entity,
         import_id: i64,
@@ -562,7 +421,7 @@ impl Store {
     /// Keeps `vitals_orphan_events` (events whose ticket is not stored) up to date after the
     /// records in `written` (new or changed, already merged) were written: at the cost of the
     /// batch, not of the table.
-    fn note_orphans(&self, entity: &Entity, written: &str) -> Result<(), StoreError> {
+    pub(crate) fn note_orphans(&self, entity: &Entity, written: &str) -> Result<(), StoreError> {
         let sql = match entity.name {
             "ticket_events" => format!(
                 "DELETE FROM vitals_orphan_events WHERE event_id IN (SELECT event_id FROM {written});
@@ -588,7 +447,7 @@ impl Store {
 }
 
 /// The entity's columns, quoted and comma-separated.
-fn column_list(entity: &Entity) -> String {
+pub(crate) fn column_list(entity: &Entity) -> String {
     entity
         .columns
         .iter()
@@ -598,7 +457,7 @@ fn column_list(entity: &Entity) -> String {
 }
 
 /// The entity's key columns, quoted and comma-separated.
-fn key_list(entity: &Entity) -> String {
+pub(crate) fn key_list(entity: &Entity) -> String {
     entity
         .key
         .iter()
@@ -608,7 +467,7 @@ fn key_list(entity: &Entity) -> String {
 }
 
 /// The column through which an entity's records change a ticket's facts.
-fn touched_ticket_column(entity: &Entity) -> Option<&'static str> {
+pub(crate) fn touched_ticket_column(entity: &Entity) -> Option<&'static str> {
     match entity.name {
         "tickets" | "ticket_events" | "calls" => Some("ticket_id"),
         _ => None,
