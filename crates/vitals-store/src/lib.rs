@@ -200,3 +200,5 @@ mod snapshot_tests;
 mod stored_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_tests;
