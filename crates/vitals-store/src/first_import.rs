@@ -100,7 +100,7 @@ impl Store {
             if let Some(col) = touched_ticket_column(entity) {
                 self.conn
                     .execute_batch(&format!(
-                        "INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM {stage} WHERE \"{col}\" IS NOT NULL"
+                        "INSERT INTO vitals_touched_tickets SELECT DISTINCT \"{col}\" FROM {stage} WHERE \"{col}\" IS NOT NULL"
                     ))
                     .context(|| format!("noting tickets touched by {table}"))?;
             }

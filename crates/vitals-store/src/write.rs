@@ -258,7 +258,7 @@ impl Store {
         if let Some(col) = touched_ticket_column(entity) {
             self.conn
                 .execute_batch(&format!(
-                    "INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM {written} WHERE \"{col}\" IS NOT NULL"
+                    "INSERT INTO vitals_touched_tickets SELECT DISTINCT \"{col}\" FROM {written} WHERE \"{col}\" IS NOT NULL"
                 ))
                 .context(|| format!("noting tickets touched by {table}"))?;
         }
@@ -369,7 +369,7 @@ impl Store {
             if let Some(col) = touched_ticket_column(entity) {
                 tx(
                     &format!(
-                        "INSERT INTO vitals_touched_tickets SELECT \"{col}\" FROM _changed WHERE \"{col}\" IS NOT NULL; \
+                        "INSERT INTO vitals_touched_tickets SELECT DISTINCT \"{col}\" FROM _changed WHERE \"{col}\" IS NOT NULL; \
                          INSERT INTO vitals_touched_tickets SELECT t.\"{col}\" FROM {table} t JOIN _changed d ON {} \
                          WHERE d._existed AND t.\"{col}\" IS NOT NULL",
                         on("t", "d")
