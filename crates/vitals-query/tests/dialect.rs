@@ -2,13 +2,12 @@
 //! own way (the quantile function; filtered aggregates with ClickHouse's `-If` combinator)
 //! plan statements that differ from DuckDB's exactly in that construct, byte for byte.
 
-use chrono::NaiveDate;
-use chrono_tz::Tz;
+mod common;
+
+use common::plan_by_month;
 use vitals_core::catalogue::Catalogue;
-use vitals_core::config::Config;
 use vitals_query::dialect::{Aggregate, AggregateFn};
-use vitals_query::plan::plan_metric;
-use vitals_query::{buckets, resolve, Dialect, DuckDb, MetricSpec, QueryRequest};
+use vitals_query::{Dialect, DuckDb, MetricSpec};
 
 /// DuckDB, but with an exact quantile function spelled as ClickHouse spells it.
 struct ExactQuantiles;
@@ -33,31 +32,8 @@ impl Dialect for IfCombinators {
 
 /// The statement `metric` plans to in `dialect`, by month over the first quarter of 2026.
 fn planned(dialect: &dyn Dialect, metric: &str) -> String {
-    std::env::set_var("VITALS_NOW", "2026-04-01T00:00:00Z");
     let catalogue = Catalogue::builtin().unwrap();
-    let request = QueryRequest {
-        metrics: vec![MetricSpec::parse(metric)],
-        by: vec!["time:month".into()],
-        timezone: Some("Europe/Helsinki".into()),
-        ..Default::default()
-    };
-    let resolved = resolve(&catalogue, &request, Tz::UTC).unwrap();
-    let bucket_list = buckets(
-        resolved.zone,
-        resolved.grain,
-        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
-    );
-    let config = Config::default();
-    plan_metric(
-        dialect,
-        &catalogue,
-        &config,
-        &resolved,
-        &resolved.metrics[0],
-        &bucket_list,
-    )
-    .sql
+    plan_by_month(dialect, &catalogue, MetricSpec::parse(metric)).sql
 }
 
 #[test]

@@ -3,43 +3,24 @@
 //! snapshot in `tests/snapshots/`. A change to the planner or a catalogue expression shows up
 //! as a diff to review (`cargo insta review`), and a second SQL dialect gets its own set.
 
-use chrono::NaiveDate;
-use chrono_tz::Tz;
+mod common;
+
+use common::plan_by_month;
 use vitals_core::catalogue::Catalogue;
-use vitals_core::config::Config;
-use vitals_query::plan::plan_metric;
-use vitals_query::{buckets, resolve, DuckDb, MetricSpec, QueryRequest};
+use vitals_query::{DuckDb, MetricSpec};
 
 #[test]
 fn every_metric_plans_to_its_reviewed_sql() {
-    std::env::set_var("VITALS_NOW", "2026-04-01T00:00:00Z");
     let catalogue = Catalogue::builtin().unwrap();
-    let config = Config::default();
     for metric in &catalogue.metrics {
         let stat = metric.has_distribution().then(|| "median".to_string());
-        let request = QueryRequest {
-            metrics: vec![MetricSpec {
-                id: metric.id.clone(),
-                stat,
-            }],
-            by: vec!["time:month".into()],
-            timezone: Some("Europe/Helsinki".into()),
-            ..Default::default()
-        };
-        let resolved = resolve(&catalogue, &request, Tz::UTC).unwrap();
-        let bucket_list = buckets(
-            resolved.zone,
-            resolved.grain,
-            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
-        );
-        let plan = plan_metric(
+        let plan = plan_by_month(
             &DuckDb,
             &catalogue,
-            &config,
-            &resolved,
-            &resolved.metrics[0],
-            &bucket_list,
+            MetricSpec {
+                id: metric.id.clone(),
+                stat,
+            },
         );
         // The shared preamble (survey rules, query-time facts, buckets) is the same for
         // every metric; keep the part that is the metric's own.
