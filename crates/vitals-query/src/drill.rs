@@ -26,7 +26,7 @@ use crate::plan::{
 };
 use crate::request::QueryRequest;
 use crate::resolve::resolve;
-use crate::run::{period, stored_facts_state};
+use crate::run::{period, stored_facts_state, FactsStateOnce};
 
 /// The largest page.
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -181,7 +181,8 @@ pub fn drill(
         }
     }
     // A drill-down carries no warnings; a stored fact never built is computed in the query.
-    let (_, in_query) = stored_facts_state(engine, catalogue, config, &resolved)?;
+    let (_, in_query) =
+        stored_facts_state(&FactsStateOnce::new(engine), catalogue, config, &resolved)?;
     let catalogue = in_query.as_ref().unwrap_or(catalogue);
     let (from, to) = period(engine, catalogue, config, &resolved)?;
     let (Some(from), Some(to)) = (from, to) else {

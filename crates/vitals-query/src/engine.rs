@@ -56,6 +56,13 @@ pub trait Engine {
     /// Runs one planned metric statement: key columns as text, aggregates as doubles.
     fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError>;
 
+    /// Runs several planned metric statements, answering in the order given (or with the
+    /// first failure). An engine that can run statements side by side overrides this; by
+    /// default they run one after another.
+    fn aggregate_all(&self, plans: &[&PlannedSql]) -> Result<Vec<Vec<AggRow>>, EngineError> {
+        plans.iter().map(|plan| self.aggregate(plan)).collect()
+    }
+
     /// Runs an extent statement: the earliest and latest anchor instant (UTC µs), if any row.
     fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError>;
 

@@ -3,6 +3,7 @@
 //! plan each metric, run it on the engine and finalise. Every surface calls this one function,
 //! so the CLI, the API, the dashboard and the report always agree.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate};
@@ -14,7 +15,7 @@ use crate::buckets::{buckets, Bucket};
 use crate::compare::{attach, comparison_period};
 use crate::engine::{Engine, FactsState};
 use crate::error::QueryError;
-use crate::plan::{extent_sql, plan_metric, quantiles};
+use crate::plan::{extent_sql, plan_metric, quantiles, PlannedSql};
 use crate::request::QueryRequest;
 use crate::resolve::{resolve, ResolvedMetric, ResolvedQuery};
 use crate::response::{
@@ -22,7 +23,7 @@ use crate::response::{
     ServiceLevelParams, Warning,
 };
 use crate::result::{finalize, low_sample_warnings, merge, FinalRows, ResultRow};
-use crate::shared::{plan_shared, scan_key};
+use crate::shared::{plan_shared, scan_key, Member};
 use crate::targets;
 
 fn local_date(zone: Tz, us: i64) -> NaiveDate {
@@ -57,7 +58,8 @@ pub fn run_query(
     request: &QueryRequest,
 ) -> Result<QueryResponse, QueryError> {
     let resolved = resolve(catalogue, request, config.reporting_zone())?;
-    let (stored_warnings, in_query) = stored_facts_state(engine, catalogue, config, &resolved)?;
+    let facts = FactsStateOnce::new(engine);
+    let (stored_warnings, in_query) = stored_facts_state(&facts, catalogue, config, &resolved)?;
     let catalogue = in_query.as_ref().unwrap_or(catalogue);
     let (from, to) = period(engine, catalogue, config, &resolved)?;
     let zone = resolved.zone;
@@ -144,7 +146,7 @@ pub fn run_query(
             value.low_sample = value.is_low_sample(min_sample);
         }
     }
-    let mut warnings = facts_warnings(engine, catalogue, config, &resolved)?;
+    let mut warnings = facts_warnings(&facts, catalogue, config, &resolved)?;
     warnings.extend(stored_warnings);
     warnings.extend(low_sample_warnings(&results, min_sample));
     let asks_business = resolved
@@ -221,10 +223,34 @@ fn params(config: &Config, resolved: &ResolvedQuery) -> QueryParams {
     params
 }
 
+/// The derivation state of the facts, read from the engine at most once per query (the
+/// stored facts' check and the ticket facts' warnings both need it).
+pub(crate) struct FactsStateOnce<'e> {
+    engine: &'e dyn Engine,
+    state: OnceCell<FactsState>,
+}
+
+impl<'e> FactsStateOnce<'e> {
+    pub(crate) fn new(engine: &'e dyn Engine) -> Self {
+        FactsStateOnce {
+            engine,
+            state: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&FactsState, QueryError> {
+        if let Some(state) = self.state.get() {
+            return Ok(state);
+        }
+        let state = self.engine.facts_state()?;
+        Ok(self.state.get_or_init(|| state))
+    }
+}
+
 /// Warnings when the facts a ticket metric reads are not derived under this configuration:
 /// tickets still waiting for derivation, or calendars / SLA policies changed since.
 fn facts_warnings(
-    engine: &dyn Engine,
+    facts: &FactsStateOnce,
     catalogue: &Catalogue,
     config: &Config,
     resolved: &ResolvedQuery,
@@ -242,7 +268,7 @@ fn facts_warnings(
         .derivation_rules()
         .map_err(|e| QueryError::Config(e.to_string()))?
         .fingerprint;
-    Ok(staleness_warnings(&engine.facts_state()?, &fingerprint))
+    Ok(staleness_warnings(facts.get()?, &fingerprint))
 }
 
 /// How the stored facts the metrics read (tables the writer keeps, named in their entity's
@@ -252,7 +278,7 @@ fn facts_warnings(
 /// warning — and then the returned catalogue, in which those facts are query-time facts, is
 /// the one to plan with. Both warnings name `vitals derive`.
 pub(crate) fn stored_facts_state(
-    engine: &dyn Engine,
+    facts: &FactsStateOnce,
     catalogue: &Catalogue,
     config: &Config,
     resolved: &ResolvedQuery,
@@ -272,7 +298,7 @@ pub(crate) fn stored_facts_state(
     if read.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let state = engine.facts_state()?;
+    let state = facts.get()?;
     let mut warnings = Vec::new();
     let mut in_query = catalogue.clone();
     let mut unbuilt = false;
@@ -335,7 +361,9 @@ fn rows(
 }
 
 /// Each metric's finalised rows over the given buckets (the bucket's label first in each
-/// row's keys); metrics that read the same rows share one statement.
+/// row's keys); metrics that read the same rows share one statement. Every statement is
+/// planned first and handed to the engine at once, so an engine that can run statements side
+/// by side ([`Engine::aggregate_all`]) does.
 fn answers<'r>(
     engine: &dyn Engine,
     catalogue: &Catalogue,
@@ -353,33 +381,48 @@ fn answers<'r>(
                 None => groups.push((key, vec![i])),
             }
         }
-        for (_, members) in groups {
-            if let [i] = members[..] {
-                let rm = &resolved.metrics[i];
-                let plan = plan_metric(
+        let statements: Vec<Statement> = groups
+            .into_iter()
+            .map(|(_, members)| {
+                if let [i] = members[..] {
+                    let plan = plan_metric(
+                        engine.dialect(),
+                        catalogue,
+                        config,
+                        resolved,
+                        &resolved.metrics[i],
+                        bucket_list,
+                    );
+                    return Statement::Alone(i, plan);
+                }
+                let rms: Vec<&ResolvedMetric> =
+                    members.iter().map(|&i| &resolved.metrics[i]).collect();
+                let (plan, layout) = plan_shared(
                     engine.dialect(),
                     catalogue,
                     config,
                     resolved,
-                    rm,
+                    &rms,
                     bucket_list,
                 );
-                let rows = engine.aggregate(&plan)?;
-                answers[i] = Some(finalize(rm, &quantiles(rm), &plan.components, &rows));
-                continue;
-            }
-            let rms: Vec<&ResolvedMetric> = members.iter().map(|&i| &resolved.metrics[i]).collect();
-            let (plan, layout) = plan_shared(
-                engine.dialect(),
-                catalogue,
-                config,
-                resolved,
-                &rms,
-                bucket_list,
-            );
-            let rows = engine.aggregate(&plan)?;
-            for ((&i, rm), member) in members.iter().zip(rms).zip(layout) {
-                answers[i] = Some(finalize(rm, &quantiles(rm), &[], &member.rows_of(&rows)));
+                Statement::Shared(members, plan, layout)
+            })
+            .collect();
+        let plans: Vec<&PlannedSql> = statements.iter().map(Statement::plan).collect();
+        let answered = engine.aggregate_all(&plans)?;
+        for (statement, rows) in statements.iter().zip(answered) {
+            match statement {
+                Statement::Alone(i, plan) => {
+                    let rm = &resolved.metrics[*i];
+                    answers[*i] = Some(finalize(rm, &quantiles(rm), &plan.components, &rows));
+                }
+                Statement::Shared(members, _, layout) => {
+                    for (&i, member) in members.iter().zip(layout) {
+                        let rm = &resolved.metrics[i];
+                        answers[i] =
+                            Some(finalize(rm, &quantiles(rm), &[], &member.rows_of(&rows)));
+                    }
+                }
             }
         }
     }
@@ -389,6 +432,21 @@ fn answers<'r>(
         .zip(answers)
         .filter_map(|(rm, answer)| answer.map(|a| (rm, a)))
         .collect())
+}
+
+/// One planned statement of a query: one metric's, or several metrics' reading the same rows
+/// (by their index in the resolved query, with where each one's columns are).
+enum Statement {
+    Alone(usize, PlannedSql),
+    Shared(Vec<usize>, PlannedSql, Vec<Member>),
+}
+
+impl Statement {
+    fn plan(&self) -> &PlannedSql {
+        match self {
+            Statement::Alone(_, plan) | Statement::Shared(_, plan, _) => plan,
+        }
+    }
 }
 
 /// The result rows of a query without a time dimension and of its comparison period, in one

@@ -3,6 +3,8 @@
 //! clone of the writer's connection (same process: the server's request handlers) or a
 //! read-only open of the file (another process, when no writer holds it).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use duckdb::{params_from_iter, AccessMode, Connection};
 use vitals_query::plan::PlannedSql;
 use vitals_query::sla::OpenSlaTarget;
@@ -12,6 +14,9 @@ use vitals_query::{
 
 use crate::error::{Context, StoreError};
 use crate::{schema, Store};
+
+/// The most metric statements one query runs at once ([`Reader::run_side_by_side`]).
+const STATEMENTS_AT_ONCE: usize = 4;
 
 /// A read-only handle.
 pub struct Reader {
@@ -115,6 +120,52 @@ impl Reader {
         Ok(out)
     }
 
+    /// Runs planned metric statements side by side, each on a connection of its own (this one
+    /// and clones of it), as many at once as the machine has cores (at most
+    /// [`STATEMENTS_AT_ONCE`]); answers in the order given. Many of a query's statements are
+    /// small or end in work the engine does on one thread (quantiles, finalising groups), so
+    /// two at once keep both cores of a small machine busy where one would not.
+    pub fn run_side_by_side(&self, plans: &[&PlannedSql]) -> Result<Vec<Vec<AggRow>>, StoreError> {
+        let at_once = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(STATEMENTS_AT_ONCE)
+            .min(plans.len());
+        if at_once <= 1 {
+            return plans.iter().map(|plan| self.run_planned(plan)).collect();
+        }
+        let helpers = (1..at_once)
+            .map(|_| self.try_clone())
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = AtomicUsize::new(0);
+        let work = |reader: &Reader| {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(plan) = plans.get(i) else {
+                    return done;
+                };
+                done.push((i, reader.run_planned(plan)));
+            }
+        };
+        let mut done = std::thread::scope(|scope| {
+            let work = &work;
+            let running: Vec<_> = helpers
+                .into_iter()
+                .map(|helper| scope.spawn(move || work(&helper)))
+                .collect();
+            let mut done = work(self);
+            for handle in running {
+                match handle.join() {
+                    Ok(theirs) => done.extend(theirs),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            done
+        });
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, answer)| answer).collect()
+    }
+
     /// Runs a drill-down page statement (id, ticket, anchor µs, value, counted).
     pub fn run_records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, StoreError> {
         let mut stmt = self
@@ -195,6 +246,10 @@ impl Engine for Reader {
         self.run_planned(plan).map_err(engine_error)
     }
 
+    fn aggregate_all(&self, plans: &[&PlannedSql]) -> Result<Vec<Vec<AggRow>>, EngineError> {
+        self.run_side_by_side(plans).map_err(engine_error)
+    }
+
     fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError> {
         Reader::extent(self, sql).map_err(engine_error)
     }
@@ -213,5 +268,49 @@ impl Engine for Reader {
 
     fn annotations(&self) -> Result<Vec<Annotation>, EngineError> {
         Reader::annotations(self).map_err(engine_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(i: usize) -> PlannedSql {
+        PlannedSql {
+            sql: format!("SELECT 'row ' || r, CAST(r * {i} AS DOUBLE) FROM range(?::INTEGER) t(r) ORDER BY r"),
+            params: vec![(i % 4 + 1).to_string()],
+            key_columns: 1,
+            agg_columns: 1,
+            components: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn statements_side_by_side_answer_as_one_after_another_in_order() {
+        let store = Store::open_in_memory().unwrap();
+        let reader = store.reader().unwrap();
+        let plans: Vec<PlannedSql> = (0..9).map(statement).collect();
+        let refs: Vec<&PlannedSql> = plans.iter().collect();
+        let alone: Vec<Vec<AggRow>> = refs
+            .iter()
+            .map(|plan| reader.run_planned(plan).unwrap())
+            .collect();
+        assert_eq!(reader.run_side_by_side(&refs).unwrap(), alone);
+        assert_eq!(alone[3].len(), 4);
+        assert_eq!(alone[3][2].aggs, vec![Some(6.0)]);
+    }
+
+    #[test]
+    fn a_failing_statement_fails_the_batch() {
+        let store = Store::open_in_memory().unwrap();
+        let reader = store.reader().unwrap();
+        let broken = PlannedSql {
+            sql: "SELECT no_such_column FROM range(3)".into(),
+            ..statement(0)
+        };
+        let plans = [statement(1), broken, statement(2)];
+        let refs: Vec<&PlannedSql> = plans.iter().collect();
+        let error = reader.run_side_by_side(&refs).unwrap_err().to_string();
+        assert!(error.contains("no_such_column"), "{error}");
     }
 }
