@@ -19,6 +19,7 @@ WORK="$(mktemp -d)"
 SERVER=""
 cleanup() {
   if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+  if [ -f "$WORK/warm.json.saved" ]; then mv "$WORK/warm.json.saved" "$DB.warm.json"; else rm -f "${DB:-/nonexistent}.warm.json"; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -33,6 +34,10 @@ else
   CONFIG="$WORK/data/vitals.toml"
   /usr/bin/time -f "import: %e s" "$BIN" --config "$CONFIG" import "$WORK/data" --db "$DB" | tail -2
 fi
+
+# The server warms the queries its last run was asked (`STORE.warm.json`, refresh-ahead): set
+# that list aside while measuring, so that "cold" is cold; it is put back at exit.
+if [ -f "$DB.warm.json" ]; then mv "$DB.warm.json" "$WORK/warm.json.saved"; fi
 
 echo "== serve"
 CONFIG_ARGS=()

@@ -8,6 +8,8 @@ server's is, leaves the tab's own requests uncached), then the tab's first scree
 the panels in view loaded) and whole tab (scrolled through to the bottom without pausing,
 every panel loaded), cold (every query computed) and warm (the server's result cache). Prints
 the times, the number of /api/v1/query calls and the slowest cold call with its request.
+DASHBOARD_REQUESTS=DIR writes each tab's cold requests to DIR/TAB.jsonl (one body a line,
+slowest first), to replay with `vitals query --request`.
 """
 import os
 import sys
@@ -69,6 +71,9 @@ with sync_playwright() as p:
             visit(page, tab, [], "&tz=UTC")
         bodies.clear()
         cold_first, cold_whole, queries, slowest = visit(page, tab, bodies)
+        if os.environ.get("DASHBOARD_REQUESTS"):
+            with open(os.path.join(os.environ["DASHBOARD_REQUESTS"], f"{tab}.jsonl"), "w") as out:
+                out.writelines(body + "\n" for _, body in sorted(bodies, reverse=True))
         warm_first, warm_whole, _, _ = visit(page, tab, [])
         print(f"{tab:<16}{cold_first:>13.2f}/{warm_first:<12.2f}{cold_whole:>11.2f}/{warm_whole:<12.2f}{queries:>9}"
               f"  {slowest[0]:.0f} ms {slowest[1][:160]}", flush=True)
