@@ -118,27 +118,49 @@ impl Store {
     }
 
     /// Ends a first import of `entity`: keeps only the last record of any repeated key, notes
-    /// the table's stored facts for a rebuild, and clears the import's mark.
-    pub(crate) fn finish_fresh(&self, entity: &'static Entity) -> Result<MergeCounts, StoreError> {
+    /// the table's stored facts for a rebuild, and clears the import's mark. The keys are
+    /// checked in slices of about `slice_rows` rows (by their hash), each with hash tables of
+    /// its own size only.
+    pub(crate) fn finish_fresh(
+        &self,
+        entity: &'static Entity,
+        slice_rows: i64,
+    ) -> Result<MergeCounts, StoreError> {
         let table = entity.name;
         self.transaction(&format!("the write of {table}"), || {
             let written = self.count(&format!("SELECT count(*) FROM {table}"))?;
             let keys = key_list(entity);
-            let distinct = self.count(&format!(
-                "SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table})"
-            ))?;
-            if distinct != written {
-                let on = entity
-                    .key
-                    .iter()
-                    .map(|k| format!("t.\"{k}\" = d.\"{k}\""))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
+            let slices = written.div_ceil(slice_rows.max(1) as u64).max(1);
+            let on = entity
+                .key
+                .iter()
+                .map(|k| format!("t.\"{k}\" = d.\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let mut distinct = 0;
+            for slice in 0..slices {
+                let in_slice = if slices == 1 {
+                    String::new()
+                } else {
+                    format!(" WHERE hash({keys}) % {slices} = {slice}")
+                };
+                let rows = if slices == 1 {
+                    written
+                } else {
+                    self.count(&format!("SELECT count(*) FROM {table}{in_slice}"))?
+                };
+                let keys_in_slice = self.count(&format!(
+                    "SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table}{in_slice})"
+                ))?;
+                distinct += keys_in_slice;
+                if keys_in_slice == rows {
+                    continue;
+                }
                 self.conn
                     .execute_batch(&format!(
                         "DELETE FROM {table} WHERE rowid IN (
                            SELECT t.rowid FROM {table} t
-                           SEMI JOIN (SELECT {keys} FROM {table} GROUP BY ALL HAVING count(*) > 1) d ON {on}
+                           SEMI JOIN (SELECT {keys} FROM {table}{in_slice} GROUP BY ALL HAVING count(*) > 1) d ON {on}
                            QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY t._ord DESC) > 1)"
                     ))
                     .context(|| format!("keeping the last record of each key in {table}"))?;

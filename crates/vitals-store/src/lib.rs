@@ -185,7 +185,7 @@ pub const QUERY_MEMORY: &str = "4GB";
 
 /// The engine's memory cap for a process that only writes (import, derive), unless
 /// `VITALS_MEMORY_LIMIT` is set: bulk work spills to disk instead of growing.
-pub const WRITE_MEMORY: &str = "500MB";
+pub const WRITE_MEMORY: &str = "400MB";
 
 /// Caps the engine's memory at `VITALS_MEMORY_LIMIT`, else at `default`.
 pub(crate) fn set_memory_limit(conn: &Connection, default: &str) -> Result<(), StoreError> {

@@ -149,3 +149,26 @@ fn a_first_import_in_parts_equals_one_merge_and_leaves_nothing_when_abandoned() 
     assert_eq!(rows.len(), 2, "only the next import's records: {rows:?}");
     assert!(next > import);
 }
+
+/// A first import checks its keys for repeats slice by slice (by the keys' hash) past ten
+/// parts' rows: with parts of one record, 25 records are checked in three slices, and every
+/// repeated key still ends as its last record, with the counts of one merge.
+#[test]
+fn a_first_import_checked_in_key_slices_equals_one_merge() {
+    let channels = ["email", "chat", "web"];
+    let records: Vec<_> = (0..25)
+        .map(|i| ticket(&format!("t{}", i % 11), channels[i % 3]))
+        .collect();
+    let whole = Store::open_in_memory().unwrap();
+    let one = load_in_parts(&whole, &records, 25, 1_000);
+    assert_eq!(one.0.inserted, 11);
+    assert_eq!(one.0.superseded, 14);
+    let sliced = Store::open_in_memory().unwrap();
+    let import = sliced.begin_import("test").unwrap();
+    let w = sliced
+        .stage_bulk(entity("tickets").unwrap(), import)
+        .unwrap()
+        .merging_every(1);
+    assert!(w.fresh);
+    assert_eq!(write_in_parts(&sliced, w, &records, 4), one);
+}
