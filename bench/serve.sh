@@ -135,5 +135,5 @@ for writers in 1 10 50; do
     | grep '^RESULT' | sed 's/^RESULT //')
   printf '  %2d writers: %s\n' "$writers" "$result"
 done
-curl -s "http://$ADDR/metrics" | grep -E '^vitals_(records_committed_total|commits_total) ' | sed 's/^/  /'
+curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/metrics" | grep -E '^vitals_(records_committed_total|commits_total) ' | sed 's/^/  /'
 stop_server

@@ -211,6 +211,18 @@ def main():
             page.locator(".panel-body > .table-block .csv").first.click()
         csv_text = open(download.value.path(), encoding="utf-8").read()
         check("a table downloads as CSV", csv_text.count("\n") > 2 and "," in csv_text.splitlines()[0])
+        # The page's own CSV writer never lets a cell run as a formula (values an ingest token
+        # could have put in a category), and leaves numbers as numbers.
+        hostile = page.evaluate("""async () => {
+            const { toCsv } = await import('/assets/js/table.js');
+            const rows = ['=HYPERLINK("http://x","y")', '+1', '@SUM(A1)', '\\t=1', -3.5, 'billing']
+              .map((c) => ({ c }));
+            return toCsv([{ title: 'category', raw: (r) => r.c }], rows);
+        }""")
+        lines = hostile.split("\r\n")
+        check("CSV cells that would run as formulas are written as text",
+              lines[1:7] == ['"\'=HYPERLINK(""http://x"",""y"")"', "'+1", "'@SUM(A1)", "'\t=1", "-3.5", "billing"],
+              repr(lines))
 
         # 6. Drill-down: a card's records number exactly its n.
         if drill_offered:

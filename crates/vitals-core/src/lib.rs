@@ -10,4 +10,5 @@ pub mod config;
 pub mod facts;
 pub mod now;
 pub mod records;
+pub mod spreadsheet;
 pub mod stats;

@@ -1,7 +1,11 @@
 //! The rejects file: every rejected row with its file, line, column, reason and code, written
-//! beside the store as CSV (created only when something is rejected).
+//! beside the store as CSV (created only when something is rejected). The rows are the
+//! input's as written, so a cell a spreadsheet would run as a formula is written as text
+//! (`safe_cell`: a leading `'`).
 
 use std::path::{Path, PathBuf};
+
+use vitals_core::spreadsheet::safe_cell;
 
 use crate::ImportError;
 
@@ -95,13 +99,14 @@ impl RejectsFile {
             self.writer = Some(w);
         }
         let w = self.writer.as_mut().expect("created above");
+        let file = r.file.display().to_string();
         w.write_record([
-            r.file.display().to_string(),
-            r.line.to_string(),
-            r.column.clone().unwrap_or_default(),
-            r.reason.clone(),
-            r.raw.clone(),
-            r.code.as_str().to_string(),
+            safe_cell(&file).as_ref(),
+            &r.line.to_string(),
+            &safe_cell(r.column.as_deref().unwrap_or_default()),
+            &safe_cell(&r.reason),
+            &safe_cell(&r.raw),
+            r.code.as_str(),
         ])
         .map_err(|e| ImportError::Format {
             path: self.path.clone(),

@@ -20,6 +20,7 @@ use crate::buckets::{buckets, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn};
 use crate::engine::Engine;
 use crate::error::QueryError;
+use crate::limits::{check_buckets, check_span};
 use crate::plan::{
     bucket_join, conditions, entity_from, fill_placeholders, local_hours, per_bucket_rows,
     preamble, PlannedSql,
@@ -196,7 +197,13 @@ pub fn drill(
             records: Vec::new(),
         });
     };
+    check_span(&config.limits, from, to)?;
     let all_buckets = buckets(resolved.zone, resolved.grain, from, to);
+    check_buckets(
+        &config.limits,
+        all_buckets.len(),
+        resolved.grain.map_or("period", |g| g.dimension()),
+    )?;
     let bucket_list: Vec<_> = match time_dimension.and_then(|d| request.cell.get(d)) {
         Some(label) => all_buckets
             .into_iter()

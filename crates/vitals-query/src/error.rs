@@ -75,6 +75,14 @@ pub enum QueryError {
     /// A period that is empty or reversed, or a date that cannot be read.
     #[error("{0}")]
     InvalidPeriod(String),
+    /// The query is over one of the limits of `[limits]` (span, buckets, result rows).
+    #[error("{message}")]
+    LimitExceeded {
+        /// The limit's configuration key (`limits.max_buckets`).
+        limit: &'static str,
+        /// Which limit, by how much, and how to narrow the query.
+        message: String,
+    },
     /// The configuration the query needs is invalid (e.g. a target).
     #[error("configuration: {0}")]
     Config(String),
@@ -108,6 +116,7 @@ impl QueryError {
             QueryError::SeveralTimeDimensions { .. } => "several_time_dimensions",
             QueryError::InvalidFilter { .. } => "invalid_filter",
             QueryError::InvalidPeriod(_) => "invalid_period",
+            QueryError::LimitExceeded { .. } => "limit_exceeded",
             QueryError::Config(_) => "invalid_config",
             QueryError::Engine(_) => "engine",
         }

@@ -13,6 +13,7 @@ pub mod dialect;
 pub mod drill;
 pub mod engine;
 pub mod error;
+pub mod limits;
 mod local_time;
 pub mod logical;
 pub mod plan;

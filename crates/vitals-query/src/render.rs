@@ -3,6 +3,7 @@
 //! (every number in full, with intervals, comparison and target columns).
 
 use vitals_core::catalogue::{Catalogue, Unit};
+use vitals_core::spreadsheet::safe_cell;
 
 use crate::response::QueryResponse;
 use crate::result::{MetricValue, ResultRow};
@@ -145,7 +146,8 @@ pub fn to_table(catalogue: &Catalogue, result: &QueryResponse) -> String {
 }
 
 /// CSV: dimensions, then value, n, ci_low, ci_high per metric (and, when present, the
-/// comparison value, change, p-value and target with on_target).
+/// comparison value, change, p-value and target with on_target). Dimension values that a
+/// spreadsheet would run as formulas are written as text (`safe_cell`).
 pub fn to_csv(result: &QueryResponse) -> String {
     let (dims, keys) = columns(result);
     let (with_change, with_target) = optional_columns(result);
@@ -172,7 +174,10 @@ pub fn to_csv(result: &QueryResponse) -> String {
     let _ = w.write_record(&header);
     let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
     for r in &result.results {
-        let mut row: Vec<String> = dims.iter().map(|d| dimension_cell(r, d, "")).collect();
+        let mut row: Vec<String> = dims
+            .iter()
+            .map(|d| safe_cell(&dimension_cell(r, d, "")).into_owned())
+            .collect();
         for k in &keys {
             let width = 4 + 3 * usize::from(with_change) + 2 * usize::from(with_target);
             match r.metrics.iter().find(|(n, _)| n == k) {

@@ -226,6 +226,12 @@ pub fn resolve(
             dimension_sql,
         });
     }
+    if let Some(from) = req.from {
+        crate::limits::check_date("from", from)?;
+    }
+    if let Some(to) = req.to {
+        crate::limits::check_date("to", to)?;
+    }
     if let (Some(from), Some(to)) = (req.from, req.to) {
         if from >= to {
             return Err(QueryError::InvalidPeriod(format!(

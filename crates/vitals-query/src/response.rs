@@ -273,3 +273,32 @@ impl<'de> Deserialize<'de> for MetricValue {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client of the API (`vitals query --server`) must print the numbers the server sent:
+    /// every double written as JSON parses back to the same bits.
+    #[test]
+    fn every_value_survives_the_json_round_trip_exactly() {
+        let mut bits: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            // xorshift over all finite doubles.
+            bits ^= bits << 13;
+            bits ^= bits >> 7;
+            bits ^= bits << 17;
+            let x = f64::from_bits(bits);
+            if !x.is_finite() {
+                continue;
+            }
+            let value = MetricValue {
+                value: Some(x),
+                ..Default::default()
+            };
+            let text = serde_json::to_string(&value).unwrap();
+            let back: MetricValue = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.value.map(f64::to_bits), Some(x.to_bits()), "{text}");
+        }
+    }
+}

@@ -15,6 +15,7 @@ use crate::buckets::{buckets, Bucket};
 use crate::compare::{attach, comparison_period};
 use crate::engine::{Engine, FactsState};
 use crate::error::QueryError;
+use crate::limits::{check_buckets, check_rows, check_span};
 use crate::plan::{extent_sql, plan_metric, quantiles, PlannedSql};
 use crate::request::QueryRequest;
 use crate::resolve::{resolve, ResolvedMetric, ResolvedQuery};
@@ -63,10 +64,16 @@ pub fn run_query(
     let catalogue = in_query.as_ref().unwrap_or(catalogue);
     let (from, to) = period(engine, catalogue, config, &resolved)?;
     let zone = resolved.zone;
+    let limits = &config.limits;
+    let grain_name = resolved.grain.map_or("period", |g| g.dimension());
     let bucket_list = match (from, to) {
-        (Some(f), Some(t)) => buckets(zone, resolved.grain, f, t),
+        (Some(f), Some(t)) => {
+            check_span(limits, f, t)?;
+            buckets(zone, resolved.grain, f, t)
+        }
         _ => Vec::new(),
     };
+    check_buckets(limits, bucket_list.len(), grain_name)?;
     let comparison = match (request.compare, from, to) {
         (Some(mode), Some(f), Some(t)) => {
             let (cf, ct) = comparison_period(mode, resolved.grain, f, t);
@@ -136,6 +143,7 @@ pub fn run_query(
             to: ct,
         });
     }
+    check_rows(limits, results.len())?;
     let configured_targets = config
         .targets()
         .map_err(|e| QueryError::Config(e.to_string()))?;

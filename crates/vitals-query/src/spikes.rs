@@ -15,6 +15,7 @@ use vitals_core::config::Config;
 use crate::annotations::{on_date, Annotation};
 use crate::engine::Engine;
 use crate::error::QueryError;
+use crate::limits::check_date;
 use crate::request::{Filter, MetricSpec, QueryRequest};
 use crate::run::run_query;
 
@@ -190,6 +191,38 @@ pub fn detect(
     .collect()
 }
 
+/// The most weeks of baseline a request may ask for (two years).
+pub const MAX_BASELINE_WEEKS: u32 = 104;
+
+/// The request's parameters, defaults filled in, each checked against its range.
+fn checked_params(request: &SpikeRequest) -> Result<SpikeParams, QueryError> {
+    let invalid = |message: String| QueryError::InvalidRequest { message };
+    let baseline_weeks = request.baseline_weeks.unwrap_or(BASELINE_WEEKS);
+    if !(1..=MAX_BASELINE_WEEKS).contains(&baseline_weeks) {
+        return Err(invalid(format!(
+            "baseline_weeks {baseline_weeks} is outside 1–{MAX_BASELINE_WEEKS}"
+        )));
+    }
+    let threshold = request.threshold.unwrap_or(THRESHOLD);
+    if !(threshold.is_finite() && threshold > 0.0 && threshold <= 1_000.0) {
+        return Err(invalid(format!(
+            "threshold {threshold} is not a robust z above 0 and at most 1000"
+        )));
+    }
+    let min_excess = request.min_excess.unwrap_or(MIN_EXCESS);
+    if !(min_excess.is_finite() && min_excess >= 0.0) {
+        return Err(invalid(format!(
+            "min_excess {min_excess} is not a number of tickets ≥ 0"
+        )));
+    }
+    Ok(SpikeParams {
+        baseline_weeks,
+        min_baseline: MIN_BASELINE.min(baseline_weeks as usize),
+        threshold,
+        min_excess,
+    })
+}
+
 /// Finds the spikes asked for.
 pub fn spikes(
     engine: &dyn Engine,
@@ -197,12 +230,12 @@ pub fn spikes(
     config: &Config,
     request: &SpikeRequest,
 ) -> Result<SpikeReport, QueryError> {
-    let params = SpikeParams {
-        baseline_weeks: request.baseline_weeks.unwrap_or(BASELINE_WEEKS).max(1),
-        min_baseline: MIN_BASELINE.min(request.baseline_weeks.unwrap_or(BASELINE_WEEKS) as usize),
-        threshold: request.threshold.unwrap_or(THRESHOLD),
-        min_excess: request.min_excess.unwrap_or(MIN_EXCESS),
-    };
+    let params = checked_params(request)?;
+    for (what, date) in [("from", request.from), ("to", request.to)] {
+        if let Some(date) = date {
+            check_date(what, date)?;
+        }
+    }
     let lookback = Duration::days(7 * i64::from(params.baseline_weeks));
     let mut by = vec!["time:day".to_string()];
     by.extend(request.by.clone());
@@ -326,6 +359,30 @@ mod tests {
         // The first weeks have no baseline and are never judged.
         let early = start + Duration::days(3);
         assert!(baseline(&series, early, start, &params()).is_none());
+    }
+
+    #[test]
+    fn parameters_out_of_range_are_refused_before_any_work() {
+        let ask = |weeks: Option<u32>, threshold: Option<f64>, min_excess: Option<f64>| {
+            checked_params(&SpikeRequest {
+                baseline_weeks: weeks,
+                threshold,
+                min_excess,
+                ..Default::default()
+            })
+        };
+        assert_eq!(ask(None, None, None).unwrap(), params());
+        for weeks in [0, 105, 13_000_000, u32::MAX] {
+            let e = ask(Some(weeks), None, None).unwrap_err();
+            assert_eq!(e.code(), "invalid_request", "{weeks}");
+        }
+        assert_eq!(ask(Some(1), None, None).unwrap().min_baseline, 1);
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0, 1e9] {
+            assert!(ask(None, Some(bad), None).is_err(), "threshold {bad}");
+        }
+        for bad in [f64::NAN, -0.5, f64::NEG_INFINITY] {
+            assert!(ask(None, None, Some(bad)).is_err(), "min_excess {bad}");
+        }
     }
 
     #[test]

@@ -141,6 +141,7 @@ pub struct StaffingReport {
 pub fn month_bounds(month: &str) -> Result<(NaiveDate, NaiveDate), QueryError> {
     let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
         .map_err(|_| QueryError::InvalidPeriod(format!("month `{month}` is not YYYY-MM")))?;
+    let first = crate::limits::check_date("month", first)?;
     let next = first
         .checked_add_months(Months::new(1))
         .ok_or_else(|| QueryError::InvalidPeriod(format!("month `{month}` is out of range")))?;

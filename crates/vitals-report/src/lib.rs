@@ -8,6 +8,7 @@
 
 mod build;
 pub mod calculator;
+mod cells;
 pub mod format;
 pub mod html;
 pub mod model;

@@ -12,6 +12,7 @@
 
 use rust_xlsxwriter::{Chart, ChartType, Color, Format, FormatAlign, Workbook, Worksheet};
 
+use crate::cells::Cells;
 use crate::model::{ReportModel, Series, Table};
 use crate::ReportError;
 
@@ -118,7 +119,7 @@ pub(crate) fn heading(
     } else {
         ""
     };
-    ws.write_string_with_format(
+    ws.text_with_format(
         0,
         0,
         format!("{what} — {}{partial}", model.month_title),
@@ -129,7 +130,7 @@ pub(crate) fn heading(
         .as_deref()
         .map(|t| format!(", team {t}"))
         .unwrap_or_default();
-    ws.write_string(
+    ws.text(
         1,
         0,
         format!(
@@ -139,7 +140,7 @@ pub(crate) fn heading(
     )?;
     let mut row = 2;
     for note in &model.notes {
-        ws.write_string_with_format(row, 0, note, &st.note)?;
+        ws.text_with_format(row, 0, note, &st.note)?;
         row += 1;
     }
     Ok(row + 1)
@@ -180,30 +181,30 @@ fn metrics_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result
         .map(String::from),
     );
     for (c, h) in header.iter().enumerate() {
-        ws.write_string_with_format(top, c as u16, h, &st.header)?;
+        ws.text_with_format(top, c as u16, h, &st.header)?;
     }
     ws.set_freeze_panes(top + 1, 2)?;
     let mut row = top + 1;
     let after = month_col + model.months.len() as u16;
     for g in &model.groups {
         for r in &g.rows {
-            ws.write_string(row, 0, &g.title)?;
+            ws.text(row, 0, &g.title)?;
             let label = if r.low_sample {
                 format!("{} ⚠", r.label)
             } else {
                 r.label.clone()
             };
-            ws.write_string(row, 1, label)?;
-            ws.write_string(row, 2, &r.key)?;
+            ws.text(row, 1, label)?;
+            ws.text(row, 2, &r.key)?;
             if let Some((d, v)) = &r.breakdown {
-                ws.write_string(row, 3, format!("{d}={v}"))?;
+                ws.text(row, 3, format!("{d}={v}"))?;
             }
             for (i, v) in r.values.iter().enumerate() {
                 write_opt(ws, row, month_col + i as u16, *v, &r.unit)?;
             }
             write_opt(ws, row, after, r.target, &r.unit)?;
             if let Some(on) = r.on_target {
-                ws.write_string(row, after + 1, if on { "on" } else { "off" })?;
+                ws.text(row, after + 1, if on { "on" } else { "off" })?;
             }
             if let Some(c) = r.change {
                 ws.write_number_with_format(
@@ -230,7 +231,7 @@ fn metrics_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result
                 )?;
             }
             if let Some(s) = r.significant {
-                ws.write_string(row, after + 5, if s { "yes" } else { "no" })?;
+                ws.text(row, after + 5, if s { "yes" } else { "no" })?;
             }
             ws.write_number(row, after + 6, r.n as f64)?;
             if let Some((lo, hi)) = r.ci {
@@ -238,10 +239,10 @@ fn metrics_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result
                 write_opt(ws, row, after + 8, Some(hi), &r.unit)?;
             }
             if r.low_sample {
-                ws.write_string(row, after + 9, "low sample")?;
+                ws.text(row, after + 9, "low sample")?;
             }
             if r.organisation_wide {
-                ws.write_string(row, after + 10, "organisation-wide")?;
+                ws.text(row, after + 10, "organisation-wide")?;
             }
             row += 1;
         }
@@ -272,13 +273,13 @@ fn ranked_table(
     t: &Table,
     st: &Styles,
 ) -> Result<u32, ReportError> {
-    ws.write_string_with_format(top, 0, title, &st.bold)?;
-    ws.write_string_with_format(top + 1, 0, "Rank", &st.header)?;
-    ws.write_string_with_format(top + 1, 1, &t.dimension, &st.header)?;
-    ws.write_string_with_format(top + 1, 2, "Team", &st.header)?;
+    ws.text_with_format(top, 0, title, &st.bold)?;
+    ws.text_with_format(top + 1, 0, "Rank", &st.header)?;
+    ws.text_with_format(top + 1, 1, &t.dimension, &st.header)?;
+    ws.text_with_format(top + 1, 2, "Team", &st.header)?;
     for (i, c) in t.columns.iter().enumerate() {
         let col = 3 + i as u16;
-        ws.write_string_with_format(top + 1, col, &c.label, &st.header)?;
+        ws.text_with_format(top + 1, col, &c.label, &st.header)?;
         let mut key = format!("{} {}", c.dimension, c.key);
         if let Some((d, v)) = &c.breakdown {
             key.push_str(&format!(" {d}={v}"));
@@ -286,7 +287,7 @@ fn ranked_table(
         if c.part == "n" {
             key.push_str(" n");
         }
-        ws.write_string_with_format(top + 2, col, key, &st.keys)?;
+        ws.text_with_format(top + 2, col, key, &st.keys)?;
     }
     let mut row = top + 3;
     for r in &t.rows {
@@ -295,12 +296,12 @@ fn ranked_table(
             ws.write_number(row, 0, rank as f64)?;
         }
         if italic {
-            ws.write_string_with_format(row, 1, &r.name, &Format::new().set_italic())?;
+            ws.text_with_format(row, 1, &r.name, &Format::new().set_italic())?;
         } else {
-            ws.write_string(row, 1, &r.name)?;
+            ws.text(row, 1, &r.name)?;
         }
         if let Some(team) = &r.team {
-            ws.write_string(row, 2, team)?;
+            ws.text(row, 2, team)?;
         }
         for (i, (v, c)) in r.values.iter().zip(&t.columns).enumerate() {
             write_opt(ws, row, 3 + i as u16, *v, &c.unit)?;
@@ -319,10 +320,10 @@ fn series_block(
     series: &[Series],
     st: &Styles,
 ) -> Result<(), ReportError> {
-    ws.write_string_with_format(top, col, "Day", &st.header)?;
+    ws.text_with_format(top, col, "Day", &st.header)?;
     for (k, s) in series.iter().enumerate() {
-        ws.write_string_with_format(top, col + 1 + k as u16, &s.name, &st.header)?;
-        ws.write_string_with_format(
+        ws.text_with_format(top, col + 1 + k as u16, &s.name, &st.header)?;
+        ws.text_with_format(
             top + 1,
             col + 1 + k as u16,
             format!("time:day ticket:{what}"),
@@ -331,7 +332,7 @@ fn series_block(
     }
     for (i, d) in days.iter().enumerate() {
         let row = top + 2 + i as u32;
-        ws.write_string(row, col, d)?;
+        ws.text(row, col, d)?;
         for (k, s) in series.iter().enumerate() {
             ws.write_number(row, col + 1 + k as u16, s.values[i])?;
         }
@@ -400,7 +401,7 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
     )?;
     let side = 14u16;
     let mut row = top;
-    ws.write_string_with_format(
+    ws.text_with_format(
         row,
         side,
         "Categories that rose most against the previous month",
@@ -418,11 +419,11 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
     .iter()
     .enumerate()
     {
-        ws.write_string_with_format(row, side + c as u16, *h, &st.header)?;
+        ws.text_with_format(row, side + c as u16, *h, &st.header)?;
     }
     row += 1;
     for r in &v.risers {
-        ws.write_string(row, side, &r.name)?;
+        ws.text(row, side, &r.name)?;
         ws.write_number(row, side + 1, r.count)?;
         write_opt(ws, row, side + 2, r.previous, "count")?;
         write_opt(ws, row, side + 3, r.change, "count")?;
@@ -435,12 +436,12 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
             )?;
         }
         if let Some(s) = r.significant {
-            ws.write_string(row, side + 5, if s { "yes" } else { "no" })?;
+            ws.text(row, side + 5, if s { "yes" } else { "no" })?;
         }
         row += 1;
     }
     row += 2;
-    ws.write_string_with_format(
+    ws.text_with_format(
         row,
         side,
         "Spikes: days far above the usual level for their weekday (method on the Formulas sheet)",
@@ -459,12 +460,12 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
     .iter()
     .enumerate()
     {
-        ws.write_string_with_format(row, side + c as u16, *h, &st.header)?;
+        ws.text_with_format(row, side + c as u16, *h, &st.header)?;
     }
     row += 1;
     for s in v.spikes.iter().chain(&v.category_spikes) {
-        ws.write_string(row, side, s.date.to_string())?;
-        ws.write_string(row, side + 1, s.value.as_deref().unwrap_or("all tickets"))?;
+        ws.text(row, side, s.date.to_string())?;
+        ws.text(row, side + 1, s.value.as_deref().unwrap_or("all tickets"))?;
         ws.write_number(row, side + 2, s.count)?;
         ws.write_number(row, side + 3, s.expected)?;
         ws.write_number(row, side + 4, s.excess)?;
@@ -477,11 +478,11 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
             )?;
         }
         let notes: Vec<String> = s.annotations.iter().map(|a| a.text.clone()).collect();
-        ws.write_string(row, side + 6, notes.join("; "))?;
+        ws.text(row, side + 6, notes.join("; "))?;
         row += 1;
     }
     if v.spikes.is_empty() && v.category_spikes.is_empty() {
-        ws.write_string(row, side, "No spikes this month.")?;
+        ws.text(row, side, "No spikes this month.")?;
     }
     ws.set_column_width(0, 11)?;
     ws.set_column_width(channel_col, 11)?;
@@ -495,7 +496,7 @@ fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Resul
     ws.set_name(SHEETS[3])?;
     let s = &model.staffing;
     let mut row = heading(ws, model, "Staffing", st)?;
-    ws.write_string(row, 0, format!(
+    ws.text(row, 0, format!(
         "Erlang C for the month's busiest weekday × hour cells: {:.0} % of calls answered within {} s ({}), one-hour intervals; offered calls per hour are the month's calls in the cell divided by the days of that weekday.",
         s.target * 100.0, s.threshold_secs, s.target_source
     ))?;
@@ -514,13 +515,13 @@ fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Resul
     .iter()
     .enumerate()
     {
-        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
+        ws.text_with_format(row, c as u16, *h, &st.header)?;
     }
     ws.set_freeze_panes(row + 1, 0)?;
     row += 1;
     for c in &s.cells {
-        ws.write_string(row, 0, &c.weekday)?;
-        ws.write_string(row, 1, format!("{}:00", c.hour))?;
+        ws.text(row, 0, &c.weekday)?;
+        ws.text(row, 1, format!("{}:00", c.hour))?;
         ws.write_number(row, 2, c.offered_total as f64)?;
         ws.write_number(row, 3, f64::from(c.occurrences))?;
         ws.write_number_with_format(
@@ -551,7 +552,7 @@ fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Resul
         row += 1;
     }
     if s.cells.is_empty() {
-        ws.write_string(row, 0, "No calls this month.")?;
+        ws.text(row, 0, "No calls this month.")?;
     }
     ws.set_column_width(0, 12)?;
     for c in 2..9 {

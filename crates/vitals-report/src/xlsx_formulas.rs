@@ -6,6 +6,7 @@
 use rust_xlsxwriter::{Formula, ProtectionOptions, Worksheet};
 
 use crate::calculator::{CalcRow, ERLANG_ROWS};
+use crate::cells::Cells;
 use crate::model::ReportModel;
 use crate::xlsx::{heading, Styles, SHEETS};
 use crate::ReportError;
@@ -48,7 +49,7 @@ pub(crate) fn formulas_sheet(
 ) -> Result<(), ReportError> {
     ws.set_name(SHEETS[2])?;
     let mut row = heading(ws, model, "Formulas", st)?;
-    ws.write_string_with_format(
+    ws.text_with_format(
         row,
         0,
         "Calculator — type new numbers into the yellow cells; results recompute.",
@@ -73,16 +74,16 @@ pub(crate) fn formulas_sheet(
         .map(String::from),
     );
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(row, c as u16, h, &st.header)?;
+        ws.text_with_format(row, c as u16, h, &st.header)?;
     }
     ws.set_freeze_panes(row + 1, 1)?;
     row += 1;
     let mut helper_row = row;
     for calc in &model.calculators {
-        ws.write_string(row, 0, &calc.name)?;
+        ws.text(row, 0, &calc.name)?;
         for (i, input) in calc.inputs.iter().enumerate() {
             let c = first_input + 2 * i as u16;
-            ws.write_string(row, c, &input.name)?;
+            ws.text(row, c, &input.name)?;
             ws.write_number_with_format(row, c + 1, input.value, &st.input)?;
         }
         let formula = if calc.name == "erlang_c" {
@@ -98,23 +99,23 @@ pub(crate) fn formulas_sheet(
             Formula::new(formula).set_result(calc.result.to_string()),
             &st.result,
         )?;
-        ws.write_string(row, result_col + 1, &calc.unit)?;
+        ws.text(row, result_col + 1, &calc.unit)?;
         if let Some(e) = calc.expected {
             ws.write_number(row, result_col + 2, e)?;
         }
-        ws.write_string(row, result_col + 3, &calc.formula)?;
-        ws.write_string(row, result_col + 4, &calc.example)?;
+        ws.text(row, result_col + 3, &calc.formula)?;
+        ws.text(row, result_col + 4, &calc.example)?;
         row += 1;
     }
     row += 2;
-    ws.write_string_with_format(row, 0, "Spike detection", &st.bold)?;
+    ws.text_with_format(row, 0, "Spike detection", &st.bold)?;
     row += 1;
     for line in model.spike_method.lines() {
-        ws.write_string(row, 0, line)?;
+        ws.text(row, 0, line)?;
         row += 1;
     }
     row += 1;
-    ws.write_string_with_format(row, 0, "Definitions", &st.bold)?;
+    ws.text_with_format(row, 0, "Definitions", &st.bold)?;
     row += 1;
     for (c, h) in [
         "Metric",
@@ -129,18 +130,18 @@ pub(crate) fn formulas_sheet(
     .iter()
     .enumerate()
     {
-        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
+        ws.text_with_format(row, c as u16, *h, &st.header)?;
     }
     row += 1;
     for f in &model.formulas {
-        ws.write_string(row, 0, &f.id)?;
-        ws.write_string(row, 1, &f.label)?;
-        ws.write_string(row, 2, &f.group)?;
-        ws.write_string_with_format(row, 3, &f.formula, &st.wrap)?;
-        ws.write_string_with_format(row, 4, &f.counts_by, &st.wrap)?;
-        ws.write_string_with_format(row, 5, &f.interval, &st.wrap)?;
-        ws.write_string_with_format(row, 6, &f.description, &st.wrap)?;
-        ws.write_string_with_format(
+        ws.text(row, 0, &f.id)?;
+        ws.text(row, 1, &f.label)?;
+        ws.text(row, 2, &f.group)?;
+        ws.text_with_format(row, 3, &f.formula, &st.wrap)?;
+        ws.text_with_format(row, 4, &f.counts_by, &st.wrap)?;
+        ws.text_with_format(row, 5, &f.interval, &st.wrap)?;
+        ws.text_with_format(row, 6, &f.description, &st.wrap)?;
+        ws.text_with_format(
             row,
             7,
             f.decisions

@@ -1,11 +1,16 @@
 //! Access: every `/api` call carries an API token (`Authorization: Bearer vt_…`) or the
 //! dashboard's session cookie, and needs the scope its endpoint names (`read`, `ingest`,
-//! `admin`; admin implies all). The dashboard logs in by posting a token to
-//! `/api/v1/session`, which answers with an HttpOnly, SameSite=Strict cookie (Secure when the
-//! server is reached over HTTPS); the session lives in memory and ends with the server.
+//! `admin`; admin implies all). Access is checked by a layer in front of each route, before
+//! the request's path, query or body is read, so an anonymous client learns nothing of their
+//! shapes. The dashboard logs in by posting a token to `/api/v1/session`, which answers with
+//! an HttpOnly, SameSite=Strict cookie (Secure when the server is reached over HTTPS); the
+//! session lives in memory and ends with the server. SameSite does not stop a same-site
+//! origin (another port, a sibling subdomain), so a request carried by the cookie that is not
+//! a plain read must come from the dashboard's own origin and send JSON or NDJSON.
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -18,6 +23,118 @@ use crate::state::{poisoned, AppState, Shared};
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "vitals_session";
 
+/// Who sent a request, as the access layer found it (in the request's extensions).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token.
+    pub token: TokenInfo,
+    /// Whether it came by the session cookie (a browser) rather than a bearer header.
+    pub by_cookie: bool,
+}
+
+/// Layer: the route needs a token with the `read` scope.
+pub async fn require_read(state: State<Shared>, request: Request, next: Next) -> Response {
+    require(state, Scope::Read, request, next).await
+}
+
+/// Layer: the route needs a token with the `ingest` scope.
+pub async fn require_ingest(state: State<Shared>, request: Request, next: Next) -> Response {
+    require(state, Scope::Ingest, request, next).await
+}
+
+/// Layer: the route needs a token with the `admin` scope.
+pub async fn require_admin(state: State<Shared>, request: Request, next: Next) -> Response {
+    require(state, Scope::Admin, request, next).await
+}
+
+async fn require(
+    State(state): State<Shared>,
+    scope: Scope,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let caller = match identify(&state, request.headers(), Some(scope)) {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    if caller.by_cookie {
+        if let Err(e) = same_origin_write(request.method(), request.headers()) {
+            return e.into_response();
+        }
+    }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+/// Layer over the whole router: a request for anything under `/api` (the login aside) without
+/// a valid token or session is answered 401 before it is routed, so an anonymous client cannot
+/// tell which paths and methods exist (no 404 or 405 for it either).
+pub async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") && path != "/api/v1/session" {
+        let checked = identify(&state, request.headers(), None);
+        if let Err(e) = checked {
+            return e.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// A request carried by the session cookie that may change something must come from the
+/// server's own origin (`Origin` equal to `Host`, or `Sec-Fetch-Site: same-origin`) and carry
+/// JSON or NDJSON — which a cross-site form cannot send.
+fn same_origin_write(method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let fetch_site = text(header::HeaderName::from_static("sec-fetch-site"));
+    let origin_host = text(header::ORIGIN).and_then(|o| o.split_once("://").map(|(_, h)| h));
+    // Browsers send Sec-Fetch-Site and a page cannot forge it; without it (older browsers),
+    // Origin must name the host the request was sent to.
+    let same = match (fetch_site, origin_host, text(header::HOST)) {
+        (Some(site), _, _) => site == "same-origin",
+        (None, Some(origin), Some(host)) => origin.eq_ignore_ascii_case(host),
+        _ => false,
+    };
+    if !same {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "a change made with the dashboard's session must come from the dashboard's own \
+             origin; scripts send `Authorization: Bearer vt_…` instead",
+        ));
+    }
+    let has_body = headers.contains_key(header::CONTENT_TYPE)
+        || text(header::CONTENT_LENGTH).is_some_and(|n| n != "0")
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    let media = text(header::CONTENT_TYPE)
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let json = matches!(
+        media.as_str(),
+        "application/json" | "application/x-ndjson" | "application/ndjson" | "application/jsonl"
+    );
+    if has_body && !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "a change made with the dashboard's session must send application/json or application/x-ndjson",
+        ));
+    }
+    Ok(())
+}
+
 /// The token a request presents (bearer header first, then the session cookie), checked for
 /// `scope`.
 pub fn authorize(
@@ -25,6 +142,17 @@ pub fn authorize(
     headers: &HeaderMap,
     scope: Scope,
 ) -> Result<TokenInfo, ApiError> {
+    identify(state, headers, Some(scope)).map(|caller| caller.token)
+}
+
+/// The caller of a request: a valid (known, unrevoked) token, presented as a bearer header or
+/// through a session, with `scope` when one is named.
+fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Option<Scope>,
+) -> Result<Caller, ApiError> {
+    let by_cookie = bearer(headers).is_none();
     let token = match bearer(headers) {
         Some(presented) => find_token(state, |t| t.matches(presented))?,
         None => match session_id(headers) {
@@ -45,14 +173,14 @@ pub fn authorize(
     let Some(token) = token.filter(|t| t.revoked_at.is_none()) else {
         return Err(ApiError::unauthorized("the token is unknown or revoked"));
     };
-    if !token.grants(scope) {
+    if let Some(scope) = scope.filter(|s| !token.grants(*s)) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             format!("the token `{}` lacks the `{scope}` scope", token.name),
         ));
     }
-    Ok(token)
+    Ok(Caller { token, by_cookie })
 }
 
 fn find_token(

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod insights;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -22,16 +23,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_store::{Scope, Store, StoreError};
 
+pub use listen::ConnectionLimits;
 pub use state::Limits;
 pub use writer::GroupCommit;
 
@@ -104,41 +108,102 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/assets/{path}"),
 ];
 
-/// The application's routes over a state.
+/// The application's routes over a state. Access is checked in front of each `/api` route
+/// (before its path, query or body is read); the public routes are the health check, the
+/// login, the dashboard's files and the survey pages (and `/metrics` with `--public-metrics`).
 pub fn router(state: Shared) -> Router {
+    let read = || from_fn_with_state(state.clone(), auth::require_read);
+    let ingest = || from_fn_with_state(state.clone(), auth::require_ingest);
+    let admin = || from_fn_with_state(state.clone(), auth::require_admin);
+    let metrics = if state.limits.public_metrics {
+        get(prometheus)
+    } else {
+        get(prometheus.layer(read()))
+    };
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(prometheus))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/query", post(api::query))
-        .route("/api/v1/catalogue", get(api::catalogue))
-        .route("/api/v1/catalogue/{metric}", get(api::catalogue_metric))
-        .route("/api/v1/records/{entity}", post(api::ingest))
-        .route("/api/v1/tickets/{id}", get(api::ticket))
-        .route("/api/v1/sla", get(api::sla))
-        .route("/api/v1/spikes", get(insights::get_spikes))
-        .route("/api/v1/staffing", get(insights::get_staffing))
+        .route("/metrics", metrics)
+        .route("/api/v1/openapi.json", get(openapi::document.layer(read())))
+        .route("/api/v1/query", post(api::query.layer(read())))
+        .route("/api/v1/catalogue", get(api::catalogue.layer(read())))
+        .route(
+            "/api/v1/catalogue/{metric}",
+            get(api::catalogue_metric.layer(read())),
+        )
+        .route(
+            "/api/v1/records/{entity}",
+            post(api::ingest.layer(ingest())),
+        )
+        .route("/api/v1/tickets/{id}", get(api::ticket.layer(read())))
+        .route("/api/v1/sla", get(api::sla.layer(read())))
+        .route("/api/v1/spikes", get(insights::get_spikes.layer(read())))
+        .route(
+            "/api/v1/staffing",
+            get(insights::get_staffing.layer(read())),
+        )
         .route(
             "/api/v1/annotations",
-            get(insights::list_annotations).post(insights::add_annotation),
+            get(insights::list_annotations.layer(read()))
+                .post(insights::add_annotation.layer(ingest())),
         )
         .route(
             "/api/v1/annotations/{id}",
-            delete(insights::delete_annotation),
+            delete(insights::delete_annotation.layer(ingest())),
         )
-        .route("/api/v1/report", get(insights::get_report))
-        .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
-        .route("/api/v1/tokens/{id}", delete(api::revoke_token))
+        .route("/api/v1/report", get(insights::get_report.layer(read())))
+        .route(
+            "/api/v1/tokens",
+            get(api::tokens.layer(admin())).post(api::create_token.layer(admin())),
+        )
+        .route(
+            "/api/v1/tokens/{id}",
+            delete(api::revoke_token.layer(admin())),
+        )
         .route(
             "/api/v1/session",
             get(auth::whoami).post(auth::login).delete(auth::logout),
         )
-        .route("/api/v1/surveys/links", post(surveys::create_link))
+        .route(
+            "/api/v1/surveys/links",
+            post(surveys::create_link.layer(ingest())),
+        )
         .route("/s/{token}", get(surveys::show).post(surveys::answer))
         .merge(dashboard::routes())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(from_fn_with_state(state.clone(), announced_size))
+        .layer(from_fn_with_state(state.clone(), auth::gate))
+        .layer(CatchPanicLayer::custom(error::panicked))
+        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// The largest body of a request other than ingest (a query, a token, a link, an annotation).
+pub const JSON_BODY_LIMIT: usize = 2 << 20;
+
+/// Refuses a body whose announced length is over its route's limit before any of it is read
+/// (with `Expect: 100-continue`, before the client sends it): 413 in the JSON shape.
+async fn announced_size(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let ingest = request.uri().path().starts_with("/api/v1/records/");
+    let (limit, flag) = if ingest {
+        (state.limits.max_body_bytes, " (--max-body-bytes)")
+    } else {
+        (JSON_BODY_LIMIT, "")
+    };
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return error::ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is larger than {limit} bytes, the server's limit{flag}"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> Response {
@@ -254,9 +319,8 @@ pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()
             ));
         }
         ready(addr);
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        let connections = state.limits.connections;
+        listen::serve(listener, router(state), connections, shutdown()).await;
         Ok(())
     })
 }

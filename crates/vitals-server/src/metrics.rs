@@ -29,6 +29,7 @@ struct Counters {
     latency: BTreeMap<String, Histogram>,
     rejected: BTreeMap<String, u64>,
     accepted: u64,
+    interrupted: BTreeMap<&'static str, u64>,
 }
 
 /// The server's counters.
@@ -53,6 +54,14 @@ impl Metrics {
         }
         h.sum += secs;
         h.count += 1;
+    }
+
+    /// Counts a query stopped before it answered: `timeout` (over the time budget) or
+    /// `client_gone` (its client disconnected).
+    pub fn interrupted(&self, reason: &'static str) {
+        if let Ok(mut c) = self.counters.lock() {
+            *c.interrupted.entry(reason).or_default() += 1;
+        }
     }
 
     /// Counts an ingest request's outcome.
@@ -109,6 +118,14 @@ pub fn render(state: &AppState) -> String {
         out.push_str("# HELP vitals_records_rejected_total Records rejected by the ingest API, by code.\n# TYPE vitals_records_rejected_total counter\n");
         for (code, n) in &c.rejected {
             let _ = writeln!(out, "vitals_records_rejected_total{{code=\"{code}\"}} {n}");
+        }
+        out.push_str("# HELP vitals_queries_interrupted_total Queries stopped before they answered, by reason (timeout, client_gone).\n# TYPE vitals_queries_interrupted_total counter\n");
+        for reason in ["timeout", "client_gone"] {
+            let n = c.interrupted.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "vitals_queries_interrupted_total{{reason=\"{reason}\"}} {n}"
+            );
         }
     }
     let gauge = |out: &mut String, name: &str, help: &str, kind: &str, value: String| {

@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
-use vitals_store::{Reader, TokenInfo};
+use vitals_store::{Interrupter, Reader, TokenInfo};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -22,6 +23,10 @@ pub struct Limits {
     pub cache_entries: usize,
     /// Whether the server is reached over HTTPS (session cookies get `Secure`).
     pub secure_cookies: bool,
+    /// Whether `/metrics` answers without a token.
+    pub public_metrics: bool,
+    /// Header, body and connection bounds.
+    pub connections: crate::listen::ConnectionLimits,
 }
 
 /// The shared state.
@@ -79,20 +84,45 @@ impl AppState {
         }
     }
 
-    /// Runs `work` with a reader on a blocking thread (queries are CPU-bound).
+    /// Runs `work` with a reader on a blocking thread (queries are CPU-bound), within the
+    /// query time budget (`[limits] query_timeout_secs`): past it, or when the request is
+    /// dropped because its client went away, the reader's statements are interrupted and no
+    /// other starts, so abandoned work does not go on.
     pub async fn read<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&AppState, &Reader) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        let reader = self.checkout()?;
+        reader.rearm();
+        let mut stop = InterruptOnDrop {
+            interrupter: Some(reader.interrupter()),
+            state: self.clone(),
+            reason: "client_gone",
+        };
         let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let reader = state.checkout()?;
+        let task = tokio::task::spawn_blocking(move || {
             let result = work(&state, &reader);
-            state.readers.lock().map_err(poisoned)?.push(reader);
+            if let Ok(mut idle) = state.readers.lock() {
+                idle.push(reader);
+            }
             result
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+        });
+        let seconds = self.config.limits.query_timeout_secs;
+        let joined = if seconds <= 0.0 {
+            task.await
+        } else {
+            match tokio::time::timeout(Duration::from_secs_f64(seconds), task).await {
+                Ok(joined) => joined,
+                // Dropping `stop` interrupts the work, which then ends on its own.
+                Err(_) => {
+                    self.metrics.interrupted("timeout");
+                    stop.reason = "timeout";
+                    return Err(ApiError::query_timeout(seconds));
+                }
+            }
+        };
+        stop.interrupter = None;
+        joined.map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
     }
 
     fn checkout(&self) -> Result<Reader, ApiError> {
@@ -103,7 +133,7 @@ impl AppState {
             .lock()
             .map_err(poisoned)?
             .try_clone()
-            .map_err(|e| ApiError::internal(e.to_string()))
+            .map_err(ApiError::internal)
     }
 
     /// The current data version (changes with every commit).
@@ -112,6 +142,26 @@ impl AppState {
             .stats
             .data_version
             .load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// Interrupts a reader's work when dropped armed: when a request's future is dropped (its
+/// client disconnected) or its time budget ran out.
+struct InterruptOnDrop {
+    interrupter: Option<Interrupter>,
+    state: Arc<AppState>,
+    /// Why, for `/metrics` (`client_gone` unless the budget ran out).
+    reason: &'static str,
+}
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(interrupter) = self.interrupter.take() {
+            interrupter.interrupt();
+            if self.reason != "timeout" {
+                self.state.metrics.interrupted(self.reason);
+            }
+        }
     }
 }
 
@@ -139,6 +189,12 @@ pub struct ResultCache {
 /// How many recently asked requests are kept warm (a dashboard tab asks up to about a dozen).
 const RECENT: usize = 64;
 
+/// The longest request text kept warm (a dashboard's requests are a few hundred bytes).
+pub const MAX_WARM_KEY: usize = 8 * 1024;
+
+/// The longest an answer may have taken for its request to be warmed again unasked.
+pub const WARM_BUDGET: Duration = Duration::from_secs(10);
+
 impl ResultCache {
     fn new(capacity: usize) -> Self {
         ResultCache {
@@ -160,10 +216,9 @@ impl ResultCache {
         }
     }
 
-    /// The cached answer to `key` at `version`; notes `key` as recently asked.
+    /// The cached answer to `key` at `version`.
     pub fn get(&mut self, version: u64, key: &str) -> Option<Arc<String>> {
         self.advance(version);
-        self.note_recent(key);
         let found = (version == self.version)
             .then(|| self.entries.get(key).cloned())
             .flatten();
@@ -191,8 +246,22 @@ impl ResultCache {
         self.entries.insert(key, value);
     }
 
+    /// Notes `key` as recently answered, to be warmed after the next commit: only requests
+    /// that answered, within [`WARM_BUDGET`] and not longer than [`MAX_WARM_KEY`], so a
+    /// request that failed, timed out or ran long is never replayed unasked.
+    pub fn answered(&mut self, key: &str, took: Duration) {
+        if took <= WARM_BUDGET {
+            self.note_recent(key);
+        }
+    }
+
+    /// Takes `key` off the list of requests to warm (it failed or ran long when warmed).
+    pub fn forget(&mut self, key: &str) {
+        self.recent.retain(|k| k != key);
+    }
+
     fn note_recent(&mut self, key: &str) {
-        if self.capacity == 0 {
+        if self.capacity == 0 || key.len() > MAX_WARM_KEY {
             return;
         }
         if let Some(i) = self.recent.iter().position(|k| k == key) {
@@ -247,14 +316,29 @@ mod tests {
     fn recent_requests_are_most_recent_first_without_repeats() {
         let mut cache = ResultCache::new(8);
         for key in ["a", "b", "a", "c"] {
-            cache.get(1, key);
+            cache.answered(key, Duration::from_millis(5));
         }
         assert_eq!(cache.recent(), ["c", "a", "b"]);
         let mut restarted = ResultCache::new(8);
         restarted.remember(cache.recent());
         assert_eq!(restarted.recent(), ["c", "a", "b"]);
         let mut off = ResultCache::new(0);
-        off.get(1, "a");
+        off.answered("a", Duration::from_millis(5));
         assert!(off.recent().is_empty(), "no cache, nothing to warm");
+    }
+
+    #[test]
+    fn only_requests_that_answered_quickly_are_warmed_and_the_list_is_bounded() {
+        let mut cache = ResultCache::new(1024);
+        cache.get(1, "asked but never answered");
+        cache.answered("slow", WARM_BUDGET + Duration::from_millis(1));
+        cache.answered(&"x".repeat(MAX_WARM_KEY + 1), Duration::from_millis(1));
+        assert!(cache.recent().is_empty(), "{:?}", cache.recent());
+        for i in 0..1000 {
+            cache.answered(&format!("q{i}"), Duration::from_millis(1));
+        }
+        assert_eq!(cache.recent().len(), RECENT);
+        cache.forget("q999");
+        assert_eq!(cache.recent()[0], "q998");
     }
 }

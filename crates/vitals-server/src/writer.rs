@@ -143,14 +143,18 @@ impl WriterHandle {
         Ok(rx)
     }
 
-    /// Runs `task` on the writer thread and returns its result.
+    /// Runs `task` on the writer thread and returns its result. The data version moves before
+    /// the answer, so no answer cached before the write is served after it.
     pub async fn run<T: Send + 'static>(
         &self,
         task: impl FnOnce(&Store) -> T + Send + 'static,
     ) -> Result<T, QueueFull> {
         let (reply, rx) = oneshot::channel();
+        let stats = self.stats.clone();
         self.send(Job::Task(Box::new(move |store| {
-            let _ = reply.send(task(store));
+            let answer = task(store);
+            stats.data_version.fetch_add(1, Ordering::Release);
+            let _ = reply.send(answer);
         })))?;
         rx.await.map_err(|_| QueueFull)
     }
@@ -201,7 +205,6 @@ impl Writer {
                 Job::Task(task) => {
                     self.commit(std::mem::take(&mut pending));
                     task(&self.store);
-                    self.stats.data_version.fetch_add(1, Ordering::Release);
                 }
             }
         }

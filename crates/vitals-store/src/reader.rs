@@ -4,6 +4,7 @@
 //! read-only open of the file (another process, when no writer holds it).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use duckdb::{params_from_iter, AccessMode, Connection};
 use vitals_query::plan::PlannedSql;
@@ -13,6 +14,7 @@ use vitals_query::{
 };
 
 use crate::error::{Context, StoreError};
+use crate::interrupt::Interrupts;
 use crate::{schema, Store};
 
 /// The most metric statements one query runs at once ([`Reader::run_side_by_side`]).
@@ -22,6 +24,8 @@ const STATEMENTS_AT_ONCE: usize = 4;
 pub struct Reader {
     pub(crate) conn: Connection,
     path: String,
+    /// What [`Reader::interrupter`] reaches.
+    pub(crate) interrupts: Arc<Interrupts>,
 }
 
 impl Store {
@@ -32,6 +36,7 @@ impl Store {
             .try_clone()
             .context(|| "opening a reader connection".into())?;
         Ok(Reader {
+            interrupts: Interrupts::over(&conn),
             conn,
             path: self.path().to_string(),
         })
@@ -50,6 +55,7 @@ impl Reader {
             Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_open(path, e))?;
         crate::set_memory_limit(&conn, crate::QUERY_MEMORY)?;
         let reader = Reader {
+            interrupts: Interrupts::over(&conn),
             conn,
             path: path.to_string(),
         };
@@ -76,11 +82,27 @@ impl Reader {
 
     /// Another reader on the same database (a cloned connection).
     pub fn try_clone(&self) -> Result<Reader, StoreError> {
+        let conn = self
+            .conn
+            .try_clone()
+            .context(|| "opening a reader connection".into())?;
         Ok(Reader {
-            conn: self
-                .conn
-                .try_clone()
-                .context(|| "opening a reader connection".into())?,
+            interrupts: Interrupts::over(&conn),
+            conn,
+            path: self.path.clone(),
+        })
+    }
+
+    /// A helper for a side-by-side run: its own connection, interrupted with this reader.
+    fn helper(&self) -> Result<Reader, StoreError> {
+        let conn = self
+            .conn
+            .try_clone()
+            .context(|| "opening a reader connection".into())?;
+        self.interrupts.add_helper(&conn);
+        Ok(Reader {
+            interrupts: self.interrupts.clone(),
+            conn,
             path: self.path.clone(),
         })
     }
@@ -92,6 +114,7 @@ impl Reader {
 
     /// Runs one planned metric statement.
     pub fn run_planned(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, StoreError> {
+        self.interrupts.check()?;
         let mut stmt = self
             .conn
             .prepare(&plan.sql)
@@ -134,8 +157,15 @@ impl Reader {
             return plans.iter().map(|plan| self.run_planned(plan)).collect();
         }
         let helpers = (1..at_once)
-            .map(|_| self.try_clone())
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|_| self.helper())
+            .collect::<Result<Vec<_>, _>>();
+        let helpers = match helpers {
+            Ok(helpers) => helpers,
+            Err(e) => {
+                self.interrupts.forget_helpers();
+                return Err(e);
+            }
+        };
         let next = AtomicUsize::new(0);
         let work = |reader: &Reader| {
             let mut done = Vec::new();
@@ -162,12 +192,14 @@ impl Reader {
             }
             done
         });
+        self.interrupts.forget_helpers();
         done.sort_by_key(|(i, _)| *i);
         done.into_iter().map(|(_, answer)| answer).collect()
     }
 
     /// Runs a drill-down page statement (id, ticket, anchor µs, value, counted).
     pub fn run_records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, StoreError> {
+        self.interrupts.check()?;
         let mut stmt = self
             .conn
             .prepare(&plan.sql)
@@ -189,6 +221,7 @@ impl Reader {
 
     /// Earliest and latest instant (UTC µs) from an extent statement, if any rows.
     pub fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        self.interrupts.check()?;
         let (lo, hi): (Option<f64>, Option<f64>) = self
             .conn
             .query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?)))

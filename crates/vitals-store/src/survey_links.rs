@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::error::{Context, StoreError};
 use crate::tokens::random_hex;
-use crate::Store;
+use crate::{Reader, Store};
 
 /// A survey link as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,29 +58,7 @@ impl Store {
 
     /// The link with this id, if any.
     pub fn survey_link(&self, link_id: &str) -> Result<Option<SurveyLink>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT link_id, survey, ticket_id, customer_id, agent_id, epoch_us(expires_at), epoch_us(used_at) \
-                 FROM vitals_survey_links WHERE link_id = ?",
-            )
-            .context(|| "reading a survey link".into())?;
-        let mut rows = stmt
-            .query_map([link_id], |r| {
-                Ok(SurveyLink {
-                    link_id: r.get(0)?,
-                    survey: r.get(1)?,
-                    ticket_id: r.get(2)?,
-                    customer_id: r.get(3)?,
-                    agent_id: r.get(4)?,
-                    expires_us: r.get(5)?,
-                    used_us: r.get(6)?,
-                })
-            })
-            .context(|| "reading a survey link".into())?;
-        rows.next()
-            .transpose()
-            .context(|| "reading a survey link".into())
+        find(&self.conn, link_id)
     }
 
     /// Marks the link answered; false when it was already (a second answer stores nothing).
@@ -94,6 +72,38 @@ impl Store {
             .context(|| "marking a survey link answered".into())?;
         Ok(n > 0)
     }
+}
+
+impl Reader {
+    /// The link with this id, if any: showing a survey page reads, only its answer writes.
+    pub fn survey_link(&self, link_id: &str) -> Result<Option<SurveyLink>, StoreError> {
+        find(&self.conn, link_id)
+    }
+}
+
+fn find(conn: &duckdb::Connection, link_id: &str) -> Result<Option<SurveyLink>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT link_id, survey, ticket_id, customer_id, agent_id, epoch_us(expires_at), epoch_us(used_at) \
+             FROM vitals_survey_links WHERE link_id = ?",
+        )
+        .context(|| "reading a survey link".into())?;
+    let mut rows = stmt
+        .query_map([link_id], |r| {
+            Ok(SurveyLink {
+                link_id: r.get(0)?,
+                survey: r.get(1)?,
+                ticket_id: r.get(2)?,
+                customer_id: r.get(3)?,
+                agent_id: r.get(4)?,
+                expires_us: r.get(5)?,
+                used_us: r.get(6)?,
+            })
+        })
+        .context(|| "reading a survey link".into())?;
+    rows.next()
+        .transpose()
+        .context(|| "reading a survey link".into())
 }
 
 #[cfg(test)]
@@ -121,5 +131,7 @@ mod tests {
         assert!(!store.use_survey_link("L1").unwrap());
         assert!(store.survey_link("L1").unwrap().unwrap().used_us.is_some());
         assert_eq!(store.survey_link("nope").unwrap(), None);
+        let reader = store.reader().unwrap();
+        assert!(reader.survey_link("L1").unwrap().unwrap().used_us.is_some());
     }
 }

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
+use vitals_core::spreadsheet::safe_cell;
 use vitals_query::drill::DrillResponse;
 use vitals_query::render::{to_csv, to_table};
 use vitals_query::request::parse_date;
@@ -210,16 +211,18 @@ pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// The records of a drill-down page as CSV (id, kind, ticket, at, value, counted).
+/// The records of a drill-down page as CSV (id, kind, ticket, at, value, counted); text that
+/// a spreadsheet would run as a formula is written as text.
 fn records_csv(page: &DrillResponse) -> String {
     let mut out = csv::Writer::from_writer(Vec::new());
     let _ = out.write_record(["id", "kind", "ticket_id", "at", "value", "counted"]);
     for r in &page.records {
+        let text = |v: &Option<String>| safe_cell(v.as_deref().unwrap_or_default()).into_owned();
         let _ = out.write_record([
-            r.id.clone().unwrap_or_default(),
-            r.kind.clone(),
-            r.ticket_id.clone().unwrap_or_default(),
-            r.at.clone().unwrap_or_default(),
+            text(&r.id),
+            safe_cell(&r.kind).into_owned(),
+            text(&r.ticket_id),
+            text(&r.at),
             r.value.map(|v| v.to_string()).unwrap_or_default(),
             r.counted.map(|c| c.to_string()).unwrap_or_default(),
         ]);

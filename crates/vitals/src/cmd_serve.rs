@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use vitals_core::config::Config;
-use vitals_server::{GroupCommit, Limits, ServeOptions};
+use vitals_server::{ConnectionLimits, GroupCommit, Limits, ServeOptions};
 use vitals_store::{Scope, Store};
 
 use crate::UserError;
@@ -39,6 +40,24 @@ pub struct ServeArgs {
     /// The server is reached over HTTPS (a TLS proxy in front): session cookies get `Secure`.
     #[arg(long)]
     pub https: bool,
+    /// Serve `/metrics` without a token (by default it needs a `read` token, since it shows
+    /// ingest volume and traffic to anyone who can reach the server).
+    #[arg(long)]
+    pub public_metrics: bool,
+    /// Seconds a client has to send a request's headers; an idle kept-alive connection is
+    /// closed after as long.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may stall before the request is cut off.
+    #[arg(long, default_value_t = 30)]
+    pub body_timeout_secs: u64,
+    /// Connections open at once (more wait until one closes).
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a query may run before it is stopped (0: no limit; fractions allowed);
+    /// overrides `[limits] query_timeout_secs`.
+    #[arg(long)]
+    pub query_timeout_secs: Option<f64>,
 }
 
 /// The store to serve and its configuration: as given, else `vitals.duckdb`, else — right
@@ -76,7 +95,16 @@ fn store_and_config(
 
 /// `vitals serve`; `explicit_config` says whether `--config` (or `VITALS_CONFIG`) named one.
 pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<()> {
-    let (db, config) = store_and_config(args.db.clone(), config, explicit_config)?;
+    let (db, mut config) = store_and_config(args.db.clone(), config, explicit_config)?;
+    if let Some(seconds) = args.query_timeout_secs {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(UserError(format!(
+                "--query-timeout-secs {seconds}: a number of seconds ≥ 0 (0: no limit)"
+            ))
+            .into());
+        }
+        config.limits.query_timeout_secs = seconds;
+    }
     let config = &config;
     if !args.addr.ip().is_loopback() && !args.https {
         eprintln!(
@@ -93,11 +121,17 @@ pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<
             max_body_bytes: args.max_body_bytes,
             cache_entries: args.cache_entries,
             secure_cookies: args.https,
+            public_metrics: args.public_metrics,
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+                body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+                max_connections: args.max_connections.max(1),
+            },
         },
         batching: GroupCommit {
             queue_jobs: args.queue_jobs.max(1),
             batch_records: args.batch_records.max(1),
-            batch_wait: std::time::Duration::from_millis(args.batch_wait_ms),
+            batch_wait: Duration::from_millis(args.batch_wait_ms),
         },
     };
     let db = db.display().to_string();

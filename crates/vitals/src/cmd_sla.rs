@@ -58,9 +58,13 @@ pub fn run(args: SlaArgs, config: &Config) -> Result<()> {
         .into());
     }
     let now = match &args.now {
-        Some(t) => DateTime::parse_from_rfc3339(t)
-            .map_err(|_| UserError(format!("--now `{t}` is not an RFC 3339 instant")))?
-            .timestamp_micros(),
+        Some(t) => {
+            let at = DateTime::parse_from_rfc3339(t)
+                .map_err(|_| UserError(format!("--now `{t}` is not an RFC 3339 instant")))?;
+            vitals_query::limits::check_date("--now", at.date_naive())
+                .map_err(|e| UserError(e.to_string()))?;
+            at.timestamp_micros()
+        }
         None => vitals_core::now::now_us().map_err(UserError)?,
     };
     let store = open_reader(&args.db)?;

@@ -153,7 +153,7 @@ fn open_writer(db: &std::path::Path) -> Result<Store> {
 }
 
 /// `vitals annotate`.
-pub fn annotate(args: AnnotateArgs) -> Result<()> {
+pub fn annotate(args: AnnotateArgs, config: &Config) -> Result<()> {
     let date: NaiveDate = parse_date(&args.date, "the date")?;
     if args.text.trim().is_empty() {
         return Err(UserError("the annotation's text is empty".into()).into());
@@ -163,6 +163,8 @@ pub fn annotate(args: AnnotateArgs) -> Result<()> {
         text: args.text,
         category: args.category,
     };
+    new.check(config.import.max_field_chars)
+        .map_err(UserError)?;
     let a: Annotation = match &args.server {
         Some(url) => serde_json::from_str(&Remote::new(url)?.post(
             "/api/v1/annotations",

@@ -116,7 +116,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => cmd_demo::generate(args),
         Command::Report(args) => cmd_report::run(args, &config),
         Command::Spikes(args) => cmd_volume::spikes(args, &config),
-        Command::Annotate(args) => cmd_volume::annotate(args),
+        Command::Annotate(args) => cmd_volume::annotate(args, &config),
         Command::Annotations(args) => cmd_volume::annotations(args),
         Command::Staffing(args) => cmd_volume::staffing(args, &config),
         Command::Config { default } => {

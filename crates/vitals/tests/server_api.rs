@@ -255,7 +255,8 @@ fn health_metrics_and_the_openapi_document() {
         .unwrap();
     assert!(version > health["data_version"].as_u64().unwrap());
 
-    let metrics = get(&server.url("/metrics"), None).expect(200);
+    get(&server.url("/metrics"), None).expect(401);
+    let metrics = get(&server.url("/metrics"), Some(&admin)).expect(200);
     assert!(metrics
         .header("content-type")
         .unwrap()

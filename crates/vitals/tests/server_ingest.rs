@@ -127,7 +127,7 @@ fn concurrent_ingest_loses_nothing_and_duplicates_nothing() {
     assert_eq!(first["results"], second["results"]);
 
     // Every acknowledged record went through a commit.
-    let metrics = get(&server.url("/metrics"), None).body;
+    let metrics = get(&server.url("/metrics"), Some(&admin)).body;
     let committed = metrics
         .lines()
         .find_map(|l| l.strip_prefix("vitals_records_committed_total "))

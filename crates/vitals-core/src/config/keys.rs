@@ -118,7 +118,14 @@ const ZENDESK_IMPORT: Shape = fixed(&[("bot_user_ids", V)]);
 const IMPORT: Shape = fixed(&[
     ("max_record_bytes", V),
     ("max_columns", V),
+    ("max_field_chars", V),
     ("zendesk", ZENDESK_IMPORT),
+]);
+const LIMITS: Shape = fixed(&[
+    ("max_span_days", V),
+    ("max_buckets", V),
+    ("max_result_rows", V),
+    ("query_timeout_secs", V),
 ]);
 
 /// The whole file.
@@ -136,6 +143,7 @@ pub(super) const FILE: Shape = fixed(&[
     ("attribution", ATTRIBUTION),
     ("clv", CLV),
     ("import", IMPORT),
+    ("limits", LIMITS),
 ]);
 
 /// A key as written in a dotted path: bare when it can be, else quoted.
@@ -286,8 +294,14 @@ lifespan_years = 2
 [import]
 max_record_bytes = 1048576
 max_columns = 500
+max_field_chars = 1000
 [import.zendesk]
 bot_user_ids = [360001234567, "bot-2"]
+[limits]
+max_span_days = 3660
+max_buckets = 400
+max_result_rows = 10000
+query_timeout_secs = 30
 "#;
 
     #[test]
@@ -297,6 +311,8 @@ bot_user_ids = [360001234567, "bot-2"]
         assert_eq!(c.statistics.min_agent_sample, 5);
         assert_eq!(c.targets().unwrap().len(), 4);
         assert_eq!(c.import.max_columns, 500);
+        assert_eq!(c.import.max_field_chars, 1000);
+        assert_eq!(c.limits.max_buckets, 400);
         let bots: Vec<String> = c
             .import
             .zendesk

@@ -8,7 +8,7 @@ mod sections;
 
 pub use sections::{
     parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, ImportConfig,
-    QualityConfig, SlaPolicy, SlaPolicyConfig, SurveyAttribution, Target, UserId,
+    QualityConfig, QueryLimits, SlaPolicy, SlaPolicyConfig, SurveyAttribution, Target, UserId,
     ZendeskImportConfig, SLA_FIELDS, SLA_TARGETS, TARGET_SCOPES,
 };
 
@@ -99,6 +99,8 @@ pub struct Config {
     pub clv: ClvConfig,
     /// Import limits and source adapter settings.
     pub import: ImportConfig,
+    /// The budget of one query.
+    pub limits: QueryLimits,
 }
 
 /// `[clv]`.
@@ -324,6 +326,7 @@ impl Config {
         self.targets()?;
         self.engagement.check()?;
         self.import.check()?;
+        self.limits.check()?;
         if !(self.clv.lifespan_years.is_finite() && self.clv.lifespan_years > 0.0) {
             return Err(ConfigError::Invalid {
                 key: "clv.lifespan_years".into(),

@@ -451,6 +451,10 @@ pub struct ImportConfig {
     pub max_record_bytes: u64,
     /// The most columns a delimited file's header may have.
     pub max_columns: u64,
+    /// The most characters one text value (a category, a comment, an id) may hold; longer is
+    /// rejected like any bad value. Excel's cell limit by default, so every stored text fits
+    /// in the monthly workbook.
+    pub max_field_chars: u64,
     /// `[import.zendesk]`.
     pub zendesk: ZendeskImportConfig,
 }
@@ -460,6 +464,7 @@ impl Default for ImportConfig {
         ImportConfig {
             max_record_bytes: 64 << 20,
             max_columns: 10_000,
+            max_field_chars: 32_767,
             zendesk: ZendeskImportConfig::default(),
         }
     }
@@ -478,6 +483,67 @@ impl ImportConfig {
             return Err(ConfigError::Invalid {
                 key: "import.max_columns".into(),
                 message: "at least 1 column".into(),
+            });
+        }
+        if self.max_field_chars < 64 {
+            return Err(ConfigError::Invalid {
+                key: "import.max_field_chars".into(),
+                message: format!("{}: at least 64 characters", self.max_field_chars),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `[limits]`: the budget of one query, on every surface (CLI, API, dashboard, report). A
+/// query over a limit is refused before it runs, with the limit's name and how to narrow it.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryLimits {
+    /// The longest period a query may cover, in days.
+    pub max_span_days: u32,
+    /// The most time buckets (days, weeks, months… of `time:*`) one query may have.
+    pub max_buckets: u32,
+    /// The most result rows (buckets × dimension values) one query may answer.
+    pub max_result_rows: u32,
+    /// Seconds a query may run in `vitals serve` before it is interrupted (0: no limit;
+    /// fractions allowed).
+    pub query_timeout_secs: f64,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            max_span_days: 36_525,
+            max_buckets: 5_000,
+            max_result_rows: 200_000,
+            query_timeout_secs: 60.0,
+        }
+    }
+}
+
+impl QueryLimits {
+    /// Checks that every limit leaves room for a query.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("limits.max_span_days", self.max_span_days),
+            ("limits.max_buckets", self.max_buckets),
+            ("limits.max_result_rows", self.max_result_rows),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: "at least 1".into(),
+                });
+            }
+        }
+        if !(self.query_timeout_secs.is_finite() && self.query_timeout_secs >= 0.0) {
+            return Err(ConfigError::Invalid {
+                key: "limits.query_timeout_secs".into(),
+                message: format!(
+                    "{}: a number of seconds ≥ 0 (0: no limit)",
+                    self.query_timeout_secs
+                ),
             });
         }
         Ok(())

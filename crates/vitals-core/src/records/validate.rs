@@ -80,10 +80,30 @@ impl Validator {
                 Some(raw) => parse_value(raw, column.ty, self.default_zone)
                     .map_err(|r| Rejection::at(column.name, r))?,
             };
+            self.check_length(column.name, &value)?;
             record.push(value);
         }
         self.check_rules(entity, &mut record)?;
         Ok(record)
+    }
+
+    /// A text longer than `[import] max_field_chars` is rejected: one huge value must not
+    /// break what reads it later (the workbook's cells hold at most 32 767 characters).
+    fn check_length(&self, column: &str, value: &Value) -> Result<(), Rejection> {
+        let limit = self.config.import.max_field_chars;
+        if let Value::Text(text) = value {
+            // Bytes bound characters from above: count only what may be over.
+            if text.len() as u64 > limit && text.chars().count() as u64 > limit {
+                return Err(Rejection::at(
+                    column,
+                    format!(
+                        "`{column}` is {} characters long, more than the limit of {limit} ([import] max_field_chars)",
+                        text.chars().count()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Cross-column rules of each entity.
@@ -251,6 +271,40 @@ mod tests {
         let e = entity(name).unwrap();
         let (cells, present) = row(e, pairs);
         Validator::new(Config::default(), None).validate(e, &cells, &present)
+    }
+
+    #[test]
+    fn a_text_longer_than_the_field_limit_is_rejected_naming_the_limit() {
+        let long = "=".repeat(40_000);
+        let r = check(
+            "tickets",
+            &[
+                ("ticket_id", "t1"),
+                ("created_at", "2026-03-02T09:00:00Z"),
+                ("channel", "email"),
+                ("category", &long),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(r.column.as_deref(), Some("category"));
+        assert!(r.reason.contains("40000 characters"), "{}", r.reason);
+        assert!(
+            r.reason.contains("[import] max_field_chars"),
+            "{}",
+            r.reason
+        );
+        // Characters, not bytes: 32 767 two-byte characters still fit.
+        let wide = "ä".repeat(32_767);
+        check(
+            "tickets",
+            &[
+                ("ticket_id", "t1"),
+                ("created_at", "2026-03-02T09:00:00Z"),
+                ("channel", "email"),
+                ("category", &wide),
+            ],
+        )
+        .unwrap();
     }
 
     #[test]

@@ -6,9 +6,17 @@ import { h, replace } from './dom.js';
 import { labelOf, unitOf, formatValue, dimensionLabel } from './format.js';
 import { drill } from './panels.js';
 
+/** Text a spreadsheet would run as a formula (OWASP: = + - @ tab CR first) gets a leading
+ * quote; numbers stay numbers. */
+export function safeCell(value) {
+  if (typeof value !== 'string') return value;
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 function csvField(value) {
-  const text = value === null || value === undefined ? '' : String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const safe = safeCell(value);
+  const text = safe === null || safe === undefined ? '' : String(safe);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** The CSV text of a table's columns and rows (raw values, not formatted). */
