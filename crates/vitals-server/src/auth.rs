@@ -58,7 +58,8 @@ async fn require(
         Err(e) => return e.into_response(),
     };
     if caller.by_cookie {
-        if let Err(e) = same_origin_write(request.method(), request.headers()) {
+        let path = request.uri().path();
+        if let Err(e) = same_origin_write(request.method(), path, request.headers()) {
             return e.into_response();
         }
     }
@@ -80,12 +81,19 @@ pub async fn gate(State(state): State<Shared>, request: Request, next: Next) -> 
     next.run(request).await
 }
 
+/// The one POST that only reads: a query (its answer cannot be read across origins).
+const READ_BY_POST: &str = "/api/v1/query";
+
 /// A request carried by the session cookie that may change something must come from the
 /// server's own origin (`Origin` equal to `Host`, or `Sec-Fetch-Site: same-origin`) and carry
-/// JSON or NDJSON — which a cross-site form cannot send.
-fn same_origin_write(method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
+/// JSON or NDJSON — which a cross-site form cannot send. A query, a read sent as POST, needs
+/// only the media type, so no cross-site form can make the server compute one either.
+fn same_origin_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(), ApiError> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
+    }
+    if path == READ_BY_POST {
+        return json_media(headers);
     }
     let text = |name| {
         headers
@@ -109,6 +117,16 @@ fn same_origin_write(method: &Method, headers: &HeaderMap) -> Result<(), ApiErro
              origin; scripts send `Authorization: Bearer vt_…` instead",
         ));
     }
+    json_media(headers)
+}
+
+/// A body, when there is one, is JSON or NDJSON.
+fn json_media(headers: &HeaderMap) -> Result<(), ApiError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     let has_body = headers.contains_key(header::CONTENT_TYPE)
         || text(header::CONTENT_LENGTH).is_some_and(|n| n != "0")
         || headers.contains_key(header::TRANSFER_ENCODING);

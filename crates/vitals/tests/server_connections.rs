@@ -47,14 +47,6 @@ fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     false
 }
 
-/// A counter of `/metrics`.
-fn counter(server: &Server, token: &str, series: &str) -> f64 {
-    let text = get(&server.url("/metrics"), Some(token)).expect(200).body;
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no `{series}` in\n{text}"))
-}
-
 #[test]
 fn slow_idle_and_stalling_clients_are_closed() {
     let (_dir, db) = fresh();
@@ -158,8 +150,7 @@ fn a_query_past_its_budget_is_stopped_and_a_departed_clients_query_is_interrupte
         .unwrap()
         .contains("query_timeout_secs"));
     assert!(
-        counter(
-            &server,
+        server.metric(
             &admin,
             "vitals_queries_interrupted_total{reason=\"timeout\"}"
         ) >= 1.0
@@ -198,7 +189,7 @@ fn a_query_past_its_budget_is_stopped_and_a_departed_clients_query_is_interrupte
         drop(client);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline && !interrupted {
-            interrupted = counter(&server, &admin, gone) >= 1.0;
+            interrupted = server.metric(&admin, gone) >= 1.0;
             std::thread::sleep(Duration::from_millis(100));
         }
         if interrupted {

@@ -166,8 +166,10 @@ fn query_limits_refuse_unbounded_work_naming_the_limit() {
                         "from": "2000-01-01", "to": "2030-01-01"});
     query(yearly).expect(200);
     // March's days by three channels are more rows than max_result_rows = 40.
-    let answer = query(json!({"metrics": ["ticket_volume"], "by": ["time:day", "ticket:channel"],
-                              "from": "2026-03-01", "to": "2026-04-01"}));
+    let answer = query(
+        json!({"metrics": ["ticket_volume"], "by": ["time:day", "ticket:channel"],
+                              "from": "2026-03-01", "to": "2026-04-01"}),
+    );
     let message = answer.json()["error"]["message"]
         .as_str()
         .unwrap()
@@ -191,7 +193,9 @@ fn too_large(server: &Server, token: &str, bytes: usize) -> String {
          Connection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     String::from_utf8_lossy(&answer).into_owned()
@@ -206,7 +210,9 @@ fn errors_have_the_json_shape_and_never_carry_engine_text() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["error"]["code"], "too_large", "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("content-type: application/json"));
+    assert!(answer
+        .to_ascii_lowercase()
+        .contains("content-type: application/json"));
     // A path parameter that does not parse, a wrong method, an unknown route.
     assert_eq!(
         error(
@@ -377,6 +383,19 @@ fn a_cookie_session_cannot_change_anything_from_another_origin() {
         ],
     )
     .expect(200);
+    // A query is a read sent as POST: no origin needed, but a form's media type is refused,
+    // so no cross-site form makes the server compute one.
+    let query_as = |media: &str| {
+        call(
+            "POST",
+            &server.url("/api/v1/query"),
+            None,
+            Some(&march(&["ticket_volume"]).to_string()),
+            &[("Cookie", cookie.as_str()), ("Content-Type", media)],
+        )
+    };
+    query_as("application/json").expect(200);
+    assert_eq!(error(query_as("text/plain"), 415), "unsupported_media_type");
     // Reads need no origin; a bearer token needs none either.
     call(
         "GET",
@@ -400,14 +419,6 @@ fn a_cookie_session_cannot_change_anything_from_another_origin() {
     no_panic(&server);
 }
 
-/// A counter of `/metrics`.
-fn counter(server: &Server, token: &str, series: &str) -> f64 {
-    let text = get(&server.url("/metrics"), Some(token)).expect(200).body;
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no `{series}` in\n{text}"))
-}
-
 #[test]
 fn opening_a_survey_link_reads_and_only_answering_writes() {
     let (_dir, server, admin) = started(None, &[]);
@@ -423,7 +434,7 @@ fn opening_a_survey_link_reads_and_only_answering_writes() {
     server.query(&admin, &request);
     let version = |s: &Server| get(&s.url("/healthz"), None).json()["data_version"].clone();
     let before = version(&server);
-    let hits = counter(&server, &admin, "vitals_query_cache_hits_total");
+    let hits = server.metric(&admin, "vitals_query_cache_hits_total");
     for _ in 0..5 {
         get(&url, None).expect(200);
     }
@@ -434,7 +445,7 @@ fn opening_a_survey_link_reads_and_only_answering_writes() {
     );
     server.query(&admin, &request);
     assert_eq!(
-        counter(&server, &admin, "vitals_query_cache_hits_total"),
+        server.metric(&admin, "vitals_query_cache_hits_total"),
         hits + 1.0,
         "the cached answer survived the page views"
     );

@@ -200,8 +200,8 @@ fn request(rng: &mut StdRng) -> (&'static str, String, Option<String>, &'static 
     let json = "application/json";
     let segment = |rng: &mut StdRng| encode(&hostile_text(rng));
     match rng.gen_range(0..16) {
-        0 | 1 | 2 => ("POST", "/api/v1/query".into(), Some(query_body(rng)), json),
-        3 | 4 => {
+        0..=2 => ("POST", "/api/v1/query".into(), Some(query_body(rng)), json),
+        3..=4 => {
             let entity = if rng.gen_bool(0.7) {
                 "tickets".to_string()
             } else {

@@ -10,23 +10,12 @@ mod server;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use server::{fresh, get, march, ticket, total, Server};
-
-/// A counter of `/metrics` (read with a token).
-fn counter(server: &Server, token: &str, name: &str) -> u64 {
-    let metrics = get(&server.url("/metrics"), Some(token)).body;
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{metrics}"))
-        .parse()
-        .unwrap()
-}
+use server::{fresh, march, ticket, total, Server};
 
 /// Waits until the warmer has computed `at_least` answers in all.
-fn wait_warmed(server: &Server, token: &str, at_least: u64) {
+fn wait_warmed(server: &Server, token: &str, at_least: f64) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while counter(server, token, "vitals_query_cache_warmed_total") < at_least {
+    while server.metric(token, "vitals_query_cache_warmed_total") < at_least {
         assert!(
             Instant::now() < deadline,
             "the warmer did not run:\n{}",
@@ -50,7 +39,7 @@ fn after_a_commit_and_after_a_restart_recent_queries_are_answered_from_the_cache
 
     // A commit empties the cache; the warmer computes the recent query again, with the new
     // ticket, before it is asked.
-    let warmed = counter(&server, &admin, "vitals_query_cache_warmed_total");
+    let warmed = server.metric(&admin, "vitals_query_cache_warmed_total");
     server
         .ingest(
             &admin,
@@ -58,12 +47,12 @@ fn after_a_commit_and_after_a_restart_recent_queries_are_answered_from_the_cache
             &[ticket("w1", "2026-03-02T09:00:00Z", "email")],
         )
         .expect(200);
-    wait_warmed(&server, &admin, warmed + 1);
-    let hits = counter(&server, &admin, "vitals_query_cache_hits_total");
+    wait_warmed(&server, &admin, warmed + 1.0);
+    let hits = server.metric(&admin, "vitals_query_cache_hits_total");
     assert_eq!(volume(&server.query(&admin, &request)), Some(1.0));
     assert_eq!(
-        counter(&server, &admin, "vitals_query_cache_hits_total"),
-        hits + 1,
+        server.metric(&admin, "vitals_query_cache_hits_total"),
+        hits + 1.0,
         "the answer came from the cache"
     );
 
@@ -71,14 +60,14 @@ fn after_a_commit_and_after_a_restart_recent_queries_are_answered_from_the_cache
     server.stop();
     assert!(db.with_extension("duckdb.warm.json").exists());
     let restarted = Server::start(&db);
-    wait_warmed(&restarted, &admin, 1);
+    wait_warmed(&restarted, &admin, 1.0);
     assert_eq!(volume(&restarted.query(&admin, &request)), Some(1.0));
     assert_eq!(
-        counter(&restarted, &admin, "vitals_query_cache_hits_total"),
-        1
+        restarted.metric(&admin, "vitals_query_cache_hits_total"),
+        1.0
     );
     assert_eq!(
-        counter(&restarted, &admin, "vitals_query_cache_misses_total"),
-        0
+        restarted.metric(&admin, "vitals_query_cache_misses_total"),
+        0.0
     );
 }

@@ -313,6 +313,15 @@ impl Server {
         )
     }
 
+    /// One series' value in `/metrics` (read with `token`), e.g.
+    /// `vitals_queries_interrupted_total{reason="timeout"}`.
+    pub fn metric(&self, token: &str, series: &str) -> f64 {
+        let text = get(&self.url("/metrics"), Some(token)).expect(200).body;
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no `{series}` in /metrics:\n{text}"))
+    }
+
     /// Creates a token with scopes through the API (with an admin token).
     pub fn token(&self, admin: &str, scopes: &[&str]) -> (String, String) {
         let body = serde_json::json!({"name": scopes.join("+"), "scopes": scopes});
