@@ -1,12 +1,12 @@
 //! The workbook (`rust_xlsxwriter`): sheets Metrics, Ticket volume, Formulas and Staffing, with
-//! number formats (%, `[h]:mm` durations, currency), frozen header rows, fitted columns, a
+//! number formats (%, `[h]:mm:ss` durations, currency), frozen header rows, fitted columns, a
 //! native line chart per volume series, and a calculator whose input cells are styled and
 //! unlocked (the Formulas sheet is protected, so only inputs take typing). Formulas are
 //! written with the value vitals computed as their cached result, because LibreOffice shows
 //! cached values on open.
 //!
 //! Values are the query's, converted only where a spreadsheet format needs it: percentages
-//! as fractions (72.8 % is 0.728), durations as days (`[h]:mm`). Changes stay in the metric's
+//! as fractions (72.8 % is 0.728), durations as days (`[h]:mm:ss`). Changes stay in the metric's
 //! unit (seconds, points). Under each table's header a grey row names the query of every
 //! column (`dimension key [breakdown=value] [n]`) for tools reading the numbers back.
 
@@ -21,7 +21,7 @@ pub const SHEETS: [&str; 4] = ["Metrics", "Ticket volume", "Formulas", "Staffing
 
 fn num_format(unit: &str) -> &'static str {
     match unit {
-        "seconds" => "[h]:mm",
+        "seconds" => "[h]:mm:ss",
         "percent" => "0.0%",
         "currency" => "#,##0.00",
         "nps" => "+0.0;-0.0;0.0",
