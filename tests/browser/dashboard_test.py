@@ -292,7 +292,7 @@ def main():
             report_page.set_content(html.text())
             report_text = report_page.inner_text("body")
             check("the report writes sub-hour durations with their units",
-                  not re.search(r"(?<![\d:])0:0\d(?!\d)", report_text) and re.search(r"\d+ (s|min)\b", report_text),
+                  not re.search(r"(?<![\d:])0:0\d(?!\d)", report_text) and re.search(r"\d+[ \u00a0](s|min)\b", report_text),
                   report_text[:200])
             check("the report's counts have no decimals",
                   all(re.fullmatch(r"\d+", t.strip()) for t in report_page.locator("tr[data-riser] td:nth-child(2)").all_inner_texts()))

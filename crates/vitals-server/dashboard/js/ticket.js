@@ -5,7 +5,7 @@
 // (the zone named once), durations as durations and field names as words.
 
 import { h } from './dom.js';
-import { formatValue, localTime, zoneOf, duration } from './format.js';
+import { formatValue, localTime, zoneOf, duration, dueText } from './format.js';
 
 /** A column name in words: 'first_resolution_business_secs' → 'First resolution (business hours)'. */
 export function words(name) {
@@ -14,6 +14,23 @@ export function words(name) {
   text = text.replace(/_business(?=_|$)/, '').replace(/\bfrt\b/, 'first response time').replace(/_id$/, '').replace(/_/g, ' ');
   text = text.charAt(0).toUpperCase() + text.slice(1);
   return business ? `${text} (business hours)` : text;
+}
+
+/**
+ * Labels of the ticket's columns from the catalogue: a column that is a ticket metric's value
+ * is called by the metric's label ('handle_secs' → 'Handle time (tickets)'), its business
+ * variant likewise; other columns in words.
+ */
+function labeller(catalogue) {
+  const names = new Map();
+  for (const m of catalogue.values()) {
+    if (m.entity !== 'ticket') continue;
+    const value = column(m.value);
+    const business = column(m.business_value);
+    if (value && !names.has(value)) names.set(value, m.label);
+    if (business && !names.has(business)) names.set(business, `${m.label} (business hours)`);
+  }
+  return (name) => names.get(name) || words(name);
 }
 
 /** A field's value for people: instants in the zone, durations, yes/no, lists. */
@@ -49,9 +66,18 @@ function filterHolds(filter, row) {
   return holds;
 }
 
+/** The filter's `t.col IS NOT NULL` columns this ticket lacks. */
+function lacking(filter, row) {
+  return (filter || '').split(/\s+AND\s+/i)
+    .map((part) => /t\.([a-z_]+)\s+IS\s+NOT\s+NULL/i.exec(part))
+    .filter((m) => m && (row[m[1]] === null || row[m[1]] === undefined))
+    .map((m) => words(m[1]).toLowerCase());
+}
+
 /** What the ticket contributes to each ticket metric whose definition is a plain column. */
 export function contributions(catalogue, row) {
   const out = [];
+  const outside = (m) => `not counted: the metric needs ${lacking(m.filter, row).join(', ')}, which this ticket does not have (yet)`;
   for (const m of catalogue.values()) {
     if (m.entity !== 'ticket' || m.per_bucket || m.bucket_events) continue;
     const holds = filterHolds(m.filter, row);
@@ -61,7 +87,7 @@ export function contributions(catalogue, row) {
       if (!col || !(col in row)) continue;
       const value = row[col];
       if (!holds || value === null || value === undefined) {
-        out.push({ metric: m, counted: false, text: 'not counted (no value for this ticket)' });
+        out.push({ metric: m, counted: false, text: holds ? 'not counted: no value for this ticket' : outside(m) });
         continue;
       }
       const business = column(m.business_value);
@@ -74,7 +100,7 @@ export function contributions(catalogue, row) {
       const name = col || (positive && positive[1]);
       if (!name || !(name in row)) continue;
       if (!holds || row[name] === null || row[name] === undefined) {
-        out.push({ metric: m, counted: false, text: 'not counted (not in this metric\u2019s sample)' });
+        out.push({ metric: m, counted: false, text: holds ? 'not counted: not in this metric\u2019s sample' : outside(m) });
         continue;
       }
       const yes = col ? Boolean(row[name]) : row[name] > 0;
@@ -87,17 +113,20 @@ export function contributions(catalogue, row) {
 function list(items, columns, zone) {
   if (!items || !items.length) return h('p', { class: 'status' }, 'None.');
   return h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, words(c))))),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, words(c).replace(/^Met$/, 'Met target'))))),
     h('tbody', {}, items.map((item) => h('tr', {}, columns.map((c) => h('td', { dataset: { field: c } }, shown(c, item[c], zone))))))));
 }
 
-function fields(object, zone) {
+function fields(object, zone, label = words) {
   return h('dl', { class: 'facts' }, Object.entries(object || {})
     .filter(([, v]) => v !== null && v !== undefined && v !== '')
-    .flatMap(([k, v]) => [h('dt', {}, words(k)), h('dd', { dataset: { field: k } }, shown(k, v, zone))]));
+    .flatMap(([k, v]) => [h('dt', {}, label(k)), h('dd', { dataset: { field: k } }, shown(k, v, zone))]));
 }
 
-/** One SLA target in words: 'First reply (policy urgent, business clock): met — 25 min of 1 h'. */
+/**
+ * One SLA target in words: 'First reply (policy urgent, business clock): met — 25 min of 1 h';
+ * an open one says when it is or was due, against the moment the page is read.
+ */
 function slaLine(s, zone) {
   const target = `${words(s.target)} (policy ${s.policy}, ${s.clock} clock)`;
   const took = s.elapsed_secs !== null && s.elapsed_secs !== undefined ? duration(s.elapsed_secs) : '?';
@@ -105,13 +134,16 @@ function slaLine(s, zone) {
   let verdict;
   if (s.met === true) verdict = `met \u2014 ${took} of ${of}`;
   else if (s.met === false) verdict = `missed \u2014 ${took} against ${of}`;
-  else verdict = `open \u2014 ${took} used of ${of}${s.due_at ? `, due ${localTime(s.due_at, zone)}` : ''}`;
-  return h('li', { class: s.met === false ? 'missed' : s.met === true ? 'met' : 'open' }, h('strong', {}, target), `: ${verdict}`);
+  else if (s.due_at) verdict = `open, target ${of} \u2014 due ${localTime(s.due_at, zone)}, ${dueText(s.due_at, new Date())}`;
+  else verdict = `open, target ${of} \u2014 clock paused after ${took}`;
+  const late = s.met !== true && s.met !== false && s.due_at && new Date(s.due_at) < new Date();
+  return h('li', { class: s.met === false || late ? 'missed' : s.met === true ? 'met' : 'open' }, h('strong', {}, target), `: ${verdict}`);
 }
 
 /** The ticket's view: contributions first, then the records behind them. */
 export function ticketView(ctx, t) {
   const zone = zoneOf(ctx);
+  const label = labeller(ctx.catalogue);
   const row = { ...(t.ticket || {}), ...(t.facts || {}) };
   const counted = contributions(ctx.catalogue, row);
   const replies = t.replies || [];
@@ -129,12 +161,12 @@ export function ticketView(ctx, t) {
     h('section', { class: 'ticket contributions' }, h('h3', {}, 'What this ticket counts for'),
       metricItems.length ? h('ul', {}, metricItems) : h('p', { class: 'status' }, 'This ticket has no derived facts yet.'),
       sla.length ? h('ul', { class: 'sla-outcomes' }, sla.map((s) => slaLine(s, zone))) : h('p', { class: 'status' }, 'No SLA target applies to this ticket (no configured policy matches it).')),
-    h('section', { class: 'ticket' }, h('h3', {}, 'Ticket'), fields(t.ticket, zone)),
+    h('section', { class: 'ticket' }, h('h3', {}, 'Ticket'), fields(t.ticket, zone, label)),
     h('section', { class: 'ticket' }, h('h3', {}, 'Timeline'),
       list(t.timeline, ['at', 'kind', 'author_role', 'author_id', 'agent_id', 'status', 'public', 'channel'], zone)),
     h('section', { class: 'ticket' }, h('h3', {}, 'Replies'), list(replies, ['clock_start', 'replied_at', 'agent_id', 'wait_secs', 'wait_business_secs'], zone)),
     h('section', { class: 'ticket' }, h('h3', {}, 'Resolved spans'), list(t.resolved_spans, ['resolved_from', 'resolved_to'], zone)),
     h('section', { class: 'ticket' }, h('h3', {}, 'SLA targets'), list(sla, ['policy', 'target', 'clock', 'target_secs', 'elapsed_secs', 'met', 'due_at', 'ended_by'], zone)),
-    h('details', { class: 'ticket' }, h('summary', {}, 'All derived facts'), fields(t.facts, zone)),
+    h('details', { class: 'ticket' }, h('summary', {}, 'All derived facts'), fields(t.facts, zone, label)),
   ];
 }
