@@ -4,7 +4,7 @@
 
 Loads tickets, ticket_events and survey_responses (timed: the "load" row), then runs each
 query best of 3 over the loaded frames. Each query derives what it needs from the raw events
-itself (first replies, resolutions, resolved spans), by the rules of data-format.md and
+itself (first replies, resolutions, resolved spans), by the rules of the canonical format (README.md, "Import") and
 vitals' timeline fold: events ordered by time then event id; a resolution is a status to
 solved, or closed while not resolved; a customer message or any other status while resolved
 reopens. Instants are UTC; buckets are local months / ISO weeks of the reporting zone.

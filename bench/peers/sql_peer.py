@@ -12,7 +12,7 @@ version is whatever `import duckdb` finds: run.sh puts the one asked for on PYTH
         then the same queries over them (their cells are checked too).
     python sql_peer.py one STORE.duckdb QUERY TZ     (internal: one timed run, JSON on stdout)
 
-The SQL derivation follows the rules of data-format.md and vitals' timeline fold: events
+The SQL derivation follows the rules of the canonical format (README.md, "Import") and vitals' timeline fold: events
 ordered by time then event id; a resolution is a status to solved, or closed while not
 resolved; a customer message or any other status while resolved reopens the ticket.
 """

@@ -5,19 +5,28 @@ Drives Debian's Chromium through Python Playwright against a running `vitals ser
 data and checks: login; the cards show the same numbers as the API; changing a filter
 updates the URL and the charts; reloading the URL restores the view; a drill-down lists
 exactly n records (when the server offers drill-down); no request leaves the origin; no
-console errors. Saves a screenshot of each tab (and of a drill-down or ticket view) into
-the output folder.
+console errors. What a person reads (issue 26): the SLA lists and the ticket view show
+instants in the view's zone to the minute (checked against the API's UTC instants), the
+ticket view says what the ticket counts for, duration axes tick at round durations, metrics
+defined over a month chart by month, and — on a second server without SLA policies — the
+SLA tab says that no policy is configured. Saves a screenshot of each tab (and of a
+drill-down, a ticket, the SLA tab with and without policies and the report's first page)
+into the output folder.
 
-Usage: dashboard_test.py BASE_URL TOKEN OUT_DIR
+Usage: dashboard_test.py BASE_URL TOKEN OUT_DIR [BASE_URL_WITHOUT_SLA TOKEN_WITHOUT_SLA]
 """
 import json
 import os
+import re
 import sys
 import urllib.request
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import sync_playwright
 
 BASE, TOKEN, OUT = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+BARE = (sys.argv[4].rstrip("/"), sys.argv[5]) if len(sys.argv) > 5 else None
 CHROMIUM = os.environ.get("VITALS_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
@@ -32,10 +41,10 @@ def check(name, ok, detail=""):
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"), flush=True)
 
 
-def api(path, body=None):
+def api(path, body=None, base=None, token=None):
     request = urllib.request.Request(
-        BASE + path, data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"})
+        (base or BASE) + path, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token or TOKEN}", "content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 
@@ -85,6 +94,40 @@ def cards_match_api(page, name, filters=()):
                 mismatches.append((key, value, expected))
     check(f"{name}: {len(cards)} cards show the API's numbers", cards and not mismatches, mismatches[:3])
     return cards
+
+
+LOCAL = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$")
+RAW_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+# Round durations a duration axis may tick at (multiples of one of these steps).
+STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+         86400, 172800, 604800, 1209600, 2592000]
+
+
+def local(instant, zone):
+    """An RFC 3339 instant as the dashboard should show it: 'YYYY-MM-DD HH:MM' in the zone."""
+    at = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def zone_of(page):
+    return page.inner_text("#scope").split(" (")[1].split(")")[0]
+
+
+def check_ticket(page, zone, name):
+    """The open ticket dialog: local times to the minute, the zone named, contributions listed."""
+    ticket_id = page.inner_text("#drill-title").replace("Ticket ", "").strip()
+    detail = api(f"/api/v1/tickets/{ticket_id}")
+    body = page.inner_text("#drill-body")
+    check(f"{name}: names the zone once", body.count(zone) == 1 and page.is_visible("#drill .ticket-zone"), body[:200])
+    check(f"{name}: no raw UTC instants", not RAW_INSTANT.search(body), RAW_INSTANT.findall(body)[:3])
+    shown = page.locator("#drill td[data-field=at]").all_inner_texts()
+    expected = [local(e["at"], zone) for e in detail["timeline"]]
+    check(f"{name}: timeline times are local to the minute", shown and shown == expected, f"{shown[:3]} != {expected[:3]}")
+    check(f"{name}: durations read as durations, fields as words",
+          not re.search(r"\bsecs\b|_secs|is complaint (true|false)", body), body[:300])
+    items = page.locator("#drill .contributions li").all_inner_texts()
+    check(f"{name}: says what the ticket counts for", any(i.startswith("First response time") for i in items), items[:4])
+    return detail
 
 
 def main():
@@ -176,6 +219,50 @@ def main():
             check(f"tab {tab}: populated without errors", cards > 0 and charts > 0 and not errors,
                   f"cards={cards} charts/tables={charts} errors={errors[:2]}")
             page.screenshot(path=os.path.join(OUT, f"tab-{tab}.png"), full_page=True)
+        # What a person reads: local SLA due times, a ticket's view, round duration ticks, and
+        # metrics defined over a month charted by month.
+        page.goto(f"{BASE}/?tab=sla")
+        settle(page)
+        zone = zone_of(page)
+        report = api("/api/v1/sla?state=breached")
+        as_of = page.locator(".sla-as-of").all_inner_texts()
+        check("SLA lists name the moment in the view's zone, to the minute",
+              len(as_of) == 2 and all(local(report["as_of"], zone) in t and zone in t for t in as_of)
+              and not any(RAW_INSTANT.search(t) for t in as_of), as_of)
+        dues = page.eval_on_selector_all("td.due", "els => els.map(e => [e.dataset.at, e.textContent])")
+        check("SLA due times are local, to the minute",
+              dues and all(LOCAL.match(text) and text == local(at, zone) for at, text in dues), dues[:3])
+        relative = page.locator("td.relative").all_inner_texts()
+        check("SLA targets say how overdue or how soon due",
+              relative and all(re.match(r"^(overdue|due in|due now)", t) for t in relative), relative[:3])
+        page.screenshot(path=os.path.join(OUT, "sla-with-policies.png"), full_page=True)
+        if page.locator(".sla-targets button.link").count():
+            page.locator(".sla-targets button.link").first.click()
+            page.wait_for_selector("#drill .contributions")
+            check_ticket(page, zone, "ticket from the SLA list")
+            check("the ticket lists its SLA targets met or missed",
+                  page.locator("#drill .sla-outcomes li").count() > 0)
+            page.screenshot(path=os.path.join(OUT, "ticket.png"))
+            page.click("#drill-close")
+        else:
+            check("the SLA list has a ticket to open", False, "no breached or at-risk target in the demo")
+        page.goto(f"{BASE}/?tab=responsiveness")
+        settle(page)
+        ticks = page.eval_on_selector_all(".chart[data-y-ticks]", "els => els.map(e => [e.dataset.yTicks, e.dataset.yLabels])")
+        def round_ticks(text):
+            values = [float(v) for v in text.split(",") if v]
+            steps = [b - a for a, b in zip(values, values[1:])]
+            return len(values) >= 2 and len(set(steps)) == 1 and steps[0] in STEPS and all(v % steps[0] == 0 for v in values)
+        check("duration axes tick at round durations",
+              ticks and all(round_ticks(t) for t, _ in ticks), ticks[:2])
+        page.goto(f"{BASE}/?tab=customers")
+        settle(page)
+        grains = page.eval_on_selector_all(".chart-wrap", "els => els.map(e => e.dataset.grain)")
+        notes = page.locator(".grain-note").all_inner_texts()
+        check("retention and churn chart by month whatever the period, and say so",
+              grains and all(g == "time:month" for g in grains) and len(notes) == len(grains)
+              and all("month" in n for n in notes), (grains, notes[:1]))
+
         # Spikes and annotations marked on the volume charts; the month's report downloads.
         if "/api/v1/annotations" in paths or "/api/v1/spikes" in paths:
             page.goto(f"{BASE}/?tab=volume")
@@ -199,6 +286,18 @@ def main():
             response = context.request.get(BASE + href)
             check("the month's report downloads", response.ok and len(response.body()) > 1000,
                   f"{href}: {response.status}")
+            html = context.request.get(BASE + href.replace("format=xlsx", "format=html"))
+            report_page = context.new_page()
+            report_page.set_viewport_size({"width": 1100, "height": 1400})
+            report_page.set_content(html.text())
+            report_text = report_page.inner_text("body")
+            check("the report writes sub-hour durations with their units",
+                  not re.search(r"(?<![\d:])0:0\d(?!\d)", report_text) and re.search(r"\d+[ \u00a0](s|min)\b", report_text),
+                  report_text[:200])
+            check("the report's counts have no decimals",
+                  all(re.fullmatch(r"\d+", t.strip()) for t in report_page.locator("tr[data-riser] td:nth-child(2)").all_inner_texts()))
+            report_page.screenshot(path=os.path.join(OUT, "report-first-page.png"))
+            report_page.close()
         else:
             print("skip report download: this server has no /api/v1/report", flush=True)
         # Sorting and CSV on one table.
@@ -292,6 +391,24 @@ def main():
               and page.get_attribute("#tab-volume", "aria-selected") == "true", page.url)
         check("the rotation adds no history entries", page.evaluate("history.length") == history)
         context.close()
+
+        # 8. A server without SLA policies: the SLA tab says so, and how to add one.
+        if BARE:
+            base, token = BARE
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            context.request.post(base + "/api/v1/session", data={"token": token})
+            page = context.new_page()
+            page.goto(f"{base}/?tab=sla")
+            page.wait_for_selector(".sla-unconfigured, .cards", timeout=60000)
+            settle(page)
+            text = page.inner_text("#main")
+            check("without policies the SLA tab says no SLA policy is configured",
+                  page.is_visible(".sla-unconfigured") and "No SLA policy is configured" in text
+                  and "[[sla]]" in text and "No data in this period" not in text, text[:300])
+            page.screenshot(path=os.path.join(OUT, "sla-without-policies.png"), full_page=True)
+            context.close()
+        else:
+            print("skip the SLA tab without policies: no second server given", flush=True)
         browser.close()
 
     check("no request left the origin", not origin_leaks, origin_leaks[:3])

@@ -1,4 +1,4 @@
-//! Calculators: every formula of metrics.md evaluated from typed-in numbers (`vitals calc`),
+//! Calculators: every formula of docs/metrics.md evaluated from typed-in numbers (`vitals calc`),
 //! as one declarative table — name, inputs, formula text, function — so the list, the help and
 //! input validation come from the same place.
 
@@ -120,7 +120,7 @@ pub const CALCULATORS: &[Calculator] = &[
     },
     Calculator {
         name: "clv_simple",
-        description: "Customer lifetime value, simple model (seed 000)",
+        description: "Customer lifetime value, simple model (from Kimberly Parker’s article)",
         formula: "annual revenue per customer × relationship years − CAC",
         inputs: &[
             ("annual_revenue", "annual revenue per customer", None),
@@ -132,7 +132,7 @@ pub const CALCULATORS: &[Calculator] = &[
     },
     Calculator {
         name: "clv_purchase",
-        description: "Customer lifetime value, purchase model (seed 001)",
+        description: "Customer lifetime value, purchase model (from LiveAgent’s article)",
         formula: "average purchase value × purchases per year × lifespan years",
         inputs: &[
             ("purchase_value", "average purchase value", None),
@@ -144,7 +144,7 @@ pub const CALCULATORS: &[Calculator] = &[
     },
     Calculator {
         name: "clv_historical",
-        description: "Customer lifetime value, historical model (seed 001)",
+        description: "Customer lifetime value, historical model (from LiveAgent’s article)",
         formula: "sum of purchases × average gross margin",
         inputs: &[
             ("purchases", "sum of the customer's purchases", None),
@@ -155,7 +155,7 @@ pub const CALCULATORS: &[Calculator] = &[
     },
     Calculator {
         name: "clv_predictive",
-        description: "Customer lifetime value, predictive model (seed 001)",
+        description: "Customer lifetime value, predictive model (from LiveAgent’s article)",
         formula: "average monthly transactions × average order value × lifespan in months",
         inputs: &[
             (

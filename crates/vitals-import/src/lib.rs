@@ -1,5 +1,5 @@
 //! vitals-import: reads data sets into the store — the canonical CSV, NDJSON and Parquet files
-//! of data-format.md, and other systems' exports through the source adapters of `sources`
+//! of the canonical format (README.md, "Import"; `vitals-core`'s `records/schema.rs`), and other systems' exports through the source adapters of `sources`
 //! (`import --from`). Readers and adapters only map fields into raw cells; validation is
 //! shared (vitals-core, through `Intake`), rejects are reported with file, line, column and
 //! reason, counts always reconcile (read = kept + rejected), and imports stream.

@@ -67,7 +67,7 @@ impl Grain {
         }
     }
 
-    /// The label of the bucket starting at `start` (design.md §5 formats).
+    /// The label of the bucket starting at `start` (days `2026-03-02`, ISO weeks `2026-W10`, months `2026-03`, quarters `2026-Q1`, years `2026`; README.md, "Query").
     pub fn label(self, start: NaiveDate) -> String {
         match self {
             Grain::Day => start.format("%Y-%m-%d").to_string(),

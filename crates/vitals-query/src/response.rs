@@ -1,5 +1,5 @@
 //! The answer every surface returns — `vitals query --json`, the API, the dashboard and the
-//! report all serialise this one type (design.md §5):
+//! report all serialise this one type (README.md, "Query"):
 //!
 //! ```json
 //! {"query": {"metrics": […], "by": […], "filters": […], "from": "2026-01-01", "to": "2026-04-01",

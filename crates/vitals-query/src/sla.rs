@@ -94,6 +94,10 @@ pub struct SlaReport {
     pub as_of: Option<String>,
     /// Listed targets, least time left first.
     pub targets: Vec<SlaEntry>,
+    /// The names of the SLA policies configured (`[[sla]]`), in order: none means no target
+    /// is measured at all, which a surface says instead of "nothing at risk".
+    #[serde(default)]
+    pub policies: Vec<String>,
 }
 
 fn rfc3339(us: i64) -> Option<String> {
@@ -149,6 +153,7 @@ pub fn sla_report(
     SlaReport {
         as_of: rfc3339(now),
         targets,
+        policies: rules.sla.iter().map(|p| p.name.clone()).collect(),
     }
 }
 

@@ -331,7 +331,7 @@ fn metric_rows(
                 .map(|t| value(Some(t.value), &unit))
                 .unwrap_or_default(),
             change: match (change_value, compare.and_then(|c| c.change_pct)) {
-                (Some(c), Some(p)) => format!("{} ({p:+.1} %)", change(Some(c), &unit)),
+                (Some(c), Some(p)) => format!("{} ({p:+.1}\u{a0}%)", change(Some(c), &unit)),
                 (c, _) => change(c, &unit),
             },
             ci: ci

@@ -4,7 +4,7 @@
 //! expression (the workbook writes it with the library's value cached) and as a JavaScript
 //! expression (the HTML form). Inputs are named `{input}` in both expressions.
 //!
-//! The examples are metrics.md's acceptance examples where it has one (`expected`), else
+//! The examples are docs/metrics.md's acceptance examples where it has one (`expected`), else
 //! illustrative numbers.
 
 use std::collections::BTreeMap;
@@ -41,7 +41,7 @@ pub struct CalcRow {
     pub inputs: Vec<CalcInput>,
     /// The library's result for these inputs.
     pub result: f64,
-    /// The acceptance example's expected value (metrics.md), when this row is one.
+    /// The acceptance example's expected value (docs/metrics.md), when this row is one.
     pub expected: Option<f64>,
     /// Where the example comes from.
     pub example: String,
@@ -67,13 +67,13 @@ const EXAMPLES: &[Example] = &[
         "nps_shares",
         &[("promoters_pct", 80.0), ("detractors_pct", 15.0)],
         Some(65.0),
-        "metrics.md: 80 % promoters, 15 % detractors → 65",
+        "worked example: 80 % promoters, 15 % detractors → 65",
     ),
     (
         "nps_shares",
         &[("promoters_pct", 70.0), ("detractors_pct", 10.0)],
         Some(60.0),
-        "metrics.md: 70 % promoters, 10 % detractors → 60",
+        "worked example: 70 % promoters, 10 % detractors → 60",
     ),
     (
         "nps",
@@ -83,19 +83,19 @@ const EXAMPLES: &[Example] = &[
             ("responses", 100.0),
         ],
         Some(60.0),
-        "metrics.md: 100 responses, 70 × 9–10, 10 × 1–6 → 60",
+        "worked example: 100 responses, 70 × 9–10, 10 × 1–6 → 60",
     ),
     (
         "csat",
         &[("satisfied", 30.0), ("responses", 50.0)],
         Some(60.0),
-        "metrics.md: 50 responses, 30 positive → 60 %",
+        "worked example: 50 responses, 30 positive → 60 %",
     ),
     (
         "csat",
         &[("satisfied", 72.0), ("responses", 100.0)],
         Some(72.0),
-        "metrics.md: 43 × 4 and 29 × 5 of 100 → 72 %",
+        "worked example: 43 × 4 and 29 × 5 of 100 → 72 %",
     ),
     (
         "ces",
@@ -107,31 +107,31 @@ const EXAMPLES: &[Example] = &[
         "crr",
         &[("start", 100.0), ("end", 90.0), ("new", 15.0)],
         Some(75.0),
-        "metrics.md: S 100, E 90, N 15 → 75 %",
+        "worked example: S 100, E 90, N 15 → 75 %",
     ),
     (
         "crr",
         &[("start", 200.0), ("end", 200.0), ("new", 20.0)],
         Some(90.0),
-        "metrics.md: S 200, E 200, N 20 → 90 %",
+        "worked example: S 200, E 200, N 20 → 90 %",
     ),
     (
         "churn",
         &[("start", 250.0), ("lost", 20.0)],
         Some(8.0),
-        "metrics.md: 20 lost of 250 → 8 %",
+        "worked example: 20 lost of 250 → 8 %",
     ),
     (
         "churn",
         &[("start", 100.0), ("lost", 50.0)],
         Some(50.0),
-        "metrics.md: 100 at start, 50 left → 50 %",
+        "worked example: 100 at start, 50 left → 50 %",
     ),
     (
         "cac",
         &[("spend", 10000.0), ("acquired", 20000.0)],
         Some(0.5),
-        "metrics.md: $10,000 / 20,000 acquired → $0.50",
+        "worked example: $10,000 / 20,000 acquired → $0.50",
     ),
     (
         "clv_simple",
@@ -147,7 +147,7 @@ const EXAMPLES: &[Example] = &[
             ("years", 3.0),
         ],
         Some(750.0),
-        "metrics.md: $50 × 5 per year × 3 years → $750",
+        "worked example: $50 × 5 per year × 3 years → $750",
     ),
     (
         "clv_historical",
@@ -169,7 +169,7 @@ const EXAMPLES: &[Example] = &[
         "average_wait",
         &[("total_wait", 500.0), ("answered", 200.0)],
         Some(2.5),
-        "metrics.md: 500 min over 200 answered calls → 2.5 min",
+        "worked example: 500 min over 200 answered calls → 2.5 min",
     ),
     (
         "service_level",

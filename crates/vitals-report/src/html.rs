@@ -26,6 +26,16 @@ pub fn write_default_template(dir: &Path) -> Result<std::path::PathBuf, ReportEr
     Ok(path)
 }
 
+/// The `whole` filter: a number without decimals when it is whole (`535.0` → `535`), else
+/// with up to two; anything else as it is.
+fn whole(value: Value) -> Value {
+    match f64::try_from(value.clone()) {
+        Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => Value::from(format!("{v:.0}")),
+        Ok(v) if value.as_i64().is_none() => Value::from(format!("{v:.2}")),
+        _ => value,
+    }
+}
+
 /// Renders the report as HTML with the default template or `DIR/report.html`.
 pub fn render_html(
     model: &ReportModel,
@@ -39,6 +49,7 @@ pub fn render_html(
     };
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.add_filter("whole", whole);
     env.add_template_owned(TEMPLATE_FILE, source)
         .map_err(|e| ReportError::Template(e.to_string()))?;
     let v = &model.volume;

@@ -1,13 +1,13 @@
 //! The workbook (`rust_xlsxwriter`): sheets Metrics, Ticket volume, Formulas and Staffing, with
-//! number formats (%, `[h]:mm` durations, currency), frozen header rows, fitted columns, a
+//! number formats (%, `[h]:mm:ss` durations, currency), frozen header rows, fitted columns, a
 //! native line chart per volume series, and a calculator whose input cells are styled and
 //! unlocked (the Formulas sheet is protected, so only inputs take typing). Formulas are
 //! written with the value vitals computed as their cached result, because LibreOffice shows
 //! cached values on open.
 //!
 //! Values are the query's, converted only where a spreadsheet format needs it: percentages
-//! as fractions (72.8 % is 0.728), durations as days (`[h]:mm`). Changes stay in the metric's
-//! unit (seconds, points). Under each table's header a grey row names the query of every
+//! as fractions (72.8 % is 0.728), durations as days (`[h]:mm:ss`). Changes stay in the metric's
+//! unit (seconds, points), with the unit in their format. Under each table's header a grey row names the query of every
 //! column (`dimension key [breakdown=value] [n]`) for tools reading the numbers back.
 
 use rust_xlsxwriter::{Chart, ChartType, Color, Format, FormatAlign, Workbook, Worksheet};
@@ -21,12 +21,32 @@ pub const SHEETS: [&str; 4] = ["Metrics", "Ticket volume", "Formulas", "Staffing
 
 fn num_format(unit: &str) -> &'static str {
     match unit {
-        "seconds" => "[h]:mm",
+        "seconds" => "[h]:mm:ss",
         "percent" => "0.0%",
         "currency" => "#,##0.00",
         "nps" => "+0.0;-0.0;0.0",
         "score" => "0.00",
         _ => "#,##0.##",
+    }
+}
+
+/// The format of a value cell: the unit's, except that a whole count shows no decimal point
+/// (`#,##0.##` would show 535 as "535.").
+fn value_format(v: f64, unit: &str) -> &'static str {
+    match num_format(unit) {
+        "#,##0.##" if v.fract() == 0.0 => "#,##0",
+        other => other,
+    }
+}
+
+/// The format of a change cell, which stays in the metric's unit: the unit is written
+/// (`+40 s`, `+1.2 pt`), since a bare "+40.0" does not say seconds.
+fn change_format(v: f64, unit: &str) -> &'static str {
+    match unit {
+        "seconds" => "+#,##0\" s\";-#,##0\" s\";0\" s\"",
+        "percent" => "+0.0\" pt\";-0.0\" pt\";0.0\" pt\"",
+        "count" if v.fract() == 0.0 => "+#,##0;-#,##0;0",
+        _ => "+0.0##;-0.0##;0",
     }
 }
 
@@ -87,7 +107,7 @@ fn write_opt(
             row,
             col,
             to_cell(v, unit),
-            &Format::new().set_num_format(num_format(unit)),
+            &Format::new().set_num_format(value_format(v, unit)),
         )?;
     }
     Ok(())
@@ -211,7 +231,7 @@ fn metrics_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result
                     row,
                     after + 2,
                     c,
-                    &Format::new().set_num_format("+0.0##;-0.0##;0"),
+                    &Format::new().set_num_format(change_format(c, &r.unit)),
                 )?;
             }
             if let Some(c) = r.change_pct {

@@ -67,7 +67,7 @@ pub(crate) fn formulas_sheet(
         [
             "Result",
             "Unit",
-            "Expected (metrics.md)",
+            "Expected (worked example)",
             "Formula",
             "Example",
         ]

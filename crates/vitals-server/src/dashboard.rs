@@ -50,6 +50,7 @@ pub const ASSETS: &[Asset] = assets![
     ("js/heatmap.js", JS),
     ("js/table.js", JS),
     ("js/drill.js", JS),
+    ("js/ticket.js", JS),
     ("js/dom.js", JS),
     ("vendor/uPlot.esm.js", JS),
     ("vendor/uPlot.min.css", "text/css; charset=utf-8"),

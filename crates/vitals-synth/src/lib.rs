@@ -1,5 +1,5 @@
 //! vitals-synth: generates a realistic support organisation in the canonical format
-//! (data-format.md) — every entity: tickets and their timelines (channels, teams with their
+//! (the canonical format of README.md, "Import"; `vitals-core`'s `records/schema.rs`) — every entity: tickets and their timelines (channels, teams with their
 //! own hours, bots, escalations, transfers, waits on hold, reopens, unanswered tickets),
 //! calls, CSAT / CES / NPS / ESAT surveys, customers, orders, costs, quality reviews,
 //! feedback, social mentions, referrals, programme engagement, self-service sessions and

@@ -21,8 +21,11 @@ pub struct ExplainArgs {
 #[derive(Args)]
 pub struct CatalogueArgs {
     /// Print JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print the reference document `docs/metrics.md` (Markdown).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 fn find<'c>(c: &'c Catalogue, id: &str) -> Result<&'c Metric> {
@@ -85,7 +88,10 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
     if !m.breakdown.is_empty() {
         println!("Always by:    {}", m.breakdown.join(", "));
     }
-    println!("Sources:      {}", doc.source_articles.join("; "));
+    println!("Sources:");
+    for source in &doc.source_articles {
+        println!("  - {source}");
+    }
     if !m.decisions.is_empty() {
         println!("\nDecisions:");
         for d in &m.decisions {
@@ -97,6 +103,9 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
 
 /// `vitals catalogue`.
 pub fn catalogue(args: CatalogueArgs) -> Result<()> {
+    if args.markdown {
+        return crate::metrics_doc::print();
+    }
     let c = Catalogue::builtin()?;
     if args.json {
         let all: Vec<_> = c.metrics.iter().map(|m| c.doc(m)).collect();

@@ -87,6 +87,13 @@ fn print(report: &SlaReport, json: bool, config: &Config) -> Result<()> {
         return Ok(());
     }
     let zone = config.reporting_zone();
+    if report.policies.is_empty() {
+        eprintln!(
+            "no SLA policy is configured, so no target is measured: add a `[[sla]]` table \
+             (name, when, first_reply, next_reply, resolution) to the configuration and run \
+             `vitals derive`"
+        );
+    }
     println!("{}", sla_table(report, zone));
     eprintln!(
         "{} open targets listed, as of {} ({})",

@@ -11,6 +11,7 @@ mod cmd_report;
 mod cmd_serve;
 mod cmd_sla;
 mod cmd_volume;
+mod metrics_doc;
 mod remote;
 
 use std::path::PathBuf;

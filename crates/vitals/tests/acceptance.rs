@@ -1,4 +1,4 @@
-//! The acceptance examples of metrics.md, encoded as data, imported and queried through the
+//! The acceptance examples of docs/metrics.md, encoded as data, imported and queried through the
 //! real binary: every one must come out exactly.
 
 mod common;

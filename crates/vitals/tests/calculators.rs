@@ -1,4 +1,4 @@
-//! End to end: every acceptance example of metrics.md comes out of `vitals calc`.
+//! End to end: every acceptance example of docs/metrics.md comes out of `vitals calc`.
 
 mod common;
 

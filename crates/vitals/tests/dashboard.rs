@@ -2,8 +2,10 @@
 //! ephemeral loopback port, then `tests/browser/dashboard_test.py` drives Debian's Chromium
 //! through Python Playwright (cards equal the API, filters in the URL, reloads, drill-down,
 //! no request off the origin, no console errors, a screenshot of every tab, saved under
-//! the target directory's `tmp/dashboard-screenshots`). Without Chromium or Playwright the
-//! test says so and passes, except under `CI=true`, where it fails (`.ci/run` installs them).
+//! the target directory's `tmp/dashboard-screenshots`). A second server on a copy of the
+//! store, configured without SLA policies, shows the SLA tab's "no policy is configured"
+//! (issue 26). Without Chromium or Playwright the test says so and passes, except under
+//! `CI=true`, where it fails (`.ci/run` installs them).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -95,7 +97,20 @@ fn the_dashboard_in_chromium() {
     let db = dir.path().join("vitals-demo.duckdb");
     common::ok(&["demo", "--db", db.to_str().expect("utf-8 path")]);
     let config = dir.path().join("vitals-demo.toml");
+    // The same data without SLA policies (its own copy: the server re-derives on open).
+    let bare_db = dir.path().join("vitals-bare.duckdb");
+    std::fs::copy(&db, &bare_db).expect("copy the demo store");
+    let zone = std::fs::read_to_string(&config)
+        .expect("the demo's configuration")
+        .lines()
+        .skip_while(|l| l.trim() != "[reporting]")
+        .find_map(|l| l.trim().strip_prefix("timezone = ").map(str::to_string))
+        .expect("the demo names its reporting zone");
+    let bare_config = dir.path().join("vitals-bare.toml");
+    std::fs::write(&bare_config, format!("[reporting]\ntimezone = {zone}\n"))
+        .expect("write a configuration without SLA policies");
     let (_server, url, token) = serve(&db, &config);
+    let (_bare, bare_url, bare_token) = serve(&bare_db, &bare_config);
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
     let script =
@@ -105,6 +120,8 @@ fn the_dashboard_in_chromium() {
         .arg(&url)
         .arg(&token)
         .arg(&shots)
+        .arg(&bare_url)
+        .arg(&bare_token)
         .env("VITALS_CHROMIUM", chromium())
         .status()
         .expect("run the browser test");

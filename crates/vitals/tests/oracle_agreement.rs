@@ -1,7 +1,7 @@
 //! End to end against an independent oracle: a data set neither has seen (generated with a
 //! seed the demo does not use) is imported, and every metric of the vertical slice — by local
 //! month in Europe/Helsinki, by ticket channel for ticket metrics, durations as mean, median
-//! and p90 — must equal what `tests/oracle/metrics.py` (plain Python, written from metrics.md
+//! and p90 — must equal what `tests/oracle/metrics.py` (plain Python, written from docs/metrics.md
 //! alone) computes from the CSV files: relative error ≤ 1e-6, identical `n`. Without python3
 //! the test skips loudly — except with `CI=true`, where it fails.
 

@@ -1,6 +1,6 @@
 //! End to end: `vitals report` on a generated organisation. Every number of the workbook
 //! (read back with calamine) and of the HTML (its `data-*` values) equals `vitals query` for
-//! the same metric, month and dimension; the calculator reproduces metrics.md's acceptance
+//! the same metric, month and dimension; the calculator reproduces docs/metrics.md's acceptance
 //! examples; a month without data is an error naming the months with data; a month in
 //! progress is marked partial.
 
@@ -335,7 +335,7 @@ fn the_calculator_reproduces_the_acceptance_examples() {
         }
         r += 1;
     }
-    // 12 examples of metrics.md (NPS ×3, CSAT ×2, CRR ×2, churn ×2, CAC, CLV, wait) + Erlang C.
+    // 12 examples of docs/metrics.md (NPS ×3, CSAT ×2, CRR ×2, churn ×2, CAC, CLV, wait) + Erlang C.
     assert_eq!(examples, 13);
     let html = std::fs::read_to_string(html_path).unwrap();
     assert!(html.contains("data-calc=\"erlang_c\""));

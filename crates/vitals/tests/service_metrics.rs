@@ -1,4 +1,4 @@
-//! End to end: handle time, complaint resolution (metrics.md's "filed Monday, resolved
+//! End to end: handle time, complaint resolution (docs/metrics.md's "filed Monday, resolved
 //! Wednesday → 2 days"), cost per resolution / per ticket with a cost line spread over two
 //! months, employee satisfaction, feedback response, self-service — all worked out by hand.
 

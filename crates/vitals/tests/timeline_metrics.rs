@@ -1,6 +1,6 @@
 //! End to end: a small help desk in Europe/Helsinki with timestamps written in several
 //! offsets, a DST change (29 March 2026) and tickets on month boundaries. Every expected
-//! value below is worked out by hand from the definitions in metrics.md.
+//! value below is worked out by hand from the definitions in docs/metrics.md.
 
 mod common;
 

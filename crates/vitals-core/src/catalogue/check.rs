@@ -98,6 +98,14 @@ impl Catalogue {
             if !seen.insert(m.id.as_str()) {
                 return Err(bad("defined twice".into()));
             }
+            if let Some(g) = &m.natural_grain {
+                if !super::TIME_GRAINS.contains(&g.as_str()) {
+                    return Err(bad(format!(
+                        "natural_grain `{g}` is not one of {}",
+                        super::TIME_GRAINS.join(", ")
+                    )));
+                }
+            }
             let entity = self
                 .entities
                 .get(&m.entity)

@@ -7,13 +7,33 @@ use serde::Serialize;
 
 use super::{Calculation, Catalogue, Metric, TIME_OF_DAY};
 
-/// The source articles by number.
+/// The source articles by number, named as a reader would find them: title (in English, with
+/// the language it was read in), author or publisher as the article names them, and date.
 pub const SOURCES: &[(&str, &str)] = &[
-    ("000", "Finnish article (seed 000)"),
-    ("001", "Slovenian article (seed 001)"),
-    ("002", "Thai article (seed 002)"),
-    ("003", "Chinese article (seed 003)"),
-    ("004", "Japanese article (seed 004)"),
+    (
+        "000",
+        "Kimberly Parker, “14 customer service metrics to track (free report template)”, \
+         a social-media marketing blog (read in Finnish)",
+    ),
+    (
+        "001",
+        "LiveAgent, “Top 16 customer service metrics to measure in 2025” (read in Slovenian)",
+    ),
+    (
+        "002",
+        "Nextiva, “The top 17 customer service metrics you need to track”, 18 February 2024 \
+         (read in Thai)",
+    ),
+    (
+        "003",
+        "Stella Inabo, “18 important customer service metrics to measure in 2021”, a \
+         social-media software guide, updated 10 February 2022 (read in Chinese)",
+    ),
+    (
+        "004",
+        "eDesk, “12 customer service KPIs to track your support goals”, 14 September 2021 \
+         (read in Japanese)",
+    ),
 ];
 
 /// Time grains every metric can be bucketed by.

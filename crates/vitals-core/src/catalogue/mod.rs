@@ -292,6 +292,11 @@ pub struct Metric {
     pub component: Option<String>,
     /// Spread: SQL of the unit compared (e.g. the agent).
     pub per: Option<String>,
+    /// The time grain the metric is defined over (`time:month` for retention, churn, CAC,
+    /// CLV, engagement): surfaces chart it at this grain whatever their period, since a
+    /// one-day retention is not what anyone tracks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub natural_grain: Option<String>,
     /// The family (file) it came from.
     #[serde(skip_deserializing)]
     pub family: String,

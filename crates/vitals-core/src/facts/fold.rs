@@ -3,7 +3,7 @@
 //! contacts, distinct agents, FCR, resolved intervals). Everything order-dependent about a
 //! ticket is decided here and nowhere else.
 //!
-//! Rules (data-format.md, metrics.md):
+//! Rules (the canonical format of README.md, "Import", and docs/metrics.md):
 //! - A *reply* is a `message` by an `agent` that is public (`public` absent = true). Bot and
 //!   system messages are never replies; internal agent messages are touches, not replies.
 //! - Response clock: the ticket's creation opens it (the customer's first contact); a customer

@@ -1,4 +1,4 @@
-//! The canonical entities of `data-format.md` as declarative data: every entity's columns,
+//! The canonical entities of the import format (README.md, "Import") as declarative data: every entity's columns,
 //! types, which are required and which form the record's key. Validation, the store's DDL and
 //! the importers all read this one table, so a column is added in exactly one place.
 

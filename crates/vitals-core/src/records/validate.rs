@@ -1,6 +1,6 @@
 //! Shared validation: turns a row of raw cells into a typed record of an entity, or rejects it
 //! with the column and the reason. Every importer goes through here, so every source obeys
-//! the same rules (data-format.md, "Bad input").
+//! the same rules (README.md, "Import" and "Guarantees").
 
 use chrono_tz::Tz;
 

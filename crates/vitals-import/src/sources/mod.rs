@@ -1,6 +1,6 @@
 //! Source adapters: `vitals import --from SOURCE`. Each adapter (one module per help desk or
 //! phone system) reads that system's export and maps every source row into canonical records
-//! (data-format.md) through an [`Emitter`]; the records then take the shared validation,
+//! (the canonical format of README.md, "Import"; `vitals-core`'s `records/schema.rs`) through an [`Emitter`]; the records then take the shared validation,
 //! staging and merge of a canonical import. An adapter never validates or repairs values
 //! itself: it maps, and a row it cannot map is rejected with a reason, or skipped for a
 //! documented reason (e.g. the call centre's PHANTOM calls), so that the source's rows always

@@ -8,7 +8,7 @@ import { h, replace, errorBox, loading } from './dom.js';
 import { readState, writeState, toSearch, periodOf, grainOf, monthsOf } from './state.js';
 import { renderFilters } from './filters.js';
 import { TABS, cardKeys, compositionIds } from './tabs.js';
-import { cards, chart, heat, breakdown, composition, slaList } from './panels.js';
+import { cards, chart, heat, breakdown, composition, slaList, slaNotConfigured } from './panels.js';
 import { bucketOf } from './charts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -156,12 +156,30 @@ function renderTab(ctx) {
   const compare = ctx.state.compare ? `, compared with the ${ctx.state.compare === 'yoy' ? 'same period a year earlier' : 'previous period'}` : '';
   const filters = Object.entries(ctx.state.filters).filter(([, v]) => v.length).map(([k, v]) => `${k} ${v.join('/')}`);
   main.setAttribute('aria-labelledby', `tab-${tab.id}`);
+  const head = h('div', { class: 'tab-head' },
+    h('h2', {}, tab.label),
+    h('p', { class: 'scope', id: 'scope' },
+      `${ctx.period.from || ctx.extent.from} – ${ctx.period.to || ctx.extent.to} (${zone})${compare}${ctx.state.bh ? ', business hours' : ''}${filters.length ? '; ' + filters.join('; ') : ''}`),
+    reportLinks(ctx));
+  if (tab.slaLists) {
+    // Without SLA policies nothing is measured: the tab says so instead of empty panels.
+    replace(main, head, h('div', { 'aria-busy': 'true' }, loading()));
+    api('/api/v1/sla?state=breached').then((report) => {
+      if (readState().tab !== tab.id) return;
+      if (Array.isArray(report.policies) && !report.policies.length) replace(main, head, slaNotConfigured());
+      else fillTab(ctx, head, keys, marks);
+    }).catch(fail);
+    return;
+  }
+  fillTab(ctx, head, keys, marks);
+}
+
+/** Fills the main area: the tab's head, its cards and its panels. */
+function fillTab(ctx, head, keys, marks) {
+  const main = $('main');
+  const tab = ctx.tab;
   replace(main,
-    h('div', { class: 'tab-head' },
-      h('h2', {}, tab.label),
-      h('p', { class: 'scope', id: 'scope' },
-        `${ctx.period.from || ctx.extent.from} – ${ctx.period.to || ctx.extent.to} (${zone})${compare}${ctx.state.bh ? ', business hours' : ''}${filters.length ? '; ' + filters.join('; ') : ''}`),
-      reportLinks(ctx)),
+    head,
     tab.id === 'volume' ? noteForm(ctx) : null,
     h('section', { 'aria-label': 'Headline cards' }, cards(ctx, keys)),
     h('div', { class: 'panels' },

@@ -2,15 +2,16 @@
 // (durations), a value with its 95 % confidence band (rates, NPS, scores), or one line per
 // value of a dimension (volume by channel…) with spikes and annotations marked. Buckets are
 // the query's own labels (days, ISO weeks, months) on an index axis, so nothing is shifted
-// by the browser's time zone. A click on a point drills into the records behind it; the
-// same numbers are in a data table under the chart for the keyboard and screen readers.
+// by the browser's time zone. Duration axes tick at round durations (15 min, 1 h, 6 h, 1 d).
+// A click on a point drills into the records behind it; the same numbers are in a data
+// table under the chart for the keyboard and screen readers.
 
 import uPlot from '../vendor/uPlot.esm.js';
 import { api } from './api.js';
 import { h } from './dom.js';
-import { formatValue, labelOf } from './format.js';
+import { formatValue, labelOf, durationTicks } from './format.js';
 import { dataTable } from './table.js';
-import { drill } from './panels.js';
+import { drill, emptyMessage } from './panels.js';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 const MAX_LINES = 8;
@@ -118,7 +119,7 @@ function deleteNote(mark) {
 export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks = [] }) {
   const { labels, lines, hidden } = seriesData({ spec, keys, result, grain });
   if (!labels.length || lines.every((l) => l.values.every((v) => v === null))) {
-    return h('p', { class: 'status empty' }, 'No data in this period.');
+    return emptyMessage(ctx, keys);
   }
   const marker = markPlugin(labels, marks, grain);
   const holder = h('div', { class: 'chart', role: 'img', 'aria-label': `${title}: chart; the numbers are in the data table below` });
@@ -136,15 +137,34 @@ export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks =
   });
   const bands = spec.kind === 'band' ? [{ series: [2, 1], fill: 'rgba(31,78,121,0.15)' }]
     : spec.kind === 'ci' ? [{ series: [2, 3], fill: 'rgba(31,78,121,0.15)' }] : [];
+  // Durations tick at round durations (15 min, 1 h, 6 h, 1 d …), from zero.
+  const durations = unit === 'seconds';
+  const yScale = durations
+    ? { range: (u, min, max) => { const t = durationTicks(min, max); return [t[0], t[t.length - 1]]; } }
+    : {};
+  const yAxis = {
+    size: 80,
+    stroke: 'currentColor',
+    values: (u, splits) => {
+      const shown = splits.map((v) => formatValue(unit, v));
+      // The axis's ticks as data, for tests and assistive tools: seconds, and as shown.
+      if (durations) {
+        holder.dataset.yTicks = splits.join(',');
+        holder.dataset.yLabels = shown.join('|');
+      }
+      return shown;
+    },
+  };
+  if (durations) yAxis.splits = (u, i, min, max) => durationTicks(min, max).filter((t) => t >= min - 1e-9 && t <= max + 1e-9);
   const options = {
     width: 600,
     height: ctx.state.wall ? 340 : 240,
     series,
     bands,
-    scales: { x: { time: false } },
+    scales: { x: { time: false }, y: yScale },
     axes: [
       { values: (u, splits) => splits.map((i) => labels[i] ?? ''), stroke: 'currentColor' },
-      { values: (u, splits) => splits.map((v) => formatValue(unit, v)), size: 80, stroke: 'currentColor' },
+      yAxis,
     ],
     cursor: { focus: { prox: 24 } },
     legend: { live: true },
@@ -185,6 +205,8 @@ export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks =
   wrap.append(...notes, table);
   wrap.setAttribute('data-series', String(lines.length));
   wrap.setAttribute('data-points', String(labels.length));
+  wrap.setAttribute('data-grain', grain);
+
   wrap.setAttribute('aria-label', labelOf(ctx.catalogue, keys[0]));
   return wrap;
 }

@@ -5,7 +5,8 @@
 
 import { api, query } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
-import { formatValue, unitOf } from './format.js';
+import { formatValue, unitOf, localTime, zoneOf } from './format.js';
+import { ticketView } from './ticket.js';
 
 const PAGE_SIZE = 50;
 
@@ -40,7 +41,7 @@ export function openDrill(ctx, request, cell, title, page = 1) {
       h('td', {}, r.ticket_id
         ? h('button', { type: 'button', class: 'link', onclick: () => openTicket(ctx, r.ticket_id, again) }, r.ticket_id)
         : ''),
-      h('td', {}, r.at || ''),
+      h('td', {}, localTime(r.at, zoneOf(ctx))),
       h('td', { class: 'num' }, r.value === null || r.value === undefined ? '' : formatValue(unit === 'percent' ? 'score' : unit, r.value)),
       h('td', {}, r.counted === false ? 'no' : 'yes')));
     const nav = h('nav', { class: 'pager', 'aria-label': 'Pages' },
@@ -50,7 +51,7 @@ export function openDrill(ctx, request, cell, title, page = 1) {
     replace(body,
       h('p', { class: 'drill-n', dataset: { n: answer.n } }, `n = ${answer.n} records (the number's sample).`),
       h('div', { class: 'table-wrap' }, h('table', { class: 'data records' },
-        h('thead', {}, h('tr', {}, ['Record', 'Kind', 'Ticket', 'At (UTC)', 'Value', 'Counted'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Record', 'Kind', 'Ticket', `At (${zoneOf(ctx)})`, 'Value', 'Counted'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, rows))),
       nav);
   }).catch((error) => replace(body, error.code === 'drill_down_unsupported'
@@ -59,32 +60,11 @@ export function openDrill(ctx, request, cell, title, page = 1) {
     .finally(() => body.setAttribute('aria-busy', 'false'));
 }
 
-function facts(object) {
-  return h('dl', { class: 'facts' }, Object.entries(object || {})
-    .filter(([, v]) => v !== null && v !== undefined)
-    .flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))]));
-}
-
-function list(items, columns) {
-  if (!items || !items.length) return h('p', { class: 'status' }, 'None.');
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.replace(/_/g, ' '))))),
-    h('tbody', {}, items.map((item) => h('tr', {}, columns.map((c) => h('td', {}, item[c] === null || item[c] === undefined ? '' : String(item[c]))))))));
-}
-
-/** Opens one ticket: its record, facts, timeline, replies, resolved spans and SLA targets. */
+/** Opens one ticket: what it contributes to each metric, its record, timeline, replies, resolved spans and SLA targets. */
 export function openTicket(ctx, id, back) {
   const body = h('div', { 'aria-busy': 'true' }, loading('Loading the ticket…'));
   show(`Ticket ${id}`, body, back);
-  api(`/api/v1/tickets/${encodeURIComponent(id)}`).then((t) => {
-    replace(body,
-      h('section', { class: 'ticket' }, h('h3', {}, 'Ticket'), facts(t.ticket)),
-      h('section', { class: 'ticket' }, h('h3', {}, 'Timeline'),
-        list(t.timeline, ['at', 'kind', 'author_role', 'author_id', 'agent_id', 'status', 'public', 'channel'])),
-      h('section', { class: 'ticket' }, h('h3', {}, 'Facts'), facts(t.facts)),
-      h('section', { class: 'ticket' }, h('h3', {}, 'Replies'), list(t.replies, ['clock_start', 'replied_at', 'agent_id', 'wait_secs', 'wait_business_secs'])),
-      h('section', { class: 'ticket' }, h('h3', {}, 'Resolved spans'), list(t.resolved_spans, ['resolved_from', 'resolved_to'])),
-      h('section', { class: 'ticket' }, h('h3', {}, 'SLA targets'), list(t.sla, ['policy', 'target', 'clock', 'target_secs', 'elapsed_secs', 'met', 'due_at', 'ended_by'])));
-  }).catch((error) => replace(body, errorBox(error)))
+  api(`/api/v1/tickets/${encodeURIComponent(id)}`).then((t) => replace(body, ticketView(ctx, t)))
+    .catch((error) => replace(body, errorBox(error)))
     .finally(() => body.setAttribute('aria-busy', 'false'));
 }

@@ -1,7 +1,9 @@
 // format.js — everything the dashboard says about a metric comes from the catalogue
 // (/api/v1/catalogue): labels, units, the timestamp a metric counts by, which stats and
 // dimensions it allows. This module turns metric keys (`id` or `id:stat`) into labels and
-// values into text by the metric's unit, and fits the filter bar's filters to each metric.
+// values into text by the metric's unit, instants into local times of the view's zone (to
+// the minute) and spans into readable durations ("3 h 10 min"), picks round duration ticks
+// for chart axes, and fits the filter bar's filters to each metric.
 
 const number = (digits) => new Intl.NumberFormat('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const whole = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
@@ -26,13 +28,65 @@ export function unitOf(catalogue, key) {
   return metric ? metric.unit : 'count';
 }
 
-function duration(seconds) {
+/** Seconds in two units at most: '40 s', '7 min 12 s', '3 h 10 min', '2 d 4 h' (zeros left out). */
+export function duration(seconds) {
   const s = Math.abs(seconds);
   const sign = seconds < 0 ? '−' : '';
-  if (s < 60) return `${sign}${whole.format(s)} s`;
-  if (s < 3600) return `${sign}${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-  if (s < 86400) return `${sign}${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-  return `${sign}${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`;
+  const pair = (total, unit, big, small) => {
+    const a = Math.floor(total / unit);
+    const b = total % unit;
+    return `${sign}${a} ${big}${b ? ` ${b} ${small}` : ''}`;
+  };
+  if (s < 59.5) return `${sign}${whole.format(s)} s`;
+  if (s < 3599.5) return pair(Math.round(s), 60, 'min', 's');
+  if (s < 86370) return pair(Math.round(s / 60), 60, 'h', 'min');
+  return pair(Math.round(s / 3600), 24, 'd', 'h');
+}
+
+/** Round steps for duration axes, in seconds: 1 s … 30 s, 1 min … 30 min, 1 h … 12 h, 1 d … */
+const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+  21600, 43200, 86400, 172800, 604800, 1209600, 2592000];
+
+/** Ticks at round durations (about `count` of them) from 0 or `min` up to past `max`. */
+export function durationTicks(min, max, count = 4) {
+  const lo = Math.max(0, Math.min(min, max));
+  const span = Math.max(max - lo, 1);
+  const step = DURATION_STEPS.find((s) => span / s <= count) || DURATION_STEPS[DURATION_STEPS.length - 1] * Math.ceil(span / count / DURATION_STEPS[DURATION_STEPS.length - 1]);
+  const ticks = [];
+  for (let t = Math.floor(lo / step) * step; t <= max + step * 1e-9; t += step) ticks.push(t);
+  if (ticks[ticks.length - 1] < max) ticks.push(ticks[ticks.length - 1] + step);
+  return ticks;
+}
+
+const instantFormats = new Map();
+
+/** An instant (RFC 3339 text or a Date) as 'YYYY-MM-DD HH:MM' in an IANA zone ('' when none). */
+export function localTime(instant, zone) {
+  if (!instant) return '';
+  const date = instant instanceof Date ? instant : new Date(instant);
+  if (Number.isNaN(date.getTime())) return String(instant);
+  const key = zone || 'UTC';
+  if (!instantFormats.has(key)) {
+    instantFormats.set(key, new Intl.DateTimeFormat('en-CA', {
+      timeZone: key, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }));
+  }
+  const parts = Object.fromEntries(instantFormats.get(key).formatToParts(date).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+/** The zone the view's instants are shown in (the chosen one, else the server's reporting zone). */
+export function zoneOf(ctx) {
+  return (ctx.state && ctx.state.tz) || ctx.zone || 'UTC';
+}
+
+/** How far an instant is from `now`: 'overdue 3 h 10 min', 'due in 25 min', 'due now'. */
+export function dueText(instant, now) {
+  const seconds = (new Date(instant) - new Date(now)) / 1000;
+  if (!Number.isFinite(seconds)) return '';
+  if (Math.abs(seconds) < 30) return 'due now';
+  const minutes = duration(Math.round(Math.abs(seconds) / 60) * 60 || Math.abs(seconds));
+  return seconds < 0 ? `overdue ${minutes}` : `due in ${minutes}`;
 }
 
 /** A value in its unit: '72.8 %', '53 min 18 s', '+41.0', '1,745'. */

@@ -4,7 +4,7 @@
 
 import { h } from './dom.js';
 import { formatValue, unitOf, labelOf } from './format.js';
-import { drill } from './panels.js';
+import { drill, emptyMessage } from './panels.js';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
@@ -19,7 +19,7 @@ export function heatmap(ctx, key, result) {
     values.set(`${row.dimensions['time:weekday']} ${row.dimensions['time:hour']}`, v);
     max = Math.max(max, v.value);
   }
-  if (!values.size) return h('p', { class: 'status empty' }, 'No data in this period.');
+  if (!values.size) return emptyMessage(ctx, [key]);
   const grid = h('div', { class: 'heatmap', role: 'group', 'aria-label': `${labelOf(ctx.catalogue, key)} by weekday and local hour; darkest ${formatValue(unit, max)}` });
   grid.append(h('span', { class: 'corner' }));
   for (let hour = 0; hour < 24; hour++) grid.append(h('span', { class: 'hour' }, hour % 3 === 0 ? String(hour) : ''));

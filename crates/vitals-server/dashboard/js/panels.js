@@ -6,7 +6,7 @@
 import { api, query } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
 import {
-  labelOf, unitOf, formatValue, formatChange, filtersFor, isPlain, splitKey, dimensionLabel,
+  labelOf, unitOf, formatValue, formatChange, filtersFor, isPlain, splitKey, dimensionLabel, localTime, dueText, zoneOf,
 } from './format.js';
 import { timeChart } from './charts.js';
 import { heatmap } from './heatmap.js';
@@ -20,6 +20,42 @@ export function baseRequest(ctx) {
   if (ctx.period.to) request.to = ctx.period.to;
   if (ctx.state.tz) request.timezone = ctx.state.tz;
   return request;
+}
+
+
+/**
+ * Why a panel has nothing to show, and what to do: a filter that excludes everything, or no
+ * records in the period. `what` names the records: text, or the metric keys shown.
+ */
+export function emptyMessage(ctx, what = 'records') {
+  if (Array.isArray(what)) what = `records behind ${what.map((k) => labelOf(ctx.catalogue, k).toLowerCase()).join(', ')}`;
+  const filters = Object.entries(ctx.state.filters || {}).filter(([, v]) => v && v.length)
+    .map(([k, v]) => `${k} ${v.join('/')}`);
+  const period = `${ctx.period.from || ctx.extent.from} – ${ctx.period.to || ctx.extent.to}`;
+  const text = filters.length
+    ? `Nothing to show: the filter (${filters.join('; ')}) excludes every one of the ${what} in ${period}. Clear or widen the filter to see them.`
+    : `No ${what} in ${period}. Choose a longer period, or import data that has them.`;
+  return h('p', { class: 'status empty', dataset: { empty: filters.length ? 'filter' : 'period' } }, text);
+}
+
+/**
+ * The period and grain a metric is charted at: its natural grain (months, for retention, churn,
+ * CAC, CLV, engagement) over the twelve months to the view's end, whatever the view's period;
+ * else the view's own. Returns { period, grain, note } (note: '' unless the grain is the metric's).
+ */
+export function chartScope(ctx, metric) {
+  if (!metric || !metric.natural_grain) return { period: ctx.period, grain: ctx.grain, note: '' };
+  const to = ctx.period.to || ctx.extent.to;
+  const [y, m] = to.split('-').map(Number);
+  const last = new Date(Date.UTC(y, m - 1, Number(to.slice(8, 10)) - 1));
+  const from = new Date(Date.UTC(last.getUTCFullYear(), last.getUTCMonth() - 11, 1)).toISOString().slice(0, 10);
+  const grain = metric.natural_grain;
+  const word = grain.replace('time:', '');
+  return {
+    period: { from: from < ctx.extent.from ? ctx.extent.from : from, to },
+    grain,
+    note: `Charted by ${word} over the twelve months to ${to}, whatever the period chosen above: ${metric.label.toLowerCase()} is defined over a ${word}.`,
+  };
 }
 
 /** The dimensions a metric always adds (its share-of dimension, its breakdown). */
@@ -189,11 +225,15 @@ export function chart(ctx, spec, marks) {
   const title = spec.kind === 'band'
     ? `${metric.label}: median and p90`
     : spec.kind === 'ci' ? `${metric.label} with 95 % confidence band` : `${metric.label} by ${dimensionLabel(spec.by).toLowerCase()}`;
+  const scope = chartScope(ctx, metric);
   return panel(title, async (body) => {
-    const by = [ctx.grain, ...(spec.by ? [spec.by] : [])];
-    const result = await runKeys(ctx, keys, by);
+    const here = { ...ctx, period: scope.period, grain: scope.grain };
+    const by = [scope.grain, ...(spec.by ? [spec.by] : [])];
+    const result = await runKeys(here, keys, by);
     const marksFor = spec.marks ? await marks(spec.by) : [];
-    replace(body, timeChart(ctx, { spec, keys, result, grain: ctx.grain, unit: metric.unit, title, marks: marksFor }));
+    replace(body,
+      scope.note ? h('p', { class: 'note grain-note' }, scope.note) : null,
+      timeChart(here, { spec, keys, result, grain: scope.grain, unit: metric.unit, title, marks: marksFor }));
   }, { wide: spec.kind === 'lines', after: ctx.cardsDone });
 }
 
@@ -228,24 +268,43 @@ export function composition(ctx, id) {
   }, { after: ctx.cardsDone });
 }
 
-/** The open SLA targets that breached or are at risk (GET /api/v1/sla). */
+/** The open SLA targets that breached or are at risk (GET /api/v1/sla), due times in the view's zone. */
 export function slaList(ctx, state) {
   const title = state === 'breached' ? 'Breached SLA targets (open tickets)' : 'SLA targets at risk';
+  const zone = zoneOf(ctx);
   return panel(title, async (body) => {
     const report = await api(`/api/v1/sla?state=${state}`);
     const targets = report.targets || [];
+    const asOf = `as of ${localTime(report.as_of, zone)} (${zone})`;
     if (!targets.length) {
-      replace(body, h('p', { class: 'status' }, `None ${state === 'breached' ? 'breached' : 'at risk'} as of ${report.as_of}.`));
+      replace(body, h('p', { class: 'status empty sla-as-of', dataset: { empty: 'none' } },
+        state === 'breached'
+          ? `No open target has breached, ${asOf}. Targets of open tickets are assessed at this moment; closed tickets count in SLA compliance above.`
+          : `No open target is at risk, ${asOf}: every running target has more than its policy's at-risk share of time left.`));
       return;
     }
     const shown = targets.slice(0, 25);
     replace(body,
-      h('p', { class: 'status' }, `${targets.length} as of ${report.as_of}${targets.length > shown.length ? ' (the first 25 shown; `vitals sla` lists all)' : ''}.`),
-      h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
-        h('thead', {}, h('tr', {}, ['Ticket', 'Target', 'Policy', 'Team', 'Agent', 'Due'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('p', { class: 'status sla-as-of' }, `${targets.length} ${asOf}; due times in ${zone}${targets.length > shown.length ? ' (the first 25 shown; `vitals sla` lists all)' : ''}.`),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'data sla-targets' },
+        h('thead', {}, h('tr', {}, ['Ticket', 'Target', 'Policy', 'Team', 'Agent', 'Due', 'When'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, shown.map((t) => h('tr', {},
           h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => openTicket(ctx, t.ticket_id) }, t.ticket_id)),
-          h('td', {}, t.target), h('td', {}, t.policy), h('td', {}, t.team || ''), h('td', {}, t.agent_id || ''),
-          h('td', {}, t.due_at || '')))))));
+          h('td', {}, t.target.replace(/_/g, ' ')), h('td', {}, t.policy), h('td', {}, t.team || ''), h('td', {}, t.agent_id || ''),
+          h('td', { class: 'due', dataset: { at: t.due_at || '' } }, localTime(t.due_at, zone)),
+          h('td', { class: 'relative' }, t.due_at ? dueText(t.due_at, report.as_of) + (t.running ? '' : ' (clock paused)') : (t.running ? '' : 'clock paused'))))))));
   }, { wide: true, after: ctx.cardsDone });
+}
+
+/**
+ * The SLA tab when no SLA policy is configured: nothing is measured, so instead of empty
+ * panels, say so and show how to add one.
+ */
+export function slaNotConfigured() {
+  return h('section', { class: 'empty-state sla-unconfigured', 'aria-labelledby': 'sla-none-title' },
+    h('h3', { id: 'sla-none-title' }, 'No SLA policy is configured'),
+    h('p', {}, 'SLA compliance, breaches and targets at risk are measured against the policies of the configuration; this server has none, so there is nothing to show yet — not an absence of breaches.'),
+    h('p', {}, 'Add a policy to the configuration file (one ', h('code', {}, '[[sla]]'), ' table per policy; the first whose ', h('code', {}, 'when'), ' matches a ticket applies):'),
+    h('pre', {}, '[[sla]]\nname = "standard"\nfirst_reply = "4h"\nnext_reply = "8h"\nresolution = "3d"\nclock = "business"          # or "calendar"\npause_on = ["pending", "on_hold"]\nat_risk = 0.2               # at risk with 20 % of the time left\n\n[[sla]]\nname = "urgent"\nwhen = { priority = ["urgent"] }\nfirst_reply = "1h"\nresolution = "16h"'),
+    h('p', {}, 'then run ', h('code', {}, 'vitals derive --db STORE --config FILE'), ' and restart ', h('code', {}, 'vitals serve'), ' with that ', h('code', {}, '--config'), '.'));
 }

@@ -4,7 +4,7 @@
 
 import { h, replace } from './dom.js';
 import { labelOf, unitOf, formatValue, dimensionLabel } from './format.js';
-import { drill } from './panels.js';
+import { drill, emptyMessage } from './panels.js';
 
 /** Text a spreadsheet would run as a formula (OWASP: = + - @ tab CR first) gets a leading
  * quote; numbers stay numbers. */
@@ -37,7 +37,7 @@ export function dataTable(ctx, { keys, result, name }) {
     Object.assign(merged.get(id).metrics, row.metrics);
   }
   const rows = [...merged.values()].filter((r) => keys.some((k) => r.metrics[k]));
-  if (!rows.length) return h('p', { class: 'status empty' }, 'No data in this period.');
+  if (!rows.length) return emptyMessage(ctx, keys);
 
   const columns = dims.map((d) => ({
     title: dimensionLabel(d), dim: true,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent reference implementation of the metric definitions in metrics.md.
+"""An independent reference implementation of the metric definitions in docs/metrics.md.
 
 Reads a canonical data set (CSV files) with nothing but the Python standard library and
 computes every metric of the vertical slice per local month (and per ticket channel for ticket

@@ -1,0 +1,234 @@
+//! `vitals catalogue --markdown`: the catalogue as the repository's reference document,
+//! `docs/metrics.md` — every metric's definition, formula, counting rule, unit, interval,
+//! dimensions, sources and decisions, in catalogue order and grouped by family, followed by
+//! the worked examples the calculators (`vitals calc`) and the report's calculator evaluate.
+//! The document is generated, never edited: `tests/metrics_doc.rs` fails when the file
+//! differs from this output (and rewrites it with `UPDATE_DOCS=1`).
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use vitals_core::catalogue::{Catalogue, Metric};
+use vitals_report::calculator::CalcRow;
+
+/// Calculators whose name is not a metric id: (calculator, metric it computes).
+const CALCULATOR_METRICS: &[(&str, &str)] = &[
+    ("nps_shares", "nps"),
+    ("crr", "retention_rate"),
+    ("churn", "churn_rate"),
+    ("average_wait", "average_wait_time"),
+];
+
+/// The metric a calculator computes, when the catalogue has it.
+fn metric_of<'c>(c: &'c Catalogue, calculator: &str) -> Option<&'c Metric> {
+    let id = CALCULATOR_METRICS
+        .iter()
+        .find(|(name, _)| *name == calculator)
+        .map_or(calculator, |(_, id)| id);
+    c.metric(id)
+}
+
+/// The anchor GitHub gives a metric's heading `LABEL (`ID`)`: lower case, spaces as
+/// hyphens, punctuation other than `-` and `_` dropped.
+fn anchor(m: &Metric) -> String {
+    format!("{} {}", m.label, m.id)
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A number as written in an example: whole numbers without decimals, else up to four.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let text = format!("{v:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn json_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+        .unwrap_or_default()
+}
+
+fn example(out: &mut String, row: &CalcRow) {
+    let inputs: Vec<String> = row
+        .inputs
+        .iter()
+        .map(|i| format!("{} = {} ({})", i.name, number(i.value), i.meaning))
+        .collect();
+    let how = if vitals_core::calc::calculator(&row.name).is_some() {
+        format!("`vitals calc {}`", row.name)
+    } else {
+        "the report's calculator".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "- **{}** ({how}): {}. With {} → **{} {}**{}.",
+        row.title,
+        row.formula,
+        inputs.join(", "),
+        number(row.result),
+        row.unit,
+        match row.expected {
+            Some(e) => format!(
+                " (expected {}; {})",
+                number(e),
+                row.example.trim_start_matches("worked example: ")
+            ),
+            None => format!(" ({})", row.example),
+        }
+    );
+}
+
+fn metric_section(out: &mut String, c: &Catalogue, m: &Metric, examples: &[&CalcRow]) {
+    let doc = c.doc(m);
+    let _ = writeln!(out, "### {} (`{}`)\n", m.label, m.id);
+    let _ = writeln!(out, "{}\n", m.description);
+    let mut field = |name: &str, value: String| {
+        if !value.is_empty() {
+            let _ = writeln!(out, "- **{name}:** {value}");
+        }
+    };
+    field("Formula", m.formula.clone());
+    field("Counts by", m.counts_by.clone());
+    field(
+        "Unit",
+        format!(
+            "{}; {}; calculation {}",
+            json_name(&m.unit),
+            json_name(&m.direction),
+            json_name(&m.calculation)
+        ),
+    );
+    field("Stats", doc.stats.join(", "));
+    field("Interval", doc.interval.to_string());
+    field("Always broken down by", m.breakdown.join(", "));
+    field("Share of", m.share_of.clone().unwrap_or_default());
+    field(
+        "Defined over",
+        m.natural_grain
+            .as_ref()
+            .map(|g| format!("{g} (charted at this grain whatever the period shown)"))
+            .unwrap_or_default(),
+    );
+    field("Time dimensions", doc.time_dimensions.join(", "));
+    field("Dimensions", doc.dimensions.join(", "));
+    field("Sources", doc.source_articles.join("; "));
+    if !m.decisions.is_empty() {
+        let _ = writeln!(out, "- **Decisions:**");
+        for d in &m.decisions {
+            let _ = writeln!(out, "  - {}", d.replace('\n', " "));
+        }
+    }
+    if !examples.is_empty() {
+        let _ = writeln!(out, "- **Worked examples:**");
+        for row in examples {
+            out.push_str("  ");
+            example(out, row);
+        }
+    }
+    out.push('\n');
+}
+
+/// The whole document.
+pub fn render(c: &Catalogue, rows: &[CalcRow]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "<!-- Generated by `vitals catalogue --markdown` from catalogue/*.toml: do not edit. \
+         Regenerate with `UPDATE_DOCS=1 cargo test -p vitals --test metrics_doc`. -->\n\n",
+    );
+    out.push_str("# Metrics\n\n");
+    out.push_str(
+        "Every metric vitals computes, as the catalogue (`catalogue/*.toml`) defines it. \
+         `vitals explain ID` prints one of them; `vitals catalogue --json` gives them all as \
+         data. Each metric counts in the time bucket of its *counts by* instant, in the \
+         query's time zone; durations are seconds (business variants count only a team's \
+         business hours); percentages are 0–100. Worked examples are evaluated by the same \
+         code as `vitals calc` and the report's calculator.\n\n",
+    );
+    let mut family = "";
+    out.push_str("## Contents\n\n");
+    for m in &c.metrics {
+        if m.family != family {
+            family = &m.family;
+            let _ = writeln!(out, "- {family}");
+        }
+        let _ = writeln!(out, "  - [{}](#{})", m.label, anchor(m));
+    }
+    out.push('\n');
+    family = "";
+    for m in &c.metrics {
+        if m.family != family {
+            family = &m.family;
+            let _ = writeln!(out, "## {}\n", capitalised(family));
+        }
+        let examples: Vec<&CalcRow> = rows
+            .iter()
+            .filter(|r| metric_of(c, &r.name).is_some_and(|x| x.id == m.id))
+            .collect();
+        metric_section(&mut out, c, m, &examples);
+    }
+    let rest: Vec<&CalcRow> = rows
+        .iter()
+        .filter(|r| metric_of(c, &r.name).is_none())
+        .collect();
+    if !rest.is_empty() {
+        out.push_str("## Other calculations\n\n");
+        for row in rest {
+            example(&mut out, row);
+        }
+        out.push('\n');
+    }
+    out.push_str("## Sources\n\n");
+    for (number, name) in vitals_core::catalogue::SOURCES {
+        let _ = writeln!(out, "- `{number}`: {name}");
+    }
+    out
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|f| f.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Prints the document.
+pub fn print() -> Result<()> {
+    let c = Catalogue::builtin()?;
+    let rows = vitals_report::calculator::rows()?;
+    print!("{}", render(&c, &rows));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_and_example_is_in_the_document() {
+        let c = Catalogue::builtin().unwrap();
+        let rows = vitals_report::calculator::rows().unwrap();
+        let text = render(&c, &rows);
+        for m in &c.metrics {
+            assert!(text.contains(&format!("(`{}`)", m.id)), "{}", m.id);
+        }
+        for r in &rows {
+            assert!(text.contains(&format!("**{}**", r.title)), "{}", r.name);
+        }
+        assert_eq!(number(2.5), "2.5");
+        let fcr = c.metric("fcr").unwrap();
+        assert_eq!(anchor(fcr), "first-contact-resolution-fcr");
+        assert_eq!(number(65.0), "65");
+    }
+}
