@@ -111,7 +111,8 @@ impl AppState {
         let joined = if seconds <= 0.0 {
             task.await
         } else {
-            match tokio::time::timeout(Duration::from_secs_f64(seconds), task).await {
+            let budget = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
+            match tokio::time::timeout(budget, task).await {
                 Ok(joined) => joined,
                 // Dropping `stop` interrupts the work, which then ends on its own.
                 Err(_) => {

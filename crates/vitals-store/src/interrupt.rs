@@ -2,8 +2,10 @@
 //! its time budget or whose client went away. An [`Interrupter`] interrupts every statement
 //! the reader runs at that moment (its own connection and the helpers of a side-by-side run)
 //! and refuses to start another, until the reader is handed out again ([`Reader::rearm`]).
+//! An interrupter belongs to one arming: once the reader is rearmed for the next request, a
+//! late interrupt from the previous one does nothing.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use duckdb::{Connection, InterruptHandle};
@@ -16,6 +18,8 @@ use crate::reader::Reader;
 #[derive(Default)]
 pub(crate) struct Interrupts {
     stopped: AtomicBool,
+    /// Bumped by every rearm (under the `handles` lock, as interrupts are made).
+    arming: AtomicU64,
     handles: Mutex<Vec<Arc<InterruptHandle>>>,
 }
 
@@ -53,35 +57,50 @@ impl Interrupts {
     }
 }
 
-/// Interrupts what a [`Reader`] runs, from any thread.
+/// Interrupts what a [`Reader`] runs, from any thread, for as long as the reader is not
+/// rearmed.
 #[derive(Clone)]
-pub struct Interrupter(Arc<Interrupts>);
+pub struct Interrupter {
+    interrupts: Arc<Interrupts>,
+    arming: u64,
+}
 
 impl Interrupter {
-    /// Interrupts the statements running now and keeps any other from starting.
+    /// Interrupts the statements running now and keeps any other from starting (nothing when
+    /// the reader was rearmed for other work since this interrupter was made).
     pub fn interrupt(&self) {
-        self.0.stopped.store(true, Ordering::Release);
-        if let Ok(handles) = self.0.handles.lock() {
-            for handle in handles.iter() {
-                handle.interrupt();
-            }
+        let Ok(handles) = self.interrupts.handles.lock() else {
+            return;
+        };
+        if self.interrupts.arming.load(Ordering::Acquire) != self.arming {
+            return;
+        }
+        self.interrupts.stopped.store(true, Ordering::Release);
+        for handle in handles.iter() {
+            handle.interrupt();
         }
     }
 
-    /// Whether [`Interrupter::interrupt`] was called since the reader was last armed.
+    /// Whether the reader was interrupted since it was last armed.
     pub fn interrupted(&self) -> bool {
-        self.0.stopped.load(Ordering::Acquire)
+        self.interrupts.stopped.load(Ordering::Acquire)
     }
 }
 
 impl Reader {
-    /// A handle that interrupts this reader's work from another thread.
+    /// A handle that interrupts this reader's current work from another thread.
     pub fn interrupter(&self) -> Interrupter {
-        Interrupter(self.interrupts.clone())
+        Interrupter {
+            interrupts: self.interrupts.clone(),
+            arming: self.interrupts.arming.load(Ordering::Acquire),
+        }
     }
 
-    /// Makes an interrupted reader usable again (before handing it to the next request).
+    /// Makes an interrupted reader usable again (before handing it to the next request);
+    /// interrupters made before no longer reach it.
     pub fn rearm(&self) {
+        let _handles = self.interrupts.handles.lock();
+        self.interrupts.arming.fetch_add(1, Ordering::AcqRel);
         self.interrupts.stopped.store(false, Ordering::Release);
     }
 }
@@ -135,6 +154,24 @@ mod tests {
         assert!(reader.run_planned(&quick).is_err(), "nothing starts after");
         assert!(reader.interrupter().interrupted());
         reader.rearm();
+        assert_eq!(reader.run_planned(&quick).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_late_interrupt_from_an_earlier_arming_does_nothing() {
+        let store = Store::open_in_memory().unwrap();
+        let reader = store.reader().unwrap();
+        let earlier = reader.interrupter();
+        reader.rearm();
+        earlier.interrupt();
+        assert!(!reader.interrupter().interrupted());
+        let quick = PlannedSql {
+            sql: "SELECT 'a', CAST(1 AS DOUBLE)".into(),
+            params: Vec::new(),
+            key_columns: 1,
+            agg_columns: 1,
+            components: Vec::new(),
+        };
         assert_eq!(reader.run_planned(&quick).unwrap().len(), 1);
     }
 }

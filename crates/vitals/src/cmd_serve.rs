@@ -32,7 +32,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 50_000)]
     pub batch_records: usize,
     /// Milliseconds the writer waits for more requests to share a commit.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub batch_wait_ms: u64,
     /// Write jobs the queue holds before ingest answers 503 with Retry-After.
     #[arg(long, default_value_t = 256)]
@@ -46,14 +46,14 @@ pub struct ServeArgs {
     pub public_metrics: bool,
     /// Seconds a client has to send a request's headers; an idle kept-alive connection is
     /// closed after as long.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_secs: u64,
     /// Seconds a request body may stall before the request is cut off.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout_secs: u64,
     /// Connections open at once (more wait until one closes).
-    #[arg(long, default_value_t = 1024)]
-    pub max_connections: usize,
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_connections: u64,
     /// Seconds a query may run before it is stopped (0: no limit; fractions allowed);
     /// overrides `[limits] query_timeout_secs`.
     #[arg(long)]
@@ -97,9 +97,10 @@ fn store_and_config(
 pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<()> {
     let (db, mut config) = store_and_config(args.db.clone(), config, explicit_config)?;
     if let Some(seconds) = args.query_timeout_secs {
-        if !(seconds.is_finite() && seconds >= 0.0) {
+        let most = vitals_core::config::MAX_TIMEOUT_SECS;
+        if !(0.0..=most).contains(&seconds) {
             return Err(UserError(format!(
-                "--query-timeout-secs {seconds}: a number of seconds ≥ 0 (0: no limit)"
+                "--query-timeout-secs {seconds}: a number of seconds from 0 (no limit) to {most}"
             ))
             .into());
         }
@@ -123,9 +124,9 @@ pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<
             secure_cookies: args.https,
             public_metrics: args.public_metrics,
             connections: ConnectionLimits {
-                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
-                body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
-                max_connections: args.max_connections.max(1),
+                header_timeout: Duration::from_secs(args.header_timeout_secs),
+                body_timeout: Duration::from_secs(args.body_timeout_secs),
+                max_connections: usize::try_from(args.max_connections).unwrap_or(1024),
             },
         },
         batching: GroupCommit {

@@ -9,7 +9,7 @@ mod sections;
 pub use sections::{
     parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, ImportConfig,
     QualityConfig, QueryLimits, SlaPolicy, SlaPolicyConfig, SurveyAttribution, Target, UserId,
-    ZendeskImportConfig, SLA_FIELDS, SLA_TARGETS, TARGET_SCOPES,
+    ZendeskImportConfig, MAX_TIMEOUT_SECS, SLA_FIELDS, SLA_TARGETS, TARGET_SCOPES,
 };
 
 use std::collections::BTreeMap;

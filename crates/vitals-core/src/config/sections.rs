@@ -495,6 +495,9 @@ impl ImportConfig {
     }
 }
 
+/// The longest query time budget: a day.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
 /// `[limits]`: the budget of one query, on every surface (CLI, API, dashboard, report). A
 /// query over a limit is refused before it runs, with the limit's name and how to narrow it.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
@@ -537,11 +540,11 @@ impl QueryLimits {
                 });
             }
         }
-        if !(self.query_timeout_secs.is_finite() && self.query_timeout_secs >= 0.0) {
+        if !(0.0..=MAX_TIMEOUT_SECS).contains(&self.query_timeout_secs) {
             return Err(ConfigError::Invalid {
                 key: "limits.query_timeout_secs".into(),
                 message: format!(
-                    "{}: a number of seconds ≥ 0 (0: no limit)",
+                    "{}: a number of seconds from 0 (no limit) to {MAX_TIMEOUT_SECS}",
                     self.query_timeout_secs
                 ),
             });
