@@ -235,6 +235,9 @@ def main():
         relative = page.locator("td.relative").all_inner_texts()
         check("SLA targets say how overdue or how soon due",
               relative and all(re.match(r"^(overdue|due in|due now)", t) for t in relative), relative[:3])
+        shown = " ".join(page.locator(".card-label, table.data td, .u-legend").all_inner_texts())
+        check("SLA targets read as words (First reply), not code words (first_reply)",
+              "First reply" in shown and not re.search(r"\b(first|next)_reply\b", shown), shown[:300])
         page.screenshot(path=os.path.join(OUT, "sla-with-policies.png"), full_page=True)
         if page.locator(".sla-targets button.link").count():
             page.locator(".sla-targets button.link").first.click()

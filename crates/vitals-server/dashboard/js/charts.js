@@ -9,7 +9,7 @@
 import uPlot from '../vendor/uPlot.esm.js';
 import { api } from './api.js';
 import { h } from './dom.js';
-import { formatValue, labelOf, durationTicks } from './format.js';
+import { formatValue, labelOf, durationTicks, valueLabel } from './format.js';
 import { dataTable } from './table.js';
 import { drill, emptyMessage } from './panels.js';
 
@@ -55,7 +55,7 @@ function seriesData({ spec, keys, result, grain }) {
       line.sum += v && v.value ? Math.abs(v.value) : 0;
     }
     const ranked = [...totals.entries()].sort((a, b) => b[1].sum - a[1].sum);
-    for (const [name, line] of ranked.slice(0, MAX_LINES)) lines.push({ label: name ?? '(none)', values: line.values, cell: { [spec.by]: name }, key });
+    for (const [name, line] of ranked.slice(0, MAX_LINES)) lines.push({ label: valueLabel(spec.by, name), values: line.values, cell: { [spec.by]: name }, key });
     return { labels, lines, hidden: Math.max(0, ranked.length - MAX_LINES) };
   }
   const pick = (key, field) => {

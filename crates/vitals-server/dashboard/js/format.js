@@ -135,6 +135,18 @@ export function isPlain(metric) {
   return Boolean(metric) && !metric.share_of && !(metric.breakdown && metric.breakdown.length);
 }
 
+/** Dimensions whose values are vitals' own code words, not the organisation's data. */
+const CODE_WORDS = new Set(['sla:target']);
+
+/** A dimension value as a person reads it: code words ('first_reply') as words ('First
+ * reply'); the organisation's own values (channels, teams, categories) as written. */
+export function valueLabel(dimension, value) {
+  if (value === null || value === undefined) return '(none)';
+  if (!CODE_WORDS.has(dimension)) return String(value);
+  const text = String(value).replace(/_/g, ' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** A dimension's label: 'ticket:channel' → 'Channel', 'survey:agent' → 'Agent (surveys)'. */
 export function dimensionLabel(dimension) {
   const [entity, name] = dimension.split(':');

@@ -6,7 +6,7 @@
 import { api, query } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
 import {
-  labelOf, unitOf, formatValue, formatChange, filtersFor, isPlain, splitKey, dimensionLabel, localTime, dueText, zoneOf,
+  labelOf, unitOf, formatValue, formatChange, filtersFor, isPlain, splitKey, dimensionLabel, valueLabel, localTime, dueText, zoneOf,
 } from './format.js';
 import { timeChart } from './charts.js';
 import { heatmap } from './heatmap.js';
@@ -142,7 +142,7 @@ export function panel(title, fill, { wide = false, actions = null, after = null 
 }
 
 function cellLabel(cell) {
-  const parts = Object.entries(cell).map(([d, v]) => `${dimensionLabel(d)}: ${v}`);
+  const parts = Object.entries(cell).map(([d, v]) => `${dimensionLabel(d)}: ${valueLabel(d, v)}`);
   return parts.length ? parts.join(', ') : 'the whole period';
 }
 
@@ -164,7 +164,7 @@ function significance(compare) {
 function card(ctx, key, value, dims, anchor, unused, request) {
   const unit = unitOf(ctx.catalogue, key);
   const metric = ctx.catalogue.get(splitKey(key).id);
-  const extra = Object.entries(dims).map(([, v]) => v).join(', ');
+  const extra = Object.entries(dims).map(([d, v]) => valueLabel(d, v)).join(', ');
   const title = labelOf(ctx.catalogue, key) + (extra ? ` — ${extra}` : '');
   const tip = `Counts by: ${anchor || (metric && metric.counts_by) || '?'}`;
   const parts = [

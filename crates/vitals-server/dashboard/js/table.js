@@ -3,7 +3,7 @@
 // records when the server offers it, and the table downloads as CSV with raw numbers.
 
 import { h, replace } from './dom.js';
-import { labelOf, unitOf, formatValue, dimensionLabel } from './format.js';
+import { labelOf, unitOf, formatValue, dimensionLabel, valueLabel } from './format.js';
 import { drill, emptyMessage } from './panels.js';
 
 /** Text a spreadsheet would run as a formula (OWASP: = + - @ tab CR first) gets a leading
@@ -42,7 +42,7 @@ export function dataTable(ctx, { keys, result, name }) {
   const columns = dims.map((d) => ({
     title: dimensionLabel(d), dim: true,
     raw: (r) => r.dimensions[d] ?? '', sortValue: (r) => r.dimensions[d] ?? '',
-    cell: (r) => r.dimensions[d] ?? '(none)',
+    cell: (r) => valueLabel(d, r.dimensions[d]),
   }));
   for (const key of keys) {
     const unit = unitOf(ctx.catalogue, key);
