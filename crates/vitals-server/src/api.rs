@@ -207,7 +207,8 @@ pub async fn ingest(
     .into_response())
 }
 
-/// `GET /api/v1/tickets/{id}`: the ticket, its timeline and its facts.
+/// `GET /api/v1/tickets/{id}`: the ticket, its timeline and its facts, with `as_of`, the
+/// server's moment (what open SLA targets are judged against).
 pub async fn ticket(
     State(state): State<Shared>,
     Path(id): Path<String>,
@@ -217,7 +218,16 @@ pub async fn ticket(
         .read(move |_, reader| reader.ticket_detail(&lookup).map_err(ApiError::internal))
         .await?;
     match detail {
-        Some(d) => Ok(Json(d).into_response()),
+        Some(d) => {
+            // The moment the server judges open SLA targets by (VITALS_NOW when set), so the
+            // ticket view says "overdue" exactly when the SLA list does.
+            let mut answer = serde_json::to_value(d).map_err(ApiError::internal)?;
+            let now = vitals_core::now::now_us().map_err(ApiError::internal)?;
+            answer["as_of"] = chrono::DateTime::from_timestamp_micros(now)
+                .map(|t| serde_json::Value::String(t.to_rfc3339()))
+                .unwrap_or_default();
+            Ok(Json(answer).into_response())
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_ticket",

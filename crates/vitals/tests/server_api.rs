@@ -74,6 +74,12 @@ fn ingested_records_are_in_the_next_query_and_the_ticket_detail() {
     assert_eq!(detail["facts"]["is_resolved"], true);
     assert_eq!(detail["facts"]["resolutions"], 1);
     assert_eq!(detail["replies"].as_array().unwrap().len(), 1);
+    // The server's moment, which open SLA targets are judged against.
+    let as_of = detail["as_of"].as_str().expect("as_of");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(as_of).is_ok(),
+        "{as_of}"
+    );
 
     // A later event re-derives the ticket's facts before the answer: a reopen.
     let reopen = [event("r2-4", "r2", "2026-03-05T08:00:00Z", "customer")];

@@ -125,18 +125,19 @@ function fields(object, zone, label = words) {
 
 /**
  * One SLA target in words: 'First reply (policy urgent, business clock): met — 25 min of 1 h';
- * an open one says when it is or was due, against the moment the page is read.
+ * an open one says when it is or was due, against `now`: the server's moment (the ticket
+ * answer's `as_of`, as the SLA list uses), else the browser's.
  */
-function slaLine(s, zone) {
+function slaLine(s, zone, now) {
   const target = `${words(s.target)} (policy ${s.policy}, ${s.clock} clock)`;
   const took = s.elapsed_secs !== null && s.elapsed_secs !== undefined ? duration(s.elapsed_secs) : '?';
   const of = s.target_secs !== null && s.target_secs !== undefined ? duration(s.target_secs) : '?';
   let verdict;
   if (s.met === true) verdict = `met \u2014 ${took} of ${of}`;
   else if (s.met === false) verdict = `missed \u2014 ${took} against ${of}`;
-  else if (s.due_at) verdict = `open, target ${of} \u2014 due ${localTime(s.due_at, zone)}, ${dueText(s.due_at, new Date())}`;
+  else if (s.due_at) verdict = `open, target ${of} \u2014 due ${localTime(s.due_at, zone)}, ${dueText(s.due_at, now)}`;
   else verdict = `open, target ${of} \u2014 clock paused after ${took}`;
-  const late = s.met !== true && s.met !== false && s.due_at && new Date(s.due_at) < new Date();
+  const late = s.met !== true && s.met !== false && s.due_at && new Date(s.due_at) < new Date(now);
   return h('li', { class: s.met === false || late ? 'missed' : s.met === true ? 'met' : 'open' }, h('strong', {}, target), `: ${verdict}`);
 }
 
@@ -160,7 +161,7 @@ export function ticketView(ctx, t) {
     h('p', { class: 'note ticket-zone' }, `Times in ${zone}, to the minute.`),
     h('section', { class: 'ticket contributions' }, h('h3', {}, 'What this ticket counts for'),
       metricItems.length ? h('ul', {}, metricItems) : h('p', { class: 'status' }, 'This ticket has no derived facts yet.'),
-      sla.length ? h('ul', { class: 'sla-outcomes' }, sla.map((s) => slaLine(s, zone))) : h('p', { class: 'status' }, 'No SLA target applies to this ticket (no configured policy matches it).')),
+      sla.length ? h('ul', { class: 'sla-outcomes' }, sla.map((s) => slaLine(s, zone, t.as_of || new Date()))) : h('p', { class: 'status' }, 'No SLA target applies to this ticket (no configured policy matches it).')),
     h('section', { class: 'ticket' }, h('h3', {}, 'Ticket'), fields(t.ticket, zone, label)),
     h('section', { class: 'ticket' }, h('h3', {}, 'Timeline'),
       list(t.timeline, ['at', 'kind', 'author_role', 'author_id', 'agent_id', 'status', 'public', 'channel'], zone)),
