@@ -378,6 +378,26 @@ fn chart(sheet: &str, title: &str, top: u32, col: u16, days: usize, series: &[Se
     chart
 }
 
+/// A volume chart at `row`, drawing the series written at `data` (top row, first column); a
+/// month without tickets (a team with none, say) gets a line saying so, since a chart must
+/// have a series.
+fn place_chart(
+    ws: &mut Worksheet,
+    row: u32,
+    title: &str,
+    data: (u32, u16),
+    days: usize,
+    series: &[Series],
+) -> Result<(), ReportError> {
+    if series.is_empty() || days == 0 {
+        ws.text(row, 0, format!("{title}: no tickets this month."))?;
+        return Ok(());
+    }
+    let (top, col) = data;
+    ws.insert_chart(row, 0, &chart(SHEETS[1], title, top, col, days, series))?;
+    Ok(())
+}
+
 fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
     ws.set_name(SHEETS[1])?;
     let v = &model.volume;
@@ -395,29 +415,21 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
         &v.channels,
         st,
     )?;
-    ws.insert_chart(
+    place_chart(
+        ws,
         top,
-        0,
-        &chart(
-            SHEETS[1],
-            "Tickets per category per day",
-            data_top,
-            0,
-            v.days.len(),
-            &v.categories,
-        ),
+        "Tickets per category per day",
+        (data_top, 0),
+        v.days.len(),
+        &v.categories,
     )?;
-    ws.insert_chart(
+    place_chart(
+        ws,
         top + 19,
-        0,
-        &chart(
-            SHEETS[1],
-            "Tickets per channel per day",
-            data_top,
-            channel_col,
-            v.days.len(),
-            &v.channels,
-        ),
+        "Tickets per channel per day",
+        (data_top, channel_col),
+        v.days.len(),
+        &v.channels,
     )?;
     let side = 14u16;
     let mut row = top;

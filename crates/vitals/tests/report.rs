@@ -391,6 +391,37 @@ fn a_month_without_data_names_the_months_with_data_and_a_running_month_is_partia
 }
 
 #[test]
+fn a_team_without_tickets_gets_a_report_that_says_so() {
+    let org = Org::new("600");
+    let out_dir = org.dir.path().join("nobody");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args([
+            "report",
+            "--month",
+            "2026-06",
+            "--team",
+            "nobody",
+            "--db",
+            &org.db,
+            "--config",
+            &org.config,
+            "--out",
+        ])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut wb: Xlsx<_> = open_workbook(out_dir.join("vitals-report-2026-06.xlsx")).unwrap();
+    let r = wb.worksheet_range("Ticket volume").unwrap();
+    let said = (0..r.height() as u32).any(|row| text(&r, row, 0).contains("no tickets this month"));
+    assert!(said, "the volume sheet says why it has no chart");
+}
+
+#[test]
 fn templates_are_written_and_used() {
     let org = Org::new("600");
     let dir = org.dir.path().join("tpl");
