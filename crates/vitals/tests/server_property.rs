@@ -3,7 +3,7 @@
 //! NUL, deeply nested, the wrong type) — against a running `vitals serve`, with and without a
 //! token. Whatever is sent: never a 5xx, never a panic in the server's log, and every error of
 //! the API in the JSON error shape. `VITALS_PROPERTY_CASES` sets the number of requests
-//! (default 1 500) and `VITALS_PROPERTY_SEED` the seed (default 22), so a failure repeats.
+//! (default 3 000) and `VITALS_PROPERTY_SEED` the seed (default 22), so a failure repeats.
 
 mod common;
 #[path = "common/server.rs"]
@@ -333,7 +333,7 @@ fn generated_hostile_requests_never_get_a_5xx_or_a_panic() {
     let cases: usize = std::env::var("VITALS_PROPERTY_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1_500);
+        .unwrap_or(3_000);
     let (_dir, db) = fresh();
     let server = Server::start(&db);
     let admin = server.admin();
