@@ -23,13 +23,12 @@ use crate::state::{poisoned, AppState, Shared};
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "vitals_session";
 
-/// Who sent a request, as the access layer found it (in the request's extensions).
-#[derive(Debug, Clone)]
-pub struct Caller {
+/// Who sent a request, as the access layer found it.
+struct Caller {
     /// The token.
-    pub token: TokenInfo,
+    token: TokenInfo,
     /// Whether it came by the session cookie (a browser) rather than a bearer header.
-    pub by_cookie: bool,
+    by_cookie: bool,
 }
 
 /// Layer: the route needs a token with the `read` scope.
@@ -50,7 +49,7 @@ pub async fn require_admin(state: State<Shared>, request: Request, next: Next) -
 async fn require(
     State(state): State<Shared>,
     scope: Scope,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let caller = match identify(&state, request.headers(), Some(scope)) {
@@ -63,7 +62,6 @@ async fn require(
             return e.into_response();
         }
     }
-    request.extensions_mut().insert(caller);
     next.run(request).await
 }
 
