@@ -98,7 +98,10 @@ fn midpoint(
         .iter()
         .zip(previous)
         .map(|(c, p)| {
-            let (r1, r0) = (rate(c).filter(|_| c.present()), rate(p).filter(|_| p.present()));
+            let (r1, r0) = (
+                rate(c).filter(|_| c.present()),
+                rate(p).filter(|_| p.present()),
+            );
             let r1 = r1.or(r0).unwrap_or(0.0);
             (r1, r0.unwrap_or(r1))
         })
@@ -201,7 +204,12 @@ pub fn combine(sides: &[Side]) -> Option<Basis> {
         Basis::Nps { .. } => {
             let (mut p, mut d, mut n) = (0.0, 0.0, 0.0);
             for b in &bases {
-                let Basis::Nps { p: bp, d: bd, n: bn } = b else {
+                let Basis::Nps {
+                    p: bp,
+                    d: bd,
+                    n: bn,
+                } = b
+                else {
                     return None;
                 };
                 (p, d, n) = (p + bp, d + bd, n + bn);
@@ -238,7 +246,11 @@ pub fn combine(sides: &[Side]) -> Option<Basis> {
                     within + k * (m - mean) * (m - mean)
                 })
                 .sum();
-            let sd = if n > 1.0 { (ss / (n - 1.0)).sqrt() } else { f64::NAN };
+            let sd = if n > 1.0 {
+                (ss / (n - 1.0)).sqrt()
+            } else {
+                f64::NAN
+            };
             Some(Basis::Mean { mean, sd, n })
         }
     }
@@ -269,7 +281,18 @@ pub fn change_interval(current: &Basis, previous: &Basis) -> Option<(f64, f64)> 
             let var = p1 * (1.0 - p1) / n1 + p0 * (1.0 - p0) / n0;
             (100.0 * (p1 - p0), 1e4 * var)
         }
-        (Basis::Nps { p: p1, d: d1, n: n1 }, Basis::Nps { p: p0, d: d0, n: n0 }) => {
+        (
+            Basis::Nps {
+                p: p1,
+                d: d1,
+                n: n1,
+            },
+            Basis::Nps {
+                p: p0,
+                d: d0,
+                n: n0,
+            },
+        ) => {
             if n1 <= 0.0 || n0 <= 0.0 {
                 return None;
             }
@@ -280,7 +303,18 @@ pub fn change_interval(current: &Basis, previous: &Basis) -> Option<(f64, f64)> 
             let diff = (p1 - d1) / n1 - (p0 - d0) / n0;
             (100.0 * diff, 1e4 * (var(p1, d1, n1) + var(p0, d0, n0)))
         }
-        (Basis::Mean { mean: m1, sd: s1, n: n1 }, Basis::Mean { mean: m0, sd: s0, n: n0 }) => {
+        (
+            Basis::Mean {
+                mean: m1,
+                sd: s1,
+                n: n1,
+            },
+            Basis::Mean {
+                mean: m0,
+                sd: s0,
+                n: n0,
+            },
+        ) => {
             if n1 < 2.0 || n0 < 2.0 || !s1.is_finite() || !s0.is_finite() {
                 return None;
             }
@@ -397,7 +431,11 @@ mod tests {
             let mut r = stream(seed);
             let segments = 1 + (r() * 9.0) as usize;
             let mut side = |kind: u8, present: bool| -> Side {
-                let n = if present { (1.0 + r() * 500.0).floor() } else { 0.0 };
+                let n = if present {
+                    (1.0 + r() * 500.0).floor()
+                } else {
+                    0.0
+                };
                 match kind {
                     0 => prop((r() * n).floor(), n),
                     1 => mean(r() * 1e5, r() * 1e4, n),

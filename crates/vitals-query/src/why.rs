@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
-use vitals_core::catalogue::{Calculation, Catalogue};
+use vitals_core::catalogue::{Calculation, Catalogue, Unit};
 use vitals_core::config::Config;
 use vitals_core::stats::Basis;
 
@@ -183,6 +183,8 @@ pub struct WhyResponse {
     pub metric: String,
     /// The metric's label.
     pub label: String,
+    /// The metric's unit (`percent`, `seconds`, `count`, …).
+    pub unit: Unit,
     /// How the change is split.
     pub method: Method,
     /// The period explained.
@@ -250,16 +252,19 @@ fn months_from(date: NaiveDate, months: i32) -> Option<NaiveDate> {
 }
 
 /// The comparison period of `[from, to)`.
-fn compared(vs: Versus, from: NaiveDate, to: NaiveDate) -> Result<(NaiveDate, NaiveDate), QueryError> {
+fn compared(
+    vs: Versus,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), QueryError> {
     let whole_months = from.day() == 1 && to.day() == 1;
     let (cf, ct) = match vs {
         Versus::Range(f, t) => (f, t),
         Versus::SameLastYear => comparison_period(CompareMode::Yoy, None, from, to),
         Versus::Previous if whole_months => {
             let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
-            let back = months_from(from, -months).ok_or_else(|| {
-                QueryError::InvalidPeriod(format!("no period before {from}"))
-            })?;
+            let back = months_from(from, -months)
+                .ok_or_else(|| QueryError::InvalidPeriod(format!("no period before {from}")))?;
             (back, from)
         }
         Versus::Previous => comparison_period(CompareMode::Previous, None, from, to),
@@ -449,13 +454,14 @@ pub fn why(
     let test = basis
         .zip(previous_basis)
         .and_then(|(a, b)| value_test(Some(&a), Some(&b)));
-    let min_support = request
-        .min_support
-        .unwrap_or(config.statistics.min_sample);
+    let min_support = request.min_support.unwrap_or(config.statistics.min_sample);
     let mut dimensions = Vec::new();
     if let Some(change) = change {
         for dimension in &by {
-            let (c, p) = (run(Some(dimension), from, to)?, run(Some(dimension), cf, ct)?);
+            let (c, p) = (
+                run(Some(dimension), from, to)?,
+                run(Some(dimension), cf, ct)?,
+            );
             warn(&c);
             warn(&p);
             let segments = sides(method, dimension, &c, &p);
@@ -472,6 +478,7 @@ pub fn why(
     Ok(WhyResponse {
         metric: request.metric.key(),
         label: rm.metric.label.clone(),
+        unit: rm.metric.unit,
         method,
         period: Period { from, to },
         comparison: ComparedWith {

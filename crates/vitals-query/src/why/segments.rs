@@ -267,9 +267,8 @@ pub(super) fn dimension(
         list.extend(small);
     }
     let explained_sum: f64 = list.iter().map(|s| s.parts.contribution).sum();
-    let sum = |f: fn(&Parts) -> Option<f64>| -> Option<f64> {
-        list.iter().map(|s| f(&s.parts)).sum()
-    };
+    let sum =
+        |f: fn(&Parts) -> Option<f64>| -> Option<f64> { list.iter().map(|s| f(&s.parts)).sum() };
     let (rate_effect, mix_effect) = (sum(|p| p.rate), sum(|p| p.mix));
     let mut segments: Vec<WhySegment> = list
         .into_iter()
