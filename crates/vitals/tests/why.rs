@@ -151,9 +151,8 @@ fn significant_segments(answer: &Value) -> Vec<String> {
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter_map(move |s| {
-                    (s["significant"] == true).then(|| format!("{}={}", d["dimension"], s["value"]))
-                })
+                .filter(|s| s["significant"] == true)
+                .map(move |s| format!("{}={}", d["dimension"], s["value"]))
         })
         .collect()
 }
