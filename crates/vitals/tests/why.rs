@@ -459,6 +459,12 @@ fn parts_add_up_for_every_metric_and_the_cli_equals_the_api() {
         &json!({"metric": "csat", "vs": "soon"}).to_string(),
     );
     assert_eq!(bad.expect(400).error_code(), "invalid_request");
+    // Behind the `read` scope, as a query is.
     let anonymous = post(&server.url("/api/v1/why"), None, &request.to_string());
     assert_eq!(anonymous.status, 401);
+    let (read, _) = server.token(&token, &["read"]);
+    let (ingest, _) = server.token(&token, &["ingest"]);
+    post(&server.url("/api/v1/why"), Some(&read), &request.to_string()).expect(200);
+    let denied = post(&server.url("/api/v1/why"), Some(&ingest), &request.to_string());
+    assert_eq!(denied.expect(403).error_code(), "forbidden");
 }
