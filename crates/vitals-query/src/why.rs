@@ -58,11 +58,12 @@ of one answer are adjusted together (Holm), so a small team's noisy swing is not
 
 Ranking: a segment's excess is its share of the change minus its share of the volume; a
 dimension's power is half the sum of its segments' |excess| (0: the change is spread like the
-volume; 1: it sits wholly in segments that hold none of it). Its drivers are its significant
-segments of largest excess, taken until they hold 80% of the power; `explained` is the share of
-the change they account for. Dimensions with drivers come first, by power, then by fewest
-drivers. By default every dimension of the metric's entity except agents and reviewers (many
-small segments; ask for them with --by).
+volume; 1 and more: it sits in segments that hold little of it). Its drivers are its segments
+of largest excess, taken until they hold 80% of the power, that are significant (or, untested,
+have min_support rows in both periods); `explained` is the share of the change they account
+for. Dimensions with drivers come first, by power, then by fewest drivers. By default every
+dimension of the metric's entity except agents and reviewers (many small segments; ask for
+them with --by).
 
 Limits: one dimension at a time (no channel × team view yet); shares and composite, spread and
 cost-ratio metrics are not split; counts over periods of unequal length (February against
@@ -473,7 +474,7 @@ pub fn why(
                 min_support as f64,
             ));
         }
-        segments::judge(&mut dimensions);
+        segments::judge(&mut dimensions, min_support);
     }
     Ok(WhyResponse {
         metric: request.metric.key(),

@@ -1,6 +1,7 @@
 //! `vitals why` end to end on hand-made data with planted causes: a team whose CSAT drops is
 //! the top driver (rate), a shift of volume to a channel with lower CSAT is found as mix, a
-//! category that doubles is the count driver, and noise has no significant segment; every
+//! category that doubles is the count driver, a priority whose median resolution time triples
+//! is found with the quantile's remainder shown, and noise has no significant segment; every
 //! segment's value is `vitals query`'s, the parts add up to the change for every metric of a
 //! generated organisation, and the CLI's JSON is the API's answer.
 
@@ -346,6 +347,86 @@ fn a_category_that_doubles_is_the_count_driver() {
 }
 
 #[test]
+fn a_priority_whose_median_resolution_time_triples_is_found_with_a_remainder() {
+    let ws = Workspace::new();
+    let (mut tickets, mut events) = (Vec::new(), Vec::new());
+    let mut r = stream(17);
+    for (month, tag) in MONTHS {
+        for i in 0..900 {
+            let priority = pick(&[("high", 1.0), ("normal", 1.0), ("low", 1.0)], r());
+            let channel = pick(&EVEN, r());
+            // Hours to resolve: about 4, but high-priority tickets take 2 in February, 6 in March.
+            let hours = match (priority, tag) {
+                ("high", "feb") => 2.0,
+                ("high", _) => 6.0,
+                _ => 4.0,
+            } * (0.5 + r());
+            let day = 1 + i % 28;
+            let id = format!("{tag}{i}");
+            tickets.push(format!(
+                "{id},{month}-{day:02}T06:00:00Z,{channel},{priority}"
+            ));
+            events.push(format!(
+                "{id}a,{id},{month}-{day:02}T06:00:00Z,message,customer,c,,,"
+            ));
+            let minutes = (hours * 60.0) as u32;
+            events.push(format!(
+                "{id}b,{id},{month}-{day:02}T{:02}:{:02}:00Z,status,agent,x,,,solved",
+                6 + minutes / 60,
+                minutes % 60
+            ));
+        }
+    }
+    let d = ws.data();
+    write_csv(
+        &d,
+        "tickets",
+        "ticket_id,created_at,channel,priority",
+        &tickets,
+    );
+    write_csv(
+        &d,
+        "ticket_events",
+        "event_id,ticket_id,at,kind,author_role,author_id,agent_id,public,status",
+        &events,
+    );
+    ws.import();
+    let answer = why(&ws, "resolution_time:median", &[]);
+    assert_eq!(answer["method"], "quantile");
+    assert_identity(&answer);
+    let (dim, seg) = top(&answer);
+    assert_eq!(dim["dimension"], "ticket:priority", "{dim}");
+    assert_eq!(seg["value"], "high");
+    assert_eq!(seg["kind"], "rate");
+    assert_eq!(seg["driver"], true);
+    assert!(
+        seg["significant"].is_null(),
+        "no test of a quantile's own change"
+    );
+    let change = seg["change"].as_f64().unwrap();
+    assert!(change > 3.0 * 3600.0, "{seg}");
+    assert!(dim["remainder"].as_f64().unwrap() != 0.0);
+    // The table shows the remainder as its own line.
+    let db = ws.db();
+    let table = ok(&[
+        "why",
+        "--db",
+        &db,
+        "--metric",
+        "resolution_time:median",
+        "--by",
+        "ticket:priority",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-01",
+        "--tz",
+        "UTC",
+    ]);
+    assert!(table.contains("(remainder)"), "{table}");
+}
+
+#[test]
 fn noise_has_no_significant_segment() {
     let same = |_: &str, _: &str| 0.8;
     let ws = store(
@@ -464,7 +545,16 @@ fn parts_add_up_for_every_metric_and_the_cli_equals_the_api() {
     assert_eq!(anonymous.status, 401);
     let (read, _) = server.token(&token, &["read"]);
     let (ingest, _) = server.token(&token, &["ingest"]);
-    post(&server.url("/api/v1/why"), Some(&read), &request.to_string()).expect(200);
-    let denied = post(&server.url("/api/v1/why"), Some(&ingest), &request.to_string());
+    post(
+        &server.url("/api/v1/why"),
+        Some(&read),
+        &request.to_string(),
+    )
+    .expect(200);
+    let denied = post(
+        &server.url("/api/v1/why"),
+        Some(&ingest),
+        &request.to_string(),
+    );
     assert_eq!(denied.expect(403).error_code(), "forbidden");
 }

@@ -300,9 +300,10 @@ pub(super) fn dimension(
 }
 
 /// Adjusts every test of the answer together (Holm), picks each dimension's drivers (its
-/// significant or untested segments of largest positive excess, until they hold 80% of its
-/// power) and ranks the dimensions: those with drivers first, by power, then fewest drivers.
-pub(super) fn judge(dimensions: &mut [WhyDimension]) {
+/// segments of largest positive excess, until they hold 80% of its power, that are significant
+/// or, untested, have `min_support` rows in both periods) and ranks the dimensions: those with
+/// drivers first, by power, then fewest drivers.
+pub(super) fn judge(dimensions: &mut [WhyDimension], min_support: u64) {
     let tested: Vec<(usize, usize, f64)> = dimensions
         .iter()
         .enumerate()
@@ -328,7 +329,8 @@ pub(super) fn judge(dimensions: &mut [WhyDimension]) {
             if excess <= 0.0 || held >= 0.8 * power {
                 break;
             }
-            if seg.significant == Some(false) {
+            let supported = seg.current.n.min(seg.previous.n) >= min_support;
+            if seg.significant == Some(false) || (seg.significant.is_none() && !supported) {
                 continue;
             }
             seg.driver = true;
