@@ -18,7 +18,7 @@ use crate::decompose::{value_test, Method, Side};
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::limits::check_date;
-use crate::request::{Filter, MetricSpec, QueryRequest};
+use crate::request::{Filter, FilterOp, MetricSpec, QueryRequest};
 use crate::resolve::{resolve, Stat};
 use crate::response::{QueryResponse, Warning};
 use crate::run::{period, run_query, stored_facts_state, FactsStateOnce};
@@ -64,6 +64,9 @@ have min_support rows in both periods); `explained` is the share of the change t
 for. Dimensions with drivers come first, by power, then by fewest drivers. By default every
 dimension of the metric's entity except agents and reviewers (many small segments; ask for
 them with --by).
+
+A metric always broken down (SLA compliance by sla:target) is explained within one value,
+pinned by a filter (--filter sla:target=first_reply).
 
 Limits: one dimension at a time (no channel × team view yet); shares and composite, spread and
 cost-ratio metrics are not split; counts over periods of unequal length (February against
@@ -363,14 +366,21 @@ pub fn why(
             rm.metric.calculation.name()
         ))
     })?;
-    if !rm.dimensions.is_empty() {
-        return Err(not_decomposable(format!(
-            "is always broken down by {}",
-            rm.dimensions.join(", ")
-        )));
+    // A metric always broken down (SLA compliance by target) is explained within one value of
+    // each such dimension, pinned by a filter.
+    for d in &rm.dimensions {
+        let pinned = request
+            .filters
+            .iter()
+            .any(|f| &f.dimension == d && f.op == FilterOp::Is && f.values.len() == 1);
+        if !pinned {
+            return Err(not_decomposable(format!(
+                "is always broken down by {d}; explain one of its values with the filter {d}=VALUE"
+            )));
+        }
     }
     let mut by: Vec<String> = Vec::new();
-    for d in &request.by {
+    for d in request.by.iter().filter(|d| !rm.dimensions.contains(d)) {
         if d.starts_with("time:") {
             return Err(QueryError::InvalidRequest {
                 message: format!("`{d}` is a time dimension, not a segment; give the periods with from/to and vs"),
@@ -384,7 +394,7 @@ pub fn why(
         by = catalogue
             .dimensions_of(&rm.metric)
             .into_keys()
-            .filter(|d| default_dimension(d))
+            .filter(|d| default_dimension(d) && !rm.dimensions.contains(d))
             .collect();
     }
     // Every dimension must apply before any statement runs.

@@ -482,6 +482,29 @@ fn parts_add_up_for_every_metric_and_the_cli_equals_the_api() {
         }
     }
     assert!(explained >= 20, "only {explained} metrics explained");
+    // A metric always broken down is explained within one pinned value.
+    let sla: Value = serde_json::from_str(&ok(&[
+        "why",
+        "--db",
+        &db,
+        "--config",
+        &config,
+        "--json",
+        "--metric",
+        "sla_compliance",
+        "--filter",
+        "sla:target=first_reply",
+        "--tz",
+        "UTC",
+    ]))
+    .unwrap();
+    assert_eq!(sla["method"], "ratio");
+    assert_identity(&sla);
+    assert!(sla["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["dimension"] != "sla:target"));
     // A quantile shows its remainder; the CLI's JSON is the API's.
     let cli: Value = serde_json::from_str(&ok(&[
         "why",
