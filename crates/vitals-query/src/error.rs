@@ -83,6 +83,14 @@ pub enum QueryError {
         /// Which limit, by how much, and how to narrow the query.
         message: String,
     },
+    /// A metric whose change `why` cannot split over segments.
+    #[error("`{metric}` cannot be explained by segments: it {reason}")]
+    NotDecomposable {
+        /// The metric key.
+        metric: String,
+        /// Why.
+        reason: String,
+    },
     /// The configuration the query needs is invalid (e.g. a target).
     #[error("configuration: {0}")]
     Config(String),
@@ -117,6 +125,7 @@ impl QueryError {
             QueryError::InvalidFilter { .. } => "invalid_filter",
             QueryError::InvalidPeriod(_) => "invalid_period",
             QueryError::LimitExceeded { .. } => "limit_exceeded",
+            QueryError::NotDecomposable { .. } => "not_decomposable",
             QueryError::Config(_) => "invalid_config",
             QueryError::Engine(_) => "engine",
         }

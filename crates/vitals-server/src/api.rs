@@ -1,7 +1,8 @@
 //! The `/api/v1` handlers over the query library and the store: queries (the same request and
 //! response as `vitals query --json`, cached per data version), the catalogue, ingest through
 //! the importer's validation and the writer's group commit, one ticket explained, the SLA
-//! report, and token administration. Each handler checks its scope first.
+//! report, `why` (a change split over segments), and token administration. Each handler
+//! checks its scope first.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use vitals_core::config::parse_zone;
 use vitals_query::limits::check_date;
 use vitals_query::sla::{sla_report, SlaFilter};
-use vitals_query::{drill, run_query, DrillRequest, QueryRequest};
+use vitals_query::{drill, run_query, DrillRequest, QueryError, QueryRequest, WhyRequest};
 use vitals_store::{Reader, Scope, TokenInfo};
 
 use crate::error::{ApiError, ApiJson};
@@ -78,6 +79,21 @@ pub fn answer_query(
 ) -> Result<String, ApiError> {
     let response = run_query(reader, &state.catalogue, &state.config, request)?;
     serde_json::to_string(&response).map_err(ApiError::internal)
+}
+
+/// `POST /api/v1/why`: a metric's change split over segments, as `vitals why --json`.
+pub async fn why(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let request: WhyRequest =
+        serde_json::from_slice(&body).map_err(|e| QueryError::InvalidRequest {
+            message: e.to_string(),
+        })?;
+    let answer = state
+        .read(move |state, reader| {
+            let answer = vitals_query::why(reader, &state.catalogue, &state.config, &request)?;
+            serde_json::to_string(&answer).map_err(ApiError::internal)
+        })
+        .await?;
+    Ok(json_text(Arc::new(answer)))
 }
 
 /// `GET /api/v1/catalogue`: every metric's public document (as `vitals catalogue --json`).

@@ -79,18 +79,19 @@ pub async fn gate(State(state): State<Shared>, request: Request, next: Next) -> 
     next.run(request).await
 }
 
-/// The one POST that only reads: a query (its answer cannot be read across origins).
-const READ_BY_POST: &str = "/api/v1/query";
+/// The POSTs that only read: a query and a "why" (their answers cannot be read across
+/// origins).
+const READS_BY_POST: [&str; 2] = ["/api/v1/query", "/api/v1/why"];
 
 /// A request carried by the session cookie that may change something must come from the
 /// server's own origin (`Origin` equal to `Host`, or `Sec-Fetch-Site: same-origin`) and carry
-/// JSON or NDJSON — which a cross-site form cannot send. A query, a read sent as POST, needs
-/// only the media type, so no cross-site form can make the server compute one either.
+/// JSON or NDJSON — which a cross-site form cannot send. A query or a "why", reads sent as POST,
+/// need only the media type, so no cross-site form can make the server compute one either.
 fn same_origin_write(method: &Method, path: &str, headers: &HeaderMap) -> Result<(), ApiError> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    if path == READ_BY_POST {
+    if READS_BY_POST.contains(&path) {
         return json_media(headers);
     }
     let text = |name| {

@@ -84,6 +84,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/query"),
+    ("post", "/api/v1/why"),
     ("get", "/api/v1/catalogue"),
     ("get", "/api/v1/catalogue/{metric}"),
     ("post", "/api/v1/records/{entity}"),
@@ -125,6 +126,7 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", metrics)
         .route("/api/v1/openapi.json", get(openapi::document.layer(read())))
         .route("/api/v1/query", post(api::query.layer(read())))
+        .route("/api/v1/why", post(api::why.layer(read())))
         .route("/api/v1/catalogue", get(api::catalogue.layer(read())))
         .route(
             "/api/v1/catalogue/{metric}",

@@ -57,6 +57,15 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
         }
         return Ok(());
     }
+    if args.id == "why" && c.metric("why").is_none() {
+        if args.json {
+            let method = serde_json::json!({"id": "why", "method": vitals_query::why::METHOD});
+            println!("{}", serde_json::to_string_pretty(&method)?);
+        } else {
+            println!("{}", vitals_query::why::METHOD);
+        }
+        return Ok(());
+    }
     let m = find(&c, &args.id)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&c.doc(m))?);

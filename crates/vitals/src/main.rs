@@ -11,6 +11,7 @@ mod cmd_report;
 mod cmd_serve;
 mod cmd_sla;
 mod cmd_volume;
+mod cmd_why;
 mod metrics_doc;
 mod remote;
 
@@ -66,6 +67,9 @@ enum Command {
     Annotate(cmd_volume::AnnotateArgs),
     /// List annotations (`--delete ID` removes one).
     Annotations(cmd_volume::AnnotationsArgs),
+    /// Which segments moved a metric: `vitals why --metric csat` (latest complete month
+    /// against the one before).
+    Why(cmd_why::WhyArgs),
     /// Erlang C staffing for a month's busiest weekday × hour cells.
     Staffing(cmd_volume::StaffingArgs),
     /// Show the configuration (`--default`: the commented default file).
@@ -120,6 +124,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Annotate(args) => cmd_volume::annotate(args, &config),
         Command::Annotations(args) => cmd_volume::annotations(args),
         Command::Staffing(args) => cmd_volume::staffing(args, &config),
+        Command::Why(args) => cmd_why::run(args, &config),
         Command::Config { default } => {
             if default {
                 print!("{DEFAULT_CONFIG}");

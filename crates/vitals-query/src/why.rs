@@ -1,0 +1,583 @@
+//! "Why did it move?": a metric's change between a period and a comparison period, split over
+//! the segments of every dimension that drove it (`vitals why`, `POST /api/v1/why`). The
+//! numbers come from [`run_query`] — the total and one breakdown per dimension, for each
+//! period — so every segment's value is the one `vitals query` answers, under the same
+//! `[limits]`; [`crate::decompose`] splits the change, and this module folds small segments,
+//! tests each segment and ranks the dimensions. [`METHOD`] says how, in words.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use vitals_core::catalogue::{Calculation, Catalogue, Unit};
+use vitals_core::config::Config;
+use vitals_core::stats::Basis;
+
+use crate::compare::{comparison_period, CompareMode};
+use crate::decompose::{value_test, Method, Side};
+use crate::engine::Engine;
+use crate::error::QueryError;
+use crate::limits::check_date;
+use crate::request::{Filter, FilterOp, MetricSpec, QueryRequest};
+use crate::resolve::{resolve, Stat};
+use crate::response::{QueryResponse, Warning};
+use crate::run::{period, run_query, stored_facts_state, FactsStateOnce};
+
+mod segments;
+
+pub use segments::{SegmentKind, SegmentSide, WhyDimension, WhySegment};
+
+/// The method and its limits in plain words (`vitals explain why`).
+pub const METHOD: &str = "\
+vitals why — which segments moved a metric between two periods.
+
+Periods: --from/--to (both or neither; by default the latest complete month of the data)
+against --vs previous (the same number of months, or days, just before), same-last-year, or
+FROM..TO. The numbers are those of `vitals query`: the total and one breakdown per dimension
+for each period, so every segment's value agrees with the query's.
+
+The split, per dimension, adds up to the change:
+- Proportions and means (CSAT %, FCR, SLA compliance, mean times): the total is Σ wᵢ·rᵢ, a
+  segment's share wᵢ of the denominator times its rate rᵢ. Its rate effect is w̄ᵢ·Δrᵢ (it got
+  better or worse), its mix effect (r̄ᵢ − R̄)·Δwᵢ (it became a bigger or smaller share of the
+  work, measured from the overall level R̄, so a segment that grows at the average rate has no
+  effect; the mix effects add up to Σ r̄ᵢ·Δwᵢ). Bars are the mean of the two periods. Rate plus
+  mix is the segment's contribution; the contributions add up to the change with no residual.
+- NPS: the promoter and detractor shares are split the same way; NPS = promoters − detractors.
+- Counts (volume, backlog): a segment's contribution is its own count change.
+- Medians and percentiles: the same split over the segments' own quantiles explains the change
+  of their share-weighted average; the rest of the quantile's change is the `remainder`, shown
+  as its own line. Quantiles have no test of a segment's own change.
+
+Segments with fewer than min_support rows (default: [statistics] min_sample) in both periods
+are folded into `other`; segments absent before are `new`, absent now `vanished` (their part is
+all mix). Each segment's own change has a 95% interval and a test (two-proportion z, Welch t,
+NPS z, Poisson); a mix or new segment is tested on its share (two-proportion z). The p-values
+of one answer are adjusted together (Holm), so a small team's noisy swing is not a cause:
+`significant` is the adjusted p < 0.05.
+
+Ranking: a segment's excess is its share of the change minus its share of the volume; a
+dimension's power is half the sum of its segments' |excess| (0: the change is spread like the
+volume; 1 and more: it sits in segments that hold little of it). Its drivers are its segments
+of largest excess, taken until they hold 80% of the power, that are significant (or, untested,
+have min_support rows in both periods); `explained` is the share of the change they account
+for. Dimensions with drivers come first, by power, then by fewest drivers. By default every
+dimension of the metric's entity except agents and reviewers (many small segments; ask for
+them with --by).
+
+A metric always broken down (SLA compliance by sla:target) is explained within one value,
+pinned by a filter (--filter sla:target=first_reply).
+
+Limits: one dimension at a time (no channel × team view yet); shares and composite, spread and
+cost-ratio metrics are not split; counts over periods of unequal length (February against
+March) are compared as they are.";
+
+/// What a period is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Versus {
+    /// The same number of months (or days) just before.
+    Previous,
+    /// The same dates a year earlier.
+    SameLastYear,
+    /// A period given as `FROM..TO` (TO exclusive).
+    Range(NaiveDate, NaiveDate),
+}
+
+impl Versus {
+    /// Parses `previous`, `same-last-year` or `YYYY-MM-DD..YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Result<Versus, QueryError> {
+        match text {
+            "previous" => Ok(Versus::Previous),
+            "same-last-year" => Ok(Versus::SameLastYear),
+            _ => {
+                let bad = || {
+                    QueryError::InvalidPeriod(format!(
+                        "vs `{text}` should be previous, same-last-year or FROM..TO (YYYY-MM-DD..YYYY-MM-DD, TO exclusive)"
+                    ))
+                };
+                let (f, t) = text.split_once("..").ok_or_else(bad)?;
+                let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad());
+                Ok(Versus::Range(date(f)?, date(t)?))
+            }
+        }
+    }
+
+    /// The mode's name: `previous`, `same-last-year` or `range`.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Versus::Previous => "previous",
+            Versus::SameLastYear => "same-last-year",
+            Versus::Range(..) => "range",
+        }
+    }
+}
+
+impl TryFrom<String> for Versus {
+    type Error = String;
+    fn try_from(text: String) -> Result<Versus, String> {
+        Versus::parse(&text).map_err(|e| e.to_string())
+    }
+}
+
+impl From<Versus> for String {
+    fn from(v: Versus) -> String {
+        match v {
+            Versus::Range(f, t) => format!("{f}..{t}"),
+            other => other.mode().to_string(),
+        }
+    }
+}
+
+/// A "why" request: the query request's metric, filters, zone and period, with what it is
+/// compared with and the segments' support floor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhyRequest {
+    /// The metric (`csat`, `first_response_time:median`).
+    pub metric: MetricSpec,
+    /// Dimensions to split by (default: every segment dimension of the metric's entity).
+    #[serde(default)]
+    pub by: Vec<String>,
+    /// Filters (all must hold), as in a query.
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    /// First local date; with `to`, or neither (the latest complete month).
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    /// Local date after the last.
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    /// IANA zone (the configured reporting zone when absent).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// The comparison (`previous` when absent).
+    #[serde(default)]
+    pub vs: Option<Versus>,
+    /// Segments with fewer rows in both periods are folded into `other` ([statistics]
+    /// min_sample when absent).
+    #[serde(default)]
+    pub min_support: Option<u64>,
+}
+
+/// A period `[from, to)` in local dates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Period {
+    /// First local date.
+    pub from: NaiveDate,
+    /// Local date after the last.
+    pub to: NaiveDate,
+}
+
+/// The comparison period and how it was chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparedWith {
+    /// `previous`, `same-last-year` or `range`.
+    pub mode: String,
+    /// First local date.
+    pub from: NaiveDate,
+    /// Local date after the last.
+    pub to: NaiveDate,
+}
+
+/// The answer: the change and, per dimension ranked by explanatory power, its segments' parts.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhyResponse {
+    /// The metric key (`csat`, `first_response_time:median`).
+    pub metric: String,
+    /// The metric's label.
+    pub label: String,
+    /// The metric's unit (`percent`, `seconds`, `count`, …).
+    pub unit: Unit,
+    /// How the change is split.
+    pub method: Method,
+    /// The period explained.
+    pub period: Period,
+    /// The period it is compared with.
+    pub comparison: ComparedWith,
+    /// The zone of the dates.
+    pub timezone: String,
+    /// The filters applied.
+    pub filters: Vec<Filter>,
+    /// The value in the period.
+    pub value: Option<f64>,
+    /// The value in the comparison period.
+    pub previous: Option<f64>,
+    /// `value − previous`.
+    pub change: Option<f64>,
+    /// The period's sample size.
+    pub n: u64,
+    /// The comparison period's.
+    pub previous_n: u64,
+    /// The test of the total change.
+    pub test: Option<String>,
+    /// Its two-sided p-value.
+    pub p_value: Option<f64>,
+    /// p < 0.05.
+    pub significant: Option<bool>,
+    /// The support floor below which segments are folded into `other`.
+    pub min_support: u64,
+    /// The dimensions, most explanatory first.
+    pub dimensions: Vec<WhyDimension>,
+    /// Warnings of the queries behind the answer.
+    pub warnings: Vec<Warning>,
+}
+
+/// Dimensions of `metric` not split by default: agents and reviewers (many small segments).
+fn default_dimension(name: &str) -> bool {
+    let field = name.rsplit(':').next().unwrap_or(name);
+    !(field == "agent" || field.ends_with("_agent") || field == "reviewer")
+}
+
+fn method_of(calculation: Calculation, stat: Stat) -> Option<Method> {
+    Some(match (calculation, stat) {
+        (Calculation::Count | Calculation::Backlog, _) => Method::Count,
+        (
+            Calculation::Proportion
+            | Calculation::RepeatPurchase
+            | Calculation::Retention
+            | Calculation::Churn,
+            _,
+        ) => Method::Ratio,
+        (Calculation::Nps, _) => Method::Nps,
+        (Calculation::Distribution, Stat::Mean) => Method::Mean,
+        (Calculation::Distribution, Stat::Quantile(_)) => Method::Quantile,
+        _ => return None,
+    })
+}
+
+/// The month of `date` moved by `months` (negative: back).
+fn months_from(date: NaiveDate, months: i32) -> Option<NaiveDate> {
+    if months >= 0 {
+        date.checked_add_months(Months::new(months.unsigned_abs()))
+    } else {
+        date.checked_sub_months(Months::new(months.unsigned_abs()))
+    }
+}
+
+/// The comparison period of `[from, to)`.
+fn compared(
+    vs: Versus,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), QueryError> {
+    let whole_months = from.day() == 1 && to.day() == 1;
+    let (cf, ct) = match vs {
+        Versus::Range(f, t) => (f, t),
+        Versus::SameLastYear => comparison_period(CompareMode::Yoy, None, from, to),
+        Versus::Previous if whole_months => {
+            let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+            let back = months_from(from, -months)
+                .ok_or_else(|| QueryError::InvalidPeriod(format!("no period before {from}")))?;
+            (back, from)
+        }
+        Versus::Previous => comparison_period(CompareMode::Previous, None, from, to),
+    };
+    check_date("vs from", cf)?;
+    check_date("vs to", ct)?;
+    if cf >= ct {
+        return Err(QueryError::InvalidPeriod(format!(
+            "the comparison period {cf}..{ct} is empty or reversed (TO is exclusive)"
+        )));
+    }
+    Ok((cf, ct))
+}
+
+/// The latest complete month of the data: the month before the one holding the day after the
+/// data's last, unless that day is the 1st.
+fn latest_complete_month(data_to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let end = data_to.with_day(1)?;
+    Some((months_from(end, -1)?, end))
+}
+
+/// One segment's two periods, by segment value, from a breakdown's two answers.
+fn sides(
+    method: Method,
+    dimension: &str,
+    current: &QueryResponse,
+    previous: &QueryResponse,
+) -> BTreeMap<Option<String>, (Side, Side)> {
+    let empty = match method {
+        Method::Count => Side {
+            value: Some(0.0),
+            n: 0.0,
+            basis: Some(Basis::Count(0.0)),
+        },
+        _ => Side::default(),
+    };
+    let mut all: BTreeMap<Option<String>, (Side, Side)> = BTreeMap::new();
+    for (answer, is_current) in [(current, true), (previous, false)] {
+        for row in &answer.results {
+            let label = row
+                .dimensions
+                .iter()
+                .find(|(d, _)| d == dimension)
+                .and_then(|(_, v)| v.clone());
+            let Some((_, v)) = row.metrics.first() else {
+                continue;
+            };
+            let side = Side {
+                value: v.value,
+                n: v.n as f64,
+                basis: v.basis,
+            };
+            let entry = all.entry(label).or_insert((empty, empty));
+            if is_current {
+                entry.0 = side;
+            } else {
+                entry.1 = side;
+            }
+        }
+    }
+    all
+}
+
+/// The total's value, n and basis.
+fn total(answer: &QueryResponse) -> (Option<f64>, u64, Option<Basis>) {
+    answer
+        .results
+        .first()
+        .and_then(|r| r.metrics.first())
+        .map_or((None, 0, None), |(_, v)| (v.value, v.n, v.basis))
+}
+
+/// Explains a metric's change between two periods by the segments of its dimensions.
+pub fn why(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    request: &WhyRequest,
+) -> Result<WhyResponse, QueryError> {
+    let base = QueryRequest {
+        metrics: vec![request.metric.clone()],
+        filters: request.filters.clone(),
+        timezone: request.timezone.clone(),
+        ..Default::default()
+    };
+    let resolved = resolve(catalogue, &base, config.reporting_zone())?;
+    let rm = &resolved.metrics[0];
+    let not_decomposable = |reason: String| QueryError::NotDecomposable {
+        metric: request.metric.key(),
+        reason,
+    };
+    let method = method_of(rm.metric.calculation, rm.asks[0].stat).ok_or_else(|| {
+        not_decomposable(format!(
+            "is a {} metric; `why` splits proportions, means, NPS, counts and quantiles",
+            rm.metric.calculation.name()
+        ))
+    })?;
+    // A metric always broken down (SLA compliance by target) is explained within one value of
+    // each such dimension, pinned by a filter.
+    for d in &rm.dimensions {
+        let pinned = request
+            .filters
+            .iter()
+            .any(|f| &f.dimension == d && f.op == FilterOp::Is && f.values.len() == 1);
+        if !pinned {
+            return Err(not_decomposable(format!(
+                "is always broken down by {d}; explain one of its values with the filter {d}=VALUE"
+            )));
+        }
+    }
+    let mut by: Vec<String> = Vec::new();
+    for d in request.by.iter().filter(|d| !rm.dimensions.contains(d)) {
+        if d.starts_with("time:") {
+            return Err(QueryError::InvalidRequest {
+                message: format!("`{d}` is a time dimension, not a segment; give the periods with from/to and vs"),
+            });
+        }
+        if !by.contains(d) {
+            by.push(d.clone());
+        }
+    }
+    if by.is_empty() {
+        by = catalogue
+            .dimensions_of(&rm.metric)
+            .into_keys()
+            .filter(|d| default_dimension(d) && !rm.dimensions.contains(d))
+            .collect();
+    }
+    // Every dimension must apply before any statement runs.
+    resolve(
+        catalogue,
+        &QueryRequest {
+            by: by.clone(),
+            ..base.clone()
+        },
+        config.reporting_zone(),
+    )?;
+    let (from, to) = match (request.from, request.to) {
+        (Some(f), Some(t)) => (f, t),
+        (None, None) => {
+            let facts = FactsStateOnce::new(engine);
+            let (_, in_query) = stored_facts_state(&facts, catalogue, config, &resolved)?;
+            let extent_catalogue = in_query.as_ref().unwrap_or(catalogue);
+            let (_, data_to) = period(engine, extent_catalogue, config, &resolved)?;
+            data_to.and_then(latest_complete_month).ok_or_else(|| {
+                QueryError::InvalidPeriod(format!(
+                    "no complete month of `{}` in the store to explain; import data or give from and to",
+                    request.metric.key()
+                ))
+            })?
+        }
+        _ => {
+            return Err(QueryError::InvalidPeriod(
+                "give both from and to, or neither (the latest complete month)".into(),
+            ))
+        }
+    };
+    check_date("from", from)?;
+    check_date("to", to)?;
+    if from >= to {
+        return Err(QueryError::InvalidPeriod(format!(
+            "from {from} must be before to {to} (to is exclusive)"
+        )));
+    }
+    let vs = request.vs.unwrap_or(Versus::Previous);
+    let (cf, ct) = compared(vs, from, to)?;
+    let run = |dimension: Option<&String>, f: NaiveDate, t: NaiveDate| {
+        run_query(
+            engine,
+            catalogue,
+            config,
+            &QueryRequest {
+                by: dimension.into_iter().cloned().collect(),
+                from: Some(f),
+                to: Some(t),
+                ..base.clone()
+            },
+        )
+    };
+    let (now, before) = (run(None, from, to)?, run(None, cf, ct)?);
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut warn = |answer: &QueryResponse| {
+        for w in &answer.meta.warnings {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+    };
+    warn(&now);
+    warn(&before);
+    let (value, n, basis) = total(&now);
+    let (previous, previous_n, previous_basis) = total(&before);
+    let change = value.zip(previous).map(|(a, b)| a - b);
+    let test = basis
+        .zip(previous_basis)
+        .and_then(|(a, b)| value_test(Some(&a), Some(&b)));
+    let min_support = request.min_support.unwrap_or(config.statistics.min_sample);
+    let mut dimensions = Vec::new();
+    if let Some(change) = change {
+        for dimension in &by {
+            let (c, p) = (
+                run(Some(dimension), from, to)?,
+                run(Some(dimension), cf, ct)?,
+            );
+            warn(&c);
+            warn(&p);
+            let segments = sides(method, dimension, &c, &p);
+            dimensions.push(segments::dimension(
+                method,
+                dimension,
+                change,
+                segments,
+                min_support as f64,
+            ));
+        }
+        segments::judge(&mut dimensions, min_support);
+    }
+    Ok(WhyResponse {
+        metric: request.metric.key(),
+        label: rm.metric.label.clone(),
+        unit: rm.metric.unit,
+        method,
+        period: Period { from, to },
+        comparison: ComparedWith {
+            mode: vs.mode().to_string(),
+            from: cf,
+            to: ct,
+        },
+        timezone: resolved.zone.name().to_string(),
+        filters: request.filters.clone(),
+        value,
+        previous,
+        change,
+        n,
+        previous_n,
+        significant: test.as_ref().map(|(_, p)| *p < 0.05),
+        test: test.as_ref().map(|(t, _)| t.clone()),
+        p_value: test.map(|(_, p)| p),
+        min_support,
+        dimensions,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_default_and_compare() {
+        assert_eq!(
+            latest_complete_month(d("2026-04-01")),
+            Some((d("2026-03-01"), d("2026-04-01")))
+        );
+        assert_eq!(
+            latest_complete_month(d("2026-03-31")),
+            Some((d("2026-02-01"), d("2026-03-01")))
+        );
+        let p = |vs, f, t| compared(vs, d(f), d(t)).unwrap();
+        assert_eq!(
+            p(Versus::Previous, "2026-03-01", "2026-04-01"),
+            (d("2026-02-01"), d("2026-03-01"))
+        );
+        assert_eq!(
+            p(Versus::Previous, "2026-01-01", "2026-04-01"),
+            (d("2025-10-01"), d("2026-01-01"))
+        );
+        assert_eq!(
+            p(Versus::Previous, "2026-03-10", "2026-03-17"),
+            (d("2026-03-03"), d("2026-03-10"))
+        );
+        assert_eq!(
+            p(Versus::SameLastYear, "2026-03-01", "2026-04-01"),
+            (d("2025-03-01"), d("2025-04-01"))
+        );
+        assert_eq!(
+            Versus::parse("2025-01-01..2025-02-01").unwrap(),
+            Versus::Range(d("2025-01-01"), d("2025-02-01"))
+        );
+        assert!(Versus::parse("lastweek").is_err());
+        assert!(compared(
+            Versus::Range(d("2025-02-01"), d("2025-01-01")),
+            d("2026-03-01"),
+            d("2026-04-01")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn agents_are_not_split_by_default() {
+        assert!(default_dimension("ticket:team"));
+        assert!(!default_dimension("ticket:agent"));
+        assert!(!default_dimension("ticket:first_reply_agent"));
+        assert!(!default_dimension("review:reviewer"));
+    }
+
+    #[test]
+    fn requests_parse_from_json() {
+        let r: WhyRequest = serde_json::from_str(
+            r#"{"metric": "first_response_time:median", "vs": "2025-01-01..2025-02-01", "by": ["ticket:team"]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.metric.key(), "first_response_time:median");
+        assert_eq!(r.vs, Some(Versus::Range(d("2025-01-01"), d("2025-02-01"))));
+        assert!(serde_json::from_str::<WhyRequest>(r#"{"metric": "csat", "vs": "soon"}"#).is_err());
+        assert!(serde_json::from_str::<WhyRequest>(r#"{"metrics": ["csat"]}"#).is_err());
+    }
+}
