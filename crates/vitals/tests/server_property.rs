@@ -148,6 +148,21 @@ fn query_body(rng: &mut StdRng) -> String {
     body.to_string()
 }
 
+/// A "why did it move" body: its real fields with hostile values.
+fn why_body(rng: &mut StdRng) -> String {
+    json!({
+        "metric": field(rng, json!("csat")),
+        "by": field(rng, json!(["ticket:channel"])),
+        "filters": field(rng, json!([{"dimension": "ticket:channel", "is": ["email"]}])),
+        "from": field(rng, json!("2026-03-01")),
+        "to": field(rng, json!("2026-04-01")),
+        "timezone": field(rng, json!("UTC")),
+        "vs": field(rng, json!("previous")),
+        "min_support": field(rng, json!(30)),
+    })
+    .to_string()
+}
+
 /// An ingest body: NDJSON or a JSON array of records with hostile values.
 fn records_body(rng: &mut StdRng) -> String {
     let records: Vec<Value> = (0..rng.gen_range(1..5))
@@ -199,8 +214,9 @@ fn params(rng: &mut StdRng, names: &[&str]) -> String {
 fn request(rng: &mut StdRng) -> (&'static str, String, Option<String>, &'static str) {
     let json = "application/json";
     let segment = |rng: &mut StdRng| encode(&hostile_text(rng));
-    match rng.gen_range(0..16) {
+    match rng.gen_range(0..17) {
         0..=2 => ("POST", "/api/v1/query".into(), Some(query_body(rng)), json),
+        16 => ("POST", "/api/v1/why".into(), Some(why_body(rng)), json),
         3..=4 => {
             let entity = if rng.gen_bool(0.7) {
                 "tickets".to_string()
