@@ -3,9 +3,10 @@
 
 use vitals_core::catalogue::Unit;
 
-/// A duration in seconds the way a person reads it.
+/// A duration in seconds the way a person reads it. Whole seconds first (ties to even, as
+/// the seconds were always printed), so 239.6 s reads "4 min 0 s", never "3 min 60 s".
 pub fn duration(secs: f64) -> String {
-    let s = secs.abs();
+    let s = secs.abs().round_ties_even();
     let sign = if secs < 0.0 { "-" } else { "" };
     let text = if s < 60.0 {
         format!("{s:.0} s")
@@ -50,6 +51,11 @@ mod tests {
         assert_eq!(duration(42.0), "42 s");
         assert_eq!(duration(8040.0), "2 h 14 min");
         assert_eq!(duration(172_800.0), "2 d 0 h");
+        // Rounding never leaves 60 of a unit behind.
+        assert_eq!(duration(239.6), "4 min 0 s");
+        assert_eq!(duration(59.6), "1 min 0 s");
+        assert_eq!(duration(42.5), "42 s");
+        assert_eq!(duration(-239.6), "-4 min 0 s");
         assert_eq!(value(Some(65.0), Unit::Nps), "+65.0");
         assert_eq!(value(None, Unit::Percent), "—");
     }
