@@ -1,7 +1,8 @@
 //! End-to-end tests of `vitals serve` (issue 11): the real binary on an ephemeral loopback
 //! port. Ingest → query round trip and ticket detail, the same JSON as `vitals query --json`,
 //! the CLI's "store is held" path, the service endpoints and the OpenAPI document, drill-down
-//! over HTTP and the CLI as a client. (Access and errors: `server_access.rs`.)
+//! over HTTP and the CLI as a client, which prints the API's numbers to the last digit.
+//! (Access and errors: `server_access.rs`.)
 
 mod common;
 #[path = "common/server.rs"]
@@ -524,4 +525,61 @@ fn drill_down_over_http_and_the_cli_as_a_client() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
     get(&server.url("/api/v1/tickets/via-cli-3"), Some(&read)).expect(404);
+}
+
+/// The `"value": NUMBER` texts of a JSON text, in order.
+fn value_texts(json: &str) -> Vec<String> {
+    json.split("\"value\":")
+        .skip(1)
+        .map(|rest| {
+            rest.trim_start()
+                .chars()
+                .take_while(|c| !matches!(c, ',' | '}' | '\n' | ' '))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn query_over_the_server_prints_the_api_numbers_exactly() {
+    let (dir, db) = fresh();
+    let server = Server::start(&db);
+    let admin = server.admin();
+    let scores = [1, 2, 2, 4, 5, 3, 5];
+    let responses: Vec<Value> = (0..7)
+        .map(|i| {
+            json!({"response_id": format!("r{i}"), "survey": "csat", "score": scores[i],
+                   "answered_at": format!("2026-03-0{}T10:00:00Z", i / 3 + 1), "ticket_id": "h1"})
+        })
+        .collect();
+    server
+        .ingest(&admin, "survey_responses", &responses)
+        .expect(200);
+    let request = json!({"metrics": ["csat", "csat_mean", "ticket_volume"], "by": ["time:day"],
+                         "from": "2026-03-01", "to": "2026-03-10", "timezone": "UTC"});
+    let api = post(
+        &server.url("/api/v1/query"),
+        Some(&admin),
+        &request.to_string(),
+    )
+    .expect(200)
+    .body;
+    let file = dir.path().join("request.json");
+    std::fs::write(&file, request.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args(["query", "--server", &server.base, "--request"])
+        .arg(&file)
+        .arg("--json")
+        .env("VITALS_TOKEN", &admin)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli = String::from_utf8(out.stdout).unwrap();
+    let (a, c) = (value_texts(&api), value_texts(&cli));
+    assert!(a.len() >= 9, "{api}");
+    assert_eq!(a, c, "the CLI printed other digits than the API sent");
 }

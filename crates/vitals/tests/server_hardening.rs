@@ -4,8 +4,9 @@
 //! shape; access is checked before anything of the request is read, `/metrics` included;
 //! cookie sessions cannot be used from another origin; opening a survey link writes nothing;
 //! CSV cells never run as formulas; over-long text is rejected at ingest and cut in the
-//! report; `vitals query --server` prints the API's numbers exactly. Connection-level classes
-//! (slow clients, time budgets, disconnects, the warm list) are in `server_connections.rs`.
+//! report (`vitals query --server` printing the API's numbers exactly is in `server_api.rs`).
+//! Connection-level classes (slow clients, time budgets, disconnects, the warm list) are in
+//! `server_connections.rs`.
 
 mod common;
 #[path = "common/server.rs"]
@@ -558,59 +559,4 @@ fn over_long_text_is_rejected_at_ingest_and_cut_in_the_report() {
     );
     no_panic(&server);
     no_panic(&roomy);
-}
-
-/// The `"value": NUMBER` texts of a JSON text, in order.
-fn value_texts(json: &str) -> Vec<String> {
-    json.split("\"value\":")
-        .skip(1)
-        .map(|rest| {
-            rest.trim_start()
-                .chars()
-                .take_while(|c| !matches!(c, ',' | '}' | '\n' | ' '))
-                .collect()
-        })
-        .collect()
-}
-
-#[test]
-fn query_over_the_server_prints_the_api_numbers_exactly() {
-    let (_dir, server, admin) = started(None, &[]);
-    let scores = [1, 2, 2, 4, 5, 3, 5];
-    let responses: Vec<Value> = (0..7)
-        .map(|i| {
-            json!({"response_id": format!("r{i}"), "survey": "csat", "score": scores[i],
-                   "answered_at": format!("2026-03-0{}T10:00:00Z", i / 3 + 1), "ticket_id": "h1"})
-        })
-        .collect();
-    server
-        .ingest(&admin, "survey_responses", &responses)
-        .expect(200);
-    let request = json!({"metrics": ["csat", "csat_mean", "ticket_volume"], "by": ["time:day"],
-                         "from": "2026-03-01", "to": "2026-03-10", "timezone": "UTC"});
-    let api = post(
-        &server.url("/api/v1/query"),
-        Some(&admin),
-        &request.to_string(),
-    )
-    .expect(200)
-    .body;
-    let file = _dir.path().join("request.json");
-    std::fs::write(&file, request.to_string()).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vitals"))
-        .args(["query", "--server", &server.base, "--request"])
-        .arg(&file)
-        .arg("--json")
-        .env("VITALS_TOKEN", &admin)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cli = String::from_utf8(out.stdout).unwrap();
-    let (a, c) = (value_texts(&api), value_texts(&cli));
-    assert!(a.len() >= 9, "{api}");
-    assert_eq!(a, c, "the CLI printed other digits than the API sent");
 }
