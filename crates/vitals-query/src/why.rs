@@ -19,7 +19,7 @@ use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::limits::check_date;
 use crate::request::{Filter, FilterOp, MetricSpec, QueryRequest};
-use crate::resolve::{resolve, Stat};
+use crate::resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};
 use crate::response::{QueryResponse, Warning};
 use crate::run::{period, run_query, stored_facts_state, FactsStateOnce};
 
@@ -341,6 +341,74 @@ fn total(answer: &QueryResponse) -> (Option<f64>, u64, Option<Basis>) {
         .map_or((None, 0, None), |(_, v)| (v.value, v.n, v.basis))
 }
 
+/// The dimensions to split by: those asked (never a time dimension, nor one the metric is
+/// always broken down by), else every default dimension of the metric's entity; each checked
+/// to apply before any statement runs.
+fn segment_dimensions(
+    catalogue: &Catalogue,
+    config: &Config,
+    request: &WhyRequest,
+    base: &QueryRequest,
+    rm: &ResolvedMetric,
+) -> Result<Vec<String>, QueryError> {
+    let mut by: Vec<String> = Vec::new();
+    for d in request.by.iter().filter(|d| !rm.dimensions.contains(d)) {
+        if d.starts_with("time:") {
+            return Err(QueryError::InvalidRequest {
+                message: format!("`{d}` is a time dimension, not a segment; give the periods with from/to and vs"),
+            });
+        }
+        if !by.contains(d) {
+            by.push(d.clone());
+        }
+    }
+    if by.is_empty() {
+        by = catalogue
+            .dimensions_of(&rm.metric)
+            .into_keys()
+            .filter(|d| default_dimension(d) && !rm.dimensions.contains(d))
+            .collect();
+    }
+    // Every dimension must apply before any statement runs.
+    resolve(
+        catalogue,
+        &QueryRequest {
+            by: by.clone(),
+            ..base.clone()
+        },
+        config.reporting_zone(),
+    )?;
+    Ok(by)
+}
+
+/// The period explained: as asked, else the latest complete month of the metric's data.
+fn explained_period(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    request: &WhyRequest,
+    resolved: &ResolvedQuery,
+) -> Result<(NaiveDate, NaiveDate), QueryError> {
+    match (request.from, request.to) {
+        (Some(f), Some(t)) => Ok((f, t)),
+        (None, None) => {
+            let facts = FactsStateOnce::new(engine);
+            let (_, in_query) = stored_facts_state(&facts, catalogue, config, resolved)?;
+            let extent_catalogue = in_query.as_ref().unwrap_or(catalogue);
+            let (_, data_to) = period(engine, extent_catalogue, config, resolved)?;
+            data_to.and_then(latest_complete_month).ok_or_else(|| {
+                QueryError::InvalidPeriod(format!(
+                    "no complete month of `{}` in the store to explain; import data or give from and to",
+                    request.metric.key()
+                ))
+            })
+        }
+        _ => Err(QueryError::InvalidPeriod(
+            "give both from and to, or neither (the latest complete month)".into(),
+        )),
+    }
+}
+
 /// Explains a metric's change between two periods by the segments of its dimensions.
 pub fn why(
     engine: &dyn Engine,
@@ -379,53 +447,8 @@ pub fn why(
             )));
         }
     }
-    let mut by: Vec<String> = Vec::new();
-    for d in request.by.iter().filter(|d| !rm.dimensions.contains(d)) {
-        if d.starts_with("time:") {
-            return Err(QueryError::InvalidRequest {
-                message: format!("`{d}` is a time dimension, not a segment; give the periods with from/to and vs"),
-            });
-        }
-        if !by.contains(d) {
-            by.push(d.clone());
-        }
-    }
-    if by.is_empty() {
-        by = catalogue
-            .dimensions_of(&rm.metric)
-            .into_keys()
-            .filter(|d| default_dimension(d) && !rm.dimensions.contains(d))
-            .collect();
-    }
-    // Every dimension must apply before any statement runs.
-    resolve(
-        catalogue,
-        &QueryRequest {
-            by: by.clone(),
-            ..base.clone()
-        },
-        config.reporting_zone(),
-    )?;
-    let (from, to) = match (request.from, request.to) {
-        (Some(f), Some(t)) => (f, t),
-        (None, None) => {
-            let facts = FactsStateOnce::new(engine);
-            let (_, in_query) = stored_facts_state(&facts, catalogue, config, &resolved)?;
-            let extent_catalogue = in_query.as_ref().unwrap_or(catalogue);
-            let (_, data_to) = period(engine, extent_catalogue, config, &resolved)?;
-            data_to.and_then(latest_complete_month).ok_or_else(|| {
-                QueryError::InvalidPeriod(format!(
-                    "no complete month of `{}` in the store to explain; import data or give from and to",
-                    request.metric.key()
-                ))
-            })?
-        }
-        _ => {
-            return Err(QueryError::InvalidPeriod(
-                "give both from and to, or neither (the latest complete month)".into(),
-            ))
-        }
-    };
+    let by = segment_dimensions(catalogue, config, request, &base, rm)?;
+    let (from, to) = explained_period(engine, catalogue, config, request, &resolved)?;
     check_date("from", from)?;
     check_date("to", to)?;
     if from >= to {
