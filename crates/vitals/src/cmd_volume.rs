@@ -137,7 +137,7 @@ fn made_by(spike: &Spike) -> String {
         .iter()
         .flat_map(|d| {
             let name = d.dimension.rsplit(':').next().unwrap_or(&d.dimension);
-            d.drivers().iter().map(move |s| {
+            d.segments.iter().filter(|s| s.driver).map(move |s| {
                 let share = s
                     .share_of_excess
                     .map(|p| format!(" ({:.0}%)", 100.0 * p))

@@ -193,8 +193,10 @@ fn a_spike_made_by_one_category_is_attributed_to_it() {
     assert_eq!(category[0]["expected"], 12.0);
     assert_eq!(category[0]["excess"], 42.0);
     assert_eq!(category[0]["share_of_excess"], 1.0);
+    assert_eq!(category[0]["driver"], true);
     assert_eq!(category[1]["value"], "login");
     assert_eq!(category[1]["excess"], 0.0);
+    assert_eq!(category[1]["driver"], false);
     for dimension in breakdown {
         let parts: f64 = dimension["segments"]
             .as_array()

@@ -31,24 +31,6 @@ pub struct SpikeDimension {
     pub segments: Vec<SpikeSegment>,
 }
 
-impl SpikeDimension {
-    /// The values that made the excess: those with a positive part, largest first, taken
-    /// until they hold 80% of the excess.
-    pub fn drivers(&self) -> &[SpikeSegment] {
-        let mut held = 0.0;
-        let taken = self
-            .segments
-            .iter()
-            .take_while(|s| {
-                let take = s.excess > 0.0 && held < 0.8;
-                held += s.share_of_excess.unwrap_or(1.0);
-                take
-            })
-            .count();
-        &self.segments[..taken]
-    }
-}
-
 /// One value's part of a spike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpikeSegment {
@@ -62,6 +44,9 @@ pub struct SpikeSegment {
     pub excess: f64,
     /// `excess / the spike's excess`.
     pub share_of_excess: Option<f64>,
+    /// One of the values that made the excess: those with a positive part, largest first,
+    /// taken until they hold 80% of it.
+    pub driver: bool,
 }
 
 /// Counts per (split value, day, segment value) of one dimension.
@@ -160,9 +145,18 @@ fn segments(spike: &Spike, baseline: &[NaiveDate], counts: &Counts) -> Vec<Spike
             expected,
             excess: count - expected,
             share_of_excess: (spike.excess != 0.0).then(|| (count - expected) / spike.excess),
+            driver: false,
         })
         .collect();
     out.sort_by(|a, b| b.excess.total_cmp(&a.excess).then(a.value.cmp(&b.value)));
+    let mut held = 0.0;
+    for segment in out.iter_mut() {
+        if segment.excess <= 0.0 || held >= 0.8 {
+            break;
+        }
+        segment.driver = true;
+        held += segment.share_of_excess.unwrap_or(1.0);
+    }
     out
 }
 
@@ -207,10 +201,7 @@ mod tests {
         assert_eq!(parts[1].excess, 0.0);
         let sum: f64 = parts.iter().map(|p| p.excess).sum();
         assert!((sum - spike.excess).abs() < 1e-9);
-        let dimension = SpikeDimension {
-            dimension: "ticket:category".into(),
-            segments: parts,
-        };
-        assert_eq!(dimension.drivers().len(), 1);
+        let drivers: Vec<bool> = parts.iter().map(|p| p.driver).collect();
+        assert_eq!(drivers, [true, false]);
     }
 }
