@@ -73,7 +73,7 @@ const KINDS = {
 };
 
 function side(unit, s) {
-  return `${formatValue(unit, s.value)} · n ${s.n} · ${share(s.share)}`;
+  return `${formatValue(unit, s.value)} · n\u00a0${s.n} · ${share(s.share)}`;
 }
 
 function whyView(ctx, ask, a, again) {
@@ -172,7 +172,7 @@ export function openSpike(ctx, spike, report) {
         h('td', { class: 'num' }, formatValue('count', s.expected)),
         h('td', { class: 'num' }, change('count', s.excess)),
         h('td', { class: 'num' }, share(s.share_of_excess)))))))));
-  showDialog(`Spike on ${spike.date}${spike.value ? ` — ${spike.value}` : ''}`, h('div', { class: 'spike-breakdown', dataset: { date: spike.date } },
+  showDialog(`Spike on ${spike.date}${spike.value ? ` — ${spike.value}` : ''}`, h('div', { class: 'spike-breakdown', dataset: { date: spike.date, value: spike.value ?? '' } },
     h('p', { class: 'why-summary' }, `${formatValue('count', spike.count)} tickets against ${formatValue('count', spike.expected)} usual for the weekday: ${formatValue('count', spike.excess)} more. `
       + 'Each value is expected its share of the usual tickets (its share of the same weekdays before); its part is its count that day minus that, and the parts add up to the excess.'),
     sections.length ? sections : h('p', { class: 'status' }, 'No breakdown for this spike.')));
