@@ -1,4 +1,5 @@
-//! The workbook (`rust_xlsxwriter`): sheets Metrics, Ticket volume, Formulas and Staffing, with
+//! The workbook (`rust_xlsxwriter`): sheets Metrics, What moved, Ticket volume, Formulas and
+//! Staffing, with
 //! number formats (%, `[h]:mm:ss` durations, currency), frozen header rows, fitted columns, a
 //! native line chart per volume series, and a calculator whose input cells are styled and
 //! unlocked (the Formulas sheet is protected, so only inputs take typing). Formulas are
@@ -17,7 +18,13 @@ use crate::model::{ReportModel, Series, Table};
 use crate::ReportError;
 
 /// Sheet names.
-pub const SHEETS: [&str; 4] = ["Metrics", "Ticket volume", "Formulas", "Staffing"];
+pub const SHEETS: [&str; 5] = [
+    "Metrics",
+    "What moved",
+    "Ticket volume",
+    "Formulas",
+    "Staffing",
+];
 
 fn num_format(unit: &str) -> &'static str {
     match unit {
@@ -41,7 +48,7 @@ fn value_format(v: f64, unit: &str) -> &'static str {
 
 /// The format of a change cell, which stays in the metric's unit: the unit is written
 /// (`+40 s`, `+1.2 pt`), since a bare "+40.0" does not say seconds.
-fn change_format(v: f64, unit: &str) -> &'static str {
+pub(crate) fn change_format(v: f64, unit: &str) -> &'static str {
     match unit {
         "seconds" => "+#,##0\" s\";-#,##0\" s\";0\" s\"",
         "percent" => "+0.0\" pt\";-0.0\" pt\";0.0\" pt\"",
@@ -95,7 +102,7 @@ fn styles() -> Styles {
     }
 }
 
-fn write_opt(
+pub(crate) fn write_opt(
     ws: &mut Worksheet,
     row: u32,
     col: u16,
@@ -118,6 +125,7 @@ pub fn render_xlsx(model: &ReportModel) -> Result<Vec<u8>, ReportError> {
     let st = styles();
     let mut wb = Workbook::new();
     metrics_sheet(wb.add_worksheet(), model, &st)?;
+    crate::xlsx_moved::moved_sheet(wb.add_worksheet(), model, &st)?;
     volume_sheet(wb.add_worksheet(), model, &st)?;
     crate::xlsx_formulas::formulas_sheet(wb.add_worksheet(), model, &st)?;
     staffing_sheet(wb.add_worksheet(), model, &st)?;
@@ -399,7 +407,7 @@ fn place_chart(
 }
 
 fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
-    ws.set_name(SHEETS[1])?;
+    ws.set_name(SHEETS[2])?;
     let v = &model.volume;
     let top = heading(ws, model, "Ticket volume", st)?;
     // Charts first (what a reader looks at), the data they draw below and to the right.
@@ -525,7 +533,7 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
 }
 
 fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
-    ws.set_name(SHEETS[3])?;
+    ws.set_name(SHEETS[4])?;
     let s = &model.staffing;
     let mut row = heading(ws, model, "Staffing", st)?;
     ws.text(row, 0, format!(
