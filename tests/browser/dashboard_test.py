@@ -137,15 +137,15 @@ def why_matches_api(page, name):
     page.wait_for_selector("#drill .why-answer")
     ask = json.loads(page.get_attribute("#drill .why-answer", "data-request"))
     answer = api("/api/v1/why", ask)
-    shown = page.eval_on_selector_all("#drill details.why-dimension", """els => els.map(d => [d.dataset.dimension,
+    shown = page.eval_on_selector_all("#drill details.why-dimension, #drill details.why-pair", """els => els.map(d => [d.dataset.dimension,
         [...d.querySelectorAll('tbody tr[data-kind]')].map(r => [r.dataset.value, r.dataset.kind, Number(r.dataset.contribution)])])""")
     expected = [[d["dimension"], [[s["value"] if s["value"] is not None else "", s["kind"], s["contribution"]]
-                                  for s in d["segments"]]] for d in answer["dimensions"]]
+                                  for s in d["segments"]]] for d in answer["dimensions"] + answer.get("pairs", [])]
     same = len(shown) == len(expected) and all(
         a[0] == b[0] and len(a[1]) == len(b[1]) and all(x[0] == y[0] and x[1] == y[1] and abs(x[2] - y[2]) <= 1e-9 * max(1, abs(y[2]))
                                                         for x, y in zip(a[1], b[1]))
         for a, b in zip(shown, expected))
-    check(f"{name}: the why panel shows the API's dimensions and segments", shown and same, f"{shown[:1]} != {expected[:1]}")
+    check(f"{name}: the why panel shows the API's dimensions, pairs and segments", shown and same, f"{shown[:1]} != {expected[:1]}")
     return answer
 
 

@@ -71,8 +71,12 @@ them with --by).
 A metric always broken down (SLA compliance by sla:target) is explained within one value,
 pinned by a filter (--filter sla:target=first_reply).
 
-Limits: one dimension at a time (no channel × team view yet); shares and composite, spread and
-cost-ratio metrics are not split; counts over periods of unequal length (February against
+Two dimensions: when the top dimension has drivers, the two top dimensions are also split
+together (`pairs`: channel × team, segments such as `phone × b`), the same way and with the
+same support floor; their tests are adjusted among themselves.
+
+Limits: pairs of the two top dimensions only; shares and composite, spread and cost-ratio
+metrics are not split; counts over periods of unequal length (February against
 March) are compared as they are.";
 
 /// A "why" request: the query request's metric, filters, zone and period, with what it is
@@ -165,6 +169,10 @@ pub struct WhyResponse {
     pub min_support: u64,
     /// The dimensions, most explanatory first.
     pub dimensions: Vec<WhyDimension>,
+    /// The two top dimensions together (`ticket:team × ticket:channel`, segments `a × email`),
+    /// split the same way with the same support floor, when the top one has drivers; its tests
+    /// are adjusted among themselves.
+    pub pairs: Vec<WhyDimension>,
     /// Warnings of the queries behind the answer.
     pub warnings: Vec<Warning>,
 }
@@ -192,10 +200,14 @@ fn method_of(calculation: Calculation, stat: Stat) -> Option<Method> {
     })
 }
 
-/// One segment's two periods, by segment value, from a breakdown's two answers.
+/// The name of a pair of dimensions, and of a pair of values: `ticket:channel × ticket:team`.
+const PAIR: &str = " × ";
+
+/// One segment's two periods, by segment value, from a breakdown's two answers; a segment of
+/// several dimensions is named by its values joined with [`PAIR`] (`(none)` for a missing one).
 fn sides(
     method: Method,
-    dimension: &str,
+    dimensions: &[String],
     current: &QueryResponse,
     previous: &QueryResponse,
 ) -> BTreeMap<Option<String>, (Side, Side)> {
@@ -210,11 +222,24 @@ fn sides(
     let mut all: BTreeMap<Option<String>, (Side, Side)> = BTreeMap::new();
     for (answer, is_current) in [(current, true), (previous, false)] {
         for row in &answer.results {
-            let label = row
-                .dimensions
+            let values: Vec<Option<String>> = dimensions
                 .iter()
-                .find(|(d, _)| d == dimension)
-                .and_then(|(_, v)| v.clone());
+                .map(|dimension| {
+                    row.dimensions
+                        .iter()
+                        .find(|(d, _)| d == dimension)
+                        .and_then(|(_, v)| v.clone())
+                })
+                .collect();
+            let label = match values.as_slice() {
+                [one] => one.clone(),
+                many => Some(
+                    many.iter()
+                        .map(|v| v.as_deref().unwrap_or("(none)"))
+                        .collect::<Vec<_>>()
+                        .join(PAIR),
+                ),
+            };
             let Some((_, v)) = row.metrics.first() else {
                 continue;
             };
@@ -360,20 +385,20 @@ pub fn why(
     }
     let vs = request.vs.unwrap_or(Versus::Previous);
     let (cf, ct) = compared(vs, from, to)?;
-    let run = |dimension: Option<&String>, f: NaiveDate, t: NaiveDate| {
+    let run = |dimensions: &[String], f: NaiveDate, t: NaiveDate| {
         run_query(
             engine,
             catalogue,
             config,
             &QueryRequest {
-                by: dimension.into_iter().cloned().collect(),
+                by: dimensions.to_vec(),
                 from: Some(f),
                 to: Some(t),
                 ..base.clone()
             },
         )
     };
-    let (now, before) = (run(None, from, to)?, run(None, cf, ct)?);
+    let (now, before) = (run(&[], from, to)?, run(&[], cf, ct)?);
     let mut warnings: Vec<Warning> = Vec::new();
     let mut warn = |answer: &QueryResponse| {
         for w in &answer.meta.warnings {
@@ -392,24 +417,31 @@ pub fn why(
         .and_then(|(a, b)| value_test(Some(&a), Some(&b)));
     let min_support = request.min_support.unwrap_or(config.statistics.min_sample);
     let mut dimensions = Vec::new();
+    let mut pairs = Vec::new();
     if let Some(change) = change {
-        for dimension in &by {
-            let (c, p) = (
-                run(Some(dimension), from, to)?,
-                run(Some(dimension), cf, ct)?,
-            );
+        let mut split = |split_by: &[String]| -> Result<WhyDimension, QueryError> {
+            let (c, p) = (run(split_by, from, to)?, run(split_by, cf, ct)?);
             warn(&c);
             warn(&p);
-            let segments = sides(method, dimension, &c, &p);
-            dimensions.push(segments::dimension(
+            Ok(segments::dimension(
                 method,
-                dimension,
+                &split_by.join(PAIR),
                 change,
-                segments,
+                sides(method, split_by, &c, &p),
                 min_support as f64,
-            ));
+            ))
+        };
+        for dimension in &by {
+            dimensions.push(split(std::slice::from_ref(dimension))?);
         }
         segments::judge(&mut dimensions, min_support);
+        // The two top dimensions together, when the first has drivers.
+        if let [first, second, ..] = dimensions.as_slice() {
+            if first.segments_needed > 0 {
+                pairs.push(split(&[first.dimension.clone(), second.dimension.clone()])?);
+                segments::judge(&mut pairs, min_support);
+            }
+        }
     }
     Ok(WhyResponse {
         metric: request.metric.key(),
@@ -434,6 +466,7 @@ pub fn why(
         p_value: test.map(|(_, p)| p),
         min_support,
         dimensions,
+        pairs,
         warnings,
     })
 }

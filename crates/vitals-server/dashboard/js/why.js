@@ -2,8 +2,8 @@
 // segments of every dimension (POST /api/v1/why, the same answer as `vitals why --json`), in
 // the dialog: dimensions ranked by explanatory power, each segment's rate and mix effects
 // (or its count change), its value, n and share in both periods, its own change and its
-// significance, with `other`, new and vanished segments marked; each segment opens its
-// records (drill.js). A spike's breakdown — which categories and channels made its excess —
+// significance, with `other`, new and vanished segments marked, and the two top dimensions
+// together (`pairs`: channel × team); each segment opens its records (drill.js). A spike's breakdown — which categories and channels made its excess —
 // is shown the same way, from the spike's own answer (GET /api/v1/spikes).
 
 import { api } from './api.js';
@@ -91,29 +91,43 @@ function whyView(ctx, ask, a, again) {
       + (a.method === 'quantile' ? ' of the segments’ share-weighted quantiles; the rest is the remainder line.' : '.')
       + ' Significant: its own change (or its share’s, for mix, new and vanished) after adjusting every test of the answer together.');
   const dimensions = a.dimensions.map((d, i) => dimensionView(ctx, ask, a, d, i === 0, again));
+  const pairs = (a.pairs || []).map((d) => dimensionView(ctx, ask, a, d, false, again, 'why-pair'));
   return h('div', { class: 'why-answer', dataset: { request: JSON.stringify(ask), metric: a.metric } },
     summary, how,
-    dimensions.length ? dimensions : h('p', { class: 'status' }, 'Nothing to split: no change, or no dimension to split by.'));
+    dimensions.length ? dimensions : h('p', { class: 'status' }, 'Nothing to split: no change, or no dimension to split by.'),
+    pairs.length ? [h('h3', { class: 'why-pairs' }, 'The two top dimensions together'), pairs] : null);
 }
 
-function dimensionView(ctx, ask, a, d, open, again) {
+const PAIR = ' × ';
+
+/** The dimensions of a segment (one, or a pair joined by ' × ') and its values, by dimension. */
+function cellOf(dimension, value) {
+  const dimensions = dimension.split(PAIR);
+  const values = dimensions.length === 1 ? [value] : String(value).split(PAIR);
+  return { dimensions, cell: Object.fromEntries(dimensions.map((d, i) => [d, values[i]])) };
+}
+
+function dimensionView(ctx, ask, a, d, open, again, kind = 'why-dimension') {
   const unit = a.unit;
   const ratio = a.method !== 'count';
+  const name = d.dimension.split(PAIR).map(dimensionLabel).join(PAIR);
   const drivers = d.segments.filter((s) => s.driver).map((s) => valueLabel(d.dimension, s.value));
   const head = drivers.length
-    ? `${dimensionLabel(d.dimension)}: ${drivers.join(', ')} explain ${share(d.explained)} of the change`
-    : `${dimensionLabel(d.dimension)}: no segment stands out`;
+    ? `${name}: ${drivers.join(', ')} explain ${share(d.explained)} of the change`
+    : `${name}: no segment stands out`;
   const columns = ['Segment', 'What moved', ...(ratio ? ['Rate effect', 'Mix effect'] : []), 'Contribution', 'Now', 'Before', 'Own change (95 % CI)', 'Significant', 'Records'];
   const rows = d.segments.map((s) => {
     const interval = s.change_low === null || s.change_low === undefined ? ''
       : ` [${change(unit, s.change_low)}, ${change(unit, s.change_high)}]`;
-    const drillable = ctx.features.drill && s.kind !== 'other' && s.value !== null && s.current.n > 0;
+    const { dimensions, cell } = cellOf(d.dimension, s.value);
+    const drillable = ctx.features.drill && s.kind !== 'other' && s.value !== null && s.current.n > 0
+      && !Object.values(cell).includes('(none)');
     const records = drillable ? h('button', {
       type: 'button', class: 'link segment-records', dataset: { n: s.current.n },
       onclick: () => openDrill(ctx, {
         metrics: [a.metric], from: a.period.from, to: a.period.to, timezone: a.timezone,
-        filters: ask.filters, by: [d.dimension],
-      }, { [d.dimension]: s.value }, `${a.label} — ${dimensionLabel(d.dimension)}: ${valueLabel(d.dimension, s.value)}`, { back: again }),
+        filters: ask.filters, by: dimensions,
+      }, cell, `${a.label} — ${name}: ${valueLabel(d.dimension, s.value)}`, { back: again }),
     }, `${s.current.n} records`) : '';
     return h('tr', { class: s.driver ? 'driver' : null, dataset: { value: s.value === null ? '' : s.value, kind: s.kind, contribution: s.contribution } },
       h('th', { scope: 'row' }, s.kind === 'other' ? `other (${s.folded} small segments)` : valueLabel(d.dimension, s.value)),
@@ -131,7 +145,7 @@ function dimensionView(ctx, ask, a, d, open, again) {
       h('th', { scope: 'row' }, 'remainder'), h('td', {}, 'not explained by the segments’ quantiles'),
       h('td', {}), h('td', {}), h('td', { class: 'num' }, change(unit, d.remainder)), h('td', { colspan: 5 })));
   }
-  return h('details', { class: 'why-dimension', open, dataset: { dimension: d.dimension } },
+  return h('details', { class: kind, open, dataset: { dimension: d.dimension } },
     h('summary', {}, head),
     h('div', { class: 'table-wrap' }, h('table', { class: 'data why-segments' },
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
