@@ -113,7 +113,7 @@ function dimensionView(ctx, ask, a, d, open, again, kind = 'why-dimension') {
   const name = d.dimension.split(PAIR).map(dimensionLabel).join(PAIR);
   const drivers = d.segments.filter((s) => s.driver).map((s) => valueLabel(d.dimension, s.value));
   const head = drivers.length
-    ? `${name}: ${drivers.join(', ')} explain ${share(d.explained)} of the change`
+    ? `${name}: ${drivers.join(', ')} explain${drivers.length === 1 ? 's' : ''} ${share(d.explained)} of the change`
     : `${name}: no segment stands out`;
   const columns = ['Segment', 'What moved', ...(ratio ? ['Rate effect', 'Mix effect'] : []), 'Contribution', 'Now', 'Before', 'Own change (95 % CI)', 'Significant', 'Records'];
   const rows = d.segments.map((s) => {
