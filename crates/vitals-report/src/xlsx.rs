@@ -48,7 +48,7 @@ fn value_format(v: f64, unit: &str) -> &'static str {
 
 /// The format of a change cell, which stays in the metric's unit: the unit is written
 /// (`+40 s`, `+1.2 pt`), since a bare "+40.0" does not say seconds.
-pub(crate) fn change_format(v: f64, unit: &str) -> &'static str {
+fn change_format(v: f64, unit: &str) -> &'static str {
     match unit {
         "seconds" => "+#,##0\" s\";-#,##0\" s\";0\" s\"",
         "percent" => "+0.0\" pt\";-0.0\" pt\";0.0\" pt\"",
@@ -100,6 +100,25 @@ fn styles() -> Styles {
             .set_background_color(Color::RGB(0xE2EFDA)),
         note: Format::new().set_font_color(Color::RGB(0x9C5700)),
     }
+}
+
+/// A change in the metric's unit (none: an empty cell).
+pub(crate) fn write_change(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    v: Option<f64>,
+    unit: &str,
+) -> Result<(), ReportError> {
+    if let Some(v) = v {
+        ws.write_number_with_format(
+            row,
+            col,
+            v,
+            &Format::new().set_num_format(change_format(v, unit)),
+        )?;
+    }
+    Ok(())
 }
 
 pub(crate) fn write_opt(
@@ -234,14 +253,7 @@ fn metrics_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result
             if let Some(on) = r.on_target {
                 ws.text(row, after + 1, if on { "on" } else { "off" })?;
             }
-            if let Some(c) = r.change {
-                ws.write_number_with_format(
-                    row,
-                    after + 2,
-                    c,
-                    &Format::new().set_num_format(change_format(c, &r.unit)),
-                )?;
-            }
+            write_change(ws, row, after + 2, r.change, &r.unit)?;
             if let Some(c) = r.change_pct {
                 ws.write_number_with_format(
                     row,

@@ -4,11 +4,11 @@
 //! the segment's value and n in both months, significance — in the metric's unit's formats
 //! (the numbers of [`crate::moved`], i.e. `vitals why`'s).
 
-use rust_xlsxwriter::{Format, Worksheet};
+use rust_xlsxwriter::Worksheet;
 
 use crate::cells::Cells;
 use crate::model::ReportModel;
-use crate::xlsx::{change_format, heading, write_opt, Styles, SHEETS};
+use crate::xlsx::{heading, write_change, write_opt, Styles, SHEETS};
 use crate::ReportError;
 
 const COLUMNS: [&str; 12] = [
@@ -25,24 +25,6 @@ const COLUMNS: [&str; 12] = [
     "n",
     "Significant",
 ];
-
-fn write_change(
-    ws: &mut Worksheet,
-    row: u32,
-    col: u16,
-    v: Option<f64>,
-    unit: &str,
-) -> Result<(), ReportError> {
-    if let Some(v) = v {
-        ws.write_number_with_format(
-            row,
-            col,
-            v,
-            &Format::new().set_num_format(change_format(v, unit)),
-        )?;
-    }
-    Ok(())
-}
 
 /// Writes the sheet.
 pub(crate) fn moved_sheet(

@@ -37,14 +37,21 @@ fn write_tickets(dir: &std::path::Path) {
     std::fs::write(dir.join("tickets.csv"), rows.join("\n") + "\n").unwrap();
 }
 
-#[test]
-fn spikes_are_found_sized_and_annotated() {
+/// The ten weeks of tickets imported into a store in a temporary folder; the folder and the
+/// store's path.
+fn imported() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     write_tickets(&data);
     let db = dir.path().join("s.duckdb").display().to_string();
     ok(&["import", &data.display().to_string(), "--db", &db]);
+    (dir, db)
+}
+
+#[test]
+fn spikes_are_found_sized_and_annotated() {
+    let (dir, db) = imported();
     let out = ok(&[
         "annotate",
         "2026-03-18",
@@ -162,12 +169,7 @@ fn spikes_are_found_sized_and_annotated() {
 
 #[test]
 fn a_spike_made_by_one_category_is_attributed_to_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    write_tickets(&data);
-    let db = dir.path().join("s.duckdb").display().to_string();
-    ok(&["import", &data.display().to_string(), "--db", &db]);
+    let (_dir, db) = imported();
     let args = [
         "spikes",
         "--db",
