@@ -14,6 +14,7 @@ import { formatValue, labelOf, durationTicks, valueLabel } from './format.js';
 import { dataTable } from './table.js';
 import { drill, emptyMessage } from './panels.js';
 import { canExplain, openSpike, openWhy, whyRequest } from './why.js';
+import { addDays, monthStart } from './state.js';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 const MAX_LINES = 8;
@@ -39,33 +40,22 @@ export function bucketOf(date, grain) {
   }
 }
 
-function dayAfter(date, days = 1) {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
-function monthAfter(date, months) {
-  const d = new Date(`${date}T00:00:00Z`);
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1)).toISOString().slice(0, 10);
-}
-
 /** The local dates { from, to } (to exclusive) of a bucket label at a grain. */
 export function bucketPeriod(label, grain) {
   switch (grain) {
-    case 'time:day': return { from: label, to: dayAfter(label) };
+    case 'time:day': return { from: label, to: addDays(label, 1) };
     case 'time:week': {
       // ISO week: week 1 holds 4 January; weeks start on Monday.
       const [year, week] = label.split('-W').map(Number);
       const jan4 = new Date(Date.UTC(year, 0, 4));
-      const monday = dayAfter(jan4.toISOString().slice(0, 10), 1 - (jan4.getUTCDay() || 7) + 7 * (week - 1));
-      return { from: monday, to: dayAfter(monday, 7) };
+      const monday = addDays(jan4.toISOString().slice(0, 10), 1 - (jan4.getUTCDay() || 7) + 7 * (week - 1));
+      return { from: monday, to: addDays(monday, 7) };
     }
-    case 'time:month': return { from: `${label}-01`, to: monthAfter(`${label}-01`, 1) };
+    case 'time:month': return { from: `${label}-01`, to: monthStart(`${label}-01`, 1) };
     case 'time:quarter': {
       const [year, quarter] = label.split('-Q').map(Number);
       const from = `${year}-${String(3 * quarter - 2).padStart(2, '0')}-01`;
-      return { from, to: monthAfter(from, 3) };
+      return { from, to: monthStart(from, 3) };
     }
     default: return { from: `${label}-01-01`, to: `${Number(label) + 1}-01-01` };
   }

@@ -10,6 +10,7 @@ import { api } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
 import { formatValue, formatChange, dimensionLabel, valueLabel, splitKey } from './format.js';
 import { openDrill, showDialog } from './drill.js';
+import { addDays } from './state.js';
 
 /** The calculations `why` splits (proportions, means and quantiles, NPS, counts). */
 const EXPLAINED = new Set(['count', 'backlog', 'proportion', 'repeat_purchase', 'retention', 'churn', 'nps', 'distribution']);
@@ -159,12 +160,6 @@ export function spikeDrivers(spike) {
     .join(', ');
 }
 
-function nextDay(date) {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
 /** Opens a spike's breakdown; each value opens that day's tickets of it. `report`: the spikes answer. */
 export function openSpike(ctx, spike, report) {
   const filters = spike.value !== null && spike.value !== undefined && report.by ? [{ dimension: report.by, is: [spike.value] }] : [];
@@ -177,7 +172,7 @@ export function openSpike(ctx, spike, report) {
           ? h('button', {
             type: 'button', class: 'link',
             onclick: () => openDrill(ctx, {
-              metrics: ['ticket_volume'], from: spike.date, to: nextDay(spike.date), timezone: report.timezone, filters, by: [d.dimension],
+              metrics: ['ticket_volume'], from: spike.date, to: addDays(spike.date, 1), timezone: report.timezone, filters, by: [d.dimension],
             }, { [d.dimension]: s.value }, `Tickets of ${spike.date} — ${dimensionLabel(d.dimension)}: ${valueLabel(d.dimension, s.value)}`,
             { back: () => openSpike(ctx, spike, report) }),
           }, valueLabel(d.dimension, s.value))
