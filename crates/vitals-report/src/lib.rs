@@ -18,6 +18,7 @@ mod tables;
 pub mod xlsx;
 mod xlsx_formulas;
 mod xlsx_moved;
+mod xlsx_numbers;
 
 pub use build::{build, ReportRequest};
 pub use html::{render_html, write_default_template};
