@@ -49,6 +49,21 @@ fn imported() -> (tempfile::TempDir, String) {
     (dir, db)
 }
 
+/// `vitals spikes` over March 2026 with more flags; what it prints.
+fn march_spikes(db: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "spikes",
+        "--db",
+        db,
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-01",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
 #[test]
 fn spikes_are_found_sized_and_annotated() {
     let (dir, db) = imported();
@@ -68,17 +83,7 @@ fn spikes_are_found_sized_and_annotated() {
     assert_eq!(listed[1]["text"], "Product launch");
     assert_eq!(listed[1]["category"], "launch");
 
-    let spikes: Value = serde_json::from_str(&ok(&[
-        "spikes",
-        "--db",
-        &db,
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-        "--json",
-    ]))
-    .unwrap();
+    let spikes: Value = serde_json::from_str(&march_spikes(&db, &["--json"])).unwrap();
     let list = spikes["spikes"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{spikes:#}");
     let s = &list[0];
@@ -91,19 +96,8 @@ fn spikes_are_found_sized_and_annotated() {
     assert_eq!(s["ratio"], 3.1);
     assert_eq!(s["annotations"][0]["text"], "Product launch");
 
-    let by: Value = serde_json::from_str(&ok(&[
-        "spikes",
-        "--db",
-        &db,
-        "--by",
-        "ticket:category",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-        "--json",
-    ]))
-    .unwrap();
+    let by: Value =
+        serde_json::from_str(&march_spikes(&db, &["--by", "ticket:category", "--json"])).unwrap();
     let list = by["spikes"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{by:#}");
     assert_eq!(list[0]["value"], "billing");
@@ -170,16 +164,7 @@ fn spikes_are_found_sized_and_annotated() {
 #[test]
 fn a_spike_made_by_one_category_is_attributed_to_it() {
     let (_dir, db) = imported();
-    let args = [
-        "spikes",
-        "--db",
-        &db,
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-    ];
-    let answer: Value = serde_json::from_str(&ok(&[&args[..], &["--json"]].concat())).unwrap();
+    let answer: Value = serde_json::from_str(&march_spikes(&db, &["--json"])).unwrap();
     let spike = &answer["spikes"][0];
     let breakdown = spike["breakdown"].as_array().unwrap();
     let dimensions: Vec<&str> = breakdown
@@ -208,17 +193,14 @@ fn a_spike_made_by_one_category_is_attributed_to_it() {
             .sum();
         assert!((parts - 42.0).abs() < 1e-9, "{dimension}");
     }
-    let printed = ok(&args);
+    let printed = march_spikes(&db, &[]);
     assert!(
         printed.contains("category billing +42.0 (100%)"),
         "{printed}"
     );
     // Split by category, the billing spike is broken down by channel only.
     let split: Value =
-        serde_json::from_str(&ok(
-            &[&args[..], &["--by", "ticket:category", "--json"]].concat()
-        ))
-        .unwrap();
+        serde_json::from_str(&march_spikes(&db, &["--by", "ticket:category", "--json"])).unwrap();
     let billing = &split["spikes"][0];
     assert_eq!(billing["value"], "billing");
     assert_eq!(billing["breakdown"][0]["dimension"], "ticket:channel");
