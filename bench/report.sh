@@ -6,21 +6,8 @@
 #   bench/report.sh [TICKETS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TICKETS="${1:-1000000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
-cargo build --quiet --workspace
-BIN="${VITALS_BIN:-$CARGO_TARGET_DIR/debug/vitals}"   # VITALS_BIN: another build
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-
-if [ -n "${BENCH_STORE:-}" ]; then
-  DB="$BENCH_STORE"; CONFIG="${BENCH_CONFIG:?BENCH_CONFIG with BENCH_STORE}"
-else
-  echo "== generate and import $TICKETS tickets"
-  /usr/bin/time -f "generate: %e s" "$BIN" generate --out "$WORK/data" --tickets "$TICKETS" --months 12 --start 2025-06-01 | tail -1
-  DB="$WORK/b.duckdb"; CONFIG="$WORK/data/vitals.toml"
-  /usr/bin/time -f "import: %e s, peak RSS %M KB" "$BIN" import "$WORK/data" --db "$DB" --config "$CONFIG" | tail -1
-fi
+# shellcheck source=bench/store.sh
+source bench/store.sh
 MONTH="${BENCH_MONTH:-2026-05}"
 TICKETS_IN_MONTH=$("$BIN" query --db "$DB" --config "$CONFIG" --metric ticket_volume --from "$MONTH-01" --to "$(date -d "$MONTH-01 +1 month" +%F)" --csv | tail -1 | cut -d, -f2)
 echo "== report for $MONTH ($TICKETS_IN_MONTH tickets that month)"

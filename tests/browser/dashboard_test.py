@@ -9,9 +9,11 @@ console errors. What a person reads (issue 26): the SLA lists and the ticket vie
 instants in the view's zone to the minute (checked against the API's UTC instants), the
 ticket view says what the ticket counts for, duration axes tick at round durations, metrics
 defined over a month chart by month, and — on a second server without SLA policies — the
-SLA tab says that no policy is configured. Saves a screenshot of each tab (and of a
-drill-down, a ticket, the SLA tab with and without policies and the report's first page)
-into the output folder.
+SLA tab says that no policy is configured. "Why did it move?" (issue 24): opened from a card
+and from a chart point, the panel shows the segments of the API's answer to the request it
+made, and a segment opens its records (as many as its n); a spike's "Why?" shows the API's
+breakdown. Saves a screenshot of each tab (and of a drill-down, a ticket, the why panel, the
+SLA tab with and without policies and the report's first page) into the output folder.
 
 Usage: dashboard_test.py BASE_URL TOKEN OUT_DIR [BASE_URL_WITHOUT_SLA TOKEN_WITHOUT_SLA]
 """
@@ -128,6 +130,35 @@ def check_ticket(page, zone, name):
     items = page.locator("#drill .contributions li").all_inner_texts()
     check(f"{name}: says what the ticket counts for", any(i.startswith("First response time") for i in items), items[:4])
     return detail
+
+
+def why_matches_api(page, name):
+    """The open why panel shows, dimension by dimension, the segments of the API's answer."""
+    page.wait_for_selector("#drill .why-answer")
+    ask = json.loads(page.get_attribute("#drill .why-answer", "data-request"))
+    answer = api("/api/v1/why", ask)
+    shown = page.eval_on_selector_all("#drill details.why-dimension, #drill details.why-pair", """els => els.map(d => [d.dataset.dimension,
+        [...d.querySelectorAll('tbody tr[data-kind]')].map(r => [r.dataset.value, r.dataset.kind, Number(r.dataset.contribution)])])""")
+    expected = [[d["dimension"], [[s["value"] if s["value"] is not None else "", s["kind"], s["contribution"]]
+                                  for s in d["segments"]]] for d in answer["dimensions"] + answer.get("pairs", [])]
+    same = len(shown) == len(expected) and all(
+        a[0] == b[0] and len(a[1]) == len(b[1]) and all(x[0] == y[0] and x[1] == y[1] and abs(x[2] - y[2]) <= 1e-9 * max(1, abs(y[2]))
+                                                        for x, y in zip(a[1], b[1]))
+        for a, b in zip(shown, expected))
+    check(f"{name}: the why panel shows the API's dimensions, pairs and segments", shown and same, f"{shown[:1]} != {expected[:1]}")
+    return answer
+
+
+def segment_opens_records(page, name):
+    """The first segment with records opens them: as many as the segment's n."""
+    button = page.locator("#drill details.why-dimension[open] button.segment-records").first
+    n = int(button.get_attribute("data-n"))
+    button.click()
+    page.wait_for_selector("#drill .drill-n")
+    listed = int(page.get_attribute("#drill .drill-n", "data-n"))
+    check(f"{name}: a segment opens its records (n = {n})", listed == n, f"{listed} != {n}")
+    page.click("#drill-back")
+    page.wait_for_selector("#drill .why-answer")
 
 
 def main():
@@ -374,6 +405,61 @@ def main():
             check("a ticket opens its timeline and facts", page.locator("#drill table.data").count() > 1)
             page.screenshot(path=os.path.join(OUT, "drill-ticket.png"))
             page.click("#drill-close")
+
+        # 6b. Why did it move: from a card, from a chart point, and from a spike.
+        if "/api/v1/why" in paths:
+            page.goto(f"{BASE}/?tab=satisfaction&period=3m")
+            settle(page)
+            holder = page.locator(".card-holder", has=page.locator(".card-value[data-key=csat]")).first
+            holder.locator("button.why").click()
+            why_matches_api(page, "why from the CSAT card")
+            page.screenshot(path=os.path.join(OUT, "why-panel.png"))
+            segment_opens_records(page, "why from the CSAT card")
+            page.click("#drill-close")
+            # A chart point: a click on the CSAT chart opens the week's records, and from there its why.
+            wrap = page.locator(".chart-wrap").first
+            chart = wrap.locator(".u-over")
+            chart.scroll_into_view_if_needed()
+            box = chart.bounding_box()
+            points = int(wrap.get_attribute("data-points"))
+            x = box["x"] + box["width"] * (points - 2) / max(1, points - 1)
+            page.mouse.move(x, box["y"] + box["height"] / 2)
+            page.mouse.click(x, box["y"] + box["height"] / 2)
+            page.wait_for_selector("#drill button.why")
+            page.click("#drill button.why")
+            answer = why_matches_api(page, "why from a CSAT chart point")
+            check("why from a chart point explains that week against the week before",
+                  answer["comparison"]["to"] == answer["period"]["from"]
+                  and (datetime.fromisoformat(answer["period"]["to"]) - datetime.fromisoformat(answer["period"]["from"])).days == 7,
+                  (answer["period"], answer["comparison"]))
+            segment_opens_records(page, "why from a CSAT chart point")
+            page.click("#drill-close")
+            # A spike's breakdown: the values that made its excess, as the spikes API says.
+            page.goto(f"{BASE}/?tab=volume&period=12m")
+            settle(page)
+            spike_buttons = page.locator(".marks li.spike button.why-spike")
+            if spike_buttons.count():
+                spike_buttons.first.click()
+                page.wait_for_selector("#drill .spike-breakdown")
+                date = page.get_attribute("#drill .spike-breakdown", "data-date")
+                shown = page.eval_on_selector_all("#drill .spike-dimension", """els => els.map(d => [d.dataset.dimension,
+                    [...d.querySelectorAll('tbody tr')].map(r => [r.dataset.value, Number(r.dataset.excess)])])""")
+                value = page.get_attribute("#drill .spike-breakdown", "data-value")
+                from_, to = period(page)
+                spikes = api(f"/api/v1/spikes?by=ticket:channel&from={from_}&to={to}")["spikes"]
+                spike = next((x for x in spikes if x["date"] == date and (x["value"] or "") == value), None)
+                expected = spike and [[d["dimension"], [[x["value"] or "", x["excess"]] for x in d["segments"]]]
+                                      for d in spike["breakdown"]]
+                same = expected is not None and len(shown) == len(expected) and all(
+                    a[0] == b[0] and len(a[1]) == len(b[1]) and all(x[0] == y[0] and abs(x[1] - y[1]) < 1e-9 for x, y in zip(a[1], b[1]))
+                    for a, b in zip(shown, expected))
+                check("a spike's Why? shows the values that made its excess, as the spikes API says", shown and same,
+                      f"{shown[:1]} != {(expected or [])[:1]}")
+                page.click("#drill-close")
+            else:
+                print("skip a spike's breakdown: no spike marked in the demo's last 12 months", flush=True)
+        else:
+            print("skip why: this server has no /api/v1/why", flush=True)
 
         # 7. Wall display.
         page.set_viewport_size({"width": 1920, "height": 1080})

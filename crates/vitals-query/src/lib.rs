@@ -47,6 +47,6 @@ pub use resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};
 pub use response::{QueryEcho, QueryResponse, Warning};
 pub use result::{AggRow, MetricValue, ResultRow};
 pub use run::run_query;
-pub use spikes::{spikes, Spike, SpikeReport, SpikeRequest};
+pub use spikes::{spikes, Spike, SpikeDimension, SpikeReport, SpikeRequest, SpikeSegment};
 pub use staffing::{staffing, StaffingReport, StaffingRequest};
 pub use why::{why, Versus, WhyRequest, WhyResponse};

@@ -19,6 +19,10 @@ use crate::limits::check_date;
 use crate::request::{Filter, MetricSpec, QueryRequest};
 use crate::run::run_query;
 
+mod breakdown;
+
+pub use breakdown::{SpikeDimension, SpikeSegment, BREAKDOWN};
+
 /// Baseline weeks by default.
 pub const BASELINE_WEEKS: u32 = 8;
 /// Fewest same-weekday days a baseline needs.
@@ -44,7 +48,10 @@ Poisson noise of a count) and at least 1.
 A spike: (count − expected) / spread ≥ 3.5 (threshold) and count − expected ≥ 5 tickets
 (min_excess). Median and MAD ignore earlier spikes, so one outage does not hide the next.
 Each spike shows the count, expected, excess (count − expected), ratio (count / expected),
-its score and the annotations of that date (vitals annotate).";
+its score and the annotations of that date (vitals annotate).
+Breakdown: which categories and channels made the excess. Each value is expected its share
+of the spike's expected count — its share of the tickets on the baseline days — and its part
+of the excess is its count that day minus that; the parts add up to the excess.";
 
 /// What `spikes` is asked.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -110,6 +117,9 @@ pub struct Spike {
     pub baseline_days: usize,
     /// Annotations of that date.
     pub annotations: Vec<Annotation>,
+    /// Which categories and channels made the excess (one entry per dimension).
+    #[serde(default)]
+    pub breakdown: Vec<SpikeDimension>,
 }
 
 /// The answer.
@@ -141,6 +151,19 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// The days a date is judged against: the same weekday in the preceding weeks, on or after
+/// the first day with data.
+fn baseline_days(
+    date: NaiveDate,
+    first_data_day: NaiveDate,
+    params: &SpikeParams,
+) -> Vec<NaiveDate> {
+    (1..=params.baseline_weeks)
+        .map(|k| date - Duration::days(7 * i64::from(k)))
+        .filter(|d| *d >= first_data_day)
+        .collect()
+}
+
 /// A day judged against its baseline: `(expected, spread, baseline days)`, or `None` when the
 /// baseline is too short.
 pub fn baseline(
@@ -149,9 +172,8 @@ pub fn baseline(
     first_data_day: NaiveDate,
     params: &SpikeParams,
 ) -> Option<(f64, f64, usize)> {
-    let mut values: Vec<f64> = (1..=params.baseline_weeks)
-        .map(|k| date - Duration::days(7 * i64::from(k)))
-        .filter(|d| *d >= first_data_day)
+    let mut values: Vec<f64> = baseline_days(date, first_data_day, params)
+        .into_iter()
         .map(|d| series.get(&d).copied().unwrap_or(0.0))
         .collect();
     if values.len() < params.min_baseline {
@@ -186,6 +208,7 @@ pub fn detect(
             score,
             baseline_days,
             annotations: Vec::new(),
+            breakdown: Vec::new(),
         })
     })
     .collect()
@@ -239,6 +262,7 @@ pub fn spikes(
     let lookback = Duration::days(7 * i64::from(params.baseline_weeks));
     let mut by = vec!["time:day".to_string()];
     by.extend(request.by.clone());
+    let lookback_from = request.from.map(|f| f - lookback);
     let response = run_query(
         engine,
         catalogue,
@@ -247,7 +271,7 @@ pub fn spikes(
             metrics: vec![MetricSpec::parse(METRIC)],
             by,
             filters: request.filters.clone(),
-            from: request.from.map(|f| f - lookback),
+            from: lookback_from,
             to: request.to,
             timezone: request.timezone.clone(),
             compare: None,
@@ -294,6 +318,17 @@ pub fn spikes(
                     }),
             );
         }
+    }
+    if let Some(first) = data_days.first().copied() {
+        breakdown::explain(
+            engine,
+            catalogue,
+            config,
+            request,
+            (lookback_from, first),
+            &params,
+            &mut found,
+        )?;
     }
     found.sort_by(|a, b| (a.date, &a.value).cmp(&(b.date, &b.value)));
     Ok(SpikeReport {

@@ -7,13 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use vitals_core::catalogue::{Calculation, Catalogue, Unit};
 use vitals_core::config::Config;
 use vitals_core::stats::Basis;
 
-use crate::compare::{comparison_period, CompareMode};
 use crate::decompose::{value_test, Method, Side};
 use crate::engine::Engine;
 use crate::error::QueryError;
@@ -23,7 +22,11 @@ use crate::resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};
 use crate::response::{QueryResponse, Warning};
 use crate::run::{period, run_query, stored_facts_state, FactsStateOnce};
 
+mod period;
 mod segments;
+
+pub use period::Versus;
+use period::{compared, latest_complete_month};
 
 pub use segments::{SegmentKind, SegmentSide, WhyDimension, WhySegment};
 
@@ -68,66 +71,13 @@ them with --by).
 A metric always broken down (SLA compliance by sla:target) is explained within one value,
 pinned by a filter (--filter sla:target=first_reply).
 
-Limits: one dimension at a time (no channel × team view yet); shares and composite, spread and
-cost-ratio metrics are not split; counts over periods of unequal length (February against
+Two dimensions: when the top dimension has drivers, the two top dimensions are also split
+together (`pairs`: channel × team, segments such as `phone × b`), the same way and with the
+same support floor; their tests are adjusted among themselves.
+
+Limits: pairs of the two top dimensions only; shares and composite, spread and cost-ratio
+metrics are not split; counts over periods of unequal length (February against
 March) are compared as they are.";
-
-/// What a period is compared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Versus {
-    /// The same number of months (or days) just before.
-    Previous,
-    /// The same dates a year earlier.
-    SameLastYear,
-    /// A period given as `FROM..TO` (TO exclusive).
-    Range(NaiveDate, NaiveDate),
-}
-
-impl Versus {
-    /// Parses `previous`, `same-last-year` or `YYYY-MM-DD..YYYY-MM-DD`.
-    pub fn parse(text: &str) -> Result<Versus, QueryError> {
-        match text {
-            "previous" => Ok(Versus::Previous),
-            "same-last-year" => Ok(Versus::SameLastYear),
-            _ => {
-                let bad = || {
-                    QueryError::InvalidPeriod(format!(
-                        "vs `{text}` should be previous, same-last-year or FROM..TO (YYYY-MM-DD..YYYY-MM-DD, TO exclusive)"
-                    ))
-                };
-                let (f, t) = text.split_once("..").ok_or_else(bad)?;
-                let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad());
-                Ok(Versus::Range(date(f)?, date(t)?))
-            }
-        }
-    }
-
-    /// The mode's name: `previous`, `same-last-year` or `range`.
-    pub fn mode(&self) -> &'static str {
-        match self {
-            Versus::Previous => "previous",
-            Versus::SameLastYear => "same-last-year",
-            Versus::Range(..) => "range",
-        }
-    }
-}
-
-impl TryFrom<String> for Versus {
-    type Error = String;
-    fn try_from(text: String) -> Result<Versus, String> {
-        Versus::parse(&text).map_err(|e| e.to_string())
-    }
-}
-
-impl From<Versus> for String {
-    fn from(v: Versus) -> String {
-        match v {
-            Versus::Range(f, t) => format!("{f}..{t}"),
-            other => other.mode().to_string(),
-        }
-    }
-}
 
 /// A "why" request: the query request's metric, filters, zone and period, with what it is
 /// compared with and the segments' support floor.
@@ -219,6 +169,10 @@ pub struct WhyResponse {
     pub min_support: u64,
     /// The dimensions, most explanatory first.
     pub dimensions: Vec<WhyDimension>,
+    /// The two top dimensions together (`ticket:team × ticket:channel`, segments `a × email`),
+    /// split the same way with the same support floor, when the top one has drivers; its tests
+    /// are adjusted among themselves.
+    pub pairs: Vec<WhyDimension>,
     /// Warnings of the queries behind the answer.
     pub warnings: Vec<Warning>,
 }
@@ -246,54 +200,14 @@ fn method_of(calculation: Calculation, stat: Stat) -> Option<Method> {
     })
 }
 
-/// The month of `date` moved by `months` (negative: back).
-fn months_from(date: NaiveDate, months: i32) -> Option<NaiveDate> {
-    if months >= 0 {
-        date.checked_add_months(Months::new(months.unsigned_abs()))
-    } else {
-        date.checked_sub_months(Months::new(months.unsigned_abs()))
-    }
-}
+/// The name of a pair of dimensions, and of a pair of values: `ticket:channel × ticket:team`.
+const PAIR: &str = " × ";
 
-/// The comparison period of `[from, to)`.
-fn compared(
-    vs: Versus,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(NaiveDate, NaiveDate), QueryError> {
-    let whole_months = from.day() == 1 && to.day() == 1;
-    let (cf, ct) = match vs {
-        Versus::Range(f, t) => (f, t),
-        Versus::SameLastYear => comparison_period(CompareMode::Yoy, None, from, to),
-        Versus::Previous if whole_months => {
-            let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
-            let back = months_from(from, -months)
-                .ok_or_else(|| QueryError::InvalidPeriod(format!("no period before {from}")))?;
-            (back, from)
-        }
-        Versus::Previous => comparison_period(CompareMode::Previous, None, from, to),
-    };
-    check_date("vs from", cf)?;
-    check_date("vs to", ct)?;
-    if cf >= ct {
-        return Err(QueryError::InvalidPeriod(format!(
-            "the comparison period {cf}..{ct} is empty or reversed (TO is exclusive)"
-        )));
-    }
-    Ok((cf, ct))
-}
-
-/// The latest complete month of the data: the month before the one holding the day after the
-/// data's last, unless that day is the 1st.
-fn latest_complete_month(data_to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
-    let end = data_to.with_day(1)?;
-    Some((months_from(end, -1)?, end))
-}
-
-/// One segment's two periods, by segment value, from a breakdown's two answers.
+/// One segment's two periods, by segment value, from a breakdown's two answers; a segment of
+/// several dimensions is named by its values joined with [`PAIR`] (`(none)` for a missing one).
 fn sides(
     method: Method,
-    dimension: &str,
+    dimensions: &[String],
     current: &QueryResponse,
     previous: &QueryResponse,
 ) -> BTreeMap<Option<String>, (Side, Side)> {
@@ -308,11 +222,24 @@ fn sides(
     let mut all: BTreeMap<Option<String>, (Side, Side)> = BTreeMap::new();
     for (answer, is_current) in [(current, true), (previous, false)] {
         for row in &answer.results {
-            let label = row
-                .dimensions
+            let values: Vec<Option<String>> = dimensions
                 .iter()
-                .find(|(d, _)| d == dimension)
-                .and_then(|(_, v)| v.clone());
+                .map(|dimension| {
+                    row.dimensions
+                        .iter()
+                        .find(|(d, _)| d == dimension)
+                        .and_then(|(_, v)| v.clone())
+                })
+                .collect();
+            let label = match values.as_slice() {
+                [one] => one.clone(),
+                many => Some(
+                    many.iter()
+                        .map(|v| v.as_deref().unwrap_or("(none)"))
+                        .collect::<Vec<_>>()
+                        .join(PAIR),
+                ),
+            };
             let Some((_, v)) = row.metrics.first() else {
                 continue;
             };
@@ -458,20 +385,20 @@ pub fn why(
     }
     let vs = request.vs.unwrap_or(Versus::Previous);
     let (cf, ct) = compared(vs, from, to)?;
-    let run = |dimension: Option<&String>, f: NaiveDate, t: NaiveDate| {
+    let run = |dimensions: &[String], f: NaiveDate, t: NaiveDate| {
         run_query(
             engine,
             catalogue,
             config,
             &QueryRequest {
-                by: dimension.into_iter().cloned().collect(),
+                by: dimensions.to_vec(),
                 from: Some(f),
                 to: Some(t),
                 ..base.clone()
             },
         )
     };
-    let (now, before) = (run(None, from, to)?, run(None, cf, ct)?);
+    let (now, before) = (run(&[], from, to)?, run(&[], cf, ct)?);
     let mut warnings: Vec<Warning> = Vec::new();
     let mut warn = |answer: &QueryResponse| {
         for w in &answer.meta.warnings {
@@ -490,24 +417,31 @@ pub fn why(
         .and_then(|(a, b)| value_test(Some(&a), Some(&b)));
     let min_support = request.min_support.unwrap_or(config.statistics.min_sample);
     let mut dimensions = Vec::new();
+    let mut pairs = Vec::new();
     if let Some(change) = change {
-        for dimension in &by {
-            let (c, p) = (
-                run(Some(dimension), from, to)?,
-                run(Some(dimension), cf, ct)?,
-            );
+        let mut split = |split_by: &[String]| -> Result<WhyDimension, QueryError> {
+            let (c, p) = (run(split_by, from, to)?, run(split_by, cf, ct)?);
             warn(&c);
             warn(&p);
-            let segments = sides(method, dimension, &c, &p);
-            dimensions.push(segments::dimension(
+            Ok(segments::dimension(
                 method,
-                dimension,
+                &split_by.join(PAIR),
                 change,
-                segments,
+                sides(method, split_by, &c, &p),
                 min_support as f64,
-            ));
+            ))
+        };
+        for dimension in &by {
+            dimensions.push(split(std::slice::from_ref(dimension))?);
         }
         segments::judge(&mut dimensions, min_support);
+        // The two top dimensions together, when the first has drivers.
+        if let [first, second, ..] = dimensions.as_slice() {
+            if first.segments_needed > 0 {
+                pairs.push(split(&[first.dimension.clone(), second.dimension.clone()])?);
+                segments::judge(&mut pairs, min_support);
+            }
+        }
     }
     Ok(WhyResponse {
         metric: request.metric.key(),
@@ -532,6 +466,7 @@ pub fn why(
         p_value: test.map(|(_, p)| p),
         min_support,
         dimensions,
+        pairs,
         warnings,
     })
 }
@@ -542,46 +477,6 @@ mod tests {
 
     fn d(text: &str) -> NaiveDate {
         text.parse().unwrap()
-    }
-
-    #[test]
-    fn periods_default_and_compare() {
-        assert_eq!(
-            latest_complete_month(d("2026-04-01")),
-            Some((d("2026-03-01"), d("2026-04-01")))
-        );
-        assert_eq!(
-            latest_complete_month(d("2026-03-31")),
-            Some((d("2026-02-01"), d("2026-03-01")))
-        );
-        let p = |vs, f, t| compared(vs, d(f), d(t)).unwrap();
-        assert_eq!(
-            p(Versus::Previous, "2026-03-01", "2026-04-01"),
-            (d("2026-02-01"), d("2026-03-01"))
-        );
-        assert_eq!(
-            p(Versus::Previous, "2026-01-01", "2026-04-01"),
-            (d("2025-10-01"), d("2026-01-01"))
-        );
-        assert_eq!(
-            p(Versus::Previous, "2026-03-10", "2026-03-17"),
-            (d("2026-03-03"), d("2026-03-10"))
-        );
-        assert_eq!(
-            p(Versus::SameLastYear, "2026-03-01", "2026-04-01"),
-            (d("2025-03-01"), d("2025-04-01"))
-        );
-        assert_eq!(
-            Versus::parse("2025-01-01..2025-02-01").unwrap(),
-            Versus::Range(d("2025-01-01"), d("2025-02-01"))
-        );
-        assert!(Versus::parse("lastweek").is_err());
-        assert!(compared(
-            Versus::Range(d("2025-02-01"), d("2025-01-01")),
-            d("2026-03-01"),
-            d("2026-04-01")
-        )
-        .is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Builds the [`ReportModel`] of a month from query-library calls only: `run_query` for every
 //! metric (by month, compared with the previous month, with targets), for the team and agent
-//! tables and the daily volume; `spikes` and `staffing` for their sections. Nothing here
+//! tables and the daily volume; `why` for "What moved"; `spikes` and `staffing` for their
+//! sections. Nothing here
 //! computes a metric; the agents' team median is a summary of the agents' query values.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +13,7 @@ use vitals_core::config::Config;
 use vitals_query::staffing::{month_bounds, months_with_data, staffing, StaffingRequest};
 use vitals_query::{
     run_query, spikes, CompareMode, Engine, Filter, MetricSpec, QueryRequest, QueryResponse,
-    ResultRow, SpikeRequest,
+    ResultRow, SpikeRequest, Versus, WhyRequest,
 };
 
 use crate::format::{change, unit_name, value};
@@ -230,6 +231,19 @@ pub fn build(
             format!("Limited to team {team} where a metric has tickets' teams; metrics marked “organisation-wide” (calls, customers, social) cannot be limited to a team."),
         );
     }
+    let what_moved =
+        crate::moved::what_moved(engine, catalogue, config, &groups, |metric, key| {
+            WhyRequest {
+                metric: MetricSpec::parse(key),
+                by: Vec::new(),
+                filters: ctx.filters(metric),
+                from: Some(from),
+                to: Some(to),
+                timezone: request.timezone.clone(),
+                vs: Some(Versus::Previous),
+                min_support: None,
+            }
+        })?;
     let tables = ctx_tables(&ctx);
     let staffing = staffing(
         engine,
@@ -249,6 +263,7 @@ pub fn build(
         timezone: zone.name().to_string(),
         team: request.team.clone(),
         groups,
+        what_moved,
         teams: crate::tables::teams(&tables)?,
         agents: crate::tables::agents(&tables)?,
         volume: volume(&ctx)?,

@@ -12,10 +12,13 @@ mod cells;
 pub mod format;
 pub mod html;
 pub mod model;
+pub mod moved;
 mod svg;
 mod tables;
 pub mod xlsx;
 mod xlsx_formulas;
+mod xlsx_moved;
+mod xlsx_numbers;
 
 pub use build::{build, ReportRequest};
 pub use html::{render_html, write_default_template};

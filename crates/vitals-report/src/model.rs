@@ -23,6 +23,9 @@ pub struct ReportModel {
     pub team: Option<String>,
     /// Metric groups in catalogue order, each with its rows.
     pub groups: Vec<MetricGroup>,
+    /// The headline metrics whose change against the previous month is significant, and the
+    /// segments that moved them.
+    pub what_moved: Vec<crate::moved::Moved>,
     /// Per-team table.
     pub teams: Table,
     /// Per-agent table, grouped by team, each team's distribution first.

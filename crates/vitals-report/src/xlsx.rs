@@ -1,4 +1,5 @@
-//! The workbook (`rust_xlsxwriter`): sheets Metrics, Ticket volume, Formulas and Staffing, with
+//! The workbook (`rust_xlsxwriter`): sheets Metrics, What moved, Ticket volume, Formulas and
+//! Staffing, with
 //! number formats (%, `[h]:mm:ss` durations, currency), frozen header rows, fitted columns, a
 //! native line chart per volume series, and a calculator whose input cells are styled and
 //! unlocked (the Formulas sheet is protected, so only inputs take typing). Formulas are
@@ -17,47 +18,16 @@ use crate::model::{ReportModel, Series, Table};
 use crate::ReportError;
 
 /// Sheet names.
-pub const SHEETS: [&str; 4] = ["Metrics", "Ticket volume", "Formulas", "Staffing"];
+pub const SHEETS: [&str; 5] = [
+    "Metrics",
+    "What moved",
+    "Ticket volume",
+    "Formulas",
+    "Staffing",
+];
 
-fn num_format(unit: &str) -> &'static str {
-    match unit {
-        "seconds" => "[h]:mm:ss",
-        "percent" => "0.0%",
-        "currency" => "#,##0.00",
-        "nps" => "+0.0;-0.0;0.0",
-        "score" => "0.00",
-        _ => "#,##0.##",
-    }
-}
-
-/// The format of a value cell: the unit's, except that a whole count shows no decimal point
-/// (`#,##0.##` would show 535 as "535.").
-fn value_format(v: f64, unit: &str) -> &'static str {
-    match num_format(unit) {
-        "#,##0.##" if v.fract() == 0.0 => "#,##0",
-        other => other,
-    }
-}
-
-/// The format of a change cell, which stays in the metric's unit: the unit is written
-/// (`+40 s`, `+1.2 pt`), since a bare "+40.0" does not say seconds.
-fn change_format(v: f64, unit: &str) -> &'static str {
-    match unit {
-        "seconds" => "+#,##0\" s\";-#,##0\" s\";0\" s\"",
-        "percent" => "+0.0\" pt\";-0.0\" pt\";0.0\" pt\"",
-        "count" if v.fract() == 0.0 => "+#,##0;-#,##0;0",
-        _ => "+0.0##;-0.0##;0",
-    }
-}
-
-/// A value in the unit the cell's format expects.
-pub fn to_cell(v: f64, unit: &str) -> f64 {
-    match unit {
-        "seconds" => v / 86_400.0,
-        "percent" => v / 100.0,
-        _ => v,
-    }
-}
+pub use crate::xlsx_numbers::to_cell;
+pub(crate) use crate::xlsx_numbers::{write_change, write_opt};
 
 pub(crate) struct Styles {
     pub(crate) title: Format,
@@ -95,29 +65,12 @@ fn styles() -> Styles {
     }
 }
 
-fn write_opt(
-    ws: &mut Worksheet,
-    row: u32,
-    col: u16,
-    v: Option<f64>,
-    unit: &str,
-) -> Result<(), ReportError> {
-    if let Some(v) = v {
-        ws.write_number_with_format(
-            row,
-            col,
-            to_cell(v, unit),
-            &Format::new().set_num_format(value_format(v, unit)),
-        )?;
-    }
-    Ok(())
-}
-
 /// Renders the workbook.
 pub fn render_xlsx(model: &ReportModel) -> Result<Vec<u8>, ReportError> {
     let st = styles();
     let mut wb = Workbook::new();
     metrics_sheet(wb.add_worksheet(), model, &st)?;
+    crate::xlsx_moved::moved_sheet(wb.add_worksheet(), model, &st)?;
     volume_sheet(wb.add_worksheet(), model, &st)?;
     crate::xlsx_formulas::formulas_sheet(wb.add_worksheet(), model, &st)?;
     staffing_sheet(wb.add_worksheet(), model, &st)?;
@@ -226,14 +179,7 @@ fn metrics_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result
             if let Some(on) = r.on_target {
                 ws.text(row, after + 1, if on { "on" } else { "off" })?;
             }
-            if let Some(c) = r.change {
-                ws.write_number_with_format(
-                    row,
-                    after + 2,
-                    c,
-                    &Format::new().set_num_format(change_format(c, &r.unit)),
-                )?;
-            }
+            write_change(ws, row, after + 2, r.change, &r.unit)?;
             if let Some(c) = r.change_pct {
                 ws.write_number_with_format(
                     row,
@@ -399,7 +345,7 @@ fn place_chart(
 }
 
 fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
-    ws.set_name(SHEETS[1])?;
+    ws.set_name(SHEETS[2])?;
     let v = &model.volume;
     let top = heading(ws, model, "Ticket volume", st)?;
     // Charts first (what a reader looks at), the data they draw below and to the right.
@@ -525,7 +471,7 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
 }
 
 fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<(), ReportError> {
-    ws.set_name(SHEETS[3])?;
+    ws.set_name(SHEETS[4])?;
     let s = &model.staffing;
     let mut row = heading(ws, model, "Staffing", st)?;
     ws.text(row, 0, format!(

@@ -47,7 +47,7 @@ pub(crate) fn formulas_sheet(
     model: &ReportModel,
     st: &Styles,
 ) -> Result<(), ReportError> {
-    ws.set_name(SHEETS[2])?;
+    ws.set_name(SHEETS[3])?;
     let mut row = heading(ws, model, "Formulas", st)?;
     ws.text_with_format(
         row,

@@ -82,18 +82,34 @@ pub fn answer_query(
 }
 
 /// `POST /api/v1/why`: a metric's change split over segments, as `vitals why --json`.
+/// Answers are kept in the result cache beside queries' (keyed `why:` and the request, at the
+/// data version, so a commit empties them), but not warmed after a commit.
 pub async fn why(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let request: WhyRequest =
         serde_json::from_slice(&body).map_err(|e| QueryError::InvalidRequest {
             message: e.to_string(),
         })?;
+    let key = format!(
+        "why:{}",
+        serde_json::to_string(&request).map_err(ApiError::internal)?
+    );
+    let version = state.data_version();
+    if let Some(hit) = state.cache.lock().map_err(poisoned)?.get(version, &key) {
+        return Ok(json_text(hit));
+    }
     let answer = state
         .read(move |state, reader| {
             let answer = vitals_query::why(reader, &state.catalogue, &state.config, &request)?;
             serde_json::to_string(&answer).map_err(ApiError::internal)
         })
         .await?;
-    Ok(json_text(Arc::new(answer)))
+    let answer = Arc::new(answer);
+    state
+        .cache
+        .lock()
+        .map_err(poisoned)?
+        .put(version, key, answer.clone());
+    Ok(json_text(answer))
 }
 
 /// `GET /api/v1/catalogue`: every metric's public document (as `vitals catalogue --json`).

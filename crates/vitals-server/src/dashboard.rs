@@ -52,6 +52,7 @@ pub const ASSETS: &[Asset] = assets![
     ("js/drill.js", JS),
     ("js/ticket.js", JS),
     ("js/dom.js", JS),
+    ("js/why.js", JS),
     ("vendor/uPlot.esm.js", JS),
     ("vendor/uPlot.min.css", "text/css; charset=utf-8"),
     ("vendor/LICENSE", "text/plain; charset=utf-8"),

@@ -12,7 +12,7 @@ use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_query::request::parse_date;
 use vitals_query::units::duration;
-use vitals_query::{Annotation, Filter, NewAnnotation, SpikeRequest, StaffingRequest};
+use vitals_query::{Annotation, Filter, NewAnnotation, Spike, SpikeRequest, StaffingRequest};
 use vitals_store::Store;
 
 use crate::remote::{query_string, Remote};
@@ -91,7 +91,14 @@ pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
     if let Some(by) = &report.by {
         header.push(by);
     }
-    header.extend(["tickets", "expected", "excess", "ratio", "annotations"]);
+    header.extend([
+        "tickets",
+        "expected",
+        "excess",
+        "ratio",
+        "made by",
+        "annotations",
+    ]);
     table.set_header(header);
     for s in &report.spikes {
         let mut row = vec![s.date.to_string()];
@@ -103,6 +110,7 @@ pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
             format!("{}", s.expected),
             format!("+{}", s.excess),
             s.ratio.map(|r| format!("×{r:.1}")).unwrap_or_default(),
+            made_by(s),
             s.annotations
                 .iter()
                 .map(|a| a.text.clone())
@@ -120,6 +128,29 @@ pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
         report.timezone
     );
     Ok(())
+}
+
+/// The values that made a spike's excess, per dimension: `category billing +42 (100%)`.
+fn made_by(spike: &Spike) -> String {
+    spike
+        .breakdown
+        .iter()
+        .flat_map(|d| {
+            let name = d.dimension.rsplit(':').next().unwrap_or(&d.dimension);
+            d.segments.iter().filter(|s| s.driver).map(move |s| {
+                let share = s
+                    .share_of_excess
+                    .map(|p| format!(" ({:.0}%)", 100.0 * p))
+                    .unwrap_or_default();
+                format!(
+                    "{name} {} +{:.1}{share}",
+                    s.value.as_deref().unwrap_or("(none)"),
+                    s.excess
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Arguments of `vitals annotate`.

@@ -222,6 +222,15 @@ fn print(answer: &WhyResponse) {
         );
         println!("{}", table(answer, dim));
     }
+    for pair in &answer.pairs {
+        println!(
+            "\nTogether: {} — {} driver{}",
+            pair.dimension,
+            pair.segments_needed,
+            if pair.segments_needed == 1 { "" } else { "s" }
+        );
+        println!("{}", table(answer, pair));
+    }
     eprintln!(
         "▶ driver; * significant after Holm's adjustment, ? untested; segments under {} rows folded into other; method: vitals explain why",
         answer.min_support

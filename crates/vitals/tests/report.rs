@@ -2,7 +2,9 @@
 //! (read back with calamine) and of the HTML (its `data-*` values) equals `vitals query` for
 //! the same metric, month and dimension; the calculator reproduces docs/metrics.md's acceptance
 //! examples; a month without data is an error naming the months with data; a month in
-//! progress is marked partial.
+//! progress is marked partial. "What moved" lists exactly the headline metrics whose change is
+//! significant (and that `vitals why` splits), each with `vitals why`'s change and driving
+//! segments, in both files.
 
 mod report_common;
 
@@ -99,7 +101,13 @@ fn check_workbook(c: &mut Checker, path: &Path) {
     let mut wb: Xlsx<_> = open_workbook(path).unwrap();
     assert_eq!(
         wb.sheet_names(),
-        ["Metrics", "Ticket volume", "Formulas", "Staffing"]
+        [
+            "Metrics",
+            "What moved",
+            "Ticket volume",
+            "Formulas",
+            "Staffing"
+        ]
     );
     let m = wb.worksheet_range("Metrics").unwrap();
     let header = (0..40).find(|r| text(&m, *r, 2) == "Key").expect("header");
@@ -261,6 +269,147 @@ fn check_html(c: &mut Checker, html: &str) {
     }
 }
 
+/// The headline keys whose change the Metrics table marks significant (rows without a breakdown).
+fn significant_headlines(org: &Org, html: &str) -> Vec<String> {
+    let catalogue: Value = serde_json::from_str(&ok(&["catalogue", "--json"])).unwrap();
+    let headline: Vec<String> = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| {
+            let id = m["id"].as_str().unwrap().to_string();
+            match &m["headline"] {
+                Value::Bool(true) => vec![id],
+                Value::Array(stats) => stats
+                    .iter()
+                    .map(|s| format!("{id}:{}", s.as_str().unwrap()))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        })
+        .collect();
+    let mut row: Option<String> = None;
+    let mut significant = Vec::new();
+    for (name, attrs) in tags(html) {
+        if name == "tr" {
+            row = attrs
+                .get("data-metric")
+                .filter(|_| !attrs.contains_key("data-breakdown"))
+                .cloned();
+        } else if name == "td"
+            && attrs.contains_key("data-change")
+            && attrs.get("class").map(String::as_str) == Some("sig")
+        {
+            significant.extend(row.clone().filter(|k| headline.contains(k)));
+        }
+    }
+    // Those `vitals why` splits (not shares, composites, spreads or cost ratios).
+    significant.retain(|key| {
+        let out = run(&why_args(org, key));
+        out.status.success()
+            || !String::from_utf8_lossy(&out.stderr).contains("cannot be explained by segments")
+    });
+    significant
+}
+
+fn why_args<'a>(org: &'a Org, key: &'a str) -> Vec<&'a str> {
+    vec![
+        "why",
+        "--db",
+        &org.db,
+        "--config",
+        &org.config,
+        "--json",
+        "--metric",
+        key,
+        "--from",
+        FROM,
+        "--to",
+        TO,
+    ]
+}
+
+/// "What moved" lists the significant headline metrics, each with `vitals why`'s change and
+/// the driving segments of its (at most two) explaining dimensions, in the HTML and the workbook.
+fn check_what_moved(org: &Org, html: &str, xlsx: &Path) {
+    let expected = significant_headlines(org, html);
+    assert!(
+        !expected.is_empty(),
+        "the month has a significant headline change"
+    );
+    let all = tags(html);
+    let listed: Vec<&String> = all
+        .iter()
+        .filter(|(name, attrs)| name == "p" && attrs.contains_key("data-moved"))
+        .map(|(_, attrs)| &attrs["data-moved"])
+        .collect();
+    assert_eq!(listed, expected.iter().collect::<Vec<_>>());
+    let mut wb: Xlsx<_> = open_workbook(xlsx).unwrap();
+    let sheet = wb.worksheet_range("What moved").unwrap();
+    let cells: Vec<String> = sheet.rows().flatten().map(|d| d.to_string()).collect();
+    for key in &expected {
+        let answer: Value = serde_json::from_str(&ok(&why_args(org, key))).unwrap();
+        let summary = all
+            .iter()
+            .find(|(name, attrs)| name == "p" && attrs.get("data-moved") == Some(key))
+            .unwrap();
+        let change: f64 = summary.1["data-change"].parse().unwrap();
+        assert!(close(change, answer["change"].as_f64().unwrap()), "{key}");
+        let drivers: Vec<(String, String, f64)> = answer["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["segments_needed"].as_u64() > Some(0))
+            .take(2)
+            .flat_map(|d| {
+                d["segments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| s["driver"] == true)
+                    .take(5)
+                    .map(|s| {
+                        (
+                            d["dimension"].as_str().unwrap().to_string(),
+                            s["value"].as_str().unwrap_or("(none)").to_string(),
+                            s["contribution"].as_f64().unwrap(),
+                        )
+                    })
+            })
+            .collect();
+        let mut in_table = false;
+        let mut shown = Vec::new();
+        for (name, attrs) in &all {
+            if name == "table" {
+                in_table = attrs.get("data-moved") == Some(key);
+            } else if name == "tr" && in_table && attrs.contains_key("data-segment") {
+                shown.push((
+                    attrs["data-dimension"].clone(),
+                    attrs["data-segment"].clone(),
+                    attrs["data-contribution"].parse::<f64>().unwrap(),
+                ));
+            }
+        }
+        assert_eq!(
+            shown.len(),
+            drivers.len(),
+            "{key}: {shown:?} != {drivers:?}"
+        );
+        for ((d, v, x), (ed, ev, ex)) in shown.iter().zip(&drivers) {
+            assert!(
+                d == ed && v == ev && close(*x, *ex),
+                "{key}: {shown:?} != {drivers:?}"
+            );
+            assert!(cells.contains(v), "the workbook names {v}");
+        }
+        let row = (0..sheet.height() as u32)
+            .find(|r| text(&sheet, *r, 1) == *key)
+            .expect("the metric's row");
+        assert!(close(num(&sheet, row, 2).unwrap(), change), "{key}");
+        assert!(text(&sheet, row, 0).starts_with(answer["label"].as_str().unwrap()));
+    }
+}
+
 #[test]
 fn every_number_in_both_files_equals_vitals_query() {
     let org = Org::new("3000");
@@ -275,6 +424,7 @@ fn every_number_in_both_files_equals_vitals_query() {
     let in_workbook = c.compared;
     let html = std::fs::read_to_string(&html_path).unwrap();
     check_html(&mut c, &html);
+    check_what_moved(&org, &html, &xlsx);
     assert!(
         in_workbook > 1000 && c.compared - in_workbook > 1000,
         "{in_workbook} / {}",

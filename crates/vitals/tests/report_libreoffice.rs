@@ -1,6 +1,6 @@
 //! The workbook in LibreOffice (headless): opened with recalculation forced, every formula
 //! cell's recalculated value (the calculator and the Erlang C helper cells) equals the value
-//! vitals cached; converted to PDF, the pages show the four sheets and the chart. Needs
+//! vitals cached; converted to PDF, the pages show the five sheets and the chart. Needs
 //! `soffice` and `pdftotext` (Debian `libreoffice-calc-nogui`, `poppler-utils`; `.ci/run`
 //! installs them): with `CI=true` a missing program fails the test, elsewhere it is skipped.
 
@@ -164,7 +164,7 @@ fn libreoffice_recalculates_the_cached_values_and_prints_every_sheet() {
     }
     assert!(formulas > 200, "{formulas} formula cells");
 
-    // The PDF shows the four sheets and the charts.
+    // The PDF shows the five sheets and the charts.
     let pdf = convert(&profile, &xlsx, "pdf", &work.join("pdf"));
     let text = Command::new("pdftotext")
         .arg(&pdf)
@@ -174,6 +174,7 @@ fn libreoffice_recalculates_the_cached_values_and_prints_every_sheet() {
     let text = String::from_utf8_lossy(&text.stdout);
     for needle in [
         "Metrics — May 2026",
+        "What moved — May 2026",
         "Ticket volume — May 2026",
         "Formulas — May 2026",
         "Staffing — May 2026",

@@ -1,6 +1,7 @@
 //! End to end: an injected spike is found with its date and size (`vitals spikes`), a quiet
 //! series has none, annotations are stored, listed and deleted, and the report shows an
-//! annotation beside its spike in both files.
+//! annotation beside its spike in both files; a spike made by one category is attributed to
+//! it in the spike's breakdown (JSON and the printed table).
 
 mod report_common;
 
@@ -36,14 +37,36 @@ fn write_tickets(dir: &std::path::Path) {
     std::fs::write(dir.join("tickets.csv"), rows.join("\n") + "\n").unwrap();
 }
 
-#[test]
-fn spikes_are_found_sized_and_annotated() {
+/// The ten weeks of tickets imported into a store in a temporary folder; the folder and the
+/// store's path.
+fn imported() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     write_tickets(&data);
     let db = dir.path().join("s.duckdb").display().to_string();
     ok(&["import", &data.display().to_string(), "--db", &db]);
+    (dir, db)
+}
+
+/// `vitals spikes` over March 2026 with more flags; what it prints.
+fn march_spikes(db: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "spikes",
+        "--db",
+        db,
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-01",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+#[test]
+fn spikes_are_found_sized_and_annotated() {
+    let (dir, db) = imported();
     let out = ok(&[
         "annotate",
         "2026-03-18",
@@ -60,17 +83,7 @@ fn spikes_are_found_sized_and_annotated() {
     assert_eq!(listed[1]["text"], "Product launch");
     assert_eq!(listed[1]["category"], "launch");
 
-    let spikes: Value = serde_json::from_str(&ok(&[
-        "spikes",
-        "--db",
-        &db,
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-        "--json",
-    ]))
-    .unwrap();
+    let spikes: Value = serde_json::from_str(&march_spikes(&db, &["--json"])).unwrap();
     let list = spikes["spikes"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{spikes:#}");
     let s = &list[0];
@@ -83,19 +96,8 @@ fn spikes_are_found_sized_and_annotated() {
     assert_eq!(s["ratio"], 3.1);
     assert_eq!(s["annotations"][0]["text"], "Product launch");
 
-    let by: Value = serde_json::from_str(&ok(&[
-        "spikes",
-        "--db",
-        &db,
-        "--by",
-        "ticket:category",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-        "--json",
-    ]))
-    .unwrap();
+    let by: Value =
+        serde_json::from_str(&march_spikes(&db, &["--by", "ticket:category", "--json"])).unwrap();
     let list = by["spikes"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{by:#}");
     assert_eq!(list[0]["value"], "billing");
@@ -157,4 +159,51 @@ fn spikes_are_found_sized_and_annotated() {
     // The method is documented.
     let method = ok(&["explain", "spikes"]);
     assert!(method.contains("median absolute deviation") && method.contains("3.5"));
+}
+
+#[test]
+fn a_spike_made_by_one_category_is_attributed_to_it() {
+    let (_dir, db) = imported();
+    let answer: Value = serde_json::from_str(&march_spikes(&db, &["--json"])).unwrap();
+    let spike = &answer["spikes"][0];
+    let breakdown = spike["breakdown"].as_array().unwrap();
+    let dimensions: Vec<&str> = breakdown
+        .iter()
+        .map(|d| d["dimension"].as_str().unwrap())
+        .collect();
+    assert_eq!(dimensions, ["ticket:category", "ticket:channel"]);
+    // The 8 Wednesdays before hold 96 billing and 64 login tickets: billing is expected 60% of
+    // the 20 usual tickets (12), and made all 42 of the excess; login made none.
+    let category = &breakdown[0]["segments"];
+    assert_eq!(category[0]["value"], "billing");
+    assert_eq!(category[0]["count"], 54.0);
+    assert_eq!(category[0]["expected"], 12.0);
+    assert_eq!(category[0]["excess"], 42.0);
+    assert_eq!(category[0]["share_of_excess"], 1.0);
+    assert_eq!(category[0]["driver"], true);
+    assert_eq!(category[1]["value"], "login");
+    assert_eq!(category[1]["excess"], 0.0);
+    assert_eq!(category[1]["driver"], false);
+    for dimension in breakdown {
+        let parts: f64 = dimension["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["excess"].as_f64().unwrap())
+            .sum();
+        assert!((parts - 42.0).abs() < 1e-9, "{dimension}");
+    }
+    let printed = march_spikes(&db, &[]);
+    assert!(
+        printed.contains("category billing +42.0 (100%)"),
+        "{printed}"
+    );
+    // Split by category, the billing spike is broken down by channel only.
+    let split: Value =
+        serde_json::from_str(&march_spikes(&db, &["--by", "ticket:category", "--json"])).unwrap();
+    let billing = &split["spikes"][0];
+    assert_eq!(billing["value"], "billing");
+    assert_eq!(billing["breakdown"][0]["dimension"], "ticket:channel");
+    assert_eq!(billing["breakdown"][0]["segments"][0]["value"], "email");
+    assert_eq!(billing["breakdown"][0]["segments"][0]["excess"], 42.0);
 }

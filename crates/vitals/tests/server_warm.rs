@@ -1,7 +1,7 @@
 //! End-to-end tests of the result cache's refresh-ahead (`vitals serve`): after a commit the
 //! queries asked most recently are computed again in the background, so their next asking is
 //! a cache hit with the new data; a restarted server warms the same queries before anyone
-//! asks them.
+//! asks them. `POST /api/v1/why` answers are cached too, until the next commit.
 
 mod common;
 #[path = "common/server.rs"]
@@ -10,7 +10,7 @@ mod server;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use server::{fresh, march, ticket, total, Server};
+use server::{fresh, march, post, ticket, total, Server};
 
 /// Waits until the warmer has computed `at_least` answers in all.
 fn wait_warmed(server: &Server, token: &str, at_least: f64) {
@@ -69,5 +69,40 @@ fn after_a_commit_and_after_a_restart_recent_queries_are_answered_from_the_cache
     assert_eq!(
         restarted.metric(&admin, "vitals_query_cache_misses_total"),
         0.0
+    );
+}
+
+#[test]
+fn why_answers_are_cached_until_a_commit() {
+    let (_dir, db) = fresh();
+    let server = Server::start(&db);
+    let admin = server.admin();
+    let march_ticket = |id: &str| ticket(id, "2026-03-02T09:00:00Z", "email");
+    server
+        .ingest(&admin, "tickets", &[march_ticket("m1")])
+        .expect(200);
+    let request = r#"{"metric": "ticket_volume", "from": "2026-03-01", "to": "2026-04-01", "timezone": "UTC"}"#;
+    let why = || {
+        post(&server.url("/api/v1/why"), Some(&admin), request)
+            .expect(200)
+            .json()
+    };
+    let hits = server.metric(&admin, "vitals_query_cache_hits_total");
+    let first = why();
+    assert_eq!(first["value"], 1.0);
+    assert_eq!(why(), first);
+    assert_eq!(
+        server.metric(&admin, "vitals_query_cache_hits_total"),
+        hits + 1.0,
+        "the second answer came from the cache"
+    );
+    // A commit empties the cache: the next answer has the new ticket.
+    server
+        .ingest(&admin, "tickets", &[march_ticket("m2")])
+        .expect(200);
+    assert_eq!(why()["value"], 2.0);
+    assert_eq!(
+        server.metric(&admin, "vitals_query_cache_hits_total"),
+        hits + 1.0
     );
 }

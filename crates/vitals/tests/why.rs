@@ -3,7 +3,8 @@
 //! category that doubles is the count driver, a priority whose median resolution time triples
 //! is found with the quantile's remainder shown, and noise has no significant segment; every
 //! segment's value is `vitals query`'s, the parts add up to the change for every metric of a
-//! generated organisation, and the CLI's JSON is the API's answer.
+//! generated organisation (the two-dimension view's too), and the CLI's JSON is the API's
+//! answer.
 
 mod common;
 #[path = "common/server.rs"]
@@ -117,7 +118,8 @@ fn why(ws: &Workspace, metric: &str, extra: &[&str]) -> Value {
 /// Every dimension's parts add up to the change (with the remainder, 0 but for quantiles).
 fn assert_identity(answer: &Value) {
     let change = answer["change"].as_f64().expect("a change");
-    for dim in answer["dimensions"].as_array().unwrap() {
+    let pairs = answer["pairs"].as_array().unwrap();
+    for dim in answer["dimensions"].as_array().unwrap().iter().chain(pairs) {
         let parts: f64 = dim["segments"]
             .as_array()
             .unwrap()
@@ -195,6 +197,19 @@ fn a_team_whose_csat_drops_is_the_top_driver_by_rate() {
     assert_eq!(seg["significant"], true);
     assert_eq!(dim["segments_needed"], 1);
     assert!(dim["explained"].as_f64().unwrap() > 0.8, "{dim}");
+    // Together with the next dimension, team c's segments lead.
+    let pair = &answer["pairs"][0];
+    assert!(pair["dimension"]
+        .as_str()
+        .unwrap()
+        .starts_with("ticket:team × "));
+    assert!(
+        pair["segments"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("c × "),
+        "{pair}"
+    );
     // Agents are not split unless asked; time dimensions are not segments.
     let dims: Vec<&str> = answer["dimensions"]
         .as_array()

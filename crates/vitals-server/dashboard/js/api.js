@@ -1,6 +1,7 @@
 // api.js — the dashboard's only way to the server: fetch wrappers over the public /api/v1
 // (same origin, the session cookie authenticates), the API's error shape as an exception,
-// and feature detection from the OpenAPI document (drill-down, spikes, annotations, report)
+// and feature detection from the OpenAPI document (drill-down, spikes, annotations, report,
+// why)
 // so controls for endpoints a server lacks are hidden instead of failing.
 
 /** An error answered by the API: `{"error": {"code", "message", "suggestions"}}`. */
@@ -60,5 +61,6 @@ export async function features() {
     spikes: has('/api/v1/spikes', 'get'),
     annotations: has('/api/v1/annotations', 'get'),
     report: has('/api/v1/report', 'get'),
+    why: has('/api/v1/why', 'post'),
   };
 }

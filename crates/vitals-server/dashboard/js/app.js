@@ -10,6 +10,7 @@ import { renderFilters } from './filters.js';
 import { TABS, cardKeys, compositionIds } from './tabs.js';
 import { cards, chart, heat, breakdown, composition, slaList, slaNotConfigured } from './panels.js';
 import { bucketOf } from './charts.js';
+import { spikeDrivers } from './why.js';
 
 const $ = (id) => document.getElementById(id);
 let context = null;
@@ -61,11 +62,16 @@ function emptyState() {
 }
 
 function spikeMarks(payload) {
-  return ((payload && payload.spikes) || []).map((s) => ({
-    date: s.date,
-    kind: 'spike',
-    text: `${s.value ? s.value + ': ' : ''}${s.count} tickets, ${s.expected} usual for the weekday`,
-  }));
+  return ((payload && payload.spikes) || []).map((s) => {
+    const drivers = spikeDrivers(s);
+    return {
+      date: s.date,
+      kind: 'spike',
+      spike: s,
+      report: payload,
+      text: `${s.value ? s.value + ': ' : ''}${s.count} tickets, ${s.expected} usual for the weekday${drivers ? `; made by ${drivers}` : ''}`,
+    };
+  });
 }
 
 function noteMarks(payload, period) {

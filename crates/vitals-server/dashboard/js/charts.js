@@ -3,8 +3,9 @@
 // value of a dimension (volume by channel…) with spikes and annotations marked. Buckets are
 // the query's own labels (days, ISO weeks, months) on an index axis, so nothing is shifted
 // by the browser's time zone. Duration axes tick at round durations (15 min, 1 h, 6 h, 1 d).
-// A click on a point drills into the records behind it; the same numbers are in a data
-// table under the chart for the keyboard and screen readers.
+// A click on a point drills into the records behind it, from where "Why did it move?" explains
+// the point's change (why.js); a spike's mark opens its breakdown. The same numbers are in a
+// data table under the chart for the keyboard and screen readers.
 
 import uPlot from '../vendor/uPlot.esm.js';
 import { api } from './api.js';
@@ -12,6 +13,8 @@ import { h } from './dom.js';
 import { formatValue, labelOf, durationTicks, valueLabel } from './format.js';
 import { dataTable } from './table.js';
 import { drill, emptyMessage } from './panels.js';
+import { canExplain, openSpike, openWhy, whyRequest } from './why.js';
+import { addDays, monthStart } from './state.js';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 const MAX_LINES = 8;
@@ -34,6 +37,27 @@ export function bucketOf(date, grain) {
     case 'time:month': return day.slice(0, 7);
     case 'time:quarter': return `${day.slice(0, 4)}-Q${Math.floor((+day.slice(5, 7) - 1) / 3) + 1}`;
     default: return day.slice(0, 4);
+  }
+}
+
+/** The local dates { from, to } (to exclusive) of a bucket label at a grain. */
+export function bucketPeriod(label, grain) {
+  switch (grain) {
+    case 'time:day': return { from: label, to: addDays(label, 1) };
+    case 'time:week': {
+      // ISO week: week 1 holds 4 January; weeks start on Monday.
+      const [year, week] = label.split('-W').map(Number);
+      const jan4 = new Date(Date.UTC(year, 0, 4));
+      const monday = addDays(jan4.toISOString().slice(0, 10), 1 - (jan4.getUTCDay() || 7) + 7 * (week - 1));
+      return { from: monday, to: addDays(monday, 7) };
+    }
+    case 'time:month': return { from: `${label}-01`, to: monthStart(`${label}-01`, 1) };
+    case 'time:quarter': {
+      const [year, quarter] = label.split('-Q').map(Number);
+      const from = `${year}-${String(3 * quarter - 2).padStart(2, '0')}-01`;
+      return { from, to: monthStart(from, 3) };
+    }
+    default: return { from: `${label}-01-01`, to: `${Number(label) + 1}-01-01` };
   }
 }
 
@@ -188,7 +212,13 @@ export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks =
         line = lines.reduce((best, l) => (Math.abs((l.values[i] ?? Infinity) - y) < Math.abs((best.values[i] ?? Infinity) - y) ? l : best), lines[0]);
       }
       const request = result.requests[line.key];
-      drill(ctx, request, line.key, { [grain]: labels[i], ...line.cell });
+      const cell = { [grain]: labels[i], ...line.cell };
+      const title = `Why did ${labelOf(ctx.catalogue, line.key)} move in ${labels[i]}?`;
+      const why = canExplain(ctx, line.key)
+        ? () => openWhy(ctx, whyRequest(ctx, line.key, bucketPeriod(labels[i], grain), request.filters, line.cell), title,
+          () => drill(ctx, request, line.key, cell, why))
+        : null;
+      drill(ctx, request, line.key, cell, why);
     });
   }
   const notes = [];
@@ -197,6 +227,8 @@ export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks =
     notes.push(h('ul', { class: 'marks', 'aria-label': 'Marked on the chart' },
       marker.points.map((m) => h('li', { class: m.kind },
         `${m.kind === 'spike' ? 'Spike' : 'Note'} ${labels[m.x]}: ${m.text}`,
+        m.spike && m.spike.breakdown && m.spike.breakdown.length
+          ? [' ', h('button', { type: 'button', class: 'link why-spike', onclick: () => openSpike(ctx, m.spike, m.report) }, 'Why?')] : null,
         m.kind === 'note' && m.id !== undefined && ctx.canWrite ? deleteNote(m) : null))));
   }
   const table = h('details', { class: 'chart-data' },

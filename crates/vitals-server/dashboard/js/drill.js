@@ -1,7 +1,8 @@
 // drill.js — the records behind a number and the ticket behind a record, in one modal
 // dialog: drill-down asks the query endpoint for one metric's records in one result cell
 // (`"records": true`, paged; their count is the cell's n), and a ticket opens its record,
-// facts, timeline, replies and SLA targets (GET /api/v1/tickets/{id}).
+// facts, timeline, replies and SLA targets (GET /api/v1/tickets/{id}). The dialog is also
+// where "Why did it move?" shows its breakdown (why.js): `showDialog` is shared.
 
 import { api, query } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
@@ -14,7 +15,8 @@ function dialog() {
   return document.getElementById('drill');
 }
 
-function show(title, body, back) {
+/** Shows `body` in the dialog under `title`, with a Back button when `back` is given. */
+export function showDialog(title, body, back) {
   const d = dialog();
   replace(d.querySelector('#drill-title'), title);
   const backButton = d.querySelector('#drill-back');
@@ -24,17 +26,21 @@ function show(title, body, back) {
   if (!d.open) d.showModal();
 }
 
-/** Opens the records behind `request` (one metric) in `cell`, at a page. */
-export function openDrill(ctx, request, cell, title, page = 1) {
+/**
+ * Opens the records behind `request` (one metric) in `cell`, at a page; `back` returns to
+ * where it was opened from, `why` (when the number can be explained) opens its breakdown.
+ */
+export function openDrill(ctx, request, cell, title, { page = 1, back = null, why = null } = {}) {
   const body = h('div', { 'aria-busy': 'true' }, loading('Loading records…'));
-  show(title, body);
+  showDialog(title, body, back);
+  const at = (p) => () => openDrill(ctx, request, cell, title, { page: p, back, why });
   const key = request.metrics[0];
   const unit = unitOf(ctx.catalogue, key);
   const ask = { ...request, records: true, page, page_size: PAGE_SIZE };
   if (request.by && request.by.length) ask.cell = cell;
   query(ask).then((answer) => {
     const pages = Math.max(1, Math.ceil(answer.n / answer.page_size));
-    const again = () => openDrill(ctx, request, cell, title, page);
+    const again = at(page);
     const rows = answer.records.map((r) => h('tr', {},
       h('td', {}, r.id),
       h('td', {}, r.kind),
@@ -45,10 +51,11 @@ export function openDrill(ctx, request, cell, title, page = 1) {
       h('td', { class: 'num' }, r.value === null || r.value === undefined ? '' : formatValue(unit === 'percent' ? 'score' : unit, r.value)),
       h('td', {}, r.counted === false ? 'no' : 'yes')));
     const nav = h('nav', { class: 'pager', 'aria-label': 'Pages' },
-      h('button', { type: 'button', disabled: page <= 1, onclick: () => openDrill(ctx, request, cell, title, page - 1) }, '← Previous'),
+      h('button', { type: 'button', disabled: page <= 1, onclick: at(page - 1) }, '← Previous'),
       h('span', {}, `Page ${page} of ${pages}`),
-      h('button', { type: 'button', disabled: page >= pages, onclick: () => openDrill(ctx, request, cell, title, page + 1) }, 'Next →'));
+      h('button', { type: 'button', disabled: page >= pages, onclick: at(page + 1) }, 'Next →'));
     replace(body,
+      why ? h('p', {}, h('button', { type: 'button', class: 'why', onclick: why }, 'Why did it move?')) : null,
       h('p', { class: 'drill-n', dataset: { n: answer.n } }, `n = ${answer.n} records (the number's sample).`),
       h('div', { class: 'table-wrap' }, h('table', { class: 'data records' },
         h('thead', {}, h('tr', {}, ['Record', 'Kind', 'Ticket', `At (${zoneOf(ctx)})`, 'Value', 'Counted'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -63,7 +70,7 @@ export function openDrill(ctx, request, cell, title, page = 1) {
 /** Opens one ticket: what it contributes to each metric, its record, timeline, replies, resolved spans and SLA targets. */
 export function openTicket(ctx, id, back) {
   const body = h('div', { 'aria-busy': 'true' }, loading('Loading the ticket…'));
-  show(`Ticket ${id}`, body, back);
+  showDialog(`Ticket ${id}`, body, back);
   api(`/api/v1/tickets/${encodeURIComponent(id)}`).then((t) => replace(body, ticketView(ctx, t)))
     .catch((error) => replace(body, errorBox(error)))
     .finally(() => body.setAttribute('aria-busy', 'false'));

@@ -1,7 +1,8 @@
 // panels.js — the pieces of a tab: headline cards, time-series charts, the weekday × hour
 // heat map, breakdown and composition tables, and the SLA lists. Each panel runs its own
 // queries (in parallel, one per set of filters that apply) and shows a loading, error or
-// empty state of its own; every number can be drilled into when the server offers it.
+// empty state of its own; every number can be drilled into when the server offers it, and
+// a card's change explained ("Why?", why.js).
 
 import { api, query } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
@@ -12,6 +13,7 @@ import { timeChart } from './charts.js';
 import { heatmap } from './heatmap.js';
 import { dataTable } from './table.js';
 import { openDrill, openTicket } from './drill.js';
+import { canExplain, openWhy, whyRequest } from './why.js';
 
 /** The request fields every query of the view shares: period, zone. */
 export function baseRequest(ctx) {
@@ -146,13 +148,27 @@ function cellLabel(cell) {
   return parts.length ? parts.join(', ') : 'the whole period';
 }
 
-/** Opens the records behind one number (a metric in one cell of a request). */
-export function drill(ctx, request, key, cell) {
+/**
+ * Opens the records behind one number (a metric in one cell of a request); `why`, when given,
+ * opens the breakdown of its change from there.
+ */
+export function drill(ctx, request, key, cell, why = null) {
   const keep = {};
   for (const d of request.by) if (cell[d] !== undefined) keep[d] = cell[d];
   const base = { ...request, metrics: [key] };
   delete base.compare;
-  openDrill(ctx, base, keep, `${labelOf(ctx.catalogue, key)} — ${cellLabel(keep)}`);
+  openDrill(ctx, base, keep, `${labelOf(ctx.catalogue, key)} — ${cellLabel(keep)}`, { why });
+}
+
+/** A card with its "Why?" button, which opens the breakdown of its change, when it has one. */
+function withWhy(ctx, element, key, dims, request) {
+  if (!canExplain(ctx, key)) return element;
+  const title = `Why did ${labelOf(ctx.catalogue, key)} move?`;
+  return h('div', { class: 'card-holder' }, element,
+    h('button', {
+      type: 'button', class: 'why', title, 'aria-label': title,
+      onclick: () => openWhy(ctx, whyRequest(ctx, key, ctx.period, request.filters, dims), title),
+    }, 'Why?'));
 }
 
 function significance(compare) {
@@ -206,7 +222,10 @@ export function cards(ctx, keys) {
       for (const key of keys) {
         for (const row of rows) {
           const value = row.metrics[key];
-          if (value) out.push(card(ctx, key, value, row.dimensions, anchors[splitKey(key).id], unused[key], requests[key]));
+          if (value) {
+            const shown = card(ctx, key, value, row.dimensions, anchors[splitKey(key).id], unused[key], requests[key]);
+            out.push(withWhy(ctx, shown, key, row.dimensions, requests[key]));
+          }
         }
       }
       replace(grid, out.length ? out : h('p', { class: 'status' }, 'No headline metrics for this tab.'));

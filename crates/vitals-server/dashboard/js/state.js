@@ -80,12 +80,14 @@ function parse(date) {
 function print(date) {
   return date.toISOString().slice(0, 10);
 }
-function addDays(date, days) {
+/** A local date ('YYYY-MM-DD') moved by whole days. */
+export function addDays(date, days) {
   const d = parse(date);
   d.setUTCDate(d.getUTCDate() + days);
   return print(d);
 }
-function monthStart(date, offset = 0) {
+/** The first day of the month `offset` months from the month of `date`. */
+export function monthStart(date, offset = 0) {
   const d = parse(date);
   return print(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1)));
 }
