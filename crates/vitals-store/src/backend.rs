@@ -183,3 +183,43 @@ impl Interrupt for Interrupter {
         Interrupter::interrupt(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use vitals_backend::Backend;
+    use vitals_core::catalogue::Catalogue;
+    use vitals_core::config::Config;
+    use vitals_core::records::entity;
+    use vitals_query::{run_query, MetricSpec, QueryRequest};
+
+    use crate::tests::ticket;
+    use crate::Store;
+
+    #[test]
+    fn a_commit_through_the_seam_is_merged_derived_and_idempotent() {
+        let backend: Box<dyn Backend> = Box::new(Store::open_in_memory().unwrap());
+        let config = Config::load(None).unwrap();
+        let catalogue = Catalogue::builtin().unwrap();
+        let derivation = vitals_backend::DerivationInputs::new(&config, &catalogue).unwrap();
+        let records = [ticket("T1", "email"), ticket("T2", "chat")];
+        let batch = [vitals_backend::EntityRecords {
+            entity: entity("tickets").unwrap(),
+            records: records.iter().collect(),
+        }];
+        let writer = backend.writer();
+        let import = writer.begin_import("test").unwrap();
+        let first = writer.commit(&batch, import, &derivation).unwrap();
+        assert_eq!((first.records, first.merged.inserted), (2, 2));
+        assert_eq!(first.derivation.tickets, 2, "derived before the answer");
+        let again = writer.commit(&batch, import, &derivation).unwrap();
+        assert_eq!((again.merged.unchanged, again.derivation.tickets), (2, 0));
+        let reader = backend.reader().unwrap();
+        assert_eq!(reader.facts_state().unwrap().pending_tickets, 0);
+        let request = QueryRequest {
+            metrics: vec![MetricSpec::parse("ticket_volume")],
+            ..Default::default()
+        };
+        let answer = run_query(reader.as_ref(), &catalogue, &config, &request).unwrap();
+        assert_eq!(answer.results[0].metrics[0].1.value, Some(2.0));
+    }
+}

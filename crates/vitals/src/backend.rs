@@ -74,3 +74,27 @@ pub fn open_reader(config: &Config, db: &Path) -> Result<Box<dyn Reader>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_this_build_does_not_run_is_a_configuration_error_naming_those_it_does() {
+        assert_eq!(Config::load(None).unwrap().store.engine, "duckdb");
+        let config = Config::parse("[store]\nengine = \"clickhouse\"\n", "vitals.toml").unwrap();
+        for error in [
+            open_reader(&config, Path::new("no-such.duckdb")).err(),
+            open(&config, Path::new("no-such.duckdb"), Workload::Mixed).err(),
+        ] {
+            let error = error.expect("refused").to_string();
+            assert!(
+                error.contains("store.engine")
+                    && error.contains("`clickhouse`")
+                    && error.contains("supported: duckdb"),
+                "{error}"
+            );
+        }
+        assert!(!Path::new("no-such.duckdb").exists(), "nothing was created");
+    }
+}
