@@ -2,7 +2,10 @@
 //! of the canonical format (README.md, "Import"; `vitals-core`'s `records/schema.rs`), and other systems' exports through the source adapters of `sources`
 //! (`import --from`). Readers and adapters only map fields into raw cells; validation is
 //! shared (vitals-core, through `Intake`), rejects are reported with file, line, column and
-//! reason, counts always reconcile (read = kept + rejected), and imports stream.
+//! reason, counts always reconcile (read = kept + rejected), and imports stream. Records are
+//! written through a backend's write seam (`vitals_backend::Writer`): streamed into a
+//! `RecordSink` per entity, merged, then derived once at the end. Parquet files are read
+//! with DuckDB (`vitals_store::Store::scan_parquet`) whatever the backend.
 #![deny(missing_docs)]
 
 mod body;
@@ -16,9 +19,10 @@ pub mod sources;
 use std::path::PathBuf;
 
 use chrono_tz::Tz;
+use vitals_backend::{BackendError, DerivationInputs, MergeCounts, RecordSink, Writer};
 use vitals_core::config::Config;
 use vitals_core::records::{Entity, Validator};
-use vitals_store::{MergeCounts, ParquetLimits, StagedWriter, Store, StoreError};
+use vitals_store::{ParquetLimits, Store, StoreError};
 
 pub use body::{validate_body, BodyBatch, BodyReject};
 pub use discover::{DataFile, Format};
@@ -62,9 +66,12 @@ pub enum ImportError {
     /// The built-in catalogue does not load (the stored facts' definitions).
     #[error(transparent)]
     Catalogue(#[from] vitals_core::catalogue::CatalogueError),
-    /// The store failed.
+    /// Reading a Parquet file failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The backend failed to store or derive.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
     /// The reading thread stopped because the writer did (the writer's error says why).
     #[error("reading stopped: the writer stopped")]
     Stopped,
@@ -155,9 +162,9 @@ pub struct ImportSummary {
 /// How many rejects a summary keeps for display.
 const SHOWN_REJECTS: usize = 20;
 
-/// Imports the given files and folders into the store.
+/// Imports the given files and folders through a backend's writer.
 pub fn import_paths(
-    store: &Store,
+    store: &dyn Writer,
     paths: &[PathBuf],
     options: &ImportOptions,
     progress: &mut dyn Progress,
@@ -201,7 +208,7 @@ pub fn import_paths(
                                       raw: RawText<'_>|
                      -> Result<(), ImportError> {
                         progress.advance(position);
-                        intake.take(&mut es, &mut writer, &file.path, row, raw)
+                        intake.take(&mut es, writer.as_mut(), &file.path, row, raw)
                     };
                     read_parquet(file, options.limits, entity, &mut report, &mut handle)
                         .map(|()| report)
@@ -210,7 +217,7 @@ pub fn import_paths(
                     file,
                     &mut intake,
                     &mut es,
-                    &mut writer,
+                    writer.as_mut(),
                     progress,
                 ),
             };
@@ -234,7 +241,7 @@ pub fn import_paths(
 /// maps source rows into canonical records, which then take the same validation, staging,
 /// merge and derivation as a canonical import.
 pub fn import_source(
-    store: &Store,
+    store: &dyn Writer,
     source: Source,
     paths: &[PathBuf],
     options: &ImportOptions,
@@ -291,7 +298,7 @@ fn file_size(path: &std::path::Path) -> u64 {
 
 /// Ends an import: the rejects file, the derivation of touched tickets, orphan events.
 fn finish_import(
-    store: &Store,
+    store: &dyn Writer,
     options: &ImportOptions,
     intake: Intake,
     mut summary: ImportSummary,
@@ -299,8 +306,8 @@ fn finish_import(
     summary.first_rejects = intake.first_rejects;
     summary.rejects_file = intake.rejects.finish()?;
     let deriving = std::time::Instant::now();
-    let stored = vitals_core::catalogue::Catalogue::builtin()?.stored_facts(&options.config);
-    let derivation = store.derive_touched(&options.config.derivation_rules()?, &stored)?;
+    let catalogue = vitals_core::catalogue::Catalogue::builtin()?;
+    let derivation = store.derive(&DerivationInputs::new(&options.config, &catalogue)?)?;
     summary.tickets_derived = derivation.tickets;
     summary.calendars_changed = derivation.calendars_changed;
     summary.derive_secs = deriving.elapsed().as_secs_f64();
@@ -332,7 +339,7 @@ impl Intake {
     pub(crate) fn take(
         &mut self,
         es: &mut EntitySummary,
-        writer: &mut StagedWriter<'_>,
+        writer: &mut dyn RecordSink,
         file: &std::path::Path,
         row: RawRow<'_>,
         raw: RawText<'_>,

@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
+use vitals_backend::{RecordColumns, RecordSink, BATCH_ROWS};
 use vitals_core::records::{Entity, Validator};
-use vitals_store::{RecordColumns, StagedWriter, BATCH_ROWS};
 
 use crate::readers::{read_csv, read_ndjson, ColumnReport, RawRow, RawText};
 use crate::{DataFile, EntitySummary, Format, ImportError, Intake, Progress, Reject};
@@ -43,7 +43,7 @@ pub(crate) fn read_file_in_parallel(
     file: &DataFile,
     intake: &mut Intake,
     es: &mut EntitySummary,
-    writer: &mut StagedWriter<'_>,
+    writer: &mut dyn RecordSink,
     progress: &mut dyn Progress,
 ) -> Result<ColumnReport, ImportError> {
     let validator = intake.validator.clone();
@@ -69,7 +69,7 @@ fn write_batches(
     batches: &Receiver<Batch>,
     intake: &mut Intake,
     es: &mut EntitySummary,
-    writer: &mut StagedWriter<'_>,
+    writer: &mut dyn RecordSink,
     progress: &mut dyn Progress,
 ) -> Result<(), ImportError> {
     for batch in batches {

@@ -1,14 +1,14 @@
-//! The engine boundary: what the query library needs from a store. The DuckDB store
-//! implements it (`vitals-store`); a second engine (ClickHouse) implements the same trait, so
-//! the query library never depends on a database crate.
+//! The engine boundary: what the query library's statements need from a store. The DuckDB
+//! store implements it (`vitals-store`); a second engine (ClickHouse) implements the same
+//! trait, so the query library never depends on a database crate. The other reads of the
+//! surfaces (open SLA targets, annotations, a ticket's detail) are their own trait
+//! (`operational.rs`).
 
 use std::collections::BTreeMap;
 
-use crate::annotations::Annotation;
 use crate::dialect::Dialect;
 use crate::plan::PlannedSql;
 use crate::result::AggRow;
-use crate::sla::OpenSlaTarget;
 
 /// An engine's failure, carried as its message (the engine's own error type stays in its
 /// crate).
@@ -72,10 +72,4 @@ pub trait Engine {
     /// Runs a drill-down page statement: per record its id, ticket, anchor instant (UTC µs),
     /// value and whether it counts in the numerator.
     fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError>;
-
-    /// Every SLA target no reply or solve has ended yet, oldest first.
-    fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, EngineError>;
-
-    /// Every stored annotation, by date then id (none in a store that never had one).
-    fn annotations(&self) -> Result<Vec<Annotation>, EngineError>;
 }

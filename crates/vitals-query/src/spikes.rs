@@ -16,6 +16,7 @@ use crate::annotations::{on_date, Annotation};
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::limits::check_date;
+use crate::operational::OperationalReads;
 use crate::request::{Filter, MetricSpec, QueryRequest};
 use crate::run::run_query;
 
@@ -246,9 +247,10 @@ fn checked_params(request: &SpikeRequest) -> Result<SpikeParams, QueryError> {
     })
 }
 
-/// Finds the spikes asked for.
+/// Finds the spikes asked for, each marked with the annotations of its date (`reads`).
 pub fn spikes(
     engine: &dyn Engine,
+    reads: &dyn OperationalReads,
     catalogue: &Catalogue,
     config: &Config,
     request: &SpikeRequest,
@@ -303,7 +305,7 @@ pub fn spikes(
         (Some(f), Some(t)) => (Some(request.from.unwrap_or(f)), Some(t)),
         _ => (None, None),
     };
-    let annotations = engine.annotations()?;
+    let annotations = reads.annotations()?;
     let mut found = Vec::new();
     if let (Some(f), Some(t), Some(first)) = (from, to, data_days.first().copied()) {
         for (value, s) in &series {

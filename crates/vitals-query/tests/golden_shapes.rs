@@ -13,10 +13,8 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::{Config, SurveyAttribution};
-use vitals_query::annotations::Annotation;
 use vitals_query::plan::PlannedSql;
 use vitals_query::plan::{plan_metric_with, Snapshots};
-use vitals_query::sla::OpenSlaTarget;
 use vitals_query::{
     buckets, drill, resolve, run_query, staffing, AggRow, CompareMode, Dialect, DrillRequest,
     DuckDb, Engine, EngineError, FactsState, Filter, FilterOp, MetricSpec, QueryRequest, RecordRow,
@@ -91,14 +89,6 @@ impl Engine for Recorder {
 
     fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
         self.keep(&format!("{}\n-- params: {:?}", plan.sql, plan.params));
-        Ok(Vec::new())
-    }
-
-    fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, EngineError> {
-        Ok(Vec::new())
-    }
-
-    fn annotations(&self) -> Result<Vec<Annotation>, EngineError> {
         Ok(Vec::new())
     }
 }

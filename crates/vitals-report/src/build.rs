@@ -12,8 +12,8 @@ use vitals_core::catalogue::{Catalogue, Metric};
 use vitals_core::config::Config;
 use vitals_query::staffing::{month_bounds, months_with_data, staffing, StaffingRequest};
 use vitals_query::{
-    run_query, spikes, CompareMode, Engine, Filter, MetricSpec, QueryRequest, QueryResponse,
-    ResultRow, SpikeRequest, Versus, WhyRequest,
+    run_query, spikes, CompareMode, Engine, Filter, MetricSpec, OperationalReads, QueryRequest,
+    QueryResponse, ResultRow, SpikeRequest, Versus, WhyRequest,
 };
 
 use crate::format::{change, unit_name, value};
@@ -42,6 +42,7 @@ const NOT_TABULATED: [&str; 1] = ["peak_hours"];
 
 struct Ctx<'a> {
     engine: &'a dyn Engine,
+    reads: &'a dyn OperationalReads,
     catalogue: &'a Catalogue,
     config: &'a Config,
     request: &'a ReportRequest,
@@ -123,9 +124,11 @@ fn keys(metric: &Metric) -> Vec<String> {
     }
 }
 
-/// Builds the report of a month.
+/// Builds the report of a month from the query library's answers on `engine` (spikes marked
+/// with the annotations `reads` holds).
 pub fn build(
     engine: &dyn Engine,
+    reads: &dyn OperationalReads,
     catalogue: &Catalogue,
     config: &Config,
     request: &ReportRequest,
@@ -151,6 +154,7 @@ pub fn build(
         .collect();
     let ctx = Ctx {
         engine,
+        reads,
         catalogue,
         config,
         request,
@@ -480,9 +484,16 @@ fn volume(ctx: &Ctx) -> Result<Volume, ReportError> {
             .collect(),
         ..Default::default()
     };
-    let total = spikes(ctx.engine, ctx.catalogue, ctx.config, &spike_request(None))?;
+    let total = spikes(
+        ctx.engine,
+        ctx.reads,
+        ctx.catalogue,
+        ctx.config,
+        &spike_request(None),
+    )?;
     let per_category = spikes(
         ctx.engine,
+        ctx.reads,
         ctx.catalogue,
         ctx.config,
         &spike_request(Some("ticket:category")),

@@ -14,11 +14,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use vitals_backend::{BackendError, Reader, Scope, TokenInfo};
 use vitals_core::config::parse_zone;
 use vitals_query::limits::check_date;
 use vitals_query::sla::{sla_report, SlaFilter};
 use vitals_query::{drill, run_query, DrillRequest, QueryError, QueryRequest, WhyRequest};
-use vitals_store::{Reader, Scope, TokenInfo};
 
 use crate::error::{ApiError, ApiJson};
 use crate::state::{poisoned, AppState, Shared};
@@ -74,7 +74,7 @@ pub async fn query(State(state): State<Shared>, body: Bytes) -> Result<Response,
 /// The JSON answer to a query, as `POST /api/v1/query` sends it.
 pub fn answer_query(
     state: &AppState,
-    reader: &Reader,
+    reader: &dyn Reader,
     request: &QueryRequest,
 ) -> Result<String, ApiError> {
     let response = run_query(reader, &state.catalogue, &state.config, request)?;
@@ -355,9 +355,10 @@ pub async fn create_token(
     }
     let (info, token) = state
         .writer
-        .run(move |store| {
-            let created = store.create_token(&new.name, &scopes)?;
-            Ok::<_, vitals_store::StoreError>((created, store.tokens()?))
+        .run(move |backend| {
+            let admin = backend.admin();
+            let created = admin.create_token(&new.name, &scopes)?;
+            Ok::<_, BackendError>((created, admin.tokens()?))
         })
         .await
         .map_err(|_| ApiError::busy())?
@@ -382,8 +383,9 @@ pub async fn revoke_token(
 ) -> Result<Response, ApiError> {
     let (revoked, all) = state
         .writer
-        .run(move |store| {
-            Ok::<_, vitals_store::StoreError>((store.revoke_token(&id)?, store.tokens()?))
+        .run(move |backend| {
+            let admin = backend.admin();
+            Ok::<_, BackendError>((admin.revoke_token(&id)?, admin.tokens()?))
         })
         .await
         .map_err(|_| ApiError::busy())?

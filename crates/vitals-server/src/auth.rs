@@ -14,8 +14,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use vitals_store::tokens::random_hex;
-use vitals_store::{Scope, TokenInfo};
+use vitals_backend::tokens::random_hex;
+use vitals_backend::{Scope, TokenInfo};
 
 use crate::error::{ApiError, ApiJson};
 use crate::state::{poisoned, AppState, Shared};

@@ -14,8 +14,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use vitals_backend::tokens::random_hex;
 use vitals_query::{ErrorBody, QueryError};
-use vitals_store::tokens::random_hex;
 
 /// An error answered to a client.
 #[derive(Debug)]

@@ -45,7 +45,15 @@ pub async fn get_spikes(
 ) -> Result<Response, ApiError> {
     let request = params(request)?;
     let report = state
-        .read(move |state, reader| Ok(spikes(reader, &state.catalogue, &state.config, &request)?))
+        .read(move |state, reader| {
+            Ok(spikes(
+                reader,
+                reader,
+                &state.catalogue,
+                &state.config,
+                &request,
+            )?)
+        })
         .await?;
     Ok(Json(report).into_response())
 }
@@ -79,7 +87,7 @@ pub async fn add_annotation(
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_annotation", e))?;
     let stored = state
         .writer
-        .run(move |store| store.add_annotation(&new))
+        .run(move |backend| backend.admin().add_annotation(&new))
         .await
         .map_err(|_| ApiError::busy())?
         .map_err(ApiError::internal)?;
@@ -93,7 +101,7 @@ pub async fn delete_annotation(
 ) -> Result<Response, ApiError> {
     let deleted = state
         .writer
-        .run(move |store| store.delete_annotation(id))
+        .run(move |backend| backend.admin().delete_annotation(id))
         .await
         .map_err(|_| ApiError::busy())?
         .map_err(ApiError::internal)?;
@@ -150,8 +158,8 @@ pub async fn get_report(
                 team: params.team,
                 timezone: params.timezone,
             };
-            let model =
-                build(reader, &state.catalogue, &state.config, &request).map_err(report_error)?;
+            let model = build(reader, reader, &state.catalogue, &state.config, &request)
+                .map_err(report_error)?;
             match wanted.as_str() {
                 "xlsx" => render_xlsx(&model).map_err(report_error),
                 _ => render_html(&model, None)

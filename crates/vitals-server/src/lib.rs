@@ -1,7 +1,8 @@
 //! vitals-server: `vitals serve`, the long-running service. The JSON API (`/api/v1`) answers
-//! with the query library's types over reader connections; one writer thread owns the store
-//! and commits ingested records in groups (durable before the answer, facts derived before
-//! the answer); signed survey links collect answers; tokens with scopes guard the API.
+//! with the query library's types over readers of the backend; one writer thread owns the
+//! backend and commits ingested records in groups (durable before the answer, facts derived
+//! before the answer); signed survey links collect answers; tokens with scopes guard the API.
+//! The server names no engine: it is handed a `vitals_backend::Backend`.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -31,9 +32,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
+use vitals_backend::{Backend, BackendError, DerivationInputs, Scope};
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
-use vitals_store::{Scope, Store, StoreError};
 
 pub use listen::ConnectionLimits;
 pub use state::Limits;
@@ -44,9 +45,9 @@ use state::{AppState, Shared};
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The store could not be opened or prepared.
+    /// The backend could not be prepared.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Backend(#[from] BackendError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -66,7 +67,7 @@ pub enum ServerError {
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The store file.
+    /// The store file (the list of recent queries the warmer keeps is named after it).
     pub db: PathBuf,
     /// Where to listen.
     pub addr: SocketAddr,
@@ -263,37 +264,32 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
     response
 }
 
-/// Opens the store, starts the writer and serves until interrupted. `ready` is told the
-/// bound address (a port of 0 picks a free one).
-pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServerError> {
+/// Serves `backend` until interrupted: derives what is pending, then starts the writer on it.
+/// `ready` is told the bound address (a port of 0 picks a free one).
+pub fn serve(
+    options: ServeOptions,
+    backend: Box<dyn Backend>,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
     let catalogue = Catalogue::builtin().map_err(|e| ServerError::Setup(e.to_string()))?;
-    let db = options.db.display().to_string();
-    let store = Store::open(&db)?;
-    let rules = options
-        .config
-        .derivation_rules()
+    let derivation = DerivationInputs::new(&options.config, &catalogue)
         .map_err(|e| ServerError::Setup(e.to_string()))?;
     // Facts must match the configuration before the first answer.
-    let stored_facts = catalogue.stored_facts(&options.config);
-    store.derive_touched(&rules, &stored_facts)?;
-    if store.tokens()?.iter().all(|t| t.revoked_at.is_some()) {
-        let (_, token) = store.create_token("initial admin", &[Scope::Admin])?;
+    backend.writer().derive(&derivation)?;
+    let admin = backend.admin();
+    if admin.tokens()?.iter().all(|t| t.revoked_at.is_some()) {
+        let (_, token) = admin.create_token("initial admin", &[Scope::Admin])?;
         eprintln!(
             "No API token existed; created an admin token (shown once, keep it):\n  {token}\n\
              Create narrower ones with `vitals token create --scope read` (while the server is stopped) \
              or POST /api/v1/tokens."
         );
     }
-    let tokens = store.tokens()?;
-    let key = store.survey_link_key()?;
-    let reader = store.reader()?;
-    let writer = writer::WriterHandle::start(
-        store,
-        options.config.clone(),
-        stored_facts,
-        options.batching,
-    )
-    .map_err(ServerError::Setup)?;
+    let tokens = admin.tokens()?;
+    let key = admin.survey_link_key()?;
+    let reader = backend.reader()?;
+    let writer = writer::WriterHandle::start(backend, derivation, options.batching)
+        .map_err(ServerError::Setup)?;
     let state = Arc::new(AppState::new(
         catalogue,
         options.config,

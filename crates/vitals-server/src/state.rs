@@ -6,9 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use vitals_backend::{Interrupt, Reader, TokenInfo};
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
-use vitals_store::{Interrupter, Reader, TokenInfo};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -35,10 +35,10 @@ pub struct AppState {
     pub catalogue: Catalogue,
     /// The configuration the server was started with.
     pub config: Config,
-    /// Idle reader connections.
-    readers: Mutex<Vec<Reader>>,
+    /// Idle readers.
+    readers: Mutex<Vec<Box<dyn Reader>>>,
     /// A reader to clone new ones from.
-    template: Mutex<Reader>,
+    template: Mutex<Box<dyn Reader>>,
     /// The writer's queue.
     pub writer: WriterHandle,
     /// Every token (the writer updates it after creating or revoking one).
@@ -63,7 +63,7 @@ impl AppState {
     pub fn new(
         catalogue: Catalogue,
         config: Config,
-        reader: Reader,
+        reader: Box<dyn Reader>,
         writer: WriterHandle,
         tokens: Vec<TokenInfo>,
         link_key: Vec<u8>,
@@ -90,7 +90,7 @@ impl AppState {
     /// other starts, so abandoned work does not go on.
     pub async fn read<T: Send + 'static>(
         self: &Arc<Self>,
-        work: impl FnOnce(&AppState, &Reader) -> Result<T, ApiError> + Send + 'static,
+        work: impl FnOnce(&AppState, &dyn Reader) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let reader = self.checkout()?;
         reader.rearm();
@@ -101,7 +101,7 @@ impl AppState {
         };
         let state = self.clone();
         let task = tokio::task::spawn_blocking(move || {
-            let result = work(&state, &reader);
+            let result = work(&state, reader.as_ref());
             if let Ok(mut idle) = state.readers.lock() {
                 idle.push(reader);
             }
@@ -126,7 +126,7 @@ impl AppState {
         joined.map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
     }
 
-    fn checkout(&self) -> Result<Reader, ApiError> {
+    fn checkout(&self) -> Result<Box<dyn Reader>, ApiError> {
         if let Some(reader) = self.readers.lock().map_err(poisoned)?.pop() {
             return Ok(reader);
         }
@@ -149,7 +149,7 @@ impl AppState {
 /// Interrupts a reader's work when dropped armed: when a request's future is dropped (its
 /// client disconnected) or its time budget ran out.
 struct InterruptOnDrop {
-    interrupter: Option<Interrupter>,
+    interrupter: Option<Box<dyn Interrupt>>,
     state: Arc<AppState>,
     /// Why, for `/metrics` (`client_gone` unless the budget ran out).
     reason: &'static str,

@@ -6,7 +6,8 @@
 //! tampered, expired or reused links get a clear page and store nothing.
 //!
 //! A token is `base64url(payload).base64url(HMAC-SHA256(key, payload))`; the key lives in the
-//! store, the link's row (and whether it was answered) too.
+//! backend (its admin part), the link's row (and whether it was answered) too. An answer is
+//! committed through the write seam like any ingest: stored, then derived.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,8 +18,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use vitals_store::tokens::random_hex;
-use vitals_store::SurveyLink;
+use vitals_backend::tokens::random_hex;
+use vitals_backend::{DerivationInputs, EntityRecords, SurveyLink};
 
 use crate::error::{ApiError, ApiJson};
 use crate::pages::{page, Wording};
@@ -155,7 +156,7 @@ pub async fn create_link(
     let stored = link.clone();
     state
         .writer
-        .run(move |store| store.add_survey_link(&stored))
+        .run(move |backend| backend.admin().add_survey_link(&stored))
         .await
         .map_err(|_| ApiError::busy())?
         .map_err(ApiError::internal)?;
@@ -343,25 +344,33 @@ pub async fn answer(
                 .into_response()
         }
     };
-    let config = state.config.clone();
-    let stored_facts = state.catalogue.stored_facts(&config);
+    let derivation = DerivationInputs::new(&state.config, &state.catalogue);
     let link_id = link.link_id.clone();
-    // The response is written before the link is marked answered, both on the writer thread:
-    // a crash in between leaves the link open, and answering again rewrites the same record.
+    // The response is committed before the link is marked answered, both on the writer
+    // thread: a crash in between leaves the link open, and answering again rewrites the same
+    // record.
     let stored = state
         .writer
-        .run(move |store| -> Result<bool, String> {
-            let current = store.survey_link(&link_id).map_err(|e| e.to_string())?;
+        .run(move |backend| -> Result<bool, String> {
+            let derivation = derivation.map_err(|e| e.to_string())?;
+            let current = backend
+                .admin()
+                .survey_link(&link_id)
+                .map_err(|e| e.to_string())?;
             if current.is_none_or(|l| l.used_us.is_some()) {
                 return Ok(false);
             }
-            store
-                .write_records(entity, batch.records.iter(), 0)
+            let response = EntityRecords {
+                entity,
+                records: batch.records.iter().collect(),
+            };
+            backend
+                .writer()
+                .commit(&[response], 0, &derivation)
                 .map_err(|e| e.to_string())?;
-            store.use_survey_link(&link_id).map_err(|e| e.to_string())?;
-            let rules = config.derivation_rules().map_err(|e| e.to_string())?;
-            store
-                .derive_touched(&rules, &stored_facts)
+            backend
+                .admin()
+                .use_survey_link(&link_id)
                 .map_err(|e| e.to_string())?;
             Ok(true)
         })

@@ -1,10 +1,10 @@
-//! The one writer: a thread that owns the store's read-write handle and drains a bounded
-//! queue. Concurrent ingest requests share one commit (group commit): the writer takes the
-//! first waiting job, then whatever else arrives within a few milliseconds or up to a record
-//! budget, merges each entity's records in one transaction, re-derives the touched tickets,
-//! and only then answers every request of the batch — so an acknowledged record is durable
-//! and the next query sees its facts. Other writes (tokens, survey links, annotations) run on
-//! the same thread, in order.
+//! The one writer: a thread that owns the backend and drains a bounded queue. Concurrent
+//! ingest requests share one commit (group commit): the writer takes the first waiting job,
+//! then whatever else arrives within a few milliseconds or up to a record budget, and commits
+//! them through the write seam (`vitals_backend::Writer::commit`: each entity's records
+//! merged, the touched tickets derived), and only then answers every request of the batch —
+//! so an acknowledged record is durable and the next query sees its facts. Other writes
+//! (tokens, survey links, annotations) run on the same thread, in order.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -13,10 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
-use vitals_core::catalogue::StoredFact;
-use vitals_core::config::Config;
+use vitals_backend::{Backend, DerivationInputs, EntityRecords};
 use vitals_core::records::{Entity, Record};
-use vitals_store::Store;
 
 /// Records waiting for a commit, with the request to answer.
 type PendingIngest = (
@@ -25,8 +23,8 @@ type PendingIngest = (
     oneshot::Sender<Result<(), String>>,
 );
 
-/// A write the writer thread runs with the store.
-pub type StoreTask = Box<dyn FnOnce(&Store) + Send>;
+/// A write the writer thread runs with the backend.
+pub type BackendTask = Box<dyn FnOnce(&dyn Backend) + Send>;
 
 enum Job {
     Ingest {
@@ -34,7 +32,7 @@ enum Job {
         records: Vec<Record>,
         reply: oneshot::Sender<Result<(), String>>,
     },
-    Task(StoreTask),
+    Task(BackendTask),
 }
 
 /// How the writer batches.
@@ -84,28 +82,26 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Starts the writer thread over `store`; every commit derives the touched tickets and
-    /// brings `stored_facts` (the catalogue's, under `config`) up to date.
+    /// Starts the writer thread over `backend`; every commit derives the touched tickets and
+    /// the stored facts under `derivation`.
     pub fn start(
-        store: Store,
-        config: Config,
-        stored_facts: Vec<StoredFact>,
+        backend: Box<dyn Backend>,
+        derivation: DerivationInputs,
         batching: GroupCommit,
     ) -> Result<Self, String> {
         let (tx, rx) = sync_channel(batching.queue_jobs);
         let stats = Arc::new(WriterStats::default());
-        let import_id = store
+        let import_id = backend
+            .writer()
             .begin_import("vitals serve (API)")
             .map_err(|e| e.to_string())?;
-        let rules = config.derivation_rules().map_err(|e| e.to_string())?;
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("vitals-writer".into())
             .spawn(move || {
                 let writer = Writer {
-                    store,
-                    rules,
-                    stored_facts,
+                    backend,
+                    derivation,
                     import_id,
                     stats: thread_stats,
                     batching,
@@ -147,12 +143,12 @@ impl WriterHandle {
     /// the answer, so no answer cached before the write is served after it.
     pub async fn run<T: Send + 'static>(
         &self,
-        task: impl FnOnce(&Store) -> T + Send + 'static,
+        task: impl FnOnce(&dyn Backend) -> T + Send + 'static,
     ) -> Result<T, QueueFull> {
         let (reply, rx) = oneshot::channel();
         let stats = self.stats.clone();
-        self.send(Job::Task(Box::new(move |store| {
-            let answer = task(store);
+        self.send(Job::Task(Box::new(move |backend| {
+            let answer = task(backend);
             stats.data_version.fetch_add(1, Ordering::Release);
             let _ = reply.send(answer);
         })))?;
@@ -161,9 +157,8 @@ impl WriterHandle {
 }
 
 struct Writer {
-    store: Store,
-    rules: vitals_core::config::DerivationRules,
-    stored_facts: Vec<StoredFact>,
+    backend: Box<dyn Backend>,
+    derivation: DerivationInputs,
     import_id: i64,
     stats: Arc<WriterStats>,
     batching: GroupCommit,
@@ -204,7 +199,7 @@ impl Writer {
                 } => pending.push((entity, records, reply)),
                 Job::Task(task) => {
                     self.commit(std::mem::take(&mut pending));
-                    task(&self.store);
+                    task(self.backend.as_ref());
                 }
             }
         }
@@ -224,23 +219,19 @@ impl Writer {
                 .1
                 .extend(records.iter());
         }
-        let result = (|| -> Result<usize, String> {
-            let mut written = 0;
-            for (entity, records) in by_entity.values() {
-                self.store
-                    .write_records(entity, records.iter().copied(), self.import_id)
-                    .map_err(|e| e.to_string())?;
-                written += records.len();
-            }
-            self.store
-                .derive_touched(&self.rules, &self.stored_facts)
-                .map_err(|e| format!("records stored; deriving their facts failed: {e}"))?;
-            Ok(written)
-        })();
-        if let Ok(written) = &result {
+        let parts: Vec<EntityRecords<'_>> = by_entity
+            .into_values()
+            .map(|(entity, records)| EntityRecords { entity, records })
+            .collect();
+        let result = self
+            .backend
+            .writer()
+            .commit(&parts, self.import_id, &self.derivation)
+            .map_err(|e| e.to_string());
+        if let Ok(outcome) = &result {
             self.stats
                 .records_committed
-                .fetch_add(*written as u64, Ordering::Relaxed);
+                .fetch_add(outcome.records, Ordering::Relaxed);
             self.stats.commits.fetch_add(1, Ordering::Relaxed);
         }
         self.stats.data_version.fetch_add(1, Ordering::Release);
@@ -260,6 +251,8 @@ fn job_records(job: &Job) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vitals_core::config::Config;
+    use vitals_store::Store;
 
     fn ticket(id: usize) -> Record {
         let entity = vitals_core::records::entity("tickets").unwrap();
@@ -288,10 +281,9 @@ mod tests {
             batch_wait: Duration::from_millis(20),
         };
         let config = Config::load(None).unwrap();
-        let stored = vitals_core::catalogue::Catalogue::builtin()
-            .unwrap()
-            .stored_facts(&config);
-        let writer = WriterHandle::start(store, config, stored, batching).unwrap();
+        let catalogue = vitals_core::catalogue::Catalogue::builtin().unwrap();
+        let derivation = DerivationInputs::new(&config, &catalogue).unwrap();
+        let writer = WriterHandle::start(Box::new(store), derivation, batching).unwrap();
         let entity = vitals_core::records::entity("tickets").unwrap();
         let threads: Vec<_> = (0..8)
             .map(|t| {

@@ -9,6 +9,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::Appender;
+use vitals_backend::Derivation;
 use vitals_core::catalogue::StoredFact;
 use vitals_core::config::DerivationRules;
 
@@ -34,17 +35,6 @@ impl Default for Batches {
             chunk: 25_000,
         }
     }
-}
-
-/// What a derivation did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Derivation {
-    /// Tickets folded.
-    pub tickets: u64,
-    /// True when the calendars changed since the last derivation, so every ticket was re-derived.
-    pub calendars_changed: bool,
-    /// Stored facts rebuilt from scratch (new, or their configuration or definition changed).
-    pub stored_facts_rebuilt: u64,
 }
 
 /// Timeline batches that may wait for the fold thread.
@@ -123,7 +113,7 @@ impl FactAppenders<'_> {
             (&mut self.sla, rows.sla, "SLA facts"),
         ];
         for (appender, columns, what) in parts {
-            if columns.len() > 0 {
+            if !columns.is_empty() {
                 appender
                     .append_record_batch(columns.into_batch()?)
                     .context(|| format!("appending {what}"))?;

@@ -41,6 +41,9 @@ pub enum StoreError {
         /// The file.
         path: String,
     },
+    /// A shared part of the seams refused (a record that does not fit its columns).
+    #[error(transparent)]
+    Backend(#[from] vitals_backend::BackendError),
     /// The file belongs to a newer vitals.
     #[error("store {path} has schema version {found}; this vitals understands up to {supported}")]
     SchemaTooNew {

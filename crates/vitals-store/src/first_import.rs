@@ -7,9 +7,9 @@
 use vitals_core::records::Entity;
 
 use crate::error::{Context, StoreError};
-use crate::write::{
-    column_list, key_list, stage_table, touched_ticket_column, MergeCounts, StagedWriter,
-};
+use vitals_backend::MergeCounts;
+
+use crate::write::{column_list, key_list, stage_table, touched_ticket_column, StagedWriter};
 use crate::Store;
 
 /// The `vitals_meta` key that marks a first import of `entity` in progress (its import id):

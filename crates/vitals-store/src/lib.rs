@@ -4,11 +4,13 @@
 //!
 //! One writer, many readers: [`Store`] is the one read-write handle (staging in temporary
 //! tables, merges, derivation); [`Reader`]s are cloned or read-only connections that never
-//! write, and implement [`vitals_query::Engine`]. Reads never derive.
+//! write. Reads never derive. Both implement the seams of `vitals-backend` (`backend.rs`):
+//! the store is a [`vitals_backend::Backend`] (writer and admin), a reader a
+//! [`vitals_backend::Reader`] (the query library's `Engine` and the operational reads).
 #![deny(missing_docs)]
 
 mod annotations;
-mod columns;
+mod backend;
 mod derive;
 mod error;
 mod first_import;
@@ -21,20 +23,16 @@ mod stored;
 mod survey_links;
 mod ticket;
 mod timeline_fold;
-pub mod tokens;
+mod tokens;
 mod write;
 
 use duckdb::Connection;
 
-pub use columns::{RecordColumns, BATCH_ROWS};
-pub use derive::Derivation;
 pub use error::StoreError;
 pub use interrupt::Interrupter;
 pub use parquet::ParquetLimits;
 pub use reader::Reader;
-pub use survey_links::SurveyLink;
-pub use tokens::{Scope, TokenInfo};
-pub use write::{MergeCounts, StagedWriter};
+pub use write::StagedWriter;
 
 use error::Context;
 

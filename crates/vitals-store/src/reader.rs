@@ -8,10 +8,7 @@ use std::sync::Arc;
 
 use duckdb::{params_from_iter, AccessMode, Connection};
 use vitals_query::plan::PlannedSql;
-use vitals_query::sla::OpenSlaTarget;
-use vitals_query::{
-    AggRow, Annotation, Dialect, DuckDb, Engine, EngineError, FactsState, RecordRow,
-};
+use vitals_query::{AggRow, Dialect, DuckDb, Engine, EngineError, FactsState, RecordRow};
 
 use crate::error::{Context, StoreError};
 use crate::interrupt::Interrupts;
@@ -266,7 +263,8 @@ impl Reader {
     }
 }
 
-fn engine_error(e: StoreError) -> EngineError {
+/// A store error as the query library's engine error.
+pub(crate) fn engine_error(e: StoreError) -> EngineError {
     EngineError(e.to_string())
 }
 
@@ -291,16 +289,8 @@ impl Engine for Reader {
         Reader::facts_state(self).map_err(engine_error)
     }
 
-    fn open_sla_targets(&self) -> Result<Vec<OpenSlaTarget>, EngineError> {
-        Reader::open_sla_targets(self).map_err(engine_error)
-    }
-
     fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
         self.run_records(plan).map_err(engine_error)
-    }
-
-    fn annotations(&self) -> Result<Vec<Annotation>, EngineError> {
-        Reader::annotations(self).map_err(engine_error)
     }
 }
 

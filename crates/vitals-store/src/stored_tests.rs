@@ -3,6 +3,7 @@
 //! table built under another configuration (and answers from it) or never built (and
 //! computes it in the query).
 
+use vitals_backend::Derivation;
 use vitals_core::catalogue::{Catalogue, StoredFact};
 use vitals_core::config::{Config, DerivationRules};
 use vitals_core::records::{Record, Value};

@@ -2,30 +2,11 @@
 //! customer it asks about, when it expires, when it was answered), so a link is answered at
 //! most once; and the key the links are signed with, kept in the store's metadata.
 
-use serde::Serialize;
+use vitals_backend::tokens::random_hex;
+use vitals_backend::SurveyLink;
 
 use crate::error::{Context, StoreError};
-use crate::tokens::random_hex;
 use crate::{Reader, Store};
-
-/// A survey link as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SurveyLink {
-    /// The link's id (also the id of the survey send and of the response it receives).
-    pub link_id: String,
-    /// Survey name (`csat`, `nps`, `ces` or a configured one).
-    pub survey: String,
-    /// The ticket asked about.
-    pub ticket_id: Option<String>,
-    /// The customer asked.
-    pub customer_id: Option<String>,
-    /// The rated agent, when known.
-    pub agent_id: Option<String>,
-    /// When it stops being accepted (UTC µs).
-    pub expires_us: i64,
-    /// When it was answered (UTC µs), if it was.
-    pub used_us: Option<i64>,
-}
 
 impl Store {
     /// The key survey links are signed with (created on first use, then kept).

@@ -1,6 +1,7 @@
 //! Store tests: merge semantics (last write wins, idempotent re-imports, reconciled counts)
 //! and incremental fact derivation.
 
+use vitals_backend::MergeCounts;
 use vitals_core::config::DerivationRules;
 use vitals_core::records::{entity, Record, Value};
 

@@ -11,7 +11,8 @@ use vitals_core::facts::{
 };
 use vitals_core::records::{ColumnType, Value};
 
-use crate::columns::Columns;
+use vitals_backend::Columns;
+
 use crate::StoreError;
 
 use ColumnType::{Bool, Integer, Number, Text, Timestamp};
@@ -201,7 +202,7 @@ impl<'r> TimelineFold<'r> {
 
     /// The fact rows gathered so far, when there are enough to append.
     pub(crate) fn take_full(&mut self) -> Option<FactRows> {
-        (self.out.fold.len() >= crate::BATCH_ROWS)
+        (self.out.fold.len() >= vitals_backend::BATCH_ROWS)
             .then(|| std::mem::replace(&mut self.out, FactRows::new()))
     }
 

@@ -4,35 +4,13 @@
 //! facts must be recomputed, are noted.
 
 use duckdb::Appender;
+use vitals_backend::{MergeCounts, RecordColumns, BATCH_ROWS};
 use vitals_core::records::{Entity, Record};
 
-use crate::columns::{RecordColumns, BATCH_ROWS};
 use crate::error::{Context, StoreError};
 use crate::schema::record_table_ddl;
 use crate::stored::WHOLESALE;
 use crate::Store;
-
-/// What a merge did with the staged records of one entity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MergeCounts {
-    /// Records whose key was new.
-    pub inserted: u64,
-    /// Records that replaced a different stored version.
-    pub updated: u64,
-    /// Records identical to the stored version (nothing written).
-    pub unchanged: u64,
-    /// Records superseded by a later record with the same key in the same import.
-    pub superseded: u64,
-}
-
-impl std::ops::AddAssign for MergeCounts {
-    fn add_assign(&mut self, other: MergeCounts) {
-        self.inserted += other.inserted;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-        self.superseded += other.superseded;
-    }
-}
 
 /// Records staged before they are merged: bounds the staging table (and so memory) however
 /// large the file. A larger entity is merged in parts, each committed on its own.

@@ -5,7 +5,9 @@
 use vitals_core::records::{entity, Record};
 
 use crate::tests::ticket;
-use crate::{MergeCounts, RecordColumns, StagedWriter, Store};
+use vitals_backend::{MergeCounts, RecordColumns};
+
+use crate::{StagedWriter, Store};
 
 /// Stages `records` of `name` as one import, in batches of `batch` records, merging a part
 /// every `part` records; returns the counts and each ticket's channel.

@@ -101,7 +101,7 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
         "Configuration (calendars, SLA policies, targets, rubrics) in {}\n",
         config_path.display()
     );
-    let (store, summary) = import_into(&args.db, std::slice::from_ref(&dir), None, &demo_config)?;
+    let (backend, summary) = import_into(&args.db, std::slice::from_ref(&dir), None, &demo_config)?;
     print_summary(&summary, &args.db);
 
     let last_month = options.start + Months::new(options.months - 1);
@@ -116,7 +116,12 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
         timezone: Some(options.zone.name().to_string()),
         ..Default::default()
     };
-    let result = run_query(&store.reader()?, &catalogue, &demo_config, &request)?;
+    let result = run_query(
+        backend.reader()?.as_ref(),
+        &catalogue,
+        &demo_config,
+        &request,
+    )?;
     println!(
         "\nHeadline KPIs for {} ({}):\n",
         last_month.format("%B %Y"),

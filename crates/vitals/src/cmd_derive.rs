@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use vitals_backend::DerivationInputs;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
-use vitals_store::Store;
 
+use crate::backend::{open, Workload};
 use crate::UserError;
 
 /// Arguments of `vitals derive`.
@@ -26,9 +27,10 @@ pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
     if !args.db.exists() {
         return Err(UserError(format!("no store at {}", args.db.display())).into());
     }
-    let store = Store::open_for_writing(&args.db.display().to_string())?;
-    let stored = Catalogue::builtin()?.stored_facts(config);
-    let derivation = store.derive_touched(&config.derivation_rules()?, &stored)?;
+    let backend = open(config, &args.db, Workload::Bulk)?;
+    let derivation = backend
+        .writer()
+        .derive(&DerivationInputs::new(config, &Catalogue::builtin()?)?)?;
     if derivation.calendars_changed {
         println!(
             "calendars, teams or SLA policies changed: {} tickets were re-derived",

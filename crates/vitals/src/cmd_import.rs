@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use vitals_backend::Backend;
 use vitals_core::config::{parse_zone, Config};
 use vitals_import::sources::SourceOptions;
 use vitals_import::{
     import_paths, import_source, ImportOptions, ImportSummary, Limits, Progress, Source,
 };
-use vitals_store::Store;
 
 use crate::UserError;
 
@@ -120,10 +120,10 @@ pub fn import_into(
     paths: &[PathBuf],
     tz: Option<&str>,
     config: &Config,
-) -> Result<(Store, ImportSummary)> {
-    let (store, options) = open_for_import(db, tz, config, SourceOptions::default())?;
-    let summary = import_paths(&store, paths, &options, &mut Bar { bar: None })?;
-    Ok((store, summary))
+) -> Result<(Box<dyn Backend>, ImportSummary)> {
+    let (backend, options) = open_for_import(db, tz, config, SourceOptions::default())?;
+    let summary = import_paths(backend.writer(), paths, &options, &mut Bar { bar: None })?;
+    Ok((backend, summary))
 }
 
 fn open_for_import(
@@ -131,7 +131,7 @@ fn open_for_import(
     tz: Option<&str>,
     config: &Config,
     mut source: SourceOptions,
-) -> Result<(Store, ImportOptions)> {
+) -> Result<(Box<dyn Backend>, ImportOptions)> {
     let default_zone = tz.map(parse_zone).transpose().map_err(UserError)?;
     source.zendesk_bot_user_ids = config
         .import
@@ -140,7 +140,7 @@ fn open_for_import(
         .iter()
         .map(ToString::to_string)
         .collect();
-    let store = Store::open_for_writing(&db.display().to_string())?;
+    let backend = crate::backend::open(config, db, crate::backend::Workload::Bulk)?;
     let options = ImportOptions {
         config: config.clone(),
         default_zone,
@@ -148,7 +148,7 @@ fn open_for_import(
         source,
         limits: Limits::from(&config.import),
     };
-    Ok((store, options))
+    Ok((backend, options))
 }
 
 /// Prints an import summary.
@@ -264,9 +264,10 @@ pub fn run(args: ImportArgs, config: &Config) -> Result<()> {
                 survey: args.survey,
                 ..SourceOptions::default()
             };
-            let (store, options) = open_for_import(&args.db, args.tz.as_deref(), config, options)?;
+            let (backend, options) =
+                open_for_import(&args.db, args.tz.as_deref(), config, options)?;
             import_source(
-                &store,
+                backend.writer(),
                 source,
                 &args.paths,
                 &options,

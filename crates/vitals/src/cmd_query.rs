@@ -17,8 +17,9 @@ use vitals_query::{
     drill, run_query, CompareMode, DrillRequest, Filter, MetricSpec, QueryRequest, QueryResponse,
 };
 
+use crate::backend::open_reader;
 use crate::remote::Remote;
-use crate::{open_reader, UserError};
+use crate::UserError;
 
 /// Arguments of `vitals query`.
 #[derive(Args)]
@@ -160,7 +161,12 @@ pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
                     &body.to_string(),
                 )?)?
             }
-            None => drill(&open_reader(&args.db)?, &catalogue, config, &drill_request)?,
+            None => drill(
+                open_reader(config, &args.db)?.as_ref(),
+                &catalogue,
+                config,
+                &drill_request,
+            )?,
         };
         if args.json {
             println!("{}", serde_json::to_string_pretty(&page)?);
@@ -187,7 +193,12 @@ pub fn run(args: QueryArgs, config: &Config) -> Result<()> {
             "application/json",
             &serde_json::to_string(&req)?,
         )?)?,
-        None => run_query(&open_reader(&args.db)?, &catalogue, config, &req)?,
+        None => run_query(
+            open_reader(config, &args.db)?.as_ref(),
+            &catalogue,
+            config,
+            &req,
+        )?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response)?);

@@ -10,7 +10,8 @@ use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_report::{build, render_html, render_xlsx, write_default_template, ReportRequest};
 
-use crate::{open_reader, UserError};
+use crate::backend::open_reader;
+use crate::UserError;
 
 /// Arguments of `vitals report`.
 #[derive(Args)]
@@ -78,14 +79,21 @@ pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
         }
         return Ok(());
     }
-    let reader = open_reader(&args.db)?;
+    let reader = open_reader(config, &args.db)?;
     let catalogue = Catalogue::builtin()?;
     let request = ReportRequest {
         month: month.clone(),
         team: args.team,
         timezone: args.tz,
     };
-    let model = build(&reader, &catalogue, config, &request).map_err(user_or_internal)?;
+    let model = build(
+        reader.as_ref(),
+        reader.as_ref(),
+        &catalogue,
+        config,
+        &request,
+    )
+    .map_err(user_or_internal)?;
     std::fs::create_dir_all(&args.out)?;
     for f in &args.format {
         let path = args.out.join(format!("vitals-report-{month}.{f}"));

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use vitals_backend::Scope;
 use vitals_core::config::Config;
 use vitals_server::{ConnectionLimits, GroupCommit, Limits, ServeOptions};
-use vitals_store::{Scope, Store};
 
+use crate::backend::{open, Workload};
 use crate::UserError;
 
 /// Arguments of `vitals serve`.
@@ -135,14 +136,15 @@ pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<
             batch_wait: Duration::from_millis(args.batch_wait_ms),
         },
     };
+    let backend = open(config, &db, Workload::Mixed)?;
     let db = db.display().to_string();
-    vitals_server::serve(options, |addr| {
+    vitals_server::serve(options, backend, |addr| {
         eprintln!(
             "vitals serve: http://{addr} (store {db}); API at http://{addr}/api/v1, Ctrl-C stops"
         );
     })
     .map_err(|e| match e {
-        vitals_server::ServerError::Store(s) if s.is_user_error() => {
+        vitals_server::ServerError::Backend(s) if s.is_user_error() => {
             UserError(s.to_string()).into()
         }
         vitals_server::ServerError::Bind { .. } | vitals_server::ServerError::Setup(_) => {
@@ -193,8 +195,9 @@ pub enum TokenAction {
 }
 
 /// `vitals token`.
-pub fn token(args: TokenArgs) -> Result<()> {
-    let store = Store::open(&args.db.display().to_string())?;
+pub fn token(args: TokenArgs, config: &Config) -> Result<()> {
+    let backend = open(config, &args.db, Workload::Mixed)?;
+    let admin = backend.admin();
     match args.action {
         TokenAction::Create { scope, name } => {
             let scopes = scope
@@ -211,7 +214,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
             } else {
                 name
             };
-            let (info, token) = store.create_token(&name, &scopes)?;
+            let (info, token) = admin.create_token(&name, &scopes)?;
             eprintln!(
                 "created token {} ({}) — shown once, keep it:",
                 info.id, info.name
@@ -219,7 +222,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
             println!("{token}");
         }
         TokenAction::List { json } => {
-            let tokens = store.tokens()?;
+            let tokens = admin.tokens()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
             } else {
@@ -242,7 +245,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
             }
         }
         TokenAction::Revoke { id } => {
-            if !store.revoke_token(&id)? {
+            if !admin.revoke_token(&id)? {
                 return Err(UserError(format!("no active token `{id}`")).into());
             }
             eprintln!("revoked");

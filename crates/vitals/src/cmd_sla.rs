@@ -11,7 +11,8 @@ use vitals_core::config::Config;
 use vitals_query::run::staleness_warnings;
 use vitals_query::sla::{local_minute, sla_report, sla_table, SlaFilter, SlaReport};
 
-use crate::{open_reader, UserError};
+use crate::backend::open_reader;
+use crate::UserError;
 
 /// Arguments of `vitals sla`.
 #[derive(Args)]
@@ -67,7 +68,7 @@ pub fn run(args: SlaArgs, config: &Config) -> Result<()> {
         }
         None => vitals_core::now::now_us().map_err(UserError)?,
     };
-    let store = open_reader(&args.db)?;
+    let store = open_reader(config, &args.db)?;
     for warning in staleness_warnings(&store.facts_state()?, &rules.fingerprint) {
         eprintln!("warning: {}", warning.message);
     }

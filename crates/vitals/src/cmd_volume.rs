@@ -8,15 +8,16 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use vitals_backend::Backend;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_query::request::parse_date;
 use vitals_query::units::duration;
 use vitals_query::{Annotation, Filter, NewAnnotation, Spike, SpikeRequest, StaffingRequest};
-use vitals_store::Store;
 
+use crate::backend::{open, open_reader, Workload};
 use crate::remote::{query_string, Remote};
-use crate::{open_reader, UserError};
+use crate::UserError;
 
 /// Arguments of `vitals spikes`.
 #[derive(Args)]
@@ -76,9 +77,15 @@ pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
             Remote::new(url)?.get_json(&format!("/api/v1/spikes?{query}"))?
         }
         None => {
-            let reader = open_reader(&args.db)?;
+            let reader = open_reader(config, &args.db)?;
             let catalogue = Catalogue::builtin()?;
-            vitals_query::spikes(&reader, &catalogue, config, &request)?
+            vitals_query::spikes(
+                reader.as_ref(),
+                reader.as_ref(),
+                &catalogue,
+                config,
+                &request,
+            )?
         }
     };
     if args.json {
@@ -172,7 +179,7 @@ pub struct AnnotateArgs {
     server: Option<String>,
 }
 
-fn open_writer(db: &std::path::Path) -> Result<Store> {
+fn open_writer(config: &Config, db: &std::path::Path) -> Result<Box<dyn Backend>> {
     if !db.exists() {
         return Err(UserError(format!(
             "no store at {}; import data first (vitals import DIR --db {0})",
@@ -180,7 +187,7 @@ fn open_writer(db: &std::path::Path) -> Result<Store> {
         ))
         .into());
     }
-    Ok(Store::open(&db.display().to_string())?)
+    open(config, db, Workload::Mixed)
 }
 
 /// `vitals annotate`.
@@ -202,7 +209,9 @@ pub fn annotate(args: AnnotateArgs, config: &Config) -> Result<()> {
             "application/json",
             &serde_json::to_string(&new)?,
         )?)?,
-        None => open_writer(&args.db)?.add_annotation(&new)?,
+        None => open_writer(config, &args.db)?
+            .admin()
+            .add_annotation(&new)?,
     };
     println!("annotation {} on {}: {}", a.id, a.date, a.text);
     Ok(())
@@ -227,12 +236,14 @@ pub struct AnnotationsArgs {
 }
 
 /// `vitals annotations`.
-pub fn annotations(args: AnnotationsArgs) -> Result<()> {
+pub fn annotations(args: AnnotationsArgs, config: &Config) -> Result<()> {
     let remote = args.server.as_deref().map(Remote::new).transpose()?;
     if let Some(id) = args.delete {
         let deleted = match &remote {
             Some(remote) => remote.delete(&format!("/api/v1/annotations/{id}"))?,
-            None => open_writer(&args.db)?.delete_annotation(id)?,
+            None => open_writer(config, &args.db)?
+                .admin()
+                .delete_annotation(id)?,
         };
         if !deleted {
             return Err(UserError(format!("no annotation {id}; see `vitals annotations`")).into());
@@ -242,7 +253,7 @@ pub fn annotations(args: AnnotationsArgs) -> Result<()> {
     }
     let list: Vec<Annotation> = match &remote {
         Some(remote) => remote.get_json("/api/v1/annotations")?,
-        None => open_reader(&args.db)?.annotations()?,
+        None => open_reader(config, &args.db)?.annotations()?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
@@ -303,9 +314,9 @@ pub fn staffing(args: StaffingArgs, config: &Config) -> Result<()> {
             Remote::new(url)?.get_json(&format!("/api/v1/staffing?{query}"))?
         }
         None => {
-            let reader = open_reader(&args.db)?;
+            let reader = open_reader(config, &args.db)?;
             let catalogue = Catalogue::builtin()?;
-            vitals_query::staffing(&reader, &catalogue, config, &request)?
+            vitals_query::staffing(reader.as_ref(), &catalogue, config, &request)?
         }
     };
     if args.json {

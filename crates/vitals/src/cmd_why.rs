@@ -15,7 +15,7 @@ use vitals_query::units;
 use vitals_query::why::{SegmentKind, WhyDimension};
 use vitals_query::{Filter, MetricSpec, Versus, WhyRequest, WhyResponse};
 
-use crate::open_reader;
+use crate::backend::open_reader;
 
 /// Segments shown per dimension in the table (`--json` has them all).
 const SHOWN: usize = 6;
@@ -75,9 +75,9 @@ pub fn run(args: WhyArgs, config: &Config) -> Result<()> {
         vs: args.vs.as_deref().map(Versus::parse).transpose()?,
         min_support: args.min_support,
     };
-    let reader = open_reader(&args.db)?;
+    let reader = open_reader(config, &args.db)?;
     let catalogue = Catalogue::builtin()?;
-    let answer = vitals_query::why(&reader, &catalogue, config, &request)?;
+    let answer = vitals_query::why(reader.as_ref(), &catalogue, config, &request)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else {

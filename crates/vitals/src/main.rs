@@ -1,6 +1,8 @@
 //! The `vitals` binary: command-line parsing and dispatch only. Every number comes from the
-//! library crates (vitals-store's query runner over the vitals-core catalogue).
+//! library crates (the query library over the vitals-core catalogue, on the backend
+//! `backend.rs` opens).
 
+mod backend;
 mod cmd_calc;
 mod cmd_demo;
 mod cmd_derive;
@@ -21,7 +23,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use vitals_core::config::{Config, DEFAULT_CONFIG};
-use vitals_store::{Reader, StoreError};
 
 /// vitals — customer-service metrics you can trust.
 #[derive(Parser)]
@@ -93,18 +94,6 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     Config::load(path.as_deref()).map_err(|e| UserError(e.to_string()).into())
 }
 
-/// Opens the store read-only for a command that only reads (never derives).
-pub fn open_reader(db: &std::path::Path) -> Result<Reader> {
-    if !db.exists() {
-        return Err(UserError(format!(
-            "no store at {}; import data first (vitals import DIR --db {0})",
-            db.display()
-        ))
-        .into());
-    }
-    Ok(Reader::open(&db.display().to_string())?)
-}
-
 fn run(cli: Cli) -> Result<()> {
     let config = load_config(cli.config.as_ref())?;
     match cli.command {
@@ -116,13 +105,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Catalogue(args) => cmd_explain::catalogue(args),
         Command::Calc(args) => cmd_calc::run(args),
         Command::Serve(args) => cmd_serve::serve(args, &config, cli.config.is_some()),
-        Command::Token(args) => cmd_serve::token(args),
+        Command::Token(args) => cmd_serve::token(args, &config),
         Command::Demo(args) => cmd_demo::demo(args, &config),
         Command::Generate(args) => cmd_demo::generate(args),
         Command::Report(args) => cmd_report::run(args, &config),
         Command::Spikes(args) => cmd_volume::spikes(args, &config),
         Command::Annotate(args) => cmd_volume::annotate(args, &config),
-        Command::Annotations(args) => cmd_volume::annotations(args),
+        Command::Annotations(args) => cmd_volume::annotations(args, &config),
         Command::Staffing(args) => cmd_volume::staffing(args, &config),
         Command::Why(args) => cmd_why::run(args, &config),
         Command::Config { default } => {
@@ -153,8 +142,8 @@ fn is_user_error(e: &anyhow::Error) -> bool {
         c.is::<UserError>()
             || c.is::<vitals_core::config::ConfigError>()
             || matches!(c.downcast_ref::<vitals_query::QueryError>(), Some(q) if q.is_user_error())
-            || matches!(c.downcast_ref::<StoreError>(), Some(s) if s.is_user_error())
-            || matches!(c.downcast_ref::<vitals_import::ImportError>(), Some(ie) if !matches!(ie, vitals_import::ImportError::Store(_)))
+            || matches!(c.downcast_ref::<vitals_backend::BackendError>(), Some(b) if b.is_user_error())
+            || matches!(c.downcast_ref::<vitals_import::ImportError>(), Some(ie) if !matches!(ie, vitals_import::ImportError::Store(_) | vitals_import::ImportError::Backend(_)))
     })
 }
 

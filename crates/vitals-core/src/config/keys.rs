@@ -128,6 +128,8 @@ const LIMITS: Shape = fixed(&[
     ("query_timeout_secs", V),
 ]);
 
+const STORE: Shape = fixed(&[("engine", V)]);
+
 /// The whole file.
 pub(super) const FILE: Shape = fixed(&[
     ("reporting", REPORTING),
@@ -144,6 +146,7 @@ pub(super) const FILE: Shape = fixed(&[
     ("clv", CLV),
     ("import", IMPORT),
     ("limits", LIMITS),
+    ("store", STORE),
 ]);
 
 /// A key as written in a dotted path: bare when it can be, else quoted.

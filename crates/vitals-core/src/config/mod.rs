@@ -5,12 +5,14 @@
 
 mod keys;
 mod sections;
+mod store;
 
 pub use sections::{
     parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, ImportConfig,
     QualityConfig, QueryLimits, SlaPolicy, SlaPolicyConfig, SurveyAttribution, Target, UserId,
     ZendeskImportConfig, MAX_TIMEOUT_SECS, SLA_FIELDS, SLA_TARGETS, TARGET_SCOPES,
 };
+pub use store::StoreConfig;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -101,6 +103,8 @@ pub struct Config {
     pub import: ImportConfig,
     /// The budget of one query.
     pub limits: QueryLimits,
+    /// The engine that keeps the data.
+    pub store: StoreConfig,
 }
 
 /// `[clv]`.

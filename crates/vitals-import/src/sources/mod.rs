@@ -19,8 +19,8 @@ mod zendesk;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use vitals_backend::RecordSink;
 use vitals_core::records::{Entity, RawValue};
-use vitals_store::StagedWriter;
 
 use crate::readers::RawRow;
 use crate::{EntitySummary, ImportError, ImportOptions, Intake, Progress, Reject, RejectCode};
@@ -150,7 +150,7 @@ impl SourceRows {
 /// One canonical entity's staging during a source import.
 pub(crate) struct Output<'s> {
     pub entity: &'static Entity,
-    pub writer: StagedWriter<'s>,
+    pub writer: Box<dyn RecordSink + 's>,
     pub summary: EntitySummary,
 }
 
@@ -356,7 +356,7 @@ impl<'a, 's> Emitter<'a, 's> {
         };
         self.intake.take(
             &mut output.summary,
-            &mut output.writer,
+            output.writer.as_mut(),
             &self.file,
             row,
             raw,

@@ -1,19 +1,20 @@
 //! Columnar batches of validated records: an entity's records gathered column by column into
-//! Arrow arrays, the unit the writer hands to DuckDB's Appender in one call per column
-//! (`append_record_batch`) instead of one call per cell. A batch is plain data (`Send`), so an
-//! importer can build it on another thread while the writer appends the previous one.
+//! Arrow arrays, the unit an importer hands a backend's [`crate::RecordSink`] (DuckDB appends
+//! it in one Appender call per column; an engine fed over HTTP can send it as Arrow). A batch
+//! is plain data (`Send`), so an importer can build it on another thread while the writer
+//! appends the previous one.
 
 use std::sync::Arc;
 
-use duckdb::arrow::array::{
+use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Array, Int64Builder,
     StringBuilder, TimestampMicrosecondBuilder,
 };
-use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use duckdb::arrow::record_batch::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
 use vitals_core::records::{ColumnType, Entity, Record, Value};
 
-use crate::StoreError;
+use crate::BackendError;
 
 /// Rows per batch an importer should aim for: large enough that per-batch costs vanish,
 /// small enough to keep a few batches in flight within a few megabytes.
@@ -97,7 +98,7 @@ impl Column {
 }
 
 /// A table's rows, column by column: the layout names each column and its type.
-pub(crate) struct Columns {
+pub struct Columns {
     layout: Vec<(&'static str, ColumnType)>,
     columns: Vec<Column>,
     rows: usize,
@@ -105,7 +106,7 @@ pub(crate) struct Columns {
 
 impl Columns {
     /// No rows yet, in `layout`.
-    pub(crate) fn new(layout: impl IntoIterator<Item = (&'static str, ColumnType)>) -> Self {
+    pub fn new(layout: impl IntoIterator<Item = (&'static str, ColumnType)>) -> Self {
         let layout: Vec<_> = layout.into_iter().collect();
         Columns {
             columns: layout.iter().map(|(_, ty)| Column::new(*ty)).collect(),
@@ -116,7 +117,7 @@ impl Columns {
 
     /// Adds one row (one value per column, in layout order); on a mismatch nothing is added
     /// and the reason is returned.
-    pub(crate) fn push(&mut self, row: &[Value]) -> Result<(), String> {
+    pub fn push(&mut self, row: &[Value]) -> Result<(), String> {
         if row.len() != self.columns.len() {
             return Err(format!(
                 "{} values for {} columns",
@@ -135,15 +136,20 @@ impl Columns {
     }
 
     /// Rows held.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.rows
+    }
+
+    /// True when no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
     }
 
     /// The arrays, with `extra` columns after the layout's.
     fn into_batch_with(
         mut self,
         extra: Vec<(Field, ArrayRef)>,
-    ) -> Result<RecordBatch, duckdb::arrow::error::ArrowError> {
+    ) -> Result<RecordBatch, arrow::error::ArrowError> {
         let mut fields = Vec::with_capacity(self.columns.len() + extra.len());
         let mut arrays = Vec::with_capacity(self.columns.len() + extra.len());
         for (column, (name, _)) in self.columns.iter_mut().zip(&self.layout) {
@@ -159,9 +165,9 @@ impl Columns {
     }
 
     /// The rows as one batch in the layout's columns.
-    pub(crate) fn into_batch(self) -> Result<RecordBatch, StoreError> {
+    pub fn into_batch(self) -> Result<RecordBatch, BackendError> {
         self.into_batch_with(Vec::new())
-            .map_err(|e| StoreError::Invalid(format!("fact rows do not fit their table: {e}")))
+            .map_err(|e| BackendError::invalid(format!("fact rows do not fit their table: {e}")))
     }
 }
 
@@ -181,14 +187,14 @@ impl RecordColumns {
     }
 
     /// Adds one validated record (one value per entity column, in column order).
-    pub fn push(&mut self, record: &Record) -> Result<(), StoreError> {
+    pub fn push(&mut self, record: &Record) -> Result<(), BackendError> {
         self.columns
             .push(record)
             .map_err(|what| self.mismatch(what))
     }
 
-    fn mismatch(&self, what: String) -> StoreError {
-        StoreError::Invalid(format!(
+    fn mismatch(&self, what: String) -> BackendError {
+        BackendError::invalid(format!(
             "a validated {} record does not fit its table: {what}",
             self.entity.name
         ))
@@ -201,7 +207,7 @@ impl RecordColumns {
 
     /// True when the batch holds no record.
     pub fn is_empty(&self) -> bool {
-        self.columns.len() == 0
+        self.columns.is_empty()
     }
 
     /// The entity whose records these are.
@@ -211,7 +217,7 @@ impl RecordColumns {
 
     /// The batch in the staging table's row layout: the entity's columns, then `_import`
     /// (null until the merge) and `_ord` (`first_ord`, `first_ord + 1`, …).
-    pub(crate) fn into_batch(self, first_ord: i64) -> Result<RecordBatch, StoreError> {
+    pub fn into_batch(self, first_ord: i64) -> Result<RecordBatch, BackendError> {
         let n = self.len();
         let entity = self.entity.name;
         let extra = vec![
@@ -227,7 +233,7 @@ impl RecordColumns {
             ),
         ];
         self.columns.into_batch_with(extra).map_err(|e| {
-            StoreError::Invalid(format!("{entity} records do not fit their table: {e}"))
+            BackendError::invalid(format!("{entity} records do not fit their table: {e}"))
         })
     }
 }

@@ -1,0 +1,99 @@
+//! The values the seams carry: a batch to commit and what committing it did, what a merge and
+//! a derivation did, what a derivation is done under, and a survey link as stored.
+
+use serde::Serialize;
+use vitals_core::catalogue::{Catalogue, StoredFact};
+use vitals_core::config::{Config, ConfigError, DerivationRules};
+use vitals_core::records::{Entity, Record};
+
+/// What a merge did with the staged records of one entity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MergeCounts {
+    /// Records whose key was new.
+    pub inserted: u64,
+    /// Records that replaced a different stored version.
+    pub updated: u64,
+    /// Records identical to the stored version (nothing written).
+    pub unchanged: u64,
+    /// Records superseded by a later record with the same key in the same import.
+    pub superseded: u64,
+}
+
+impl std::ops::AddAssign for MergeCounts {
+    fn add_assign(&mut self, other: MergeCounts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.superseded += other.superseded;
+    }
+}
+
+/// What a derivation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Derivation {
+    /// Tickets folded.
+    pub tickets: u64,
+    /// True when the calendars changed since the last derivation, so every ticket was re-derived.
+    pub calendars_changed: bool,
+    /// Stored facts rebuilt from scratch (new, or their configuration or definition changed).
+    pub stored_facts_rebuilt: u64,
+}
+
+/// What a derivation is done under: the rules of the ticket fold (calendars, teams, SLA
+/// policies) and the catalogue's stored facts under the same configuration.
+#[derive(Debug, Clone)]
+pub struct DerivationInputs {
+    /// Calendars, teams and SLA policies.
+    pub rules: DerivationRules,
+    /// The catalogue's stored facts (`Catalogue::stored_facts`).
+    pub stored_facts: Vec<StoredFact>,
+}
+
+impl DerivationInputs {
+    /// The derivation `config` asks for, with `catalogue`'s stored facts.
+    pub fn new(config: &Config, catalogue: &Catalogue) -> Result<Self, ConfigError> {
+        Ok(DerivationInputs {
+            rules: config.derivation_rules()?,
+            stored_facts: catalogue.stored_facts(config),
+        })
+    }
+}
+
+/// One entity's validated records in a batch to commit.
+#[derive(Debug, Clone)]
+pub struct EntityRecords<'r> {
+    /// Their entity.
+    pub entity: &'static Entity,
+    /// The records, in arrival order (later records win).
+    pub records: Vec<&'r Record>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitOutcome {
+    /// Records handed to the commit.
+    pub records: u64,
+    /// What the merges did with them.
+    pub merged: MergeCounts,
+    /// What the derivation after the merges did.
+    pub derivation: Derivation,
+}
+
+/// A survey link as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurveyLink {
+    /// The link's id (also the id of the survey send and of the response it receives).
+    pub link_id: String,
+    /// Survey name (`csat`, `nps`, `ces` or a configured one).
+    pub survey: String,
+    /// The ticket asked about.
+    pub ticket_id: Option<String>,
+    /// The customer asked.
+    pub customer_id: Option<String>,
+    /// The rated agent, when known.
+    pub agent_id: Option<String>,
+    /// When it stops being accepted (UTC µs).
+    pub expires_us: i64,
+    /// When it was answered (UTC µs), if it was.
+    pub used_us: Option<i64>,
+}
