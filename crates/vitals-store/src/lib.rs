@@ -10,6 +10,7 @@
 mod annotations;
 mod columns;
 mod derive;
+mod digests;
 mod error;
 mod first_import;
 mod interrupt;
@@ -28,6 +29,7 @@ use duckdb::Connection;
 
 pub use columns::{RecordColumns, BATCH_ROWS};
 pub use derive::Derivation;
+pub use digests::DigestRun;
 pub use error::StoreError;
 pub use interrupt::Interrupter;
 pub use parquet::ParquetLimits;
