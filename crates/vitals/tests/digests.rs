@@ -117,6 +117,12 @@ fn parse(file: &Path) -> Value {
 /// one digest (`monthly`, every recipient below) runs on `schedule`.
 fn org_with_digest(port: u16, schedule: &str) -> (Org, String) {
     let org = Org::new("600");
+    let config = digest_config(&org, port, schedule);
+    (org, config)
+}
+
+/// Writes the organisation's configuration with `[smtp]` at `port` and the digest; its path.
+fn digest_config(org: &Org, port: u16, schedule: &str) -> String {
     let generated = std::fs::read_to_string(&org.config).unwrap();
     let text = generated.replacen(
         "[reporting]\n",
@@ -127,9 +133,9 @@ fn org_with_digest(port: u16, schedule: &str) -> (Org, String) {
          [[digests]]\nname = \"monthly\"\nschedule = \"{schedule}\"\nrecipients = [\"lead@example.com\", \"Ops <ops@example.com>\"]\n"
     );
     assert!(text.contains("public_url"), "no [reporting] in {generated}");
-    let config = org.dir.path().join("digests.toml").display().to_string();
+    let config = org.dir.path().join(format!("digests-{port}.toml"));
     std::fs::write(&config, text).unwrap();
-    (org, config)
+    config.display().to_string()
 }
 
 /// `vitals ARGS` at [`NOW`] with extra environment variables.
@@ -261,7 +267,7 @@ fn credentials_come_from_the_environment_and_a_down_server_is_a_clear_error() {
 
     // Nothing listens on a port that was free a moment ago.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (_, down) = org_with_digest(port, "0 8 1 * *");
+    let down = digest_config(&org, port, "0 8 1 * *");
     let out = send(&org, &down, &[], &[]);
     assert_eq!(out.status.code(), Some(1), "a user error, not a crash");
     let stderr = String::from_utf8_lossy(&out.stderr);
