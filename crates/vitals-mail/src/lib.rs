@@ -179,12 +179,10 @@ impl Mailer {
     pub fn send(&self, mail: &Mail) -> Result<Sent, MailError> {
         let message = self.message(mail)?;
         let message_id = message_id_of(&message);
-        self.transport
-            .send(&message)
-            .map_err(|e| MailError::Send {
-                server: self.server.clone(),
-                message: chain(&e),
-            })?;
+        self.transport.send(&message).map_err(|e| MailError::Send {
+            server: self.server.clone(),
+            message: chain(&e),
+        })?;
         Ok(Sent { message_id })
     }
 
@@ -221,9 +219,8 @@ impl Mailer {
         } else {
             let mut mixed = MultiPart::mixed().multipart(body);
             for a in &mail.attachments {
-                let content_type = ContentType::parse(&a.content_type).map_err(|e| {
-                    MailError::Build(format!("{}: content type: {e}", a.filename))
-                })?;
+                let content_type = ContentType::parse(&a.content_type)
+                    .map_err(|e| MailError::Build(format!("{}: content type: {e}", a.filename)))?;
                 mixed = mixed.singlepart(
                     LettreAttachment::new(a.filename.clone()).body(a.bytes.clone(), content_type),
                 );
@@ -352,7 +349,11 @@ mod tests {
             to: vec!["nobody".into()],
             ..mail()
         };
-        assert!(mailer.render(&bad_to).unwrap_err().to_string().contains("nobody"));
+        assert!(mailer
+            .render(&bad_to)
+            .unwrap_err()
+            .to_string()
+            .contains("nobody"));
         // A port that was free a moment ago: nothing listens there.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -365,8 +366,9 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, MailError::Send { .. }), "{e}");
         assert!(
-            e.to_string()
-                .starts_with(&format!("cannot send through the SMTP server 127.0.0.1:{port}")),
+            e.to_string().starts_with(&format!(
+                "cannot send through the SMTP server 127.0.0.1:{port}"
+            )),
             "{e}"
         );
     }

@@ -83,8 +83,12 @@ fn links(public_url: Option<&str>, request: &ReportRequest) -> MailLinks {
         .as_deref()
         .map(|t| format!("&team={}", query_escape(t)))
         .unwrap_or_default();
-    let download =
-        |format: &str| format!("{base}/api/v1/report?month={}{team}&format={format}", request.month);
+    let download = |format: &str| {
+        format!(
+            "{base}/api/v1/report?month={}{team}&format={format}",
+            request.month
+        )
+    };
     MailLinks {
         dashboard: Some(format!("{base}/")),
         xlsx: Some(download("xlsx")),
@@ -126,7 +130,13 @@ fn text(model: &ReportModel, links: &MailLinks) -> String {
 
 fn file_safe(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -158,9 +168,10 @@ mod tests {
         assert_eq!(l.dashboard.as_deref(), Some("https://vitals.example.com/"));
         assert_eq!(
             l.xlsx.as_deref(),
-            Some("https://vitals.example.com/api/v1/report?month=2026-06&team=tier%202&format=xlsx")
+            Some(
+                "https://vitals.example.com/api/v1/report?month=2026-06&team=tier%202&format=xlsx"
+            )
         );
         assert!(links(None, &request).dashboard.is_none());
     }
-
 }

@@ -36,7 +36,10 @@ pub async fn run(state: Shared, mailer: Arc<Mailer>) {
                     .collect::<BTreeMap<_, _>>()
             }
             Err(e) => {
-                eprintln!("vitals serve: digests: cannot read what was sent: {}; trying again", e.body.message);
+                eprintln!(
+                    "vitals serve: digests: cannot read what was sent: {}; trying again",
+                    e.body.message
+                );
                 tokio::time::sleep(MOST_WAIT).await;
             }
         }

@@ -288,7 +288,8 @@ pub fn serve(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()
     // The digest scheduler's mailer: a wrong [smtp] or its environment stops the start.
     let mailer = match (&options.config.smtp, options.config.digests.is_empty()) {
         (Some(smtp), false) => Some(Arc::new(
-            vitals_mail::Mailer::from_config(smtp).map_err(|e| ServerError::Setup(e.to_string()))?,
+            vitals_mail::Mailer::from_config(smtp)
+                .map_err(|e| ServerError::Setup(e.to_string()))?,
         )),
         _ => None,
     };

@@ -95,9 +95,15 @@ mod tests {
     fn the_last_sent_period_is_kept_per_digest() {
         let store = Store::open_in_memory().unwrap();
         assert!(store.digest_runs().unwrap().is_empty());
-        store.record_digest_sent("monthly", "2026-05", "<a@x>").unwrap();
-        store.record_digest_sent("tier2", "2026-05", "<b@x>").unwrap();
-        store.record_digest_sent("monthly", "2026-06", "<c@x>").unwrap();
+        store
+            .record_digest_sent("monthly", "2026-05", "<a@x>")
+            .unwrap();
+        store
+            .record_digest_sent("tier2", "2026-05", "<b@x>")
+            .unwrap();
+        store
+            .record_digest_sent("monthly", "2026-06", "<c@x>")
+            .unwrap();
         let runs = store.digest_runs().unwrap();
         let periods: Vec<(&str, &str, &str)> = runs
             .iter()
@@ -105,7 +111,10 @@ mod tests {
             .collect();
         assert_eq!(
             periods,
-            [("monthly", "2026-06", "<c@x>"), ("tier2", "2026-05", "<b@x>")]
+            [
+                ("monthly", "2026-06", "<c@x>"),
+                ("tier2", "2026-05", "<b@x>")
+            ]
         );
         assert!(runs[0].sent_at.ends_with('Z'));
         assert_eq!(store.reader().unwrap().digest_runs().unwrap(), runs);

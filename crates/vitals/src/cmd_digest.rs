@@ -70,9 +70,7 @@ fn find<'c>(config: &'c Config, name: &str) -> Result<&'c DigestConfig> {
     let names = config.digests.iter().map(|d| d.name.as_str());
     let hint = match did_you_mean(name, names.clone()) {
         Some(s) => format!("; did you mean `{s}`?"),
-        None if config.digests.is_empty() => {
-            "; the configuration has no [[digests]]".to_string()
-        }
+        None if config.digests.is_empty() => "; the configuration has no [[digests]]".to_string(),
         None => format!("; digests: {}", names.collect::<Vec<_>>().join(", ")),
     };
     Err(UserError(format!("no digest `{name}`{hint}")).into())

@@ -109,7 +109,11 @@ fn parse(file: &Path) -> Value {
         .arg(file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -154,7 +158,9 @@ fn vitals(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn send(org: &Org, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut args = vec!["digest", "send", "monthly", "--db", &org.db, "--config", config];
+    let mut args = vec![
+        "digest", "send", "monthly", "--db", &org.db, "--config", config,
+    ];
     args.extend_from_slice(extra);
     vitals(args.as_slice(), env)
 }
@@ -182,7 +188,9 @@ fn june_value(html: &str, metric: &str) -> f64 {
         .unwrap_or_else(|| panic!("no row of {metric}"));
     all[row..]
         .iter()
-        .find(|(name, a)| name == "td" && a.get("data-month").map(String::as_str) == Some("2026-06"))
+        .find(|(name, a)| {
+            name == "td" && a.get("data-month").map(String::as_str) == Some("2026-06")
+        })
         .and_then(|(_, a)| a.get("data-value"))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no June value of {metric}"))
@@ -190,7 +198,9 @@ fn june_value(html: &str, metric: &str) -> f64 {
 
 #[test]
 fn a_digest_reaches_a_real_smtp_server_and_the_dry_run_writes_the_same_message() {
-    let Some(sink) = Sink::start(None) else { return };
+    let Some(sink) = Sink::start(None) else {
+        return;
+    };
     let (org, config) = org_with_digest(sink.port, "0 8 1 * *");
     let said = assert_ok(&send(&org, &config, &[], &[]));
     assert!(said.contains("sent digest monthly (2026-06)"), "{said}");
@@ -201,20 +211,29 @@ fn a_digest_reaches_a_real_smtp_server_and_the_dry_run_writes_the_same_message()
         serde_json::json!(["lead@example.com", "ops@example.com"])
     );
     let mail = parse(&received[0]);
-    assert!(mail["subject"].as_str().unwrap().contains("June 2026"), "{mail}");
+    assert!(
+        mail["subject"].as_str().unwrap().contains("June 2026"),
+        "{mail}"
+    );
     assert_eq!(mail["idempotency_key"], "digest:monthly:2026-06");
     assert_eq!(mail["content_type"], "multipart/mixed");
 
     // The HTML part: the report's numbers, equal to `vitals query`'s; mail-safe.
     let html = mail["html"].as_str().expect("an HTML part");
     for unsafe_part in ["<script", "<form", "<input", "<img"] {
-        assert!(!html.contains(unsafe_part), "{unsafe_part} in the mail's HTML");
+        assert!(
+            !html.contains(unsafe_part),
+            "{unsafe_part} in the mail's HTML"
+        );
     }
     for metric in ["ticket_volume", "csat"] {
         let query = org.query(metric, &[], "2026-06-01", "2026-07-01");
         let expected = value_in(&query, &[], metric, "value").unwrap();
         let shown = june_value(html, metric);
-        assert!(close(shown, expected), "{metric}: mail {shown}, query {expected}");
+        assert!(
+            close(shown, expected),
+            "{metric}: mail {shown}, query {expected}"
+        );
     }
     let links: Vec<String> = tags(html)
         .into_iter()
@@ -222,10 +241,16 @@ fn a_digest_reaches_a_real_smtp_server_and_the_dry_run_writes_the_same_message()
         .collect();
     assert!(!links.is_empty(), "the mail links to the dashboard");
     for link in &links {
-        assert!(link.starts_with("https://vitals.example.com/"), "{link} is not absolute");
+        assert!(
+            link.starts_with("https://vitals.example.com/"),
+            "{link} is not absolute"
+        );
     }
     let text = mail["text"].as_str().expect("a text part");
-    assert!(text.contains("Customer service report — June 2026"), "{text}");
+    assert!(
+        text.contains("Customer service report — June 2026"),
+        "{text}"
+    );
 
     // The workbook attachment opens.
     let attachments = mail["attachments"].as_array().unwrap();
@@ -238,40 +263,79 @@ fn a_digest_reaches_a_real_smtp_server_and_the_dry_run_writes_the_same_message()
 
     // The dry run: the same message in a file, nothing sent.
     let eml = org.dir.path().join("digest.eml");
-    let said = assert_ok(&send(&org, &config, &["--dry-run", "--out", &eml.display().to_string()], &[]));
+    let said = assert_ok(&send(
+        &org,
+        &config,
+        &["--dry-run", "--out", &eml.display().to_string()],
+        &[],
+    ));
     assert!(said.contains("nothing was sent"), "{said}");
     let dry = parse(&eml);
-    for key in ["subject", "message_id", "idempotency_key", "to", "text", "html"] {
+    for key in [
+        "subject",
+        "message_id",
+        "idempotency_key",
+        "to",
+        "text",
+        "html",
+    ] {
         assert_eq!(dry[key], mail[key], "{key} differs in the dry run");
     }
-    assert_eq!(dry["attachments"][0]["filename"], attachments[0]["filename"]);
+    assert_eq!(
+        dry["attachments"][0]["filename"],
+        attachments[0]["filename"]
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(sink.messages().len(), 1, "the dry run sent nothing");
 }
 
 #[test]
 fn credentials_come_from_the_environment_and_a_down_server_is_a_clear_error() {
-    let Some(sink) = Sink::start(Some("digest-user:s3cret")) else { return };
+    let Some(sink) = Sink::start(Some("digest-user:s3cret")) else {
+        return;
+    };
     let (org, config) = org_with_digest(sink.port, "0 8 1 * *");
     let refused = send(&org, &config, &[], &[]);
-    assert_eq!(refused.status.code(), Some(1), "refused without credentials");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "refused without credentials"
+    );
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains(&format!("cannot send through the SMTP server 127.0.0.1:{}", sink.port)), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot send through the SMTP server 127.0.0.1:{}",
+            sink.port
+        )),
+        "{stderr}"
+    );
     let only_user = send(&org, &config, &[], &[("VITALS_SMTP_USER", "digest-user")]);
     assert_eq!(only_user.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&only_user.stderr).contains("VITALS_SMTP_PASSWORD is not"));
-    let env = [("VITALS_SMTP_USER", "digest-user"), ("VITALS_SMTP_PASSWORD", "s3cret")];
+    let env = [
+        ("VITALS_SMTP_USER", "digest-user"),
+        ("VITALS_SMTP_PASSWORD", "s3cret"),
+    ];
     assert_ok(&send(&org, &config, &[], &env));
     let received = sink.wait_for(1);
     assert_eq!(sink.envelope(&received[0])["login"], "digest-user");
 
     // Nothing listens on a port that was free a moment ago.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let down = digest_config(&org, port, "0 8 1 * *");
     let out = send(&org, &down, &[], &[]);
     assert_eq!(out.status.code(), Some(1), "a user error, not a crash");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("cannot send through the SMTP server 127.0.0.1:{port}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot send through the SMTP server 127.0.0.1:{port}"
+        )),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -279,14 +343,20 @@ fn credentials_come_from_the_environment_and_a_down_server_is_a_clear_error() {
 fn wait_for_log(server: &Server, line: &str) {
     let start = Instant::now();
     while !server.log().contains(line) {
-        assert!(start.elapsed() < Duration::from_secs(120), "no `{line}` in:\n{}", server.log());
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no `{line}` in:\n{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 #[test]
 fn serve_sends_a_due_digest_once_and_not_again_after_a_restart() {
-    let Some(sink) = Sink::start(None) else { return };
+    let Some(sink) = Sink::start(None) else {
+        return;
+    };
     // Due every minute: the latest run reports on June, which is sent once.
     let (org, config) = org_with_digest(sink.port, "* * * * *");
     let options = Options {
@@ -298,8 +368,14 @@ fn serve_sends_a_due_digest_once_and_not_again_after_a_restart() {
     wait_for_log(&first, "digest monthly: 2026-06 sent to");
     sink.wait_for(1);
     first.stop();
-    let list = assert_ok(&vitals(&["digest", "list", "--db", &org.db, "--config", &config], &[]));
-    assert!(list.contains("2026-06 ("), "the last sent period is listed:\n{list}");
+    let list = assert_ok(&vitals(
+        &["digest", "list", "--db", &org.db, "--config", &config],
+        &[],
+    ));
+    assert!(
+        list.contains("2026-06 ("),
+        "the last sent period is listed:\n{list}"
+    );
     let second = Server::start_with(&db, options);
     wait_for_log(&second, "digest monthly: 2026-06 was sent already");
     second.stop();

@@ -68,7 +68,10 @@ impl SmtpConfig {
             message,
         };
         if self.host.trim().is_empty() {
-            return Err(invalid("host", "required: the SMTP server's host name".into()));
+            return Err(invalid(
+                "host",
+                "required: the SMTP server's host name".into(),
+            ));
         }
         if self.port == Some(0) {
             return Err(invalid("port", "0: expected a port from 1 to 65535".into()));
@@ -232,7 +235,10 @@ fn check_address(text: &str) -> Result<(), String> {
 
 /// Checks `[smtp]` and `[[digests]]`: each digest valid, names unique, and a server to send
 /// through when any digest exists.
-pub(super) fn check(smtp: Option<&SmtpConfig>, digests: &[DigestConfig]) -> Result<(), ConfigError> {
+pub(super) fn check(
+    smtp: Option<&SmtpConfig>,
+    digests: &[DigestConfig],
+) -> Result<(), ConfigError> {
     if let Some(s) = smtp {
         s.check()?;
     }
@@ -315,23 +321,32 @@ mod tests {
         let e = parse("[[digests]]\nname = 'd'\nschedule = '0 8 1 * *'\nrecipients = ['nobody']\n")
             .unwrap_err();
         assert!(e.to_string().contains("not a mail address"), "{e}");
-        let twice = "[[digests]]\nname = 'd'\nschedule = '0 8 1 * *'\nrecipients = ['a@example.com']\n";
+        let twice =
+            "[[digests]]\nname = 'd'\nschedule = '0 8 1 * *'\nrecipients = ['a@example.com']\n";
         let e = parse(&format!("{twice}{twice}")).unwrap_err();
         assert!(e.to_string().contains("another digest"), "{e}");
         let e = Config::parse(twice, "t").unwrap_err();
         assert!(e.to_string().contains("need an [smtp] section"), "{e}");
-        let e = parse("[[digests]]\nname = 'd'\nschedule = '0 8 1 * *'\nrecipient = ['a@example.com']\n")
-            .unwrap_err();
-        assert!(e.to_string().contains("did you mean `digests[0].recipients`"), "{e}");
+        let e = parse(
+            "[[digests]]\nname = 'd'\nschedule = '0 8 1 * *'\nrecipient = ['a@example.com']\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("did you mean `digests[0].recipients`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn smtp_is_checked_and_credentials_stay_out_of_the_file() {
         let e = Config::parse("[smtp]\nhost = 'h'\nfrom = 'x'\n", "t").unwrap_err();
         assert!(e.to_string().contains("smtp.from"), "{e}");
-        let e = Config::parse("[smtp]\nhost = 'h'\nfrom = 'a@b.c'\ntls = 'ssl'\n", "t").unwrap_err();
+        let e =
+            Config::parse("[smtp]\nhost = 'h'\nfrom = 'a@b.c'\ntls = 'ssl'\n", "t").unwrap_err();
         assert!(e.to_string().contains("ssl"), "{e}");
-        let e = Config::parse("[smtp]\nhost = 'h'\nfrom = 'a@b.c'\npassword = 's'\n", "t").unwrap_err();
+        let e =
+            Config::parse("[smtp]\nhost = 'h'\nfrom = 'a@b.c'\npassword = 's'\n", "t").unwrap_err();
         assert!(e.to_string().contains(SMTP_PASSWORD_ENV), "{e}");
         let e = Config::parse("[smtp]\nhots = 'h'\n", "t").unwrap_err();
         assert!(e.to_string().contains("did you mean `smtp.host`"), "{e}");
@@ -341,14 +356,21 @@ mod tests {
     fn runs_follow_the_cron_in_the_zone_and_report_the_last_complete_month() {
         let c = parse("[reporting]\ntimezone = 'Europe/Helsinki'\n[[digests]]\nname = 'm'\nschedule = '0 8 1 * *'\nrecipients = ['a@example.com']\n").unwrap();
         let (d, zone) = (&c.digests[0], c.reporting_zone());
-        let now = DateTime::parse_from_rfc3339("2026-07-01T04:59:00Z").unwrap().to_utc();
+        let now = DateTime::parse_from_rfc3339("2026-07-01T04:59:00Z")
+            .unwrap()
+            .to_utc();
         // 08:00 in Helsinki on 1 July is 05:00 UTC: a minute before, June's run is not due yet.
         assert_eq!(d.due_period(now, zone).as_deref(), Some("2026-05"));
         let next = d.next_run(now, zone).unwrap();
         assert_eq!(next.to_rfc3339(), "2026-07-01T08:00:00+03:00");
         assert_eq!(d.period_at(next), "2026-06");
-        let later = DateTime::parse_from_rfc3339("2026-07-01T05:00:00Z").unwrap().to_utc();
+        let later = DateTime::parse_from_rfc3339("2026-07-01T05:00:00Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(d.due_period(later, zone).as_deref(), Some("2026-06"));
-        assert_eq!(last_complete_month(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()), "2025-12");
+        assert_eq!(
+            last_complete_month(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()),
+            "2025-12"
+        );
     }
 }
