@@ -24,13 +24,7 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS vitals_digest_runs (name VARCHA
      period VARCHAR NOT NULL, sent_at TIMESTAMP NOT NULL, message_id VARCHAR NOT NULL)";
 
 fn runs(conn: &Connection) -> Result<Vec<DigestRun>, StoreError> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'vitals_digest_runs'",
-            [],
-            |r| r.get(0),
-        )
-        .context(|| "looking for the digest runs table".into())?;
+    let exists = crate::table_exists(conn, "vitals_digest_runs")?;
     if !exists {
         return Ok(Vec::new());
     }
