@@ -81,20 +81,21 @@ async fn tick(
     }
     match deliver(state, mailer, digest, &period).await {
         Ok(message_id) => {
-            eprintln!(
-                "vitals serve: digest {name}: {period} sent to {} ({message_id})",
-                digest.recipients.join(", ")
-            );
-            let (n, p) = (name.clone(), period.clone());
+            // Recorded before it is logged: once the log says "sent", a restart knows it.
+            let (n, p, id) = (name.clone(), period.clone(), message_id.clone());
             let recorded = state
                 .writer
-                .run(move |store| store.record_digest_sent(&n, &p, &message_id))
+                .run(move |store| store.record_digest_sent(&n, &p, &id))
                 .await;
-            if !matches!(recorded, Ok(Ok(()))) {
-                eprintln!(
-                    "vitals serve: digest {name}: {period} was sent but not recorded; a restart sends it again"
-                );
-            }
+            eprintln!(
+                "vitals serve: digest {name}: {period} sent to {} ({message_id}){}",
+                digest.recipients.join(", "),
+                if matches!(recorded, Ok(Ok(()))) {
+                    ""
+                } else {
+                    "; not recorded in the store: a restart sends it again"
+                }
+            );
             sent.insert(name.clone(), period);
         }
         Err(e) => eprintln!(
