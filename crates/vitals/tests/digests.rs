@@ -109,12 +109,7 @@ fn parse(file: &Path) -> Value {
         .arg(file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&assert_ok(&out)).unwrap()
 }
 
 /// A generated organisation with a configuration whose `[smtp]` points at `port` and whose
