@@ -2,7 +2,8 @@
 //! send` delivers the month's report — the HTML part carries the report's numbers, equal to
 //! `vitals query`'s, with no script and only absolute links; the workbook attachment opens —
 //! and `--dry-run` writes the same message to a file and sends nothing; credentials from the
-//! environment reach the server; a down server is a clear error; `vitals serve` sends a due
+//! environment reach the server; a down server is a clear error; a team digest reports the
+//! team; `vitals serve` sends a due
 //! digest once, and not again after a `kill -9` and a restart. The clock is `VITALS_NOW` (2026-07-15): the
 //! last complete month is June 2026.
 
@@ -116,12 +117,13 @@ fn parse(file: &Path) -> Value {
 /// one digest (`monthly`, every recipient below) runs on `schedule`.
 fn org_with_digest(port: u16, schedule: &str) -> (Org, String) {
     let org = Org::new("600");
-    let config = digest_config(&org, port, schedule);
+    let config = digest_config(&org, port, schedule, "");
     (org, config)
 }
 
-/// Writes the organisation's configuration with `[smtp]` at `port` and the digest; its path.
-fn digest_config(org: &Org, port: u16, schedule: &str) -> String {
+/// Writes the organisation's configuration with `[smtp]` at `port` and the digest (with
+/// `extra` keys); its path.
+fn digest_config(org: &Org, port: u16, schedule: &str, extra: &str) -> String {
     let generated = std::fs::read_to_string(&org.config).unwrap();
     let text = generated.replacen(
         "[reporting]\n",
@@ -129,10 +131,13 @@ fn digest_config(org: &Org, port: u16, schedule: &str) -> String {
         1,
     ) + &format!(
         "\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"vitals <vitals@example.com>\"\ntimeout_secs = 20\n\n\
-         [[digests]]\nname = \"monthly\"\nschedule = \"{schedule}\"\nrecipients = [\"lead@example.com\", \"Ops <ops@example.com>\"]\n"
+         [[digests]]\nname = \"monthly\"\nschedule = \"{schedule}\"\nrecipients = [\"lead@example.com\", \"Ops <ops@example.com>\"]\n{extra}\n"
     );
     assert!(text.contains("public_url"), "no [reporting] in {generated}");
-    let config = org.dir.path().join(format!("digests-{port}.toml"));
+    let config = org
+        .dir
+        .path()
+        .join(format!("digests-{port}{}.toml", extra.len()));
     std::fs::write(&config, text).unwrap();
     config.display().to_string()
 }
@@ -321,7 +326,7 @@ fn credentials_come_from_the_environment_and_a_down_server_is_a_clear_error() {
         .local_addr()
         .unwrap()
         .port();
-    let down = digest_config(&org, port, "0 8 1 * *");
+    let down = digest_config(&org, port, "0 8 1 * *", "");
     let out = send(&org, &down, &[], &[]);
     assert_eq!(out.status.code(), Some(1), "a user error, not a crash");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -376,4 +381,52 @@ fn serve_sends_a_due_digest_once_and_not_again_after_a_restart() {
         "the last sent period is listed:\n{list}"
     );
     assert_eq!(sink.messages().len(), 1, "June was sent once");
+}
+
+#[test]
+fn a_team_digest_reports_the_team() {
+    let Some(sink) = Sink::start(None) else {
+        return;
+    };
+    let org = Org::new("600");
+    let config = digest_config(&org, sink.port, "0 8 1 * *", "team = \"tier2\"");
+    let eml = org.dir.path().join("team.eml");
+    let eml_s = eml.display().to_string();
+    assert_ok(&send(&org, &config, &["--dry-run", "--out", &eml_s], &[]));
+    let mail = parse(&eml);
+    assert!(
+        mail["subject"].as_str().unwrap().contains("team tier2"),
+        "{mail}"
+    );
+    assert_eq!(
+        mail["attachments"][0]["filename"],
+        "vitals-report-2026-06-tier2.xlsx"
+    );
+    let query = assert_ok(&vitals(
+        &[
+            "query",
+            "--db",
+            &org.db,
+            "--config",
+            &org.config,
+            "--json",
+            "--metric",
+            "ticket_volume",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-07-01",
+            "--filter",
+            "ticket:team=tier2",
+        ],
+        &[],
+    ));
+    let query: Value = serde_json::from_str(&query).unwrap();
+    let expected = value_in(&query, &[], "ticket_volume", "value").unwrap();
+    let shown = june_value(mail["html"].as_str().unwrap(), "ticket_volume");
+    assert!(
+        close(shown, expected),
+        "tier2's June: mail {shown}, query {expected}"
+    );
+    assert_eq!(sink.messages().len(), 0, "a dry run sends nothing");
 }
