@@ -3,9 +3,8 @@
 //! `vitals query`'s, with no script and only absolute links; the workbook attachment opens —
 //! and `--dry-run` writes the same message to a file and sends nothing; credentials from the
 //! environment reach the server; a down server is a clear error; a team digest reports the
-//! team; `vitals serve` sends a due
-//! digest once, and not again after a `kill -9` and a restart. The clock is `VITALS_NOW` (2026-07-15): the
-//! last complete month is June 2026.
+//! team; `vitals serve` sends a due digest once, and not again after a `kill -9` and a
+//! restart. The clock is `VITALS_NOW` (2026-07-15): the last complete month is June 2026.
 
 mod common;
 mod report_common;

@@ -233,12 +233,18 @@ fn check_address(text: &str) -> Result<(), String> {
     }
 }
 
-/// Checks `[smtp]` and `[[digests]]`: each digest valid, names unique, and a server to send
-/// through when any digest exists.
-pub(super) fn check(
-    smtp: Option<&SmtpConfig>,
-    digests: &[DigestConfig],
-) -> Result<(), ConfigError> {
+/// Checks `[smtp]`, `[[digests]]` and `reporting.public_url`: each digest valid, names
+/// unique, a server to send through when any digest exists, and links absolute.
+pub(super) fn check(config: &super::Config) -> Result<(), ConfigError> {
+    if let Some(url) = &config.reporting.public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                key: "reporting.public_url".into(),
+                message: format!("`{url}`: expected an absolute http:// or https:// address"),
+            });
+        }
+    }
+    let (smtp, digests) = (config.smtp.as_ref(), &config.digests);
     if let Some(s) = smtp {
         s.check()?;
     }
@@ -348,6 +354,8 @@ mod tests {
         let e =
             Config::parse("[smtp]\nhost = 'h'\nfrom = 'a@b.c'\npassword = 's'\n", "t").unwrap_err();
         assert!(e.to_string().contains(SMTP_PASSWORD_ENV), "{e}");
+        let e = Config::parse("[reporting]\npublic_url = 'vitals.example.com'\n", "t").unwrap_err();
+        assert!(e.to_string().contains("reporting.public_url"), "{e}");
         let e = Config::parse("[smtp]\nhots = 'h'\n", "t").unwrap_err();
         assert!(e.to_string().contains("did you mean `smtp.host`"), "{e}");
     }

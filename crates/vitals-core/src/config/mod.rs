@@ -337,15 +337,7 @@ impl Config {
                 message,
             })?;
         }
-        if let Some(url) = &self.reporting.public_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError::Invalid {
-                    key: "reporting.public_url".into(),
-                    message: format!("`{url}`: expected an absolute http:// or https:// address"),
-                });
-            }
-        }
-        delivery::check(self.smtp.as_ref(), &self.digests)?;
+        delivery::check(self)?;
         self.derivation_rules()?;
         self.targets()?;
         self.engagement.check()?;
