@@ -26,7 +26,7 @@ use vitals_query::{Annotation, Engine, NewAnnotation, OperationalReads};
 pub use columns::{Columns, RecordColumns, BATCH_ROWS};
 pub use error::{BackendError, CommitError};
 pub use model::{
-    CommitOutcome, Derivation, DerivationInputs, EntityRecords, MergeCounts, SurveyLink,
+    CommitOutcome, Derivation, DerivationInputs, DigestRun, EntityRecords, MergeCounts, SurveyLink,
 };
 pub use tokens::{Scope, TokenInfo};
 
@@ -138,6 +138,14 @@ pub trait Admin {
 
     /// Deletes an annotation; false when there is no such annotation.
     fn delete_annotation(&self, id: i64) -> Result<bool, BackendError>;
+
+    /// Records that digest `name` sent `period` as `message_id` (replacing its earlier record).
+    fn record_digest_sent(
+        &self,
+        name: &str,
+        period: &str,
+        message_id: &str,
+    ) -> Result<(), BackendError>;
 }
 
 /// The read seam: a handle that never writes, answering the query library's statements and
@@ -157,6 +165,9 @@ pub trait Reader: Engine + OperationalReads + Send {
     /// The survey link with this id, if any (the answer page shows it before anything is
     /// written).
     fn survey_link(&self, link_id: &str) -> Result<Option<SurveyLink>, BackendError>;
+
+    /// Every digest's last sent period, by name (none in a store that never sent one).
+    fn digest_runs(&self) -> Result<Vec<DigestRun>, BackendError>;
 }
 
 /// Stops what a [`Reader`] runs, from any thread, until the reader is rearmed.

@@ -97,3 +97,16 @@ pub struct SurveyLink {
     /// When it was answered (UTC µs), if it was.
     pub used_us: Option<i64>,
 }
+
+/// The last period a digest sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestRun {
+    /// The digest's name.
+    pub name: String,
+    /// The period sent (`YYYY-MM`).
+    pub period: String,
+    /// When, RFC 3339 in UTC.
+    pub sent_at: String,
+    /// The message's `Message-ID`.
+    pub message_id: String,
+}

@@ -3,10 +3,13 @@
 //! minijinja template. The default template is embedded; `--template DIR` reads
 //! `DIR/report.html` instead (`vitals report --write-template DIR` writes the default there to
 //! start from). Every number carries its machine-readable value in `data-*` attributes.
+//! [`render_mail_html`] renders the default template as a mail body: no script or form (mail
+//! clients drop them), the charts inline SVG, and absolute links to the server.
 
 use std::path::Path;
 
 use minijinja::{context, Environment, Value};
+use serde::Serialize;
 
 use crate::model::ReportModel;
 use crate::svg::line_chart;
@@ -36,10 +39,35 @@ fn whole(value: Value) -> Value {
     }
 }
 
+/// The absolute links of a report sent by mail (empty without `reporting.public_url`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MailLinks {
+    /// The dashboard.
+    pub dashboard: Option<String>,
+    /// The report's workbook download.
+    pub xlsx: Option<String>,
+    /// The report's HTML (with its calculator) download.
+    pub html: Option<String>,
+}
+
 /// Renders the report as HTML with the default template or `DIR/report.html`.
 pub fn render_html(
     model: &ReportModel,
     template_dir: Option<&Path>,
+) -> Result<String, ReportError> {
+    render(model, template_dir, None)
+}
+
+/// Renders the report with the default template as the body of an e-mail: no script or form,
+/// and `links` (absolute) to the dashboard and the downloads.
+pub fn render_mail_html(model: &ReportModel, links: &MailLinks) -> Result<String, ReportError> {
+    render(model, None, Some(links))
+}
+
+fn render(
+    model: &ReportModel,
+    template_dir: Option<&Path>,
+    mail: Option<&MailLinks>,
 ) -> Result<String, ReportError> {
     let source = match template_dir {
         Some(dir) => std::fs::read_to_string(dir.join(TEMPLATE_FILE)).map_err(|e| {
@@ -74,6 +102,7 @@ pub fn render_html(
                 category_chart => Value::from_safe_string(categories),
                 channel_chart => Value::from_safe_string(channels),
                 calculators_json => Value::from_safe_string(calculators.replace("</", "<\\/")),
+                mail => mail.map(|m| Value::from(minijinja::value::Serde(m))),
             })
         })
         .map_err(|e| ReportError::Template(format!("{e:#}")))

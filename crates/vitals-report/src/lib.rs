@@ -3,12 +3,13 @@
 //! `vitals_query` (`run_query`, `spikes`, `staffing`) — and the renderers lay it out:
 //! [`render_xlsx`] (a workbook with native charts and a live calculator) and [`render_html`]
 //! (one self-contained page from an overridable template). The CLI (`vitals report`) and the
-//! server call the same functions.
+//! server call the same functions; [`digest::compose`] makes a digest's mail of them.
 #![deny(missing_docs)]
 
 mod build;
 pub mod calculator;
 mod cells;
+pub mod digest;
 pub mod format;
 pub mod html;
 pub mod model;
@@ -21,7 +22,7 @@ mod xlsx_moved;
 mod xlsx_numbers;
 
 pub use build::{build, ReportRequest};
-pub use html::{render_html, write_default_template};
+pub use html::{render_html, render_mail_html, write_default_template, MailLinks};
 pub use model::ReportModel;
 pub use xlsx::render_xlsx;
 

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod digests;
 pub mod error;
 pub mod insights;
 pub mod listen;
@@ -285,6 +286,14 @@ pub fn serve(
              or POST /api/v1/tokens."
         );
     }
+    // The digest scheduler's mailer: a wrong [smtp] or its environment stops the start.
+    let mailer = match (&options.config.smtp, options.config.digests.is_empty()) {
+        (Some(smtp), false) => Some(Arc::new(
+            vitals_mail::Mailer::from_config(smtp)
+                .map_err(|e| ServerError::Setup(e.to_string()))?,
+        )),
+        _ => None,
+    };
     let tokens = admin.tokens()?;
     let key = admin.survey_link_key()?;
     let reader = backend.reader()?;
@@ -317,6 +326,9 @@ pub fn serve(
             ));
         }
         ready(addr);
+        if let Some(mailer) = mailer {
+            tokio::spawn(digests::run(state.clone(), mailer));
+        }
         let connections = state.limits.connections;
         listen::serve(listener, router(state), connections, shutdown()).await;
         Ok(())

@@ -11,13 +11,7 @@ use crate::{Reader, Store};
 
 /// Every annotation, by date then id; none when the table does not exist yet.
 fn list(conn: &Connection) -> Result<Vec<Annotation>, StoreError> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'vitals_annotations'",
-            [],
-            |r| r.get(0),
-        )
-        .context(|| "looking for the annotations table".into())?;
+    let exists = crate::table_exists(conn, "vitals_annotations")?;
     if !exists {
         return Ok(Vec::new());
     }

@@ -5,8 +5,8 @@
 
 use vitals_backend::{
     Admin, Backend, BackendError, CommitError, CommitOutcome, Derivation, DerivationInputs,
-    EntityRecords, Interrupt, MergeCounts, RecordColumns, RecordSink, Scope, SurveyLink, TokenInfo,
-    Writer,
+    DigestRun, EntityRecords, Interrupt, MergeCounts, RecordColumns, RecordSink, Scope, SurveyLink,
+    TokenInfo, Writer,
 };
 use vitals_core::records::{Entity, Record};
 use vitals_query::sla::OpenSlaTarget;
@@ -144,6 +144,15 @@ impl Admin for Store {
     fn delete_annotation(&self, id: i64) -> Result<bool, BackendError> {
         Ok(Store::delete_annotation(self, id)?)
     }
+
+    fn record_digest_sent(
+        &self,
+        name: &str,
+        period: &str,
+        message_id: &str,
+    ) -> Result<(), BackendError> {
+        Ok(Store::record_digest_sent(self, name, period, message_id)?)
+    }
 }
 
 impl OperationalReads for Reader {
@@ -175,6 +184,10 @@ impl vitals_backend::Reader for Reader {
 
     fn survey_link(&self, link_id: &str) -> Result<Option<SurveyLink>, BackendError> {
         Ok(Reader::survey_link(self, link_id)?)
+    }
+
+    fn digest_runs(&self) -> Result<Vec<DigestRun>, BackendError> {
+        Ok(Reader::digest_runs(self)?)
     }
 }
 

@@ -12,6 +12,7 @@
 mod annotations;
 mod backend;
 mod derive;
+mod digests;
 mod error;
 mod first_import;
 mod interrupt;
@@ -188,6 +189,17 @@ pub const QUERY_MEMORY: &str = "4GB";
 pub const WRITE_MEMORY: &str = "400MB";
 
 /// Caps the engine's memory at `VITALS_MEMORY_LIMIT`, else at `default`.
+/// Whether the store has a table of this name (bookkeeping tables created on first use).
+pub(crate) fn table_exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    use crate::error::Context;
+    conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ?",
+        [name],
+        |r| r.get(0),
+    )
+    .context(|| format!("looking for the table {name}"))
+}
+
 pub(crate) fn set_memory_limit(conn: &Connection, default: &str) -> Result<(), StoreError> {
     let limit = std::env::var("VITALS_MEMORY_LIMIT").unwrap_or_else(|_| default.into());
     conn.execute_batch(&format!("SET memory_limit = '{}'", limit.replace('\'', "")))

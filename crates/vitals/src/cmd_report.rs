@@ -112,7 +112,8 @@ pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
     Ok(())
 }
 
-fn user_or_internal(e: vitals_report::ReportError) -> anyhow::Error {
+/// A report error as the user's (exit 1) or internal (exit 2).
+pub(crate) fn user_or_internal(e: vitals_report::ReportError) -> anyhow::Error {
     if e.is_user_error() {
         UserError(e.to_string()).into()
     } else {

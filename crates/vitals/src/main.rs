@@ -6,6 +6,7 @@ mod backend;
 mod cmd_calc;
 mod cmd_demo;
 mod cmd_derive;
+mod cmd_digest;
 mod cmd_explain;
 mod cmd_import;
 mod cmd_query;
@@ -62,6 +63,9 @@ enum Command {
     Token(cmd_serve::TokenArgs),
     /// Write the monthly report (XLSX and HTML): `vitals report --month 2026-03`.
     Report(cmd_report::ReportArgs),
+    /// Mail the report on a schedule (`[[digests]]`): `vitals digest send NAME [--dry-run]`,
+    /// `vitals digest list`; `vitals serve` sends them when due.
+    Digest(cmd_digest::DigestArgs),
     /// Days far above the usual level for their weekday (`--by ticket:category`).
     Spikes(cmd_volume::SpikesArgs),
     /// Store an annotation for a date: `vitals annotate 2026-03-14 "Product launch"`.
@@ -109,6 +113,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => cmd_demo::demo(args, &config),
         Command::Generate(args) => cmd_demo::generate(args),
         Command::Report(args) => cmd_report::run(args, &config),
+        Command::Digest(args) => cmd_digest::run(args, &config),
         Command::Spikes(args) => cmd_volume::spikes(args, &config),
         Command::Annotate(args) => cmd_volume::annotate(args, &config),
         Command::Annotations(args) => cmd_volume::annotations(args, &config),

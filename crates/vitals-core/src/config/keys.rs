@@ -42,7 +42,7 @@ const fn named(shape: &'static Shape) -> Shape {
     }
 }
 
-const REPORTING: Shape = fixed(&[("timezone", V)]);
+const REPORTING: Shape = fixed(&[("timezone", V), ("public_url", V)]);
 const STATISTICS: Shape = fixed(&[("min_sample", V), ("min_agent_sample", V)]);
 const CALLS: Shape = fixed(&[("service_level_secs", V), ("abandon_grace_secs", V)]);
 const SURVEY: Shape = fixed(&[
@@ -129,6 +129,21 @@ const LIMITS: Shape = fixed(&[
 ]);
 
 const STORE: Shape = fixed(&[("engine", V)]);
+const SMTP: Shape = fixed(&[
+    ("host", V),
+    ("port", V),
+    ("tls", V),
+    ("from", V),
+    ("timeout_secs", V),
+]);
+const DIGEST: Shape = fixed(&[
+    ("name", V),
+    ("schedule", V),
+    ("recipients", V),
+    ("team", V),
+    ("period", V),
+    ("formats", V),
+]);
 
 /// The whole file.
 pub(super) const FILE: Shape = fixed(&[
@@ -147,6 +162,8 @@ pub(super) const FILE: Shape = fixed(&[
     ("import", IMPORT),
     ("limits", LIMITS),
     ("store", STORE),
+    ("smtp", SMTP),
+    ("digests", Shape::List(&DIGEST)),
 ]);
 
 /// A key as written in a dotted path: bare when it can be, else quoted.
@@ -234,6 +251,7 @@ mod tests {
     const EVERY_KEY: &str = r#"
 [reporting]
 timezone = "Europe/Helsinki"
+public_url = "https://vitals.example.com"
 [statistics]
 min_sample = 20
 min_agent_sample = 5
@@ -305,6 +323,19 @@ max_span_days = 3660
 max_buckets = 400
 max_result_rows = 10000
 query_timeout_secs = 30
+[smtp]
+host = "mail.example.com"
+port = 2525
+tls = "none"
+from = "vitals <vitals@example.com>"
+timeout_secs = 10
+[[digests]]
+name = "monthly"
+schedule = "0 8 1 * *"
+recipients = ["lead@example.com"]
+team = "tier2"
+period = "month"
+formats = ["html", "xlsx"]
 "#;
 
     #[test]
@@ -316,6 +347,8 @@ query_timeout_secs = 30
         assert_eq!(c.import.max_columns, 500);
         assert_eq!(c.import.max_field_chars, 1000);
         assert_eq!(c.limits.max_buckets, 400);
+        assert_eq!(c.smtp.as_ref().map(|s| s.port()), Some(2525));
+        assert_eq!(c.digests[0].team.as_deref(), Some("tier2"));
         let bots: Vec<String> = c
             .import
             .zendesk

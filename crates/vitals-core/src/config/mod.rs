@@ -1,11 +1,18 @@
 //! `vitals.toml`: the configuration model, its defaults and loading (defaults → file →
 //! `VITALS_*` environment). A key the model does not know is an error naming the file, the
 //! key's dotted path and the nearest known key (`keys.rs` holds the schema). SLA policies,
-//! targets, rubrics, engagement weights and attribution live in `sections.rs`.
+//! targets, rubrics, engagement weights and attribution live in `sections.rs`; the SMTP server
+//! and digests in `delivery.rs`.
 
+mod delivery;
 mod keys;
 mod sections;
 mod store;
+
+pub use delivery::{
+    last_complete_month, now, DigestConfig, DigestFormat, DigestPeriod, SmtpConfig, TlsMode,
+    SMTP_PASSWORD_ENV, SMTP_USER_ENV,
+};
 
 pub use sections::{
     parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, ImportConfig,
@@ -105,6 +112,10 @@ pub struct Config {
     pub limits: QueryLimits,
     /// The engine that keeps the data.
     pub store: StoreConfig,
+    /// The SMTP server mail is sent through.
+    pub smtp: Option<SmtpConfig>,
+    /// Reports mailed on a schedule.
+    pub digests: Vec<DigestConfig>,
 }
 
 /// `[clv]`.
@@ -205,6 +216,9 @@ pub struct TeamConfig {
 pub struct Reporting {
     /// Default IANA zone for buckets and `--from`/`--to`.
     pub timezone: Option<String>,
+    /// The address people open `vitals serve` at (`https://vitals.example.com`): mail links
+    /// to it.
+    pub public_url: Option<String>,
 }
 
 /// `[surveys.NAME]`.
@@ -313,6 +327,7 @@ impl Config {
             message: e.to_string(),
         };
         let value: toml::Value = toml::from_str(text).map_err(parse_error)?;
+        delivery::refuse_credentials(&value)?;
         keys::check(&keys::FILE, &value, "", origin)?;
         let config: Config = toml::from_str(text).map_err(parse_error)?;
         config.check()?;
@@ -326,6 +341,7 @@ impl Config {
                 message,
             })?;
         }
+        delivery::check(self)?;
         self.derivation_rules()?;
         self.targets()?;
         self.engagement.check()?;
