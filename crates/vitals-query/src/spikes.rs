@@ -141,6 +141,14 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// The median of `values` and 1.4826 × their median absolute deviation (the robust
+/// equivalent of a standard deviation); `values` must not be empty.
+pub fn robust_centre(values: &mut [f64]) -> (f64, f64) {
+    let centre = median(values);
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - centre).abs()).collect();
+    (centre, 1.4826 * median(&mut deviations))
+}
+
 /// A day judged against its baseline: `(expected, spread, baseline days)`, or `None` when the
 /// baseline is too short.
 pub fn baseline(
@@ -157,10 +165,8 @@ pub fn baseline(
     if values.len() < params.min_baseline {
         return None;
     }
-    let expected = median(&mut values);
-    let mut deviations: Vec<f64> = values.iter().map(|v| (v - expected).abs()).collect();
-    let mad = median(&mut deviations);
-    let spread = (1.4826 * mad).max(expected.sqrt()).max(1.0);
+    let (expected, robust) = robust_centre(&mut values);
+    let spread = robust.max(expected.sqrt()).max(1.0);
     Some((expected, spread, values.len()))
 }
 

@@ -128,6 +128,22 @@ const LIMITS: Shape = fixed(&[
     ("query_timeout_secs", V),
 ]);
 
+const ALERTING: Shape = fixed(&[("interval", V), ("debounce", V), ("dashboard_url", V)]);
+/// An alert's channel; an `email` channel would add its recipients here.
+const ALERT_CHANNEL: Shape = fixed(&[("type", V), ("url", V)]);
+const ALERT: Shape = fixed(&[
+    ("name", V),
+    ("metric", V),
+    ("filters", V),
+    ("by", V),
+    ("condition", V),
+    ("threshold", V),
+    ("window", V),
+    ("for", V),
+    ("cooldown", V),
+    ("channels", Shape::List(&ALERT_CHANNEL)),
+]);
+
 /// The whole file.
 pub(super) const FILE: Shape = fixed(&[
     ("reporting", REPORTING),
@@ -144,6 +160,8 @@ pub(super) const FILE: Shape = fixed(&[
     ("clv", CLV),
     ("import", IMPORT),
     ("limits", LIMITS),
+    ("alerting", ALERTING),
+    ("alerts", Shape::List(&ALERT)),
 ]);
 
 /// A key as written in a dotted path: bare when it can be, else quoted.

@@ -1,10 +1,17 @@
 //! `vitals.toml`: the configuration model, its defaults and loading (defaults → file →
 //! `VITALS_*` environment). A key the model does not know is an error naming the file, the
 //! key's dotted path and the nearest known key (`keys.rs` holds the schema). SLA policies,
-//! targets, rubrics, engagement weights and attribution live in `sections.rs`.
+//! targets, rubrics, engagement weights and attribution live in `sections.rs`; alert rules
+//! and their schedule in `alerts.rs`.
 
+mod alerts;
 mod keys;
 mod sections;
+
+pub use alerts::{
+    alert_rules, AlertRule, AlertRuleConfig, AlertSchedule, AlertingConfig, Channel,
+    ChannelConfig, Condition, CHANNELS, CONDITIONS,
+};
 
 pub use sections::{
     parse_duration, AttributionConfig, CriterionConfig, EngagementConfig, ImportConfig,
@@ -101,6 +108,10 @@ pub struct Config {
     pub import: ImportConfig,
     /// The budget of one query.
     pub limits: QueryLimits,
+    /// When `vitals serve` evaluates the alert rules.
+    pub alerting: AlertingConfig,
+    /// Alert rules.
+    pub alerts: Vec<AlertRuleConfig>,
 }
 
 /// `[clv]`.
@@ -327,6 +338,8 @@ impl Config {
         self.engagement.check()?;
         self.import.check()?;
         self.limits.check()?;
+        self.alerting.schedule()?;
+        self.alert_rules()?;
         if !(self.clv.lifespan_years.is_finite() && self.clv.lifespan_years > 0.0) {
             return Err(ConfigError::Invalid {
                 key: "clv.lifespan_years".into(),
@@ -374,6 +387,11 @@ impl Config {
             .as_deref()
             .and_then(|z| parse_zone(z).ok())
             .unwrap_or(Tz::UTC)
+    }
+
+    /// The checked rules of `[[alerts]]`.
+    pub fn alert_rules(&self) -> Result<Vec<AlertRule>, ConfigError> {
+        alerts::alert_rules(&self.alerts)
     }
 
     /// The targets of `[targets]`.
