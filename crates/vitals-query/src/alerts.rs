@@ -17,6 +17,30 @@ pub use evaluate::{evaluate, top_segments, WhyHint};
 use crate::request::{Filter, MetricSpec, QueryRequest};
 use crate::resolve::resolve;
 
+/// How rules are evaluated, in words (`vitals explain alerts`).
+pub const METHOD: &str = "\
+Alerts — rules of [[alerts]] in the configuration, evaluated by `vitals serve` (at start, every
+[alerting] interval, and after ingest once no other commit came for the debounce time) or by
+`vitals alerts run` (cron, while no server holds the store).
+
+Each rule is judged at the current instant (VITALS_NOW overrides it), in the reporting zone:
+- off_target, above, below: the metric over `window` (whole local days ending today; 1d by
+  default) against its [targets] entry or the threshold;
+- significant_change: the window against the window before it (p < 0.05, the test of
+  `vitals query --compare previous`);
+- anomalous: the latest complete day is outside its band (vitals explain anomalies);
+- sla_at_risk, sla_breached: more open SLA targets in that state than the threshold (0).
+With `by`, each value of the dimension is a series of its own.
+
+A series whose condition holds is pending until it held for `for` consecutive evaluations,
+then firing: one message is sent. While it keeps firing it is sent again only after
+`cooldown`. When the condition stops holding (or the series disappears), one resolved message
+is sent. Messages go to the store's outbox in the same transaction as the state, and are
+delivered at least once with a stable idempotency key (the Idempotency-Key header, and in the
+webhook's body), retried after 2 s, 4 s, 8 s … up to an hour; a delivery interrupted by a crash
+is sent again after restart with the same key. Firing messages carry the top segments of
+`vitals why` over the same period against the one before.";
+
 /// Where a series stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,6 +148,54 @@ impl NoticeKind {
             NoticeKind::Resolved => "resolved",
         }
     }
+}
+
+/// A message decided: the event in a series' history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// Its number in the store (0 until stored).
+    pub id: i64,
+    /// The rule.
+    pub rule: String,
+    /// The series.
+    pub series: String,
+    /// `firing`, `repeat` or `resolved`.
+    pub kind: NoticeKind,
+    /// When it was decided (UTC µs).
+    pub at_us: i64,
+    /// The value then.
+    pub value: Option<f64>,
+    /// The condition in words then.
+    pub summary: String,
+    /// The messages' idempotency key.
+    pub key: String,
+}
+
+/// One message to one channel, in the outbox until delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The idempotency key (the event's; also sent as the `Idempotency-Key` header).
+    pub key: String,
+    /// The channel's position in the rule's list.
+    pub channel: u32,
+    /// The channel's type (`webhook`, `slack`).
+    pub kind: String,
+    /// Where it is posted.
+    pub url: String,
+    /// The body, exactly as posted on every attempt.
+    pub body: String,
+    /// The rule.
+    pub rule: String,
+    /// The series.
+    pub series: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (UTC µs, wall clock).
+    pub next_attempt_us: i64,
+    /// When it was delivered (UTC µs, wall clock).
+    pub delivered_us: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
 }
 
 /// A stable identity of a rule and series: FNV-1a (64 bits) of both, in hex. Stable across

@@ -160,6 +160,21 @@ impl WriterHandle {
     }
 }
 
+impl WriterHandle {
+    /// Runs `task` on the writer thread from a plain (non-async) thread and waits for its
+    /// result. The data version does not move: for bookkeeping no query reads (alert state).
+    pub fn run_blocking<T: Send + 'static>(
+        &self,
+        task: impl FnOnce(&Store) -> T + Send + 'static,
+    ) -> Result<T, QueueFull> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Task(Box::new(move |store| {
+            let _ = reply.send(task(store));
+        })))?;
+        rx.blocking_recv().map_err(|_| QueueFull)
+    }
+}
+
 struct Writer {
     store: Store,
     rules: vitals_core::config::DerivationRules,

@@ -7,6 +7,7 @@
 //! write, and implement [`vitals_query::Engine`]. Reads never derive.
 #![deny(missing_docs)]
 
+mod alerts;
 mod annotations;
 mod columns;
 mod derive;

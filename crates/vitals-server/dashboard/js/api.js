@@ -60,5 +60,7 @@ export async function features() {
     spikes: has('/api/v1/spikes', 'get'),
     annotations: has('/api/v1/annotations', 'get'),
     report: has('/api/v1/report', 'get'),
+    anomalies: has('/api/v1/anomalies', 'get'),
+    alerts: has('/api/v1/alerts', 'get'),
   };
 }
