@@ -26,6 +26,8 @@ use crate::spikes::{robust_centre, BASELINE_WEEKS, MAX_BASELINE_WEEKS, MIN_BASEL
 
 /// Robust z threshold by default.
 pub const THRESHOLD: f64 = 4.0;
+/// Fewest observations a day's rate, mean or quantile rests on to be judged, by default.
+pub const MIN_N: u64 = 10;
 /// The metrics judged when none is asked.
 pub const DEFAULT_METRICS: [&str; 4] = ["ticket_volume", "first_response_time", "csat", "fcr"];
 
@@ -47,6 +49,7 @@ Noise of the day's own value, from its sample size n:
 - NPS: half its 95% interval (multinomial variance) over 1.96;
 - a median or percentile: the history spread scaled by √(baseline n / day's n) when the day
   rests on fewer observations than usual.
+A rate, mean or quantile resting on fewer than 10 observations that day (min_n) is not judged.
 Band: expected ± 4 (threshold) × √(history spread² + noise²). A day outside its band is an
 anomaly; a count must also differ from expected by at least 5. Each anomaly carries its value,
 n, expected, band, score ((value − expected) / spread), direction (up or down) and whether
@@ -82,6 +85,9 @@ pub struct AnomalyRequest {
     /// Band width in spreads (default 4).
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// Fewest observations a non-count value needs to be judged (default 10).
+    #[serde(default)]
+    pub min_n: Option<u64>,
 }
 
 /// The parameters a report was made with.
@@ -95,6 +101,8 @@ pub struct AnomalyParams {
     pub threshold: f64,
     /// Fewest events a count must differ by.
     pub min_count_excess: f64,
+    /// Fewest observations a non-count value needs to be judged.
+    pub min_n: u64,
 }
 
 /// One anomalous day of one series.
@@ -219,6 +227,9 @@ fn judge(
         None if count => 0.0,
         None => return None,
     };
+    if !count && day.n < params.min_n {
+        return None;
+    }
     let (expected, history, baseline_n, baseline_days) =
         baseline(series, date, count, first, params)?;
     let sampled = if count {
@@ -276,6 +287,7 @@ fn checked_params(request: &AnomalyRequest) -> Result<AnomalyParams, QueryError>
         min_baseline: MIN_BASELINE.min(baseline_weeks as usize),
         threshold,
         min_count_excess: crate::spikes::MIN_EXCESS,
+        min_n: request.min_n.unwrap_or(MIN_N),
     })
 }
 
@@ -412,7 +424,16 @@ mod tests {
         let big = judge_drop(400.0).expect("a drop from 85% to 50% on 400 answers");
         assert_eq!((big.direction.as_str(), big.worse), ("down", Some(true)));
         assert!(big.band_low > 50.0 && big.band_high < 100.0, "{big:?}");
-        assert!(judge_drop(8.0).is_none(), "4 of 8 is noise");
+        let noisy = AnomalyParams {
+            min_n: 1,
+            ..params()
+        };
+        let (mut series, start) = rates(8.0);
+        let day = start + Duration::days(60);
+        series.insert(day, rate(4.0, 8.0));
+        let eight = judge(&series, day, start, &noisy, Direction::HigherIsBetter);
+        assert!(eight.is_none(), "4 of 8 is within its Wilson band");
+        assert!(judge_drop(8.0).is_none(), "and below min_n it is not judged at all");
     }
 
     #[test]

@@ -101,6 +101,7 @@ pub async fn get_anomalies(
         timezone: p.timezone,
         baseline_weeks: p.baseline_weeks,
         threshold: p.threshold,
+        min_n: None,
     };
     let report = state
         .read(move |state, reader| {

@@ -250,7 +250,7 @@ fn sla(
             }
         });
         if kept {
-            let key = rule.by.as_deref().map(|d| field(entry, d)).unwrap_or(None);
+            let key = rule.by.as_deref().and_then(|d| field(entry, d));
             *counts.entry(key).or_default() += 1.0;
         }
     }

@@ -4,22 +4,18 @@
 //! written from it. An e-mail channel takes the same [`Message`] to its mailer.
 
 use chrono::DateTime;
-use serde::Serialize;
 use serde_json::{json, Value};
 use vitals_core::config::{AlertRule, Channel};
 use vitals_query::alerts::{NoticeKind, Observation, SeriesState, WhyHint};
 
 /// One notice, with everything a channel may show.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Notice<'a> {
     /// The rule.
-    #[serde(skip)]
     pub rule: &'a AlertRule,
     /// The series' state after the evaluation.
-    #[serde(skip)]
     pub state: &'a SeriesState,
     /// The observation behind it (none when the series vanished).
-    #[serde(skip)]
     pub observation: Option<&'a Observation>,
     /// Firing, repeat or resolved.
     pub kind: NoticeKind,
