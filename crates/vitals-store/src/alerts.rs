@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// Notes an attempt to deliver one outbox row at `now_us`: delivered, or failed with the
-    /// reason and when to try again.
+    /// reason and when to try again. A delivered row keeps the last failure's reason.
     pub fn note_delivery(
         &self,
         key: &str,
@@ -228,7 +228,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE vitals_alert_outbox SET attempts = attempts + 1, delivered_us = ?, \
-                 last_error = ?, next_attempt_us = ? WHERE key = ? AND channel = ? AND delivered_us IS NULL",
+                 last_error = coalesce(?, last_error), next_attempt_us = ? WHERE key = ? AND channel = ? AND delivered_us IS NULL",
                 params![delivered, error, next, key, channel],
             )
             .context(|| "alerts: noting a delivery".into())?;
