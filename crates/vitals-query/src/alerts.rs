@@ -362,7 +362,10 @@ mod tests {
         let mut state = None;
         let mut sent = Vec::new();
         let minute = 60_000_000;
-        for (i, active) in [true, true, true, true, false, false].into_iter().enumerate() {
+        for (i, active) in [true, true, true, true, false, false]
+            .into_iter()
+            .enumerate()
+        {
             let at = i as i64 * minute;
             let (next, notice) = step(&r, state.as_ref(), "total", Some(&seen(active)), at);
             sent.extend(notice.map(|n| (i, n)));
@@ -372,12 +375,28 @@ mod tests {
         assert_eq!(state.as_ref().unwrap().state, AlertState::Resolved);
         // Past the cooldown, a firing series is sent again.
         let firing = step(&r, None, "total", Some(&seen(true)), 0).0;
-        let firing = step(&rule(1, 3600.0), Some(&firing), "total", Some(&seen(true)), 0).0;
-        let (_, notice) = step(&r, Some(&firing), "total", Some(&seen(true)), 3600 * 1_000_000);
+        let firing = step(
+            &rule(1, 3600.0),
+            Some(&firing),
+            "total",
+            Some(&seen(true)),
+            0,
+        )
+        .0;
+        let (_, notice) = step(
+            &r,
+            Some(&firing),
+            "total",
+            Some(&seen(true)),
+            3600 * 1_000_000,
+        );
         assert_eq!(notice, Some(NoticeKind::Repeat));
         // A vanished series counts as recovered.
         let (gone, notice) = step(&r, Some(&firing), "total", None, 1);
-        assert_eq!((gone.state, notice), (AlertState::Resolved, Some(NoticeKind::Resolved)));
+        assert_eq!(
+            (gone.state, notice),
+            (AlertState::Resolved, Some(NoticeKind::Resolved))
+        );
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub const MIN_N: u64 = 10;
 pub const DEFAULT_METRICS: [&str; 4] = ["ticket_volume", "first_response_time", "csat", "fcr"];
 
 /// The method in words, with its default parameters.
-pub const METHOD: &str = "Anomalies — days when a metric is far from its usual level for that weekday.
+pub const METHOD: &str =
+    "Anomalies — days when a metric is far from its usual level for that weekday.
 
 Series: the metric's value per local day (vitals query … --by time:day, in the query's zone),
 per value of --by when given (e.g. per channel). Days without observations have no value and
@@ -219,9 +220,8 @@ fn judge(
 ) -> Option<Anomaly> {
     let empty = MetricValue::default();
     let day = series.get(&date).unwrap_or(&empty);
-    let count = day.exact
-        || matches!(day.basis, Some(Basis::Count(_)))
-        || series.values().any(|v| v.exact);
+    let count =
+        day.exact || matches!(day.basis, Some(Basis::Count(_))) || series.values().any(|v| v.exact);
     let observed = match day.value {
         Some(v) => v,
         None if count => 0.0,
@@ -305,7 +305,10 @@ pub fn anomalies(
         }
     }
     let metrics: Vec<MetricSpec> = if request.metrics.is_empty() {
-        DEFAULT_METRICS.iter().map(|m| MetricSpec::parse(m)).collect()
+        DEFAULT_METRICS
+            .iter()
+            .map(|m| MetricSpec::parse(m))
+            .collect()
     } else {
         request.metrics.clone()
     };
@@ -350,7 +353,10 @@ pub fn anomalies(
             continue;
         };
         let from = request.from.unwrap_or(data_from);
-        period = (Some(period.0.map_or(from, |f| f.min(from))), Some(period.1.map_or(to, |t| t.max(to))));
+        period = (
+            Some(period.0.map_or(from, |f| f.min(from))),
+            Some(period.1.map_or(to, |t| t.max(to))),
+        );
         let direction = catalogue
             .metric(&spec.id)
             .map(|m| m.direction)
@@ -407,7 +413,10 @@ mod tests {
         let series = (0..63)
             .map(|i| {
                 let wobble = [0.0, 0.02, -0.01, 0.01, -0.02, 0.0, 0.01][i % 7];
-                (start + Duration::days(i as i64), rate((0.85 + wobble) * n, n))
+                (
+                    start + Duration::days(i as i64),
+                    rate((0.85 + wobble) * n, n),
+                )
             })
             .collect();
         (series, start)
@@ -433,7 +442,10 @@ mod tests {
         series.insert(day, rate(4.0, 8.0));
         let eight = judge(&series, day, start, &noisy, Direction::HigherIsBetter);
         assert!(eight.is_none(), "4 of 8 is within its Wilson band");
-        assert!(judge_drop(8.0).is_none(), "and below min_n it is not judged at all");
+        assert!(
+            judge_drop(8.0).is_none(),
+            "and below min_n it is not judged at all"
+        );
     }
 
     #[test]
@@ -452,11 +464,20 @@ mod tests {
         let mean = |m: f64, n: f64| MetricValue {
             value: Some(m),
             n: n as u64,
-            basis: Some(Basis::Mean { mean: m, sd: 3600.0, n }),
+            basis: Some(Basis::Mean {
+                mean: m,
+                sd: 3600.0,
+                n,
+            }),
             ..Default::default()
         };
         let mut series: Series = (0..63)
-            .map(|i| (start + Duration::days(i), mean(3600.0 + (i % 3) as f64 * 60.0, 100.0)))
+            .map(|i| {
+                (
+                    start + Duration::days(i),
+                    mean(3600.0 + (i % 3) as f64 * 60.0, 100.0),
+                )
+            })
             .collect();
         let day = start + Duration::days(62);
         series.insert(day, mean(7200.0, 100.0));
@@ -474,7 +495,10 @@ mod tests {
                 threshold,
                 ..Default::default()
             };
-            assert_eq!(checked_params(&request).unwrap_err().code(), "invalid_request");
+            assert_eq!(
+                checked_params(&request).unwrap_err().code(),
+                "invalid_request"
+            );
         }
     }
 }

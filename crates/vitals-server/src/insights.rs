@@ -11,9 +11,9 @@ use axum::Json;
 use serde::Deserialize;
 use vitals_query::annotations::NewAnnotation;
 use vitals_query::anomalies::{anomalies, AnomalyRequest};
-use vitals_query::MetricSpec;
 use vitals_query::spikes::{spikes, SpikeRequest};
 use vitals_query::staffing::{staffing, StaffingRequest};
+use vitals_query::MetricSpec;
 use vitals_report::{build, render_html, render_xlsx, ReportError, ReportRequest};
 
 use crate::error::{ApiError, ApiJson};
@@ -105,7 +105,12 @@ pub async fn get_anomalies(
     };
     let report = state
         .read(move |state, reader| {
-            Ok(anomalies(reader, &state.catalogue, &state.config, &request)?)
+            Ok(anomalies(
+                reader,
+                &state.catalogue,
+                &state.config,
+                &request,
+            )?)
         })
         .await?;
     Ok(Json(report).into_response())

@@ -184,8 +184,14 @@ impl Store {
                     .execute(
                         "INSERT INTO vitals_alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         params![
-                            id, event.rule, event.series, event.kind.name(), event.at_us,
-                            event.value, event.summary, event.key
+                            id,
+                            event.rule,
+                            event.series,
+                            event.kind.name(),
+                            event.at_us,
+                            event.value,
+                            event.summary,
+                            event.key
                         ],
                     )
                     .context(|| "alerts: writing an event".into())?;

@@ -92,17 +92,31 @@ fn run_once(args: RunArgs, config: &Config) -> Result<()> {
     let evaluation = evaluate_rules(&reader, &alerting, &previous, now_us, wall_us());
     store.record_alerts(&evaluation.states, &evaluation.notices)?;
     for s in &evaluation.states {
-        println!("{} [{}]: {} — {}", s.rule, s.series, s.state.name(), s.summary);
+        println!(
+            "{} [{}]: {} — {}",
+            s.rule,
+            s.series,
+            s.state.name(),
+            s.summary
+        );
     }
     for (event, _) in &evaluation.notices {
-        println!("queued: {} {} [{}]", event.kind.name(), event.rule, event.series);
+        println!(
+            "queued: {} {} [{}]",
+            event.kind.name(),
+            event.rule,
+            event.series
+        );
     }
     let now = wall_us();
     let due = store.due_deliveries(now, 1000)?;
     let mut failed = 0;
     let delivered = deliver::attempt_all(&due, now, |d, outcome| {
         if let Err((e, _)) = &outcome {
-            eprintln!("delivery {} to {} failed: {e} (retried on a later run)", d.key, d.kind);
+            eprintln!(
+                "delivery {} to {} failed: {e} (retried on a later run)",
+                d.key, d.kind
+            );
             failed += 1;
         }
         if let Err(e) = store.note_delivery(&d.key, d.channel, now, outcome) {
@@ -116,7 +130,11 @@ fn run_once(args: RunArgs, config: &Config) -> Result<()> {
     if evaluation.errors.is_empty() {
         Ok(())
     } else {
-        Err(UserError(format!("{} rules could not be evaluated", evaluation.errors.len())).into())
+        Err(UserError(format!(
+            "{} rules could not be evaluated",
+            evaluation.errors.len()
+        ))
+        .into())
     }
 }
 
@@ -135,7 +153,10 @@ fn test(args: TestArgs, config: &Config) -> Result<()> {
     let observations = evaluate(&reader, catalogue, config, rule, now_us)?;
     for o in &observations {
         let verdict = if o.active { "holds" } else { "does not hold" };
-        println!("{} [{}]: the condition {verdict} — {}", rule.name, o.series, o.summary);
+        println!(
+            "{} [{}]: the condition {verdict} — {}",
+            rule.name, o.series, o.summary
+        );
         if !o.active {
             continue;
         }
@@ -158,7 +179,14 @@ fn test(args: TestArgs, config: &Config) -> Result<()> {
             kind: NoticeKind::Firing,
             key: format!("test-{}-{now_us}", state.fingerprint),
             link: dashboard_link(&alerting.dashboard, rule, Some(o)),
-            why: vitals_query::alerts::top_segments(&reader, catalogue, config, rule, o, WHY_SEGMENTS),
+            why: vitals_query::alerts::top_segments(
+                &reader,
+                catalogue,
+                config,
+                rule,
+                o,
+                WHY_SEGMENTS,
+            ),
             at_us: now_us,
         };
         for channel in &rule.channels {

@@ -39,8 +39,7 @@ fn busy_rule(url: &str) -> String {
 }
 
 #[test]
-fn a_rule_fires_once_after_for_evaluations_does_not_repeat_within_its_cooldown_and_resolves_once()
-{
+fn a_rule_fires_once_after_for_evaluations_does_not_repeat_within_its_cooldown_and_resolves_once() {
     let ws = Workspace::new();
     let mut rows: Vec<String> = (0..10)
         .map(|i| format!("T{i},2026-03-02T09:{i:02}:00Z,email"))
@@ -51,9 +50,15 @@ fn a_rule_fires_once_after_for_evaluations_does_not_repeat_within_its_cooldown_a
     let config = ws.import_with_config(&busy_rule(&hook.url));
     let first = run_at(&ws, &config, "2026-03-02T12:00:00Z");
     assert!(first.contains("pending"), "{first}");
-    assert!(hook.received().is_empty(), "nothing is sent before `for` evaluations");
+    assert!(
+        hook.received().is_empty(),
+        "nothing is sent before `for` evaluations"
+    );
     let second = run_at(&ws, &config, "2026-03-02T12:05:00Z");
-    assert!(second.contains("firing") && second.contains("delivered 1"), "{second}");
+    assert!(
+        second.contains("firing") && second.contains("delivered 1"),
+        "{second}"
+    );
     run_at(&ws, &config, "2026-03-02T12:10:00Z");
     run_at(&ws, &config, "2026-03-02T18:00:00Z");
     assert_eq!(hook.received().len(), 1, "no repeat within the cooldown");
@@ -76,28 +81,56 @@ fn a_rule_fires_once_after_for_evaluations_does_not_repeat_within_its_cooldown_a
             "the key is both a header and a field"
         );
     }
-    assert_ne!(got[0].header("idempotency-key"), got[1].header("idempotency-key"));
+    assert_ne!(
+        got[0].header("idempotency-key"),
+        got[1].header("idempotency-key")
+    );
 }
 
 #[test]
 fn rules_are_checked_at_load_with_did_you_mean() {
     let ws = Workspace::new();
-    write_csv(&ws.data(), "tickets", "ticket_id,created_at,channel", &["T1,2026-03-02T09:00:00Z,email".into()]);
+    write_csv(
+        &ws.data(),
+        "tickets",
+        "ticket_id,created_at,channel",
+        &["T1,2026-03-02T09:00:00Z,email".into()],
+    );
     ws.import();
     let path = ws.dir.path().join("bad.toml");
     let cases = [
-        (busy_rule("http://127.0.0.1:9/").replace("ticket_volume", "tiket_volume"), "ticket_volume"),
-        (busy_rule("http://127.0.0.1:9/").replace("cooldown", "coldown"), "cooldown"),
-        (busy_rule("http://127.0.0.1:9/").replace("\"1d\"", "\"a day\""), "cooldown"),
-        (busy_rule("http://127.0.0.1:9/").replace("\"above\"", "\"abov\""), "above"),
         (
-            busy_rule("http://127.0.0.1:9/").replace("threshold = 5", "threshold = 5\nby = \"ticket:chanel\""),
+            busy_rule("http://127.0.0.1:9/").replace("ticket_volume", "tiket_volume"),
+            "ticket_volume",
+        ),
+        (
+            busy_rule("http://127.0.0.1:9/").replace("cooldown", "coldown"),
+            "cooldown",
+        ),
+        (
+            busy_rule("http://127.0.0.1:9/").replace("\"1d\"", "\"a day\""),
+            "cooldown",
+        ),
+        (
+            busy_rule("http://127.0.0.1:9/").replace("\"above\"", "\"abov\""),
+            "above",
+        ),
+        (
+            busy_rule("http://127.0.0.1:9/")
+                .replace("threshold = 5", "threshold = 5\nby = \"ticket:chanel\""),
             "ticket:channel",
         ),
     ];
     for (text, hint) in cases {
         std::fs::write(&path, &text).unwrap();
-        let out = vitals(&["alerts", "run", "--db", &ws.db(), "--config", &path.display().to_string()]);
+        let out = vitals(&[
+            "alerts",
+            "run",
+            "--db",
+            &ws.db(),
+            "--config",
+            &path.display().to_string(),
+        ]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{text}\n{err}");
         assert!(err.contains(hint), "expected `{hint}` in: {err}");
@@ -109,7 +142,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -125,26 +161,38 @@ fn planted(ws: &Workspace) {
         let date = start + chrono::Duration::days(day);
         let date_text = date.to_string();
         let weekend = day % 7 >= 5;
-        let mut add = |channel: &str, team: &str, frt: f64, satisfied: Option<f64>, rng: &mut Lcg| {
-            id += 1;
-            let minute = id % 600;
-            let at = format!("{date_text}T{:02}:{:02}:00Z", 8 + minute / 60, minute % 60);
-            tickets.push(format!("T{id},{at},{channel},{team}"));
-            events.push(format!("E{id}a,T{id},{at},message,customer"));
-            let replied = chrono::DateTime::parse_from_rfc3339(&at).unwrap()
-                + chrono::Duration::seconds((frt * (0.5 + rng.next())) as i64);
-            events.push(format!("E{id}b,T{id},{},message,agent", replied.to_rfc3339()));
-            if let Some(p) = satisfied {
-                let score = if rng.next() < p { 5 } else { 2 };
-                answers.push(format!("S{id},csat,{score},{},T{id}", replied.to_rfc3339()));
-            }
-        };
+        let mut add =
+            |channel: &str, team: &str, frt: f64, satisfied: Option<f64>, rng: &mut Lcg| {
+                id += 1;
+                let minute = id % 600;
+                let at = format!("{date_text}T{:02}:{:02}:00Z", 8 + minute / 60, minute % 60);
+                tickets.push(format!("T{id},{at},{channel},{team}"));
+                events.push(format!("E{id}a,T{id},{at},message,customer"));
+                let replied = chrono::DateTime::parse_from_rfc3339(&at).unwrap()
+                    + chrono::Duration::seconds((frt * (0.5 + rng.next())) as i64);
+                events.push(format!(
+                    "E{id}b,T{id},{},message,agent",
+                    replied.to_rfc3339()
+                ));
+                if let Some(p) = satisfied {
+                    let score = if rng.next() < p { 5 } else { 2 };
+                    answers.push(format!("S{id},csat,{score},{},T{id}", replied.to_rfc3339()));
+                }
+            };
         let per_channel = if weekend { 12 } else { 30 };
         for (channel, frt) in [("email", 3600.0), ("chat", 120.0), ("phone", 600.0)] {
             for k in 0..per_channel {
                 let team = if k % 2 == 0 { "A" } else { "B" };
-                let frt = if channel == "phone" && date_text == "2026-03-11" { frt * 5.0 } else { frt };
-                let p = if team == "B" && date_text == "2026-03-10" { 0.3 } else { 0.85 };
+                let frt = if channel == "phone" && date_text == "2026-03-11" {
+                    frt * 5.0
+                } else {
+                    frt
+                };
+                let p = if team == "B" && date_text == "2026-03-10" {
+                    0.3
+                } else {
+                    0.85
+                };
                 add(channel, team, frt, Some(p), &mut rng);
             }
         }
@@ -158,15 +206,41 @@ fn planted(ws: &Workspace) {
             }
         }
     }
-    write_csv(&ws.data(), "tickets", "ticket_id,created_at,channel,team", &tickets);
-    write_csv(&ws.data(), "ticket_events", "event_id,ticket_id,at,kind,author_role", &events);
-    write_csv(&ws.data(), "survey_responses", "response_id,survey,score,answered_at,ticket_id", &answers);
+    write_csv(
+        &ws.data(),
+        "tickets",
+        "ticket_id,created_at,channel,team",
+        &tickets,
+    );
+    write_csv(
+        &ws.data(),
+        "ticket_events",
+        "event_id,ticket_id,at,kind,author_role",
+        &events,
+    );
+    write_csv(
+        &ws.data(),
+        "survey_responses",
+        "response_id,survey,score,answered_at,ticket_id",
+        &answers,
+    );
     ws.import();
 }
 
 fn anomalies(ws: &Workspace, metric: &str, by: Option<&str>) -> Vec<Value> {
     let db = ws.db();
-    let mut args = vec!["anomalies", "--db", &db, "--json", "--metric", metric, "--from", "2026-03-02", "--to", "2026-03-16"];
+    let mut args = vec![
+        "anomalies",
+        "--db",
+        &db,
+        "--json",
+        "--metric",
+        metric,
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-16",
+    ];
     if let Some(by) = by {
         args.extend(["--by", by]);
     }
@@ -187,7 +261,10 @@ fn planted_anomalies_are_flagged_and_a_quiet_series_and_a_tiny_segment_are_not()
     planted(&ws);
     let frt = anomalies(&ws, "first_response_time", Some("ticket:channel"));
     let jump = flagged(&frt, "2026-03-11", Some("phone")).unwrap_or_else(|| panic!("{frt:#?}"));
-    assert_eq!((jump["direction"].as_str(), jump["worse"].as_bool()), (Some("up"), Some(true)));
+    assert_eq!(
+        (jump["direction"].as_str(), jump["worse"].as_bool()),
+        (Some("up"), Some(true))
+    );
     assert!(
         frt.iter().all(|a| a["value"] != "chat"),
         "the quiet chat series is never flagged: {frt:#?}"
@@ -201,7 +278,10 @@ fn planted_anomalies_are_flagged_and_a_quiet_series_and_a_tiny_segment_are_not()
         "0 of 2 answers is noise for a tiny team: {csat:#?}"
     );
     let volume = anomalies(&ws, "ticket_volume", None);
-    assert!(flagged(&volume, "2026-03-12", None).is_some(), "{volume:#?}");
+    assert!(
+        flagged(&volume, "2026-03-12", None).is_some(),
+        "{volume:#?}"
+    );
     assert_eq!(volume.len(), 1, "{volume:#?}");
     // The method is documented.
     assert!(ok(&["explain", "anomalies"]).contains("Wilson"));

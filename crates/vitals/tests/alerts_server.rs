@@ -58,15 +58,23 @@ fn a_receiver_that_fails_twice_gets_exactly_one_delivery_with_a_stable_key() {
     assert_eq!(hook.accepted().len(), 1);
     let keys = keys(&hook);
     assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
-    assert!(got.iter().all(|r| r.body == got[0].body), "every attempt sends the same body");
-    let alerts = get(&server.url("/api/v1/alerts"), Some(&token)).expect(200).json();
+    assert!(
+        got.iter().all(|r| r.body == got[0].body),
+        "every attempt sends the same body"
+    );
+    let alerts = get(&server.url("/api/v1/alerts"), Some(&token))
+        .expect(200)
+        .json();
     assert_eq!(alerts["states"][0]["state"], "firing", "{alerts:#}");
     assert_eq!(alerts["history"].as_array().unwrap().len(), 1, "{alerts:#}");
     let delivery = &alerts["deliveries"][0];
     assert_eq!(delivery["key"], keys[0].as_str());
     assert_eq!(delivery["attempts"], 3, "{alerts:#}");
     assert!(delivery["delivered_us"].is_i64(), "{alerts:#}");
-    assert!(delivery["last_error"].as_str().unwrap_or_default().contains("503"));
+    assert!(delivery["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("503"));
     let anomalies = get(
         &server.url("/api/v1/anomalies?metrics=ticket_volume,csat&by=ticket:channel"),
         Some(&token),
@@ -75,7 +83,10 @@ fn a_receiver_that_fails_twice_gets_exactly_one_delivery_with_a_stable_key() {
     .json();
     assert_eq!(anomalies["metrics"][1], "csat");
     assert!(anomalies["anomalies"].is_array());
-    let unknown = get(&server.url("/api/v1/anomalies?metrics=tiket_volume"), Some(&token));
+    let unknown = get(
+        &server.url("/api/v1/anomalies?metrics=tiket_volume"),
+        Some(&token),
+    );
     assert_eq!(unknown.status, 422, "{}", unknown.body);
     assert_eq!(unknown.error_code(), "unknown_metric");
     server.stop();
@@ -92,26 +103,45 @@ fn a_server_killed_between_evaluation_and_delivery_delivers_after_restart_and_no
     // The evaluation is stored and a delivery was tried (and refused): kill it there.
     hook.wait_for("a refused attempt", |r| !r.is_empty());
     first.kill9();
-    hook.closed.store(false, std::sync::atomic::Ordering::SeqCst);
+    hook.closed
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     let second = serve(&ws, &config, NOW);
-    hook.wait_for("the delivery after restart", |r| r.iter().any(|r| r.accepted));
-    let alerts = get(&second.url("/api/v1/alerts"), Some(&token)).expect(200).json();
-    assert_eq!(alerts["history"].as_array().unwrap().len(), 1, "one message decided: {alerts:#}");
+    hook.wait_for("the delivery after restart", |r| {
+        r.iter().any(|r| r.accepted)
+    });
+    let alerts = get(&second.url("/api/v1/alerts"), Some(&token))
+        .expect(200)
+        .json();
+    assert_eq!(
+        alerts["history"].as_array().unwrap().len(),
+        1,
+        "one message decided: {alerts:#}"
+    );
     second.stop();
     // A third run, a minute later, evaluates again: the alert is still firing, within its
     // cooldown, so nothing more is sent.
     let third = serve(&ws, &config, "2026-03-02T12:01:00Z");
     let evaluated = "2026-03-02T12:01:00Z";
-    let wanted = chrono::DateTime::parse_from_rfc3339(evaluated).unwrap().timestamp_micros();
+    let wanted = chrono::DateTime::parse_from_rfc3339(evaluated)
+        .unwrap()
+        .timestamp_micros();
     for _ in 0..1200 {
-        let alerts = get(&third.url("/api/v1/alerts"), Some(&token)).expect(200).json();
+        let alerts = get(&third.url("/api/v1/alerts"), Some(&token))
+            .expect(200)
+            .json();
         if alerts["states"][0]["evaluated_us"].as_i64() == Some(wanted) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let alerts = get(&third.url("/api/v1/alerts"), Some(&token)).expect(200).json();
-    assert_eq!(alerts["states"][0]["evaluated_us"].as_i64(), Some(wanted), "{alerts:#}");
+    let alerts = get(&third.url("/api/v1/alerts"), Some(&token))
+        .expect(200)
+        .json();
+    assert_eq!(
+        alerts["states"][0]["evaluated_us"].as_i64(),
+        Some(wanted),
+        "{alerts:#}"
+    );
     third.stop();
     assert_eq!(hook.accepted().len(), 1, "{:#?}", hook.received());
     let keys = keys(&hook);

@@ -183,7 +183,10 @@ impl AlertingConfig {
             None => Ok(default),
             Some(t) => match parse_duration(t) {
                 Ok(secs) if secs >= 1.0 => Ok(secs),
-                Ok(_) => Err(invalid(format!("alerting.{key}"), format!("`{t}`: at least 1s"))),
+                Ok(_) => Err(invalid(
+                    format!("alerting.{key}"),
+                    format!("`{t}`: at least 1s"),
+                )),
                 Err(m) => Err(invalid(format!("alerting.{key}"), m)),
             },
         };
@@ -301,7 +304,10 @@ impl AlertRuleConfig {
                     "slack" => Ok(Channel::Slack(c.url.clone())),
                     other => Err(invalid(
                         key("channels.type"),
-                        format!("unknown channel type `{other}`; known: {}", CHANNELS.join(", ")),
+                        format!(
+                            "unknown channel type `{other}`; known: {}",
+                            CHANNELS.join(", ")
+                        ),
                     )),
                 }
             })
@@ -356,7 +362,10 @@ mod tests {
         assert_eq!(r.condition, Condition::Above(7200.0));
         assert_eq!((r.window_days, r.for_evaluations), (1, 1));
         assert_eq!(r.cooldown_secs, 86_400.0);
-        assert_eq!(r.channels, [Channel::Webhook("http://127.0.0.1:9/x".into())]);
+        assert_eq!(
+            r.channels,
+            [Channel::Webhook("http://127.0.0.1:9/x".into())]
+        );
         let sla = rule(&format!("name = 's'\ncondition = 'sla_breached'\n{HOOK}")).unwrap();
         assert_eq!(sla.condition, Condition::SlaBreached(0.0));
     }
@@ -364,11 +373,26 @@ mod tests {
     #[test]
     fn bad_rules_name_their_key() {
         let cases = [
-            ("name = 'a'\nmetric = 'csat'\ncondition = 'abuve'", "did you mean `above`"),
-            ("name = 'a'\nmetric = 'csat'\ncondition = 'above'", "threshold"),
-            ("name = 'a'\nmetric = 'csat'\ncondition = 'anomalous'\ncooldown = '4x'", "cooldown"),
-            ("name = 'a'\nmetric = 'csat'\ncondition = 'anomalous'\nwindow = '3h'", "window"),
-            ("name = 'a'\nmetric = 'csat'\ncondition = 'anomalous'\nfor = 0", "for"),
+            (
+                "name = 'a'\nmetric = 'csat'\ncondition = 'abuve'",
+                "did you mean `above`",
+            ),
+            (
+                "name = 'a'\nmetric = 'csat'\ncondition = 'above'",
+                "threshold",
+            ),
+            (
+                "name = 'a'\nmetric = 'csat'\ncondition = 'anomalous'\ncooldown = '4x'",
+                "cooldown",
+            ),
+            (
+                "name = 'a'\nmetric = 'csat'\ncondition = 'anomalous'\nwindow = '3h'",
+                "window",
+            ),
+            (
+                "name = 'a'\nmetric = 'csat'\ncondition = 'anomalous'\nfor = 0",
+                "for",
+            ),
             ("name = 'a'\ncondition = 'anomalous'", "metric"),
         ];
         for (text, needle) in cases {
@@ -389,6 +413,10 @@ mod tests {
             interval: Some("soon".into()),
             ..Default::default()
         };
-        assert!(bad.schedule().unwrap_err().to_string().contains("alerting.interval"));
+        assert!(bad
+            .schedule()
+            .unwrap_err()
+            .to_string()
+            .contains("alerting.interval"));
     }
 }

@@ -9,8 +9,8 @@ mod keys;
 mod sections;
 
 pub use alerts::{
-    alert_rules, AlertRule, AlertRuleConfig, AlertSchedule, AlertingConfig, Channel,
-    ChannelConfig, Condition, CHANNELS, CONDITIONS,
+    alert_rules, AlertRule, AlertRuleConfig, AlertSchedule, AlertingConfig, Channel, ChannelConfig,
+    Condition, CHANNELS, CONDITIONS,
 };
 
 pub use sections::{

@@ -65,9 +65,14 @@ pub fn evaluate(
         Condition::SlaAtRisk(limit) | Condition::SlaBreached(limit) => {
             sla(engine, config, rule, &filters, limit, now_us, today)
         }
-        Condition::Anomalous => {
-            anomalous(engine, catalogue, config, rule, &filters, today - Duration::days(1))
-        }
+        Condition::Anomalous => anomalous(
+            engine,
+            catalogue,
+            config,
+            rule,
+            &filters,
+            today - Duration::days(1),
+        ),
         _ => metric(engine, catalogue, config, rule, &filters, today),
     }
 }
@@ -116,12 +121,22 @@ fn metric(
             (Condition::Above(t), Some(x)) => (
                 x > t,
                 Some(t),
-                format!("{} is {} (threshold: above {})", rule.metric, show(x), show(t)),
+                format!(
+                    "{} is {} (threshold: above {})",
+                    rule.metric,
+                    show(x),
+                    show(t)
+                ),
             ),
             (Condition::Below(t), Some(x)) => (
                 x < t,
                 Some(t),
-                format!("{} is {} (threshold: below {})", rule.metric, show(x), show(t)),
+                format!(
+                    "{} is {} (threshold: below {})",
+                    rule.metric,
+                    show(x),
+                    show(t)
+                ),
             ),
             (Condition::OffTarget, Some(x)) => {
                 let target = v.target.map(|t| t.value);
@@ -284,7 +299,11 @@ pub fn top_segments(
     if rule.condition.is_sla() {
         return Vec::new();
     }
-    let mut filters: Vec<Filter> = rule.filters.iter().filter_map(|f| Filter::parse(f).ok()).collect();
+    let mut filters: Vec<Filter> = rule
+        .filters
+        .iter()
+        .filter_map(|f| Filter::parse(f).ok())
+        .collect();
     if let Some((dimension, Some(value))) = &observation.segment {
         filters.push(Filter {
             dimension: dimension.clone(),

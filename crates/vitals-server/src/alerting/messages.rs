@@ -103,7 +103,10 @@ impl Notice<'_> {
             NoticeKind::Repeat => "STILL FIRING",
             NoticeKind::Resolved => "RESOLVED",
         };
-        format!("[vitals] {word}: {} ({})", self.rule.name, self.state.series)
+        format!(
+            "[vitals] {word}: {} ({})",
+            self.rule.name, self.state.series
+        )
     }
 
     /// The channel-neutral message.
@@ -175,7 +178,11 @@ impl Notice<'_> {
         if !self.why.is_empty() {
             lines.push(format!(
                 "What moved it:\n• {}",
-                self.why.iter().map(why_line).collect::<Vec<_>>().join("\n• ")
+                self.why
+                    .iter()
+                    .map(why_line)
+                    .collect::<Vec<_>>()
+                    .join("\n• ")
             ));
         }
         json!({

@@ -71,9 +71,7 @@ pub fn evaluate_rules(
                 let key = idempotency_key(&state, kind, now_us);
                 let why = match (kind, observation) {
                     (NoticeKind::Resolved, _) | (_, None) => Vec::new(),
-                    (_, Some(o)) => {
-                        top_segments(engine, catalogue, config, rule, o, WHY_SEGMENTS)
-                    }
+                    (_, Some(o)) => top_segments(engine, catalogue, config, rule, o, WHY_SEGMENTS),
                 };
                 let notice = Notice {
                     rule,
@@ -192,9 +190,8 @@ fn evaluate_now(alerting: &Alerting, reader: &Reader, writer: &WriterHandle) {
     for e in &evaluation.errors {
         eprintln!("alerts: {e}");
     }
-    let stored = writer.run_blocking(move |store| {
-        store.record_alerts(&evaluation.states, &evaluation.notices)
-    });
+    let stored = writer
+        .run_blocking(move |store| store.record_alerts(&evaluation.states, &evaluation.notices));
     match stored {
         Ok(Ok(())) => {}
         Ok(Err(e)) => eprintln!("alerts: {e}"),
@@ -213,7 +210,8 @@ fn deliver_due(reader: &Reader, writer: &WriterHandle) {
         if let Err((e, _)) = &outcome {
             eprintln!("alerts: delivery {key} failed: {e}");
         }
-        let noted = writer.run_blocking(move |store| store.note_delivery(&key, channel, now, outcome));
+        let noted =
+            writer.run_blocking(move |store| store.note_delivery(&key, channel, now, outcome));
         if let Ok(Err(e)) = noted {
             eprintln!("alerts: {e}");
         }

@@ -93,7 +93,11 @@ impl Receiver {
                     body: String::from_utf8_lossy(&body).into_owned(),
                     accepted: !refused,
                 });
-                let status = if refused { "503 Service Unavailable" } else { "200 OK" };
+                let status = if refused {
+                    "503 Service Unavailable"
+                } else {
+                    "200 OK"
+                };
                 let _ = write!(
                     stream,
                     "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
