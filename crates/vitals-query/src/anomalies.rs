@@ -22,7 +22,7 @@ use crate::limits::check_date;
 use crate::request::{Filter, MetricSpec, QueryRequest};
 use crate::result::MetricValue;
 use crate::run::run_query;
-use crate::spikes::{robust_centre, BASELINE_WEEKS, MAX_BASELINE_WEEKS, MIN_BASELINE};
+use crate::spikes::{checked_baseline_weeks, day_and_value, robust_centre, MIN_BASELINE};
 
 /// Robust z threshold by default.
 pub const THRESHOLD: f64 = 4.0;
@@ -270,12 +270,7 @@ fn judge(
 /// The request's parameters, defaults filled in, each checked against its range.
 fn checked_params(request: &AnomalyRequest) -> Result<AnomalyParams, QueryError> {
     let invalid = |message: String| QueryError::InvalidRequest { message };
-    let baseline_weeks = request.baseline_weeks.unwrap_or(BASELINE_WEEKS);
-    if !(1..=MAX_BASELINE_WEEKS).contains(&baseline_weeks) {
-        return Err(invalid(format!(
-            "baseline_weeks {baseline_weeks} is outside 1–{MAX_BASELINE_WEEKS}"
-        )));
-    }
+    let baseline_weeks = checked_baseline_weeks(request.baseline_weeks)?;
     let threshold = request.threshold.unwrap_or(THRESHOLD);
     if !(threshold.is_finite() && threshold > 0.0 && threshold <= 1_000.0) {
         return Err(invalid(format!(
@@ -336,15 +331,9 @@ pub fn anomalies(
         timezone = response.query.timezone.clone();
         let mut series: BTreeMap<Option<String>, Series> = BTreeMap::new();
         for row in &response.results {
-            let Some(date) = row
-                .dimensions
-                .first()
-                .and_then(|(_, v)| v.as_deref())
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            else {
+            let Some((date, value)) = day_and_value(row) else {
                 continue;
             };
-            let value = row.dimensions.get(1).and_then(|(_, v)| v.clone());
             if let Some((_, v)) = row.metrics.first() {
                 series.entry(value).or_default().insert(date, v.clone());
             }

@@ -1,83 +1,49 @@
 //! `vitals anomalies`: parse the flags, call `vitals_query::anomalies` (or, with `--server`,
 //! ask a running `vitals serve`) and print a table or JSON.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
-use vitals_query::request::parse_date;
 use vitals_query::units::value;
-use vitals_query::{AnomalyReport, AnomalyRequest, Filter, MetricSpec};
+use vitals_query::{AnomalyReport, AnomalyRequest, MetricSpec};
 
+use crate::cmd_volume::SeriesArgs;
+use crate::open_reader;
 use crate::remote::{query_string, Remote};
-use crate::{open_reader, UserError};
 
 /// Arguments of `vitals anomalies`.
 #[derive(Args)]
 pub struct AnomaliesArgs {
-    /// The store file.
-    #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
-    db: PathBuf,
-    /// Ask a running `vitals serve` at this URL instead of opening the store (token from
-    /// VITALS_TOKEN).
-    #[arg(long, env = "VITALS_SERVER")]
-    server: Option<String>,
     /// A metric (`csat`, `first_response_time:median`); repeatable. Default: ticket_volume,
     /// first_response_time, csat, fcr.
     #[arg(long = "metric")]
     metrics: Vec<String>,
-    /// Split each series by a dimension (e.g. `ticket:channel`).
-    #[arg(long)]
-    by: Option<String>,
-    /// First local date judged (YYYY-MM-DD; the data's first day by default).
-    #[arg(long)]
-    from: Option<String>,
-    /// Local date after the last judged (YYYY-MM-DD).
-    #[arg(long)]
-    to: Option<String>,
-    /// Filter (`ticket:team=Billing`); repeatable.
-    #[arg(long = "filter")]
-    filters: Vec<String>,
-    /// IANA zone of days (default: the reporting zone).
-    #[arg(long)]
-    tz: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    series: SeriesArgs,
 }
 
 /// `vitals anomalies`.
 pub fn run(args: AnomaliesArgs, config: &Config) -> Result<()> {
+    let metrics = args.metrics;
+    let args = args.series;
+    let series = args.parsed()?;
     let request = AnomalyRequest {
-        metrics: args.metrics.iter().map(|m| MetricSpec::parse(m)).collect(),
-        by: args.by,
-        from: args.from.map(|d| parse_date(&d, "--from")).transpose()?,
-        to: args.to.map(|d| parse_date(&d, "--to")).transpose()?,
-        timezone: args.tz,
-        filters: args
-            .filters
-            .iter()
-            .map(|f| Filter::parse(f))
-            .collect::<Result<_, _>>()?,
+        metrics: metrics.iter().map(|m| MetricSpec::parse(m)).collect(),
+        by: args.by.clone(),
+        from: series.from,
+        to: series.to,
+        timezone: args.tz.clone(),
+        filters: series.filters.clone(),
         ..Default::default()
     };
     let catalogue = Catalogue::builtin()?;
     let report: AnomalyReport = match &args.server {
         Some(url) => {
-            if !request.filters.is_empty() {
-                return Err(UserError("--filter is not available with --server".into()).into());
-            }
-            let metrics = args.metrics.join(",");
-            let query = query_string(&[
-                ("metrics", (!metrics.is_empty()).then_some(metrics)),
-                ("by", request.by.clone()),
-                ("from", request.from.map(|d| d.to_string())),
-                ("to", request.to.map(|d| d.to_string())),
-                ("timezone", request.timezone.clone()),
-            ]);
+            let mut pairs = args.query_pairs(&series);
+            pairs.push(("metrics", (!metrics.is_empty()).then(|| metrics.join(","))));
+            let query = query_string(&pairs);
             Remote::new(url)?.get_json(&format!("/api/v1/anomalies?{query}"))?
         }
         None => {
