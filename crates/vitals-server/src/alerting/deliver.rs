@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn retries_back_off_doubling_up_to_an_hour() {
-        let s = |attempts| (retry_at(0, attempts) / 1_000_000) as i64;
+        let s = |attempts| retry_at(0, attempts) / 1_000_000;
         assert_eq!([s(1), s(2), s(3), s(4)], [2, 4, 8, 16]);
         assert_eq!(s(40), MAX_RETRY_SECS);
     }
