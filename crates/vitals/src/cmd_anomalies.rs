@@ -9,7 +9,7 @@ use vitals_core::config::Config;
 use vitals_query::units::value;
 use vitals_query::{AnomalyReport, AnomalyRequest, MetricSpec};
 
-use crate::cmd_volume::SeriesArgs;
+use crate::cmd_volume::{print_found, SeriesArgs};
 use crate::open_reader;
 use crate::remote::{query_string, Remote};
 
@@ -85,13 +85,13 @@ pub fn run(args: AnomaliesArgs, config: &Config) -> Result<()> {
         ]);
         table.add_row(row);
     }
-    println!("{table}");
-    eprintln!(
-        "{} anomalies from {} to {} ({}); method: vitals explain anomalies",
+    let period = (report.from, report.to);
+    print_found(
+        &table,
         report.anomalies.len(),
-        report.from.map(|d| d.to_string()).unwrap_or_default(),
-        report.to.map(|d| d.to_string()).unwrap_or_default(),
-        report.timezone
+        "anomalies",
+        period,
+        &report.timezone,
     );
     Ok(())
 }

@@ -155,15 +155,32 @@ pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
         ]);
         table.add_row(row);
     }
-    println!("{table}");
-    eprintln!(
-        "{} spikes from {} to {} ({}); method: vitals explain spikes",
+    print_found(
+        &table,
         report.spikes.len(),
-        report.from.map(|d| d.to_string()).unwrap_or_default(),
-        report.to.map(|d| d.to_string()).unwrap_or_default(),
-        report.timezone
+        "spikes",
+        (report.from, report.to),
+        &report.timezone,
     );
     Ok(())
+}
+
+/// Prints a series command's table, then on stderr how many `what` (spikes, anomalies) were
+/// found over which days, and where the method is explained.
+pub fn print_found(
+    table: &Table,
+    found: usize,
+    what: &str,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    zone: &str,
+) {
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    println!("{table}");
+    eprintln!(
+        "{found} {what} from {} to {} ({zone}); method: vitals explain {what}",
+        day(from),
+        day(to)
+    );
 }
 
 /// Arguments of `vitals annotate`.
