@@ -324,9 +324,16 @@ pub fn top_segments(
     let Ok(answer) = why(engine, catalogue, config, &request) else {
         return Vec::new();
     };
+    // A dimension the series is already pinned to explains nothing.
+    let pinned: Vec<&str> = request
+        .filters
+        .iter()
+        .map(|f| f.dimension.as_str())
+        .collect();
     let mut hints: Vec<WhyHint> = answer
         .dimensions
         .iter()
+        .filter(|d| !pinned.contains(&d.dimension.as_str()))
         .flat_map(|d| {
             d.segments.iter().filter(|s| s.driver).map(|s| WhyHint {
                 dimension: d.dimension.clone(),
