@@ -21,6 +21,7 @@ mod model;
 pub mod tokens;
 
 use vitals_core::records::Entity;
+use vitals_query::alerts::{AlertEvent, Delivery, SeriesState};
 use vitals_query::{Annotation, Engine, NewAnnotation, OperationalReads};
 
 pub use columns::{Columns, RecordColumns, BATCH_ROWS};
@@ -146,6 +147,30 @@ pub trait Admin {
         period: &str,
         message_id: &str,
     ) -> Result<(), BackendError>;
+
+    /// Writes one alert evaluation: every series' new state, and each message decided with
+    /// its outbox rows, all or nothing.
+    fn record_alerts(
+        &self,
+        states: &[SeriesState],
+        notices: &[(AlertEvent, Vec<Delivery>)],
+    ) -> Result<(), BackendError>;
+
+    /// Notes an attempt to deliver one outbox row at `now_us`: delivered, or failed with the
+    /// reason and when to try again (UTC µs).
+    fn note_delivery(
+        &self,
+        key: &str,
+        channel: u32,
+        now_us: i64,
+        outcome: Result<(), (String, i64)>,
+    ) -> Result<(), BackendError>;
+
+    /// Every alert series' state, as the writer sees it.
+    fn alert_states(&self) -> Result<Vec<SeriesState>, BackendError>;
+
+    /// Undelivered outbox rows due by `now_us`, oldest first (at most `limit`).
+    fn due_deliveries(&self, now_us: i64, limit: u32) -> Result<Vec<Delivery>, BackendError>;
 }
 
 /// The read seam: a handle that never writes, answering the query library's statements and
@@ -168,6 +193,18 @@ pub trait Reader: Engine + OperationalReads + Send {
 
     /// Every digest's last sent period, by name (none in a store that never sent one).
     fn digest_runs(&self) -> Result<Vec<DigestRun>, BackendError>;
+
+    /// Every alert series' state (none in a store that never evaluated a rule).
+    fn alert_states(&self) -> Result<Vec<SeriesState>, BackendError>;
+
+    /// The latest `limit` alert messages decided, newest first.
+    fn alert_events(&self, limit: u32) -> Result<Vec<AlertEvent>, BackendError>;
+
+    /// The latest `limit` outbox rows, delivered or not, newest first.
+    fn alert_deliveries(&self, limit: u32) -> Result<Vec<Delivery>, BackendError>;
+
+    /// Undelivered outbox rows due by `now_us`, oldest first (at most `limit`).
+    fn due_deliveries(&self, now_us: i64, limit: u32) -> Result<Vec<Delivery>, BackendError>;
 }
 
 /// Stops what a [`Reader`] runs, from any thread, until the reader is rearmed.

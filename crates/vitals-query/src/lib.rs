@@ -5,7 +5,9 @@
 //! one serde [`QueryResponse`] — the JSON that `vitals query --json` prints and the API serves.
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod annotations;
+pub mod anomalies;
 mod bucket_index;
 pub mod buckets;
 pub mod compare;
@@ -37,6 +39,7 @@ pub mod units;
 pub mod why;
 
 pub use annotations::{Annotation, NewAnnotation};
+pub use anomalies::{anomalies, Anomaly, AnomalyReport, AnomalyRequest};
 pub use buckets::{buckets, Bucket, Grain, TIME_OF_DAY};
 pub use compare::{comparison_period, CompareMode, Comparison};
 pub use dialect::{Dialect, DuckDb};

@@ -18,6 +18,7 @@ use crate::error::QueryError;
 use crate::limits::check_date;
 use crate::operational::OperationalReads;
 use crate::request::{Filter, MetricSpec, QueryRequest};
+use crate::result::ResultRow;
 use crate::run::run_query;
 
 mod breakdown;
@@ -165,6 +166,14 @@ fn baseline_days(
         .collect()
 }
 
+/// The median of `values` and 1.4826 × their median absolute deviation (the robust
+/// equivalent of a standard deviation); `values` must not be empty.
+pub fn robust_centre(values: &mut [f64]) -> (f64, f64) {
+    let centre = median(values);
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - centre).abs()).collect();
+    (centre, 1.4826 * median(&mut deviations))
+}
+
 /// A day judged against its baseline: `(expected, spread, baseline days)`, or `None` when the
 /// baseline is too short.
 pub fn baseline(
@@ -180,10 +189,8 @@ pub fn baseline(
     if values.len() < params.min_baseline {
         return None;
     }
-    let expected = median(&mut values);
-    let mut deviations: Vec<f64> = values.iter().map(|v| (v - expected).abs()).collect();
-    let mad = median(&mut deviations);
-    let spread = (1.4826 * mad).max(expected.sqrt()).max(1.0);
+    let (expected, robust) = robust_centre(&mut values);
+    let spread = robust.max(expected.sqrt()).max(1.0);
     Some((expected, spread, values.len()))
 }
 
@@ -218,15 +225,31 @@ pub fn detect(
 /// The most weeks of baseline a request may ask for (two years).
 pub const MAX_BASELINE_WEEKS: u32 = 104;
 
+/// Weeks of baseline asked (8 when absent), checked against 1–[`MAX_BASELINE_WEEKS`].
+pub(crate) fn checked_baseline_weeks(asked: Option<u32>) -> Result<u32, QueryError> {
+    let weeks = asked.unwrap_or(BASELINE_WEEKS);
+    if !(1..=MAX_BASELINE_WEEKS).contains(&weeks) {
+        return Err(QueryError::InvalidRequest {
+            message: format!("baseline_weeks {weeks} is outside 1–{MAX_BASELINE_WEEKS}"),
+        });
+    }
+    Ok(weeks)
+}
+
+/// The local day of a `time:day` row (its first dimension), and the value of its second.
+pub(crate) fn day_and_value(row: &ResultRow) -> Option<(NaiveDate, Option<String>)> {
+    let date = row
+        .dimensions
+        .first()
+        .and_then(|(_, v)| v.as_deref())
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())?;
+    Some((date, row.dimensions.get(1).and_then(|(_, v)| v.clone())))
+}
+
 /// The request's parameters, defaults filled in, each checked against its range.
 fn checked_params(request: &SpikeRequest) -> Result<SpikeParams, QueryError> {
     let invalid = |message: String| QueryError::InvalidRequest { message };
-    let baseline_weeks = request.baseline_weeks.unwrap_or(BASELINE_WEEKS);
-    if !(1..=MAX_BASELINE_WEEKS).contains(&baseline_weeks) {
-        return Err(invalid(format!(
-            "baseline_weeks {baseline_weeks} is outside 1–{MAX_BASELINE_WEEKS}"
-        )));
-    }
+    let baseline_weeks = checked_baseline_weeks(request.baseline_weeks)?;
     let threshold = request.threshold.unwrap_or(THRESHOLD);
     if !(threshold.is_finite() && threshold > 0.0 && threshold <= 1_000.0) {
         return Err(invalid(format!(
@@ -282,15 +305,9 @@ pub fn spikes(
     let mut series: BTreeMap<Option<String>, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
     let mut data_days = BTreeSet::new();
     for row in &response.results {
-        let Some(date) = row
-            .dimensions
-            .first()
-            .and_then(|(_, v)| v.as_deref())
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        else {
+        let Some((date, value)) = day_and_value(row) else {
             continue;
         };
-        let value = row.dimensions.get(1).and_then(|(_, v)| v.clone());
         let count = row
             .metrics
             .first()

@@ -1,6 +1,7 @@
 //! The `/api/v1` endpoints over the report engineer's library functions, the same ones the CLI
-//! calls: spikes (`vitals spikes`), annotations (`vitals annotate`, `vitals annotations`),
-//! staffing (`vitals staffing`) and the monthly report as a download (`vitals report`).
+//! calls: spikes (`vitals spikes`), anomalies (`vitals anomalies`), annotations (`vitals
+//! annotate`, `vitals annotations`), staffing (`vitals staffing`), the monthly report as a
+//! download (`vitals report`), and the alerts' state and history.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -9,8 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use vitals_query::annotations::NewAnnotation;
+use vitals_query::anomalies::{anomalies, AnomalyRequest};
 use vitals_query::spikes::{spikes, SpikeRequest};
 use vitals_query::staffing::{staffing, StaffingRequest};
+use vitals_query::MetricSpec;
 use vitals_report::{build, render_html, render_xlsx, ReportError, ReportRequest};
 
 use crate::error::{ApiError, ApiJson};
@@ -57,6 +60,112 @@ pub async fn get_spikes(
         .await?;
     Ok(Json(report).into_response())
 }
+
+/// Query parameters of `GET /api/v1/anomalies`: metrics as a comma-separated list.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyParams {
+    /// `csat,first_response_time:median` (the default set when absent).
+    #[serde(default)]
+    pub metrics: Option<String>,
+    /// A dimension to split each series by.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// First local date judged.
+    #[serde(default)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Local date after the last judged.
+    #[serde(default)]
+    pub to: Option<chrono::NaiveDate>,
+    /// IANA zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Weeks of baseline.
+    #[serde(default)]
+    pub baseline_weeks: Option<u32>,
+    /// Band width in spreads.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+}
+
+/// `GET /api/v1/anomalies?metrics=&by=&from=&to=&timezone=&baseline_weeks=&threshold=`.
+pub async fn get_anomalies(
+    State(state): State<Shared>,
+    request: Result<Query<AnomalyParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = params(request)?;
+    let request = AnomalyRequest {
+        metrics: p
+            .metrics
+            .iter()
+            .flat_map(|m| m.split(','))
+            .filter(|m| !m.is_empty())
+            .map(MetricSpec::parse)
+            .collect(),
+        by: p.by,
+        filters: Vec::new(),
+        from: p.from,
+        to: p.to,
+        timezone: p.timezone,
+        baseline_weeks: p.baseline_weeks,
+        threshold: p.threshold,
+        min_n: None,
+    };
+    let report = state
+        .read(move |state, reader| {
+            Ok(anomalies(
+                reader,
+                &state.catalogue,
+                &state.config,
+                &request,
+            )?)
+        })
+        .await?;
+    Ok(Json(report).into_response())
+}
+
+/// `GET /api/v1/alerts`: the rules, every series' state, the latest messages and deliveries.
+pub async fn get_alerts(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let answer = state
+        .read(|state, reader| {
+            let rules: Vec<_> = state
+                .config
+                .alert_rules()
+                .map_err(ApiError::internal)?
+                .into_iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "name": r.name, "metric": r.metric, "filters": r.filters, "by": r.by,
+                        "condition": r.condition.name(), "for": r.for_evaluations,
+                        "cooldown_secs": r.cooldown_secs, "window_days": r.window_days,
+                        "channels": r.channels.iter().map(|c| c.kind()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let states = reader.alert_states().map_err(ApiError::internal)?;
+            let history = reader.alert_events(HISTORY).map_err(ApiError::internal)?;
+            let deliveries: Vec<_> = reader
+                .alert_deliveries(HISTORY)
+                .map_err(ApiError::internal)?
+                .into_iter()
+                .map(|mut d| {
+                    d.body.clear();
+                    d
+                })
+                .collect();
+            Ok(serde_json::json!({
+                "rules": rules,
+                "states": states,
+                "history": history,
+                "deliveries": deliveries,
+            }))
+        })
+        .await?;
+    Ok(Json(answer).into_response())
+}
+
+/// Messages and deliveries `GET /api/v1/alerts` lists at most.
+const HISTORY: u32 = 100;
 
 /// `GET /api/v1/staffing?month=YYYY-MM&timezone=&top=`.
 pub async fn get_staffing(

@@ -5,6 +5,7 @@
 //! The server names no engine: it is handed a `vitals_backend::Backend`.
 #![deny(missing_docs)]
 
+pub mod alerting;
 pub mod api;
 pub mod auth;
 pub mod dashboard;
@@ -93,6 +94,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tickets/{id}"),
     ("get", "/api/v1/sla"),
     ("get", "/api/v1/spikes"),
+    ("get", "/api/v1/anomalies"),
+    ("get", "/api/v1/alerts"),
     ("get", "/api/v1/staffing"),
     ("get", "/api/v1/annotations"),
     ("post", "/api/v1/annotations"),
@@ -141,6 +144,11 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/tickets/{id}", get(api::ticket.layer(read())))
         .route("/api/v1/sla", get(api::sla.layer(read())))
         .route("/api/v1/spikes", get(insights::get_spikes.layer(read())))
+        .route(
+            "/api/v1/anomalies",
+            get(insights::get_anomalies.layer(read())),
+        )
+        .route("/api/v1/alerts", get(insights::get_alerts.layer(read())))
         .route(
             "/api/v1/staffing",
             get(insights::get_staffing.layer(read())),
@@ -297,6 +305,14 @@ pub fn serve(
     let tokens = admin.tokens()?;
     let key = admin.survey_link_key()?;
     let reader = backend.reader()?;
+    let alert_reader = backend.reader()?;
+    let rules = vitals_query::alerts::check_rules(&options.config, &catalogue)
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
+    let schedule = options
+        .config
+        .alerting
+        .schedule()
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
     let writer = writer::WriterHandle::start(backend, derivation, options.batching)
         .map_err(ServerError::Setup)?;
     let state = Arc::new(AppState::new(
@@ -319,6 +335,20 @@ pub fn serve(
                 source,
             })?;
         let addr = listener.local_addr()?;
+        alerting::start(
+            alerting::Alerting {
+                rules,
+                dashboard: schedule
+                    .dashboard_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{addr}")),
+                schedule,
+                catalogue: state.catalogue.clone(),
+                config: state.config.clone(),
+            },
+            alert_reader,
+            state.writer.clone(),
+        )?;
         if state.limits.cache_entries > 0 {
             tokio::spawn(warm::run(
                 state.clone(),

@@ -156,6 +156,21 @@ impl WriterHandle {
     }
 }
 
+impl WriterHandle {
+    /// Runs `task` on the writer thread from a plain (non-async) thread and waits for its
+    /// result. The data version does not move: for bookkeeping no query reads (alert state).
+    pub fn run_blocking<T: Send + 'static>(
+        &self,
+        task: impl FnOnce(&dyn Backend) -> T + Send + 'static,
+    ) -> Result<T, QueueFull> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Task(Box::new(move |backend| {
+            let _ = reply.send(task(backend));
+        })))?;
+        rx.blocking_recv().map_err(|_| QueueFull)
+    }
+}
+
 struct Writer {
     backend: Box<dyn Backend>,
     derivation: DerivationInputs,

@@ -9,6 +9,7 @@ use vitals_backend::{
     TokenInfo, Writer,
 };
 use vitals_core::records::{Entity, Record};
+use vitals_query::alerts::{AlertEvent, Delivery, SeriesState};
 use vitals_query::sla::OpenSlaTarget;
 use vitals_query::{Annotation, EngineError, NewAnnotation, OperationalReads};
 
@@ -153,6 +154,32 @@ impl Admin for Store {
     ) -> Result<(), BackendError> {
         Ok(Store::record_digest_sent(self, name, period, message_id)?)
     }
+
+    fn record_alerts(
+        &self,
+        states: &[SeriesState],
+        notices: &[(AlertEvent, Vec<Delivery>)],
+    ) -> Result<(), BackendError> {
+        Ok(Store::record_alerts(self, states, notices)?)
+    }
+
+    fn note_delivery(
+        &self,
+        key: &str,
+        channel: u32,
+        now_us: i64,
+        outcome: Result<(), (String, i64)>,
+    ) -> Result<(), BackendError> {
+        Ok(Store::note_delivery(self, key, channel, now_us, outcome)?)
+    }
+
+    fn alert_states(&self) -> Result<Vec<SeriesState>, BackendError> {
+        Ok(Store::alert_states(self)?)
+    }
+
+    fn due_deliveries(&self, now_us: i64, limit: u32) -> Result<Vec<Delivery>, BackendError> {
+        Ok(Store::due_deliveries(self, now_us, limit)?)
+    }
 }
 
 impl OperationalReads for Reader {
@@ -188,6 +215,22 @@ impl vitals_backend::Reader for Reader {
 
     fn digest_runs(&self) -> Result<Vec<DigestRun>, BackendError> {
         Ok(Reader::digest_runs(self)?)
+    }
+
+    fn alert_states(&self) -> Result<Vec<SeriesState>, BackendError> {
+        Ok(Reader::alert_states(self)?)
+    }
+
+    fn alert_events(&self, limit: u32) -> Result<Vec<AlertEvent>, BackendError> {
+        Ok(Reader::alert_events(self, limit)?)
+    }
+
+    fn alert_deliveries(&self, limit: u32) -> Result<Vec<Delivery>, BackendError> {
+        Ok(Reader::alert_deliveries(self, limit)?)
+    }
+
+    fn due_deliveries(&self, now_us: i64, limit: u32) -> Result<Vec<Delivery>, BackendError> {
+        Ok(Reader::due_deliveries(self, now_us, limit)?)
     }
 }
 

@@ -9,6 +9,7 @@
 //! [`vitals_backend::Reader`] (the query library's `Engine` and the operational reads).
 #![deny(missing_docs)]
 
+mod alerts;
 mod annotations;
 mod backend;
 mod derive;

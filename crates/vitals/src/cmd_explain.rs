@@ -57,14 +57,21 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
         }
         return Ok(());
     }
-    if args.id == "why" && c.metric("why").is_none() {
-        if args.json {
-            let method = serde_json::json!({"id": "why", "method": vitals_query::why::METHOD});
-            println!("{}", serde_json::to_string_pretty(&method)?);
-        } else {
-            println!("{}", vitals_query::why::METHOD);
+    let methods = [
+        ("why", vitals_query::why::METHOD),
+        ("anomalies", vitals_query::anomalies::METHOD),
+        ("alerts", vitals_query::alerts::METHOD),
+    ];
+    if let Some((id, method)) = methods.iter().find(|(id, _)| *id == args.id) {
+        if c.metric(id).is_none() {
+            if args.json {
+                let method = serde_json::json!({"id": id, "method": method});
+                println!("{}", serde_json::to_string_pretty(&method)?);
+            } else {
+                println!("{method}");
+            }
+            return Ok(());
         }
-        return Ok(());
     }
     let m = find(&c, &args.id)?;
     if args.json {

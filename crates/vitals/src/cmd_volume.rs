@@ -19,61 +19,105 @@ use crate::backend::{open, open_reader, Workload};
 use crate::remote::{query_string, Remote};
 use crate::UserError;
 
-/// Arguments of `vitals spikes`.
+/// The flags of a per-day series command (`vitals spikes`, `vitals anomalies`).
 #[derive(Args)]
-pub struct SpikesArgs {
+pub struct SeriesArgs {
     /// The store file.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
-    db: PathBuf,
+    pub db: PathBuf,
     /// Ask a running `vitals serve` at this URL instead of opening the store (token from
     /// VITALS_TOKEN).
     #[arg(long, env = "VITALS_SERVER")]
-    server: Option<String>,
-    /// Split the series by a ticket dimension (e.g. `ticket:category`).
+    pub server: Option<String>,
+    /// Split the series by a dimension (e.g. `ticket:category`).
     #[arg(long)]
-    by: Option<String>,
+    pub by: Option<String>,
     /// First local date judged (YYYY-MM-DD; the data's first day by default).
     #[arg(long)]
-    from: Option<String>,
+    pub from: Option<String>,
     /// Local date after the last judged (YYYY-MM-DD).
     #[arg(long)]
-    to: Option<String>,
-    /// Filter the tickets (`ticket:team=Billing`); repeatable.
+    pub to: Option<String>,
+    /// Filter (`ticket:team=Billing`); repeatable.
     #[arg(long = "filter")]
-    filters: Vec<String>,
+    pub filters: Vec<String>,
     /// IANA zone of days (default: the reporting zone).
     #[arg(long)]
-    tz: Option<String>,
+    pub tz: Option<String>,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
+}
+
+/// A series command's period, parsed.
+pub struct Series {
+    /// First local date judged.
+    pub from: Option<NaiveDate>,
+    /// Local date after the last.
+    pub to: Option<NaiveDate>,
+    /// The filters.
+    pub filters: Vec<Filter>,
+}
+
+impl SeriesArgs {
+    /// The dates and filters parsed; filters are refused with `--server`.
+    pub fn parsed(&self) -> Result<Series> {
+        let filters: Vec<Filter> = self
+            .filters
+            .iter()
+            .map(|f| Filter::parse(f))
+            .collect::<Result<_, _>>()?;
+        if self.server.is_some() && !filters.is_empty() {
+            return Err(UserError("--filter is not available with --server".into()).into());
+        }
+        Ok(Series {
+            from: self
+                .from
+                .as_deref()
+                .map(|d| parse_date(d, "--from"))
+                .transpose()?,
+            to: self
+                .to
+                .as_deref()
+                .map(|d| parse_date(d, "--to"))
+                .transpose()?,
+            filters,
+        })
+    }
+
+    /// The query string of the series flags for the API (`by`, `from`, `to`, `timezone`).
+    pub fn query_pairs(&self, series: &Series) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("by", self.by.clone()),
+            ("from", series.from.map(|d| d.to_string())),
+            ("to", series.to.map(|d| d.to_string())),
+            ("timezone", self.tz.clone()),
+        ]
+    }
+}
+
+/// Arguments of `vitals spikes`.
+#[derive(Args)]
+pub struct SpikesArgs {
+    #[command(flatten)]
+    series: SeriesArgs,
 }
 
 /// `vitals spikes`.
 pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
+    let args = args.series;
+    let series = args.parsed()?;
     let request = SpikeRequest {
-        by: args.by,
-        from: args.from.map(|d| parse_date(&d, "--from")).transpose()?,
-        to: args.to.map(|d| parse_date(&d, "--to")).transpose()?,
-        timezone: args.tz,
-        filters: args
-            .filters
-            .iter()
-            .map(|f| Filter::parse(f))
-            .collect::<Result<_, _>>()?,
+        by: args.by.clone(),
+        from: series.from,
+        to: series.to,
+        timezone: args.tz.clone(),
+        filters: series.filters.clone(),
         ..Default::default()
     };
     let report: vitals_query::SpikeReport = match &args.server {
         Some(url) => {
-            if !request.filters.is_empty() {
-                return Err(UserError("--filter is not available with --server".into()).into());
-            }
-            let query = query_string(&[
-                ("by", request.by.clone()),
-                ("from", request.from.map(|d| d.to_string())),
-                ("to", request.to.map(|d| d.to_string())),
-                ("timezone", request.timezone.clone()),
-            ]);
+            let query = query_string(&args.query_pairs(&series));
             Remote::new(url)?.get_json(&format!("/api/v1/spikes?{query}"))?
         }
         None => {
@@ -126,13 +170,12 @@ pub fn spikes(args: SpikesArgs, config: &Config) -> Result<()> {
         ]);
         table.add_row(row);
     }
-    println!("{table}");
-    eprintln!(
-        "{} spikes from {} to {} ({}); method: vitals explain spikes",
+    print_found(
+        &table,
         report.spikes.len(),
-        report.from.map(|d| d.to_string()).unwrap_or_default(),
-        report.to.map(|d| d.to_string()).unwrap_or_default(),
-        report.timezone
+        "spikes",
+        (report.from, report.to),
+        &report.timezone,
     );
     Ok(())
 }
@@ -158,6 +201,24 @@ fn made_by(spike: &Spike) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Prints a series command's table, then on stderr how many `what` (spikes, anomalies) were
+/// found over which days, and where the method is explained.
+pub fn print_found(
+    table: &Table,
+    found: usize,
+    what: &str,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    zone: &str,
+) {
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    println!("{table}");
+    eprintln!(
+        "{found} {what} from {} to {} ({zone}); method: vitals explain {what}",
+        day(from),
+        day(to)
+    );
 }
 
 /// Arguments of `vitals annotate`.

@@ -3,6 +3,8 @@
 //! `backend.rs` opens).
 
 mod backend;
+mod cmd_alerts;
+mod cmd_anomalies;
 mod cmd_calc;
 mod cmd_demo;
 mod cmd_derive;
@@ -75,6 +77,11 @@ enum Command {
     /// Which segments moved a metric: `vitals why --metric csat` (latest complete month
     /// against the one before).
     Why(cmd_why::WhyArgs),
+    /// Days when a metric is far from its usual level for the weekday, sample size considered:
+    /// `vitals anomalies --metric csat --by ticket:team`.
+    Anomalies(cmd_anomalies::AnomaliesArgs),
+    /// Alert rules of `[[alerts]]`: `vitals alerts run` (for cron), `vitals alerts test RULE`.
+    Alerts(cmd_alerts::AlertsArgs),
     /// Erlang C staffing for a month's busiest weekday × hour cells.
     Staffing(cmd_volume::StaffingArgs),
     /// Show the configuration (`--default`: the commented default file).
@@ -95,7 +102,16 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     let path = path
         .cloned()
         .or_else(|| default.exists().then_some(default));
-    Config::load(path.as_deref()).map_err(|e| UserError(e.to_string()).into())
+    let config = Config::load(path.as_deref()).map_err(|e| UserError(e.to_string()))?;
+    if !config.alerts.is_empty() {
+        // Alert rules name metrics: checked against the catalogue like the rest of the file.
+        let catalogue = vitals_core::catalogue::Catalogue::builtin()?;
+        vitals_query::alerts::check_rules(&config, &catalogue).map_err(|e| {
+            let origin = path.as_deref().map(|p| format!("{}: ", p.display()));
+            UserError(format!("{}{e}", origin.unwrap_or_default()))
+        })?;
+    }
+    Ok(config)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -119,6 +135,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Annotations(args) => cmd_volume::annotations(args, &config),
         Command::Staffing(args) => cmd_volume::staffing(args, &config),
         Command::Why(args) => cmd_why::run(args, &config),
+        Command::Anomalies(args) => cmd_anomalies::run(args, &config),
+        Command::Alerts(args) => cmd_alerts::run(args, &config),
         Command::Config { default } => {
             if default {
                 print!("{DEFAULT_CONFIG}");

@@ -144,6 +144,21 @@ const DIGEST: Shape = fixed(&[
     ("period", V),
     ("formats", V),
 ]);
+const ALERTING: Shape = fixed(&[("interval", V), ("debounce", V), ("dashboard_url", V)]);
+/// An alert's channel; an `email` channel would add its recipients here.
+const ALERT_CHANNEL: Shape = fixed(&[("type", V), ("url", V)]);
+const ALERT: Shape = fixed(&[
+    ("name", V),
+    ("metric", V),
+    ("filters", V),
+    ("by", V),
+    ("condition", V),
+    ("threshold", V),
+    ("window", V),
+    ("for", V),
+    ("cooldown", V),
+    ("channels", Shape::List(&ALERT_CHANNEL)),
+]);
 
 /// The whole file.
 pub(super) const FILE: Shape = fixed(&[
@@ -164,6 +179,8 @@ pub(super) const FILE: Shape = fixed(&[
     ("store", STORE),
     ("smtp", SMTP),
     ("digests", Shape::List(&DIGEST)),
+    ("alerting", ALERTING),
+    ("alerts", Shape::List(&ALERT)),
 ]);
 
 /// A key as written in a dotted path: bare when it can be, else quoted.

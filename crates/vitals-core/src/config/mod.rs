@@ -2,8 +2,9 @@
 //! `VITALS_*` environment). A key the model does not know is an error naming the file, the
 //! key's dotted path and the nearest known key (`keys.rs` holds the schema). SLA policies,
 //! targets, rubrics, engagement weights and attribution live in `sections.rs`; the SMTP server
-//! and digests in `delivery.rs`.
+//! and digests in `delivery.rs`; alert rules and their schedule in `alerts.rs`.
 
+mod alerts;
 mod delivery;
 mod keys;
 mod sections;
@@ -12,6 +13,11 @@ mod store;
 pub use delivery::{
     last_complete_month, now, DigestConfig, DigestFormat, DigestPeriod, SmtpConfig, TlsMode,
     SMTP_PASSWORD_ENV, SMTP_USER_ENV,
+};
+
+pub use alerts::{
+    alert_rules, AlertRule, AlertRuleConfig, AlertSchedule, AlertingConfig, Channel, ChannelConfig,
+    Condition, CHANNELS, CONDITIONS,
 };
 
 pub use sections::{
@@ -116,6 +122,10 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Reports mailed on a schedule.
     pub digests: Vec<DigestConfig>,
+    /// When `vitals serve` evaluates the alert rules.
+    pub alerting: AlertingConfig,
+    /// Alert rules.
+    pub alerts: Vec<AlertRuleConfig>,
 }
 
 /// `[clv]`.
@@ -347,6 +357,8 @@ impl Config {
         self.engagement.check()?;
         self.import.check()?;
         self.limits.check()?;
+        self.alerting.schedule()?;
+        self.alert_rules()?;
         if !(self.clv.lifespan_years.is_finite() && self.clv.lifespan_years > 0.0) {
             return Err(ConfigError::Invalid {
                 key: "clv.lifespan_years".into(),
@@ -394,6 +406,11 @@ impl Config {
             .as_deref()
             .and_then(|z| parse_zone(z).ok())
             .unwrap_or(Tz::UTC)
+    }
+
+    /// The checked rules of `[[alerts]]`.
+    pub fn alert_rules(&self) -> Result<Vec<AlertRule>, ConfigError> {
+        alerts::alert_rules(&self.alerts)
     }
 
     /// The targets of `[targets]`.

@@ -62,5 +62,7 @@ export async function features() {
     annotations: has('/api/v1/annotations', 'get'),
     report: has('/api/v1/report', 'get'),
     why: has('/api/v1/why', 'post'),
+    anomalies: has('/api/v1/anomalies', 'get'),
+    alerts: has('/api/v1/alerts', 'get'),
   };
 }

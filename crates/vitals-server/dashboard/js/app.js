@@ -80,25 +80,54 @@ function noteMarks(payload, period) {
     .map((a) => ({ date: a.date, kind: 'note', id: a.id, text: a.category ? `${a.text} (${a.category})` : a.text }));
 }
 
-/** Spikes (GET /api/v1/spikes, split by a ticket dimension) and annotations in the period, when the server has them. */
+function anomalyMarks(payload) {
+  return ((payload && payload.anomalies) || []).map((a) => ({
+    date: a.date,
+    kind: 'anomaly',
+    text: `${a.value ? a.value + ': ' : ''}${a.metric} ${a.direction}${a.worse ? ' (worse)' : ''}, outside its usual band (n = ${a.n})`,
+  }));
+}
+
+/** The marks of a chart, when the server has them: on volume charts spikes (GET /api/v1/spikes,
+ * split by a ticket dimension) and annotations in the period; on every chart the anomalies of
+ * its metric (GET /api/v1/anomalies). */
 function marksLoader(ctx) {
-  return async (by) => {
+  return async (by, key, volume) => {
     const out = [];
     const tries = [];
-    if (ctx.features.spikes) {
-      const params = new URLSearchParams();
-      if (by) params.set('by', by);
-      if (ctx.period.from) params.set('from', ctx.period.from);
-      if (ctx.period.to) params.set('to', ctx.period.to);
-      if (ctx.state.tz) params.set('timezone', ctx.state.tz);
+    const params = new URLSearchParams();
+    if (by) params.set('by', by);
+    if (ctx.period.from) params.set('from', ctx.period.from);
+    if (ctx.period.to) params.set('to', ctx.period.to);
+    if (ctx.state.tz) params.set('timezone', ctx.state.tz);
+    if (volume && ctx.features.spikes) {
       tries.push(api(`/api/v1/spikes?${params}`).then((p) => out.push(...spikeMarks(p))));
     }
-    if (ctx.features.annotations) {
+    if (volume && ctx.features.annotations) {
       tries.push(api('/api/v1/annotations').then((p) => out.push(...noteMarks(p, ctx.period))));
+    }
+    if (ctx.features.anomalies && key && !volume) {
+      const asked = new URLSearchParams(params);
+      asked.set('metrics', key);
+      tries.push(api(`/api/v1/anomalies?${asked}`).then((p) => out.push(...anomalyMarks(p))));
     }
     await Promise.allSettled(tries);
     return out;
   };
+}
+
+/** A banner listing the alerts firing now (GET /api/v1/alerts), above the tab. */
+function alertBanner(ctx) {
+  if (!ctx.features.alerts) return null;
+  const banner = h('div', { class: 'alerts-banner', role: 'status', hidden: true });
+  api('/api/v1/alerts').then((report) => {
+    const firing = (report.states || []).filter((s) => s.state === 'firing');
+    if (!firing.length) return;
+    replace(banner, h('strong', {}, `${firing.length} alert${firing.length > 1 ? 's' : ''} firing`),
+      h('ul', {}, firing.map((s) => h('li', {}, `${s.rule} (${s.series}): ${s.summary}`))));
+    banner.hidden = false;
+  }).catch(() => {});
+  return banner;
 }
 
 /** A form to add an annotation (shown to tokens that may write: ingest or admin). */
@@ -185,6 +214,7 @@ function fillTab(ctx, head, keys, marks) {
   const main = $('main');
   const tab = ctx.tab;
   replace(main,
+    alertBanner(ctx),
     head,
     tab.id === 'volume' ? noteForm(ctx) : null,
     h('section', { 'aria-label': 'Headline cards' }, cards(ctx, keys)),

@@ -1,6 +1,6 @@
 // charts.js — time-series charts with the vendored uPlot: a median line with its p90 band
 // (durations), a value with its 95 % confidence band (rates, NPS, scores), or one line per
-// value of a dimension (volume by channel…) with spikes and annotations marked. Buckets are
+// value of a dimension (volume by channel…) with spikes, anomalies and annotations marked. Buckets are
 // the query's own labels (days, ISO weeks, months) on an index axis, so nothing is shifted
 // by the browser's time zone. Duration axes tick at round durations (15 min, 1 h, 6 h, 1 d).
 // A click on a point drills into the records behind it, from where "Why did it move?" explains
@@ -18,6 +18,8 @@ import { addDays, monthStart } from './state.js';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 const MAX_LINES = 8;
+const MARK_COLOURS = { spike: '#d62728', anomaly: '#ff7f0e' };
+const MARK_NAMES = { spike: 'Spike', anomaly: 'Anomaly', note: 'Note' };
 
 function isoWeek(date) {
   const d = new Date(Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10)));
@@ -113,8 +115,8 @@ function markPlugin(labels, marks, grain) {
         ctx.save();
         for (const m of points) {
           const x = Math.round(u.valToPos(m.x, 'x', true));
-          ctx.strokeStyle = m.kind === 'spike' ? '#d62728' : '#555';
-          ctx.setLineDash(m.kind === 'spike' ? [] : [4, 4]);
+          ctx.strokeStyle = MARK_COLOURS[m.kind] || '#555';
+          ctx.setLineDash(m.kind === 'note' ? [4, 4] : []);
           ctx.lineWidth = 1.5 * devicePixelRatio;
           ctx.beginPath();
           ctx.moveTo(x, u.bbox.top);
@@ -226,7 +228,7 @@ export function timeChart(ctx, { spec, keys, result, grain, unit, title, marks =
   if (marker.points.length) {
     notes.push(h('ul', { class: 'marks', 'aria-label': 'Marked on the chart' },
       marker.points.map((m) => h('li', { class: m.kind },
-        `${m.kind === 'spike' ? 'Spike' : 'Note'} ${labels[m.x]}: ${m.text}`,
+        `${MARK_NAMES[m.kind] || 'Note'} ${labels[m.x]}: ${m.text}`,
         m.spike && m.spike.breakdown && m.spike.breakdown.length
           ? [' ', h('button', { type: 'button', class: 'link why-spike', onclick: () => openSpike(ctx, m.spike, m.report) }, 'Why?')] : null,
         m.kind === 'note' && m.id !== undefined && ctx.canWrite ? deleteNote(m) : null))));

@@ -249,7 +249,7 @@ export function chart(ctx, spec, marks) {
     const here = { ...ctx, period: scope.period, grain: scope.grain };
     const by = [scope.grain, ...(spec.by ? [spec.by] : [])];
     const result = await runKeys(here, keys, by);
-    const marksFor = spec.marks ? await marks(spec.by) : [];
+    const marksFor = await marks(spec.by, keys[0], Boolean(spec.marks));
     replace(body,
       scope.note ? h('p', { class: 'note grain-note' }, scope.note) : null,
       timeChart(here, { spec, keys, result, grain: scope.grain, unit: metric.unit, title, marks: marksFor }));
