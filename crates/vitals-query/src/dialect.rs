@@ -191,6 +191,23 @@ pub trait Dialect {
     fn null_safe_eq(&self, a: &str, b: &str) -> String {
         format!("{a} IS NOT DISTINCT FROM {b}")
     }
+
+    /// A `GROUP BY` of several groupings in one pass, each a list of expressions (none
+    /// empty): `GROUPING SETS ((a, b), (a, c))`.
+    fn grouping_sets(&self, sets: &[Vec<String>]) -> String {
+        let sets: Vec<String> = sets
+            .iter()
+            .map(|set| format!("({})", set.join(", ")))
+            .collect();
+        format!("GROUPING SETS ({})", sets.join(", "))
+    }
+
+    /// Which grouping of [`Dialect::grouping_sets`] a row belongs to, as the standard's bit
+    /// mask over `columns` (the first the most significant bit; a bit is 1 when its column is
+    /// not grouped in the row's set).
+    fn grouping_id(&self, columns: &[String]) -> String {
+        format!("grouping({})", columns.join(", "))
+    }
 }
 
 /// DuckDB, the engine of the store: the trait's own spelling.

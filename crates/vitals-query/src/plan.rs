@@ -14,7 +14,7 @@
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
-use crate::rowwise::{plan_rows, RowWise};
+use crate::rowwise::{groupable, plan_rows, RowWise};
 use crate::snapshot::{reads_bucket, SnapshotSql};
 use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
@@ -92,6 +92,67 @@ pub fn plan_metric_with(
     buckets: &[Bucket],
     snapshots: Snapshots,
 ) -> PlannedSql {
+    planned(
+        dialect,
+        catalogue,
+        config,
+        query,
+        rm,
+        buckets,
+        Shape::Plain(snapshots),
+    )
+}
+
+/// One metric's rows aggregated once per grouping set in one statement, each set the indices
+/// of the metric's dimensions it groups by (with the bucket): key columns bucket, every
+/// dimension, then the set's grouping id (as text: [`Dialect::grouping_id`]; a dimension not
+/// in the row's set is NULL or the engine's default); aggregate columns as [`plan_metric`]'s.
+/// `None` when the metric's statement cannot be grouped (per-unit steps, snapshots, cost
+/// ratios, shares and composites).
+pub fn plan_grouped(
+    dialect: &dyn Dialect,
+    catalogue: &Catalogue,
+    config: &Config,
+    query: &ResolvedQuery,
+    rm: &ResolvedMetric,
+    buckets: &[Bucket],
+    sets: &[Vec<usize>],
+) -> Option<PlannedSql> {
+    groupable(rm.metric.calculation).then(|| {
+        planned(
+            dialect,
+            catalogue,
+            config,
+            query,
+            rm,
+            buckets,
+            Shape::Grouped(sets),
+        )
+    })
+}
+
+/// How a statement groups its rows.
+enum Shape<'a> {
+    /// By every key, snapshots computed as asked.
+    Plain(Snapshots),
+    /// By each of these grouping sets (row-wise metrics only).
+    Grouped(&'a [Vec<usize>]),
+}
+
+/// [`plan_metric_with`], or [`plan_grouped`].
+fn planned(
+    dialect: &dyn Dialect,
+    catalogue: &Catalogue,
+    config: &Config,
+    query: &ResolvedQuery,
+    rm: &ResolvedMetric,
+    buckets: &[Bucket],
+    shape: Shape,
+) -> PlannedSql {
+    let (snapshots, sets) = match shape {
+        Shape::Plain(snapshots) => (snapshots, None),
+        Shape::Grouped(sets) => (Snapshots::Deltas, Some(sets)),
+    };
     let m = &rm.metric;
     let (period_start, period_end) = match (buckets.first(), buckets.last()) {
         (Some(f), Some(l)) => (f.start_us, l.end_us),
@@ -110,7 +171,7 @@ pub fn plan_metric_with(
         m,
         &[dims.clone(), conds.clone()].concat(),
     );
-    let key_columns = 1 + dims.len();
+    let key_columns = 1 + dims.len() + usize::from(sets.is_some());
     let mut pre = preamble(dialect, catalogue, config, buckets);
     let components = if m.calculation == Calculation::Composite {
         config.engagement.components()
@@ -163,6 +224,7 @@ pub fn plan_metric_with(
                 in_period: in_period(&m.anchor),
                 conditions: &conds,
                 components: &components,
+                sets,
             });
             (statement.render(dialect), count)
         }

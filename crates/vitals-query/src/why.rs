@@ -16,6 +16,7 @@ use vitals_core::stats::Basis;
 use crate::decompose::{value_test, Method, Side};
 use crate::engine::Engine;
 use crate::error::QueryError;
+use crate::grouped::run_grouped;
 use crate::limits::check_date;
 use crate::request::{Filter, FilterOp, MetricSpec, QueryRequest};
 use crate::resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};
@@ -398,7 +399,38 @@ pub fn why(
             },
         )
     };
-    let (now, before) = (run(&[], from, to)?, run(&[], cf, ct)?);
+    // Per period the total and each dimension's breakdown, from one grouped statement when the
+    // metric's statement can be grouped, else from one query each, run when needed.
+    let sets: Vec<Vec<String>> = std::iter::once(Vec::new())
+        .chain(by.iter().map(|d| vec![d.clone()]))
+        .collect();
+    let grouped = |f: NaiveDate, t: NaiveDate| {
+        let asked = QueryRequest {
+            from: Some(f),
+            to: Some(t),
+            ..base.clone()
+        };
+        let answers = run_grouped(engine, catalogue, config, &asked, &sets)?;
+        Ok::<_, QueryError>(answers.map(|list| list.into_iter().map(Some).collect::<Vec<_>>()))
+    };
+    let mut now_sets = grouped(from, to)?;
+    let mut before_sets = match now_sets {
+        Some(_) => grouped(cf, ct)?,
+        None => None,
+    };
+    let take = |answers: &mut Option<Vec<Option<Result<QueryResponse, QueryError>>>>,
+                i: usize,
+                f: NaiveDate,
+                t: NaiveDate| {
+        match answers.as_mut().and_then(|list| list[i].take()) {
+            Some(answer) => answer,
+            None => run(&sets[i], f, t),
+        }
+    };
+    let (now, before) = (
+        take(&mut now_sets, 0, from, to)?,
+        take(&mut before_sets, 0, cf, ct)?,
+    );
     let mut warnings: Vec<Warning> = Vec::new();
     let mut warn = |answer: &QueryResponse| {
         for w in &answer.meta.warnings {
@@ -419,26 +451,30 @@ pub fn why(
     let mut dimensions = Vec::new();
     let mut pairs = Vec::new();
     if let Some(change) = change {
-        let mut split = |split_by: &[String]| -> Result<WhyDimension, QueryError> {
-            let (c, p) = (run(split_by, from, to)?, run(split_by, cf, ct)?);
+        let mut split = |split_by: &[String], c: QueryResponse, p: QueryResponse| {
             warn(&c);
             warn(&p);
-            Ok(segments::dimension(
+            segments::dimension(
                 method,
                 &split_by.join(PAIR),
                 change,
                 sides(method, split_by, &c, &p),
                 min_support as f64,
-            ))
+            )
         };
-        for dimension in &by {
-            dimensions.push(split(std::slice::from_ref(dimension))?);
+        for (i, dimension) in by.iter().enumerate() {
+            let c = take(&mut now_sets, i + 1, from, to)?;
+            let p = take(&mut before_sets, i + 1, cf, ct)?;
+            dimensions.push(split(std::slice::from_ref(dimension), c, p));
         }
         segments::judge(&mut dimensions, min_support);
-        // The two top dimensions together, when the first has drivers.
+        // The two top dimensions together, when the first has drivers (known only now: one
+        // more query per period).
         if let [first, second, ..] = dimensions.as_slice() {
             if first.segments_needed > 0 {
-                pairs.push(split(&[first.dimension.clone(), second.dimension.clone()])?);
+                let pair = [first.dimension.clone(), second.dimension.clone()];
+                let (c, p) = (run(&pair, from, to)?, run(&pair, cf, ct)?);
+                pairs.push(split(&pair, c, p));
                 segments::judge(&mut pairs, min_support);
             }
         }
