@@ -16,6 +16,12 @@
 //! `greatest` / `least`, `CASE`, `UNION ALL`, window sums and `row_number()`, `LIMIT … OFFSET`,
 //! `GROUP BY ALL`, `min` / `max` / `sum` of helper columns, and the `?` placeholders the engine
 //! binds. Catalogue expressions (TOML) are written in DuckDB's SQL and are not rewritten here.
+//!
+//! Grouping sets (`why`'s one scan per period) are a seam though both engines spell
+//! `GROUPING SETS (…)` and `grouping(…)` alike: ClickHouse's `grouping` follows the standard's
+//! bits only under `force_grouping_standard_compatibility` (its default), and it fills the
+//! columns a set does not group with defaults rather than NULLs (which the reader never
+//! looks at: a set's rows are told by their grouping id).
 
 use chrono::DateTime;
 

@@ -8,7 +8,7 @@ use crate::buckets::buckets;
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::limits::{check_buckets, check_span};
-use crate::plan::{plan_grouped, quantiles, PlannedSql};
+use crate::plan::{plan_grouped, quantiles, MetricPlan, PlannedSql};
 use crate::request::QueryRequest;
 use crate::resolve::{resolve, ResolvedQuery};
 use crate::response::QueryResponse;
@@ -76,15 +76,15 @@ pub fn run_grouped(
     check_span(&config.limits, from, to)?;
     let bucket_list = buckets(all.zone, None, from, to);
     check_buckets(&config.limits, bucket_list.len(), "period")?;
-    let Some(plan) = plan_grouped(
-        engine.dialect(),
+    let metric = MetricPlan {
+        dialect: engine.dialect(),
         catalogue,
         config,
-        &all,
+        query: &all,
         rm,
-        &bucket_list,
-        &indices,
-    ) else {
+        buckets: &bucket_list,
+    };
+    let Some(plan) = plan_grouped(metric, &indices) else {
         return Ok(None);
     };
     let rows = if bucket_list.is_empty() {

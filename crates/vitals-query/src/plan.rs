@@ -92,15 +92,32 @@ pub fn plan_metric_with(
     buckets: &[Bucket],
     snapshots: Snapshots,
 ) -> PlannedSql {
-    planned(
+    let metric = MetricPlan {
         dialect,
         catalogue,
         config,
         query,
         rm,
         buckets,
-        Shape::Plain(snapshots),
-    )
+    };
+    planned(metric, Shape::Plain(snapshots))
+}
+
+/// One metric of a resolved query, to plan over the given buckets (which cover the period).
+#[derive(Clone, Copy)]
+pub struct MetricPlan<'a> {
+    /// The dialect the statement is written in.
+    pub dialect: &'a dyn Dialect,
+    /// The catalogue.
+    pub catalogue: &'a Catalogue,
+    /// The configuration.
+    pub config: &'a Config,
+    /// The query.
+    pub query: &'a ResolvedQuery,
+    /// The metric, one of the query's.
+    pub rm: &'a ResolvedMetric,
+    /// The buckets.
+    pub buckets: &'a [Bucket],
 }
 
 /// One metric's rows aggregated once per grouping set in one statement, each set the indices
@@ -109,26 +126,8 @@ pub fn plan_metric_with(
 /// in the row's set is NULL or the engine's default); aggregate columns as [`plan_metric`]'s.
 /// `None` when the metric's statement cannot be grouped (per-unit steps, snapshots, cost
 /// ratios, shares and composites).
-pub fn plan_grouped(
-    dialect: &dyn Dialect,
-    catalogue: &Catalogue,
-    config: &Config,
-    query: &ResolvedQuery,
-    rm: &ResolvedMetric,
-    buckets: &[Bucket],
-    sets: &[Vec<usize>],
-) -> Option<PlannedSql> {
-    groupable(rm.metric.calculation).then(|| {
-        planned(
-            dialect,
-            catalogue,
-            config,
-            query,
-            rm,
-            buckets,
-            Shape::Grouped(sets),
-        )
-    })
+pub fn plan_grouped(metric: MetricPlan, sets: &[Vec<usize>]) -> Option<PlannedSql> {
+    groupable(metric.rm.metric.calculation).then(|| planned(metric, Shape::Grouped(sets)))
 }
 
 /// How a statement groups its rows.
@@ -140,15 +139,15 @@ enum Shape<'a> {
 }
 
 /// [`plan_metric_with`], or [`plan_grouped`].
-fn planned(
-    dialect: &dyn Dialect,
-    catalogue: &Catalogue,
-    config: &Config,
-    query: &ResolvedQuery,
-    rm: &ResolvedMetric,
-    buckets: &[Bucket],
-    shape: Shape,
-) -> PlannedSql {
+fn planned(metric: MetricPlan, shape: Shape) -> PlannedSql {
+    let MetricPlan {
+        dialect,
+        catalogue,
+        config,
+        query,
+        rm,
+        buckets,
+    } = metric;
     let (snapshots, sets) = match shape {
         Shape::Plain(snapshots) => (snapshots, None),
         Shape::Grouped(sets) => (Snapshots::Deltas, Some(sets)),

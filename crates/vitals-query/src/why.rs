@@ -1,9 +1,14 @@
 //! "Why did it move?": a metric's change between a period and a comparison period, split over
 //! the segments of every dimension that drove it (`vitals why`, `POST /api/v1/why`). The
-//! numbers come from [`run_query`] — the total and one breakdown per dimension, for each
-//! period — so every segment's value is the one `vitals query` answers, under the same
-//! `[limits]`; [`crate::decompose`] splits the change, and this module folds small segments,
-//! tests each segment and ranks the dimensions. [`METHOD`] says how, in words.
+//! numbers are [`run_query`]'s — the total and one breakdown per dimension, for each period —
+//! read from one grouped scan per period ([`run_grouped`]: proportions, means, quantiles,
+//! NPS and counts of rows) or, for metrics whose statement cannot be grouped (the backlog's
+//! snapshot, repeat purchase's per-customer step, retention and churn), from one query each;
+//! either way every segment's value is the one `vitals query` answers, under the same
+//! `[limits]`. The pair of the two top dimensions is one more query per period (which pair is
+//! known only from the breakdowns). [`crate::decompose`] splits the change, and this module
+//! folds small segments, tests each segment and ranks the dimensions. [`METHOD`] says how, in
+//! words.
 
 use std::collections::BTreeMap;
 
