@@ -1,12 +1,12 @@
 //! "Why did it move?": a metric's change between a period and a comparison period, split over
 //! the segments of every dimension that drove it (`vitals why`, `POST /api/v1/why`). The
 //! numbers are [`run_query`]'s — the total and one breakdown per dimension, for each period —
-//! read from one grouped scan per period ([`run_grouped`]: proportions, means, quantiles,
-//! NPS and counts of rows) or, for metrics whose statement cannot be grouped (the backlog's
+//! read from one grouped scan per period, or of both when adjacent ([`run_grouped`]:
+//! proportions, means, quantiles, NPS and counts of rows) or, for metrics whose statement cannot be grouped (the backlog's
 //! snapshot, repeat purchase's per-customer step, retention and churn), from one query each;
 //! either way every segment's value is the one `vitals query` answers, under the same
-//! `[limits]`. The pair of the two top dimensions is one more query per period (which pair is
-//! known only from the breakdowns). [`crate::decompose`] splits the change, and this module
+//! `[limits]`. The pair of the two top dimensions is one more scan (which pair is known only
+//! from the breakdowns). [`crate::decompose`] splits the change, and this module
 //! folds small segments, tests each segment and ranks the dimensions. [`METHOD`] says how, in
 //! words.
 
@@ -206,6 +206,10 @@ fn method_of(calculation: Calculation, stat: Stat) -> Option<Method> {
     })
 }
 
+/// Each period's answers of each set from [`run_grouped`], taken one by one (`None`: the metric
+/// is not grouped, each answer is a query of its own).
+type Grouped = Option<Vec<Vec<Option<Result<QueryResponse, QueryError>>>>>;
+
 /// The name of a pair of dimensions, and of a pair of values: `ticket:channel × ticket:team`.
 const PAIR: &str = " × ";
 
@@ -404,37 +408,33 @@ pub fn why(
             },
         )
     };
-    // Per period the total and each dimension's breakdown, from one grouped statement when the
-    // metric's statement can be grouped, else from one query each, run when needed.
+    // The total and each dimension's breakdown in both periods: from one grouped scan per
+    // period (or of both, adjacent) when the metric's statement can be grouped, else from one
+    // query each, run when needed.
+    let periods = [(from, to), (cf, ct)];
+    let grouped = |sets: &[Vec<String>]| -> Result<Grouped, QueryError> {
+        let answers = run_grouped(engine, catalogue, config, &base, &periods, sets)?;
+        Ok(answers.map(|per_period| {
+            per_period
+                .into_iter()
+                .map(|list| list.into_iter().map(Some).collect())
+                .collect()
+        }))
+    };
+    let take = |answers: &mut Grouped, sets: &[Vec<String>], i: usize, period: usize| match answers
+        .as_mut()
+        .and_then(|list| list[period][i].take())
+    {
+        Some(answer) => answer,
+        None => run(&sets[i], periods[period].0, periods[period].1),
+    };
     let sets: Vec<Vec<String>> = std::iter::once(Vec::new())
         .chain(by.iter().map(|d| vec![d.clone()]))
         .collect();
-    let grouped = |f: NaiveDate, t: NaiveDate| {
-        let asked = QueryRequest {
-            from: Some(f),
-            to: Some(t),
-            ..base.clone()
-        };
-        let answers = run_grouped(engine, catalogue, config, &asked, &sets)?;
-        Ok::<_, QueryError>(answers.map(|list| list.into_iter().map(Some).collect::<Vec<_>>()))
-    };
-    let mut now_sets = grouped(from, to)?;
-    let mut before_sets = match now_sets {
-        Some(_) => grouped(cf, ct)?,
-        None => None,
-    };
-    let take = |answers: &mut Option<Vec<Option<Result<QueryResponse, QueryError>>>>,
-                i: usize,
-                f: NaiveDate,
-                t: NaiveDate| {
-        match answers.as_mut().and_then(|list| list[i].take()) {
-            Some(answer) => answer,
-            None => run(&sets[i], f, t),
-        }
-    };
+    let mut answers = grouped(&sets)?;
     let (now, before) = (
-        take(&mut now_sets, 0, from, to)?,
-        take(&mut before_sets, 0, cf, ct)?,
+        take(&mut answers, &sets, 0, 0)?,
+        take(&mut answers, &sets, 0, 1)?,
     );
     let mut warnings: Vec<Warning> = Vec::new();
     let mut warn = |answer: &QueryResponse| {
@@ -468,17 +468,20 @@ pub fn why(
             )
         };
         for (i, dimension) in by.iter().enumerate() {
-            let c = take(&mut now_sets, i + 1, from, to)?;
-            let p = take(&mut before_sets, i + 1, cf, ct)?;
+            let c = take(&mut answers, &sets, i + 1, 0)?;
+            let p = take(&mut answers, &sets, i + 1, 1)?;
             dimensions.push(split(std::slice::from_ref(dimension), c, p));
         }
         segments::judge(&mut dimensions, min_support);
         // The two top dimensions together, when the first has drivers (known only now: one
-        // more query per period).
+        // more scan).
         if let [first, second, ..] = dimensions.as_slice() {
             if first.segments_needed > 0 {
                 let pair = [first.dimension.clone(), second.dimension.clone()];
-                let (c, p) = (run(&pair, from, to)?, run(&pair, cf, ct)?);
+                let pair_sets = [pair.to_vec()];
+                let mut answers = grouped(&pair_sets)?;
+                let c = take(&mut answers, &pair_sets, 0, 0)?;
+                let p = take(&mut answers, &pair_sets, 0, 1)?;
                 pairs.push(split(&pair, c, p));
                 segments::judge(&mut pairs, min_support);
             }
