@@ -147,10 +147,13 @@ pub fn run_grouped(
     Ok(Some(answers))
 }
 
-/// The statements to run for the periods' bucket lists: each with its buckets and, per period
-/// it answers, the period's index and the label its rows carry. Two single-bucket periods
-/// where one ends as the other starts are one statement, in time order, labelled by index.
-fn scans(lists: &[Vec<Bucket>]) -> Vec<(Vec<Bucket>, Vec<(usize, String)>)> {
+/// One statement to run: its buckets and, per period it answers, the period's index and the
+/// label its rows carry.
+type Scan = (Vec<Bucket>, Vec<(usize, String)>);
+
+/// The statements to run for the periods' bucket lists. Two single-bucket periods where one
+/// ends as the other starts are one statement, in time order, labelled by index.
+fn scans(lists: &[Vec<Bucket>]) -> Vec<Scan> {
     if let [[a], [b]] = lists.iter().map(Vec::as_slice).collect::<Vec<_>>()[..] {
         let order = if a.end_us == b.start_us {
             Some([(0, a), (1, b)])
