@@ -16,6 +16,12 @@
 //! `greatest` / `least`, `CASE`, `UNION ALL`, window sums and `row_number()`, `LIMIT … OFFSET`,
 //! `GROUP BY ALL`, `min` / `max` / `sum` of helper columns, and the `?` placeholders the engine
 //! binds. Catalogue expressions (TOML) are written in DuckDB's SQL and are not rewritten here.
+//!
+//! Grouping sets (`why`'s one scan per period) are a seam though both engines spell
+//! `GROUPING SETS (…)` and `grouping(…)` alike: ClickHouse's `grouping` follows the standard's
+//! bits only under `force_grouping_standard_compatibility` (its default), and it fills the
+//! columns a set does not group with defaults rather than NULLs (which the reader never
+//! looks at: a set's rows are told by their grouping id).
 
 use chrono::DateTime;
 
@@ -190,6 +196,23 @@ pub trait Dialect {
     /// `a` equals `b`, two NULLs counting as equal.
     fn null_safe_eq(&self, a: &str, b: &str) -> String {
         format!("{a} IS NOT DISTINCT FROM {b}")
+    }
+
+    /// A `GROUP BY` of several groupings in one pass, each a list of expressions (none
+    /// empty): `GROUPING SETS ((a, b), (a, c))`.
+    fn grouping_sets(&self, sets: &[Vec<String>]) -> String {
+        let sets: Vec<String> = sets
+            .iter()
+            .map(|set| format!("({})", set.join(", ")))
+            .collect();
+        format!("GROUPING SETS ({})", sets.join(", "))
+    }
+
+    /// Which grouping of [`Dialect::grouping_sets`] a row belongs to, as the standard's bit
+    /// mask over `columns` (the first the most significant bit; a bit is 1 when its column is
+    /// not grouped in the row's set).
+    fn grouping_id(&self, columns: &[String]) -> String {
+        format!("grouping({})", columns.join(", "))
     }
 }
 

@@ -125,6 +125,9 @@ pub struct Select {
     pub conditions: Vec<String>,
     /// Grouped by every item that is not an aggregate (`GROUP BY ALL`).
     pub grouped: bool,
+    /// Instead, when not empty: grouped once per set of expressions, in one pass
+    /// ([`Dialect::grouping_sets`]).
+    pub sets: Vec<Vec<String>>,
     /// `HAVING` conditions, all of which hold.
     pub having: Vec<String>,
 }
@@ -163,7 +166,9 @@ impl Select {
         if !self.conditions.is_empty() {
             sql.push_str(&format!(" WHERE {}", self.conditions.join(" AND ")));
         }
-        if self.grouped {
+        if !self.sets.is_empty() {
+            sql.push_str(&format!(" GROUP BY {}", dialect.grouping_sets(&self.sets)));
+        } else if self.grouped {
             sql.push_str(" GROUP BY ALL");
         }
         if !self.having.is_empty() {

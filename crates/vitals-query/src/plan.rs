@@ -14,7 +14,7 @@
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
-use crate::rowwise::{plan_rows, RowWise};
+use crate::rowwise::{groupable, plan_rows, RowWise};
 use crate::snapshot::{reads_bucket, SnapshotSql};
 use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
@@ -92,6 +92,66 @@ pub fn plan_metric_with(
     buckets: &[Bucket],
     snapshots: Snapshots,
 ) -> PlannedSql {
+    let metric = MetricPlan {
+        dialect,
+        catalogue,
+        config,
+        query,
+        rm,
+        buckets,
+    };
+    planned(metric, Shape::Plain(snapshots))
+}
+
+/// One metric of a resolved query, to plan over the given buckets (which cover the period).
+#[derive(Clone, Copy)]
+pub struct MetricPlan<'a> {
+    /// The dialect the statement is written in.
+    pub dialect: &'a dyn Dialect,
+    /// The catalogue.
+    pub catalogue: &'a Catalogue,
+    /// The configuration.
+    pub config: &'a Config,
+    /// The query.
+    pub query: &'a ResolvedQuery,
+    /// The metric, one of the query's.
+    pub rm: &'a ResolvedMetric,
+    /// The buckets.
+    pub buckets: &'a [Bucket],
+}
+
+/// One metric's rows aggregated once per grouping set in one statement, each set the indices
+/// of the metric's dimensions it groups by (with the bucket): key columns bucket, every
+/// dimension, then the set's grouping id (as text: [`Dialect::grouping_id`]; a dimension not
+/// in the row's set is NULL or the engine's default); aggregate columns as [`plan_metric`]'s.
+/// `None` when the metric's statement cannot be grouped (per-unit steps, snapshots, cost
+/// ratios, shares and composites).
+pub fn plan_grouped(metric: MetricPlan, sets: &[Vec<usize>]) -> Option<PlannedSql> {
+    groupable(metric.rm.metric.calculation).then(|| planned(metric, Shape::Grouped(sets)))
+}
+
+/// How a statement groups its rows.
+enum Shape<'a> {
+    /// By every key, snapshots computed as asked.
+    Plain(Snapshots),
+    /// By each of these grouping sets (row-wise metrics only).
+    Grouped(&'a [Vec<usize>]),
+}
+
+/// [`plan_metric_with`], or [`plan_grouped`].
+fn planned(metric: MetricPlan, shape: Shape) -> PlannedSql {
+    let MetricPlan {
+        dialect,
+        catalogue,
+        config,
+        query,
+        rm,
+        buckets,
+    } = metric;
+    let (snapshots, sets) = match shape {
+        Shape::Plain(snapshots) => (snapshots, None),
+        Shape::Grouped(sets) => (Snapshots::Deltas, Some(sets)),
+    };
     let m = &rm.metric;
     let (period_start, period_end) = match (buckets.first(), buckets.last()) {
         (Some(f), Some(l)) => (f.start_us, l.end_us),
@@ -110,7 +170,7 @@ pub fn plan_metric_with(
         m,
         &[dims.clone(), conds.clone()].concat(),
     );
-    let key_columns = 1 + dims.len();
+    let key_columns = 1 + dims.len() + usize::from(sets.is_some());
     let mut pre = preamble(dialect, catalogue, config, buckets);
     let components = if m.calculation == Calculation::Composite {
         config.engagement.components()
@@ -163,6 +223,7 @@ pub fn plan_metric_with(
                 in_period: in_period(&m.anchor),
                 conditions: &conds,
                 components: &components,
+                sets,
             });
             (statement.render(dialect), count)
         }

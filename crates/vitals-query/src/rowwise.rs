@@ -38,6 +38,19 @@ pub(crate) struct RowWise<'a> {
     pub conditions: &'a [String],
     /// The engagement components of a composite (program, weight).
     pub components: &'a [(String, f64)],
+    /// Grouping sets, each the indices of the dimensions it groups by (with the bucket), and a
+    /// grouping id key column after the dimensions (`None`: every dimension, `GROUP BY ALL`).
+    /// Only for metrics aggregated straight from the row source ([`groupable`]).
+    pub sets: Option<&'a [Vec<usize>]>,
+}
+
+/// Whether a metric's rows can be aggregated per grouping set in one statement: its aggregates
+/// read the row source directly (not through a per-unit step, nor a snapshot).
+pub(crate) fn groupable(calculation: Calculation) -> bool {
+    matches!(
+        calculation,
+        Calculation::Count | Calculation::Proportion | Calculation::Distribution | Calculation::Nps
+    )
 }
 
 /// The statement and how many aggregate columns it returns.
@@ -116,6 +129,7 @@ pub(crate) fn plan_rows(p: &RowWise) -> (Statement, usize) {
         joins: joins.clone(),
         conditions: [bounds.clone(), conditions].concat(),
         grouped: true,
+        sets: Vec::new(),
         having: Vec::new(),
     };
 
@@ -177,8 +191,26 @@ pub(crate) fn plan_rows(p: &RowWise) -> (Statement, usize) {
         _ => {
             let mut items = vec![Item::plain(Expr::sql(bucket))];
             items.extend(keys.iter().cloned());
+            let mut sets = Vec::new();
+            if let Some(asked) = p.sets {
+                let columns: Vec<String> = keys.iter().map(|k| k.expr.render(dialect)).collect();
+                let id = Expr::sql(dialect.grouping_id(&columns)).text();
+                items.push(Item::named(id, "_set"));
+                sets = asked
+                    .iter()
+                    .map(|set| {
+                        std::iter::once(bucket.to_string())
+                            .chain(set.iter().map(|&i| columns[i].clone()))
+                            .collect()
+                    })
+                    .collect();
+            }
             items.extend(aggregates.into_iter().map(Item::plain));
-            (vec![("src".to_string(), src)], read_src(items, Vec::new()))
+            let body = Select {
+                sets,
+                ..read_src(items, Vec::new())
+            };
+            (vec![("src".to_string(), src)], body)
         }
     };
     let statement = Statement {

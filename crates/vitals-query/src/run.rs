@@ -143,6 +143,63 @@ pub fn run_query(
             to: ct,
         });
     }
+    respond(
+        Answered {
+            facts: &facts,
+            catalogue,
+            config,
+            request,
+            resolved: &resolved,
+            stored_warnings,
+            period: (from, to),
+            buckets: &bucket_list,
+            compared: compared_period,
+        },
+        results,
+    )
+}
+
+/// A query's rows as they were answered, and what the answer says about them.
+pub(crate) struct Answered<'a> {
+    /// The facts' derivation state, read at most once.
+    pub facts: &'a FactsStateOnce<'a>,
+    /// The catalogue planned with.
+    pub catalogue: &'a Catalogue,
+    /// The configuration.
+    pub config: &'a Config,
+    /// The request.
+    pub request: &'a QueryRequest,
+    /// It resolved.
+    pub resolved: &'a ResolvedQuery,
+    /// The stored facts' warnings.
+    pub stored_warnings: Vec<Warning>,
+    /// The period answered.
+    pub period: (Option<NaiveDate>, Option<NaiveDate>),
+    /// Its buckets.
+    pub buckets: &'a [Bucket],
+    /// The comparison period, when one was asked.
+    pub compared: Option<ComparedPeriod>,
+}
+
+/// The answer from a query's result rows: the row limit checked, targets, low-sample flags,
+/// warnings and the echo of the query.
+pub(crate) fn respond(
+    answered: Answered,
+    mut results: Vec<ResultRow>,
+) -> Result<QueryResponse, QueryError> {
+    let Answered {
+        facts,
+        catalogue,
+        config,
+        request,
+        resolved,
+        stored_warnings,
+        period: (from, to),
+        buckets: bucket_list,
+        compared: compared_period,
+    } = answered;
+    let zone = resolved.zone;
+    let limits = &config.limits;
     check_rows(limits, results.len())?;
     let configured_targets = config
         .targets()
@@ -154,7 +211,7 @@ pub fn run_query(
             value.low_sample = value.is_low_sample(min_sample);
         }
     }
-    let mut warnings = facts_warnings(&facts, catalogue, config, &resolved)?;
+    let mut warnings = facts_warnings(facts, catalogue, config, resolved)?;
     warnings.extend(stored_warnings);
     warnings.extend(low_sample_warnings(&results, min_sample));
     let asks_business = resolved
@@ -194,7 +251,7 @@ pub fn run_query(
             .iter()
             .map(|m| (m.metric.id.clone(), m.metric.counts_by.clone()))
             .collect::<BTreeMap<_, _>>(),
-        params: params(config, &resolved),
+        params: params(config, resolved),
         compare: compared_period,
     };
     Ok(QueryResponse {

@@ -1,9 +1,14 @@
 //! "Why did it move?": a metric's change between a period and a comparison period, split over
 //! the segments of every dimension that drove it (`vitals why`, `POST /api/v1/why`). The
-//! numbers come from [`run_query`] — the total and one breakdown per dimension, for each
-//! period — so every segment's value is the one `vitals query` answers, under the same
-//! `[limits]`; [`crate::decompose`] splits the change, and this module folds small segments,
-//! tests each segment and ranks the dimensions. [`METHOD`] says how, in words.
+//! numbers are [`run_query`]'s — the total and one breakdown per dimension, for each period —
+//! read from one grouped scan per period, or of both when adjacent ([`run_grouped`]:
+//! proportions, means, quantiles, NPS and counts of rows) or, for metrics whose statement cannot be grouped (the backlog's
+//! snapshot, repeat purchase's per-customer step, retention and churn), from one query each;
+//! either way every segment's value is the one `vitals query` answers, under the same
+//! `[limits]`. The pair of the two top dimensions is one more scan (which pair is known only
+//! from the breakdowns). [`crate::decompose`] splits the change, and this module
+//! folds small segments, tests each segment and ranks the dimensions. [`METHOD`] says how, in
+//! words.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +21,7 @@ use vitals_core::stats::Basis;
 use crate::decompose::{value_test, Method, Side};
 use crate::engine::Engine;
 use crate::error::QueryError;
+use crate::grouped::run_grouped;
 use crate::limits::check_date;
 use crate::request::{Filter, FilterOp, MetricSpec, QueryRequest};
 use crate::resolve::{resolve, ResolvedMetric, ResolvedQuery, Stat};
@@ -199,6 +205,10 @@ fn method_of(calculation: Calculation, stat: Stat) -> Option<Method> {
         _ => return None,
     })
 }
+
+/// Each period's answers of each set from [`run_grouped`], taken one by one (`None`: the metric
+/// is not grouped, each answer is a query of its own).
+type Grouped = Option<Vec<Vec<Option<Result<QueryResponse, QueryError>>>>>;
 
 /// The name of a pair of dimensions, and of a pair of values: `ticket:channel × ticket:team`.
 const PAIR: &str = " × ";
@@ -398,7 +408,34 @@ pub fn why(
             },
         )
     };
-    let (now, before) = (run(&[], from, to)?, run(&[], cf, ct)?);
+    // The total and each dimension's breakdown in both periods: from one grouped scan per
+    // period (or of both, adjacent) when the metric's statement can be grouped, else from one
+    // query each, run when needed.
+    let periods = [(from, to), (cf, ct)];
+    let grouped = |sets: &[Vec<String>]| -> Result<Grouped, QueryError> {
+        let answers = run_grouped(engine, catalogue, config, &base, &periods, sets)?;
+        Ok(answers.map(|per_period| {
+            per_period
+                .into_iter()
+                .map(|list| list.into_iter().map(Some).collect())
+                .collect()
+        }))
+    };
+    let take = |answers: &mut Grouped, sets: &[Vec<String>], i: usize, period: usize| match answers
+        .as_mut()
+        .and_then(|list| list[period][i].take())
+    {
+        Some(answer) => answer,
+        None => run(&sets[i], periods[period].0, periods[period].1),
+    };
+    let sets: Vec<Vec<String>> = std::iter::once(Vec::new())
+        .chain(by.iter().map(|d| vec![d.clone()]))
+        .collect();
+    let mut answers = grouped(&sets)?;
+    let (now, before) = (
+        take(&mut answers, &sets, 0, 0)?,
+        take(&mut answers, &sets, 0, 1)?,
+    );
     let mut warnings: Vec<Warning> = Vec::new();
     let mut warn = |answer: &QueryResponse| {
         for w in &answer.meta.warnings {
@@ -419,26 +456,33 @@ pub fn why(
     let mut dimensions = Vec::new();
     let mut pairs = Vec::new();
     if let Some(change) = change {
-        let mut split = |split_by: &[String]| -> Result<WhyDimension, QueryError> {
-            let (c, p) = (run(split_by, from, to)?, run(split_by, cf, ct)?);
+        let mut split = |split_by: &[String], c: QueryResponse, p: QueryResponse| {
             warn(&c);
             warn(&p);
-            Ok(segments::dimension(
+            segments::dimension(
                 method,
                 &split_by.join(PAIR),
                 change,
                 sides(method, split_by, &c, &p),
                 min_support as f64,
-            ))
+            )
         };
-        for dimension in &by {
-            dimensions.push(split(std::slice::from_ref(dimension))?);
+        for (i, dimension) in by.iter().enumerate() {
+            let c = take(&mut answers, &sets, i + 1, 0)?;
+            let p = take(&mut answers, &sets, i + 1, 1)?;
+            dimensions.push(split(std::slice::from_ref(dimension), c, p));
         }
         segments::judge(&mut dimensions, min_support);
-        // The two top dimensions together, when the first has drivers.
+        // The two top dimensions together, when the first has drivers (known only now: one
+        // more scan).
         if let [first, second, ..] = dimensions.as_slice() {
             if first.segments_needed > 0 {
-                pairs.push(split(&[first.dimension.clone(), second.dimension.clone()])?);
+                let pair = [first.dimension.clone(), second.dimension.clone()];
+                let pair_sets = [pair.to_vec()];
+                let mut answers = grouped(&pair_sets)?;
+                let c = take(&mut answers, &pair_sets, 0, 0)?;
+                let p = take(&mut answers, &pair_sets, 0, 1)?;
+                pairs.push(split(&pair, c, p));
                 segments::judge(&mut pairs, min_support);
             }
         }

@@ -1,10 +1,10 @@
 //! Golden SQL of the statement shapes the per-metric snapshots (`golden_sql.rs`) do not reach:
 //! shared scans, snapshots from deltas and pairwise, weekday × hour, per-bucket customer rows,
 //! dimensions with `is` / `is_not` filters, list membership, a whole period compared with the
-//! previous one, quantile stats, drill-downs, the extent statement, the staffing statements
-//! and a full preamble. Each test plans through the public API (`run_query`, `drill`,
-//! `staffing`) on an engine that only records what it is asked to run, so a change to how SQL
-//! is written shows up byte for byte as a diff to review.
+//! previous one, quantile stats, `why`'s grouped scan of a period, drill-downs, the extent
+//! statement, the staffing statements and a full preamble. Each test plans through the public
+//! API (`run_query`, `why`, `drill`, `staffing`) on an engine that only records what it is
+//! asked to run, so a change to how SQL is written shows up byte for byte as a diff to review.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -16,9 +16,9 @@ use vitals_core::config::{Config, SurveyAttribution};
 use vitals_query::plan::PlannedSql;
 use vitals_query::plan::{plan_metric_with, Snapshots};
 use vitals_query::{
-    buckets, drill, resolve, run_query, staffing, AggRow, CompareMode, Dialect, DrillRequest,
+    buckets, drill, resolve, run_query, staffing, why, AggRow, CompareMode, Dialect, DrillRequest,
     DuckDb, Engine, EngineError, FactsState, Filter, FilterOp, MetricSpec, QueryRequest, RecordRow,
-    StaffingRequest,
+    StaffingRequest, WhyRequest,
 };
 
 /// An engine with no rows that keeps every statement it is asked to run, in order.
@@ -154,6 +154,26 @@ fn quantile_stats_median_and_p90() {
         &["time:month"],
     );
     insta::assert_snapshot!("quantiles_median_p90", run(&request));
+}
+
+#[test]
+fn why_one_grouped_scan_per_period() {
+    std::env::set_var("VITALS_NOW", "2026-04-01T00:00:00Z");
+    let catalogue = Catalogue::builtin().unwrap();
+    let config = Config::default();
+    let engine = Recorder::built(&catalogue, &config);
+    let request = WhyRequest {
+        metric: MetricSpec::parse("first_response_time:p90"),
+        by: vec!["ticket:channel".into(), "ticket:team".into()],
+        filters: Vec::new(),
+        from: Some(date(2026, 3, 1)),
+        to: Some(date(2026, 4, 1)),
+        timezone: Some("Europe/Helsinki".into()),
+        vs: None,
+        min_support: None,
+    };
+    why(&engine, &catalogue, &config, &request).unwrap();
+    insta::assert_snapshot!("why_grouped_p90", engine.own_parts());
 }
 
 #[test]
