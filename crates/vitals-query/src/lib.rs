@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod annotations;
+pub mod bind;
 mod bucket_index;
 pub mod buckets;
 pub mod compare;

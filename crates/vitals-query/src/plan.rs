@@ -11,6 +11,7 @@
 //! (`snapshot.rs`, and the pairwise forms here) and cost ratios are assembled as text, with
 //! every engine-specific fragment written by the dialect.
 
+use crate::bind::{bind, bind_metric};
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
@@ -92,6 +93,9 @@ pub fn plan_metric_with(
     buckets: &[Bucket],
     snapshots: Snapshots,
 ) -> PlannedSql {
+    let bound = bind(dialect, catalogue, config);
+    let rm = &*bind_metric(&bound, rm);
+    let catalogue = &*bound;
     let m = &rm.metric;
     let (period_start, period_end) = match (buckets.first(), buckets.last()) {
         (Some(f), Some(l)) => (f.start_us, l.end_us),
@@ -101,15 +105,9 @@ pub fn plan_metric_with(
     let dims: Vec<String> = rm
         .dimension_sql
         .iter()
-        .map(|d| dialect.to_text(&fill_placeholders(dialect, d, config)))
+        .map(|d| dialect.to_text(d))
         .collect();
-    let from_sql = &entity_from(
-        dialect,
-        catalogue,
-        config,
-        m,
-        &[dims.clone(), conds.clone()].concat(),
-    );
+    let from_sql = &entity_from(catalogue, m, &[dims.clone(), conds.clone()].concat());
     let key_columns = 1 + dims.len();
     let mut pre = preamble(dialect, catalogue, config, buckets);
     let components = if m.calculation == Calculation::Composite {
@@ -285,11 +283,14 @@ pub fn extent_sql(
     config: &Config,
     metric: &Metric,
 ) -> String {
+    let bound = bind(dialect, catalogue, config);
+    let catalogue = &*bound;
+    let metric = catalogue.metric(&metric.id).unwrap_or(metric);
     let pre = preamble(dialect, catalogue, config, &[]);
     let filter = metric
         .filter
         .as_ref()
-        .map(|f| format!("WHERE {}", fill_placeholders(dialect, f, config)))
+        .map(|f| format!("WHERE {f}"))
         .unwrap_or_default();
     let instant =
         |bound: &str| dialect.to_double(&dialect.epoch_us(&format!("{bound}({})", metric.anchor)));
@@ -297,6 +298,6 @@ pub fn extent_sql(
         "{pre}\nSELECT {}, {} FROM {} {filter}",
         instant("min"),
         instant("max"),
-        entity_from(dialect, catalogue, config, metric, &[]),
+        entity_from(catalogue, metric, &[]),
     )
 }

@@ -108,6 +108,26 @@ impl Catalogue {
         Ok(out)
     }
 
+    /// Every SQL text of the catalogue — metrics', entities' and facts' — mutably, for filling
+    /// in the configuration.
+    pub fn sql_texts_mut(&mut self) -> Vec<&mut String> {
+        let metrics = self
+            .metrics
+            .iter_mut()
+            .flat_map(|m| m.sql_fields_mut().into_iter().map(|(_, _, sql)| sql));
+        let entities = self.entities.values_mut().flat_map(|e| {
+            let joins = e.joins.iter_mut().map(|j| &mut j.sql);
+            std::iter::once(&mut e.from)
+                .chain(joins)
+                .chain(e.dimensions.values_mut())
+                .chain(e.record.as_mut())
+                .chain(e.ticket.as_mut())
+                .chain(e.record_value.as_mut())
+        });
+        let facts = self.facts.values_mut().map(|f| &mut f.sql);
+        metrics.chain(entities).chain(facts).collect()
+    }
+
     /// Every fragment renders for every target, and every engine note is needed.
     pub(super) fn check_targets(&self) -> Result<(), CatalogueError> {
         for m in &self.metrics {

@@ -400,6 +400,9 @@ pub struct Catalogue {
     /// The engine whose spelling the SQL is in (DuckDB's as loaded, see
     /// [`Catalogue::for_target`]).
     pub target: Target,
+    /// Whether its configuration placeholders are filled: the catalogue of one query, bound to
+    /// the configuration and the engine's dialect (`vitals_query::bind`).
+    pub bound: bool,
 }
 
 impl Catalogue {
@@ -438,6 +441,7 @@ impl Catalogue {
             entities,
             facts: ef.facts,
             target: Target::DuckDb,
+            bound: false,
         };
         catalogue.check()?;
         Ok(catalogue)
