@@ -47,6 +47,7 @@ def config_xml(http_port, tcp_port, shards):
     return (
         "<clickhouse>\n"
         "  <listen_host>127.0.0.1</listen_host>\n"
+        "  <timezone>UTC</timezone>\n"
         "  <http_port>%d</http_port>\n"
         "  <tcp_port>%d</tcp_port>\n"
         "  <remote_servers><vitals>%s</vitals></remote_servers>\n"
