@@ -311,10 +311,20 @@ fn agreement(shards: usize) {
     let catalogue = Catalogue::builtin().unwrap();
     load(&db, dir.path(), &servers.urls, &catalogue, &config);
     let reader = vitals_store::Reader::open(&db).unwrap();
+    // The facts are DuckDB's, copied: as current as there, and the stored ones as ClickHouse's
+    // derivation would have built them (their statements in ClickHouse's spelling).
+    let mut facts = reader.facts_state().unwrap();
+    facts.stored_facts = catalogue
+        .for_target(Target::ClickHouse)
+        .unwrap()
+        .stored_facts(&config)
+        .into_iter()
+        .map(|f| (f.name, f.sql))
+        .collect();
     let ch = ClickHouseEngine {
         url: servers.urls[0].clone(),
         database: DATABASE.into(),
-        facts: reader.facts_state().unwrap(),
+        facts,
     };
     let (disagreements, compared) = compare(&reader, &ch, &catalogue, &config);
     assert!(compared > 300, "only {compared} answers compared");
