@@ -102,17 +102,6 @@ pub(crate) fn bound_metric(bound: &Catalogue, rm: &ResolvedMetric) -> ResolvedMe
     }
 }
 
-/// The metric's definition and dimensions from `catalogue` bound (borrowed when it already is).
-pub(crate) fn bind_metric<'a>(
-    bound: &Cow<'_, Catalogue>,
-    rm: &'a ResolvedMetric,
-) -> Cow<'a, ResolvedMetric> {
-    match bound {
-        Cow::Borrowed(_) => Cow::Borrowed(rm),
-        Cow::Owned(c) => Cow::Owned(bound_metric(c, rm)),
-    }
-}
-
 /// `not_on_engine` for the first metric of the query its engine cannot compute exactly as
 /// DuckDB does (the metric's `engine_notes`).
 pub(crate) fn refuse_unsupported(

@@ -11,7 +11,9 @@
 //! (`snapshot.rs`, and the pairwise forms here) and cost ratios are assembled as text, with
 //! every engine-specific fragment written by the dialect.
 
-use crate::bind::{bind, bind_metric};
+use std::borrow::Cow;
+
+use crate::bind::{bind, bound_metric};
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
@@ -94,7 +96,8 @@ pub fn plan_metric_with(
     snapshots: Snapshots,
 ) -> PlannedSql {
     let bound = bind(dialect, catalogue, config);
-    let rm = &*bind_metric(&bound, rm);
+    let rebound = matches!(bound, Cow::Owned(_)).then(|| bound_metric(&bound, rm));
+    let rm = rebound.as_ref().unwrap_or(rm);
     let catalogue = &*bound;
     let m = &rm.metric;
     let (period_start, period_end) = match (buckets.first(), buckets.last()) {
