@@ -228,8 +228,12 @@ mod tests {
         );
         assert_eq!(cluster.len(), 2 * single.len() - 1);
         assert!(cluster.iter().any(|s| s.contains(
-            "vitals.ticket_events AS vitals.ticket_events_local ENGINE = Distributed('vitals', 'vitals', 'ticket_events_local', cityHash64(ticket_id))"
+            "vitals.fact_tickets AS vitals.fact_tickets_local ENGINE = Distributed('vitals', 'vitals', 'fact_tickets_local', cityHash64(ticket_id))"
         )));
+        // An event lands on its ticket's shard (the same hash of the same text).
+        assert!(cluster.iter().any(
+            |s| s.contains("'ticket_events_local', cityHash64(coalesce(ticket_id, \"event_id\")))")
+        ));
         assert!(print_schema("vitals", &Layout::Single).contains(";\n"));
     }
 }
