@@ -15,7 +15,8 @@
 //! What stays plain text because every engine we target spells it the same: `coalesce`,
 //! `greatest` / `least`, `CASE`, `UNION ALL`, window sums and `row_number()`, `LIMIT … OFFSET`,
 //! `GROUP BY ALL`, `min` / `max` / `sum` of helper columns, and the `?` placeholders the engine
-//! binds. Catalogue expressions (TOML) are written in DuckDB's SQL and are not rewritten here.
+//! binds. Catalogue expressions (TOML) are written in DuckDB's SQL and rendered for the dialect's
+//! [`Dialect::target`] when the planner binds the catalogue to a query (`bind.rs`).
 //!
 //! Grouping sets (`why`'s one scan per period) are a seam though both engines spell
 //! `GROUPING SETS (…)` and `grouping(…)` alike: ClickHouse's `grouping` follows the standard's
@@ -24,6 +25,7 @@
 //! looks at: a set's rows are told by their grouping id).
 
 use chrono::DateTime;
+use vitals_core::catalogue::Target;
 
 /// An aggregate function a statement asks for over a metric's rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,6 +82,12 @@ pub fn utc_text(us: i64) -> String {
 /// How one SQL engine spells the constructs that differ between engines. Every method has
 /// DuckDB's spelling; see the module documentation for what another engine overrides.
 pub trait Dialect {
+    /// The engine whose spelling the catalogue's fragments are rendered in
+    /// (`Catalogue::for_target`).
+    fn target(&self) -> Target {
+        Target::DuckDb
+    }
+
     /// A UTC timestamp literal from its text (`YYYY-MM-DD HH:MM:SS[.ffffff]`).
     fn timestamp_literal(&self, utc: &str) -> String {
         format!("TIMESTAMP '{utc}'")

@@ -16,14 +16,14 @@ use serde::{Deserialize, Serialize};
 use vitals_core::catalogue::{Calculation, Catalogue};
 use vitals_core::config::Config;
 
+use crate::bind::{bind, refuse_unsupported};
 use crate::buckets::{buckets, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn};
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::limits::{check_buckets, check_span};
 use crate::plan::{
-    bucket_join, conditions, entity_from, fill_placeholders, local_hours, per_bucket_rows,
-    preamble, PlannedSql,
+    bucket_join, conditions, entity_from, local_hours, per_bucket_rows, preamble, PlannedSql,
 };
 use crate::request::QueryRequest;
 use crate::resolve::resolve;
@@ -151,7 +151,10 @@ pub fn drill(
     config: &Config,
     request: &DrillRequest,
 ) -> Result<DrillResponse, QueryError> {
+    let bound = bind(engine.dialect(), catalogue, config);
+    let catalogue = &*bound;
     let resolved = resolve(catalogue, &request.query, config.reporting_zone())?;
+    refuse_unsupported(engine.dialect(), &resolved)?;
     let [rm] = resolved.metrics.as_slice() else {
         return Err(QueryError::InvalidRequest {
             message: "a drill-down opens one metric's cell: ask exactly one metric".into(),
@@ -237,7 +240,7 @@ pub fn drill(
             "time:weekday" => "h.weekday".to_string(),
             "time:hour" => "h.hour".to_string(),
             _ => {
-                let text = dialect.to_text(&fill_placeholders(dialect, sql, config));
+                let text = dialect.to_text(sql);
                 src_dims.push(format!("{text} AS _d{i}"));
                 format!("_d{i}")
             }
@@ -282,9 +285,7 @@ pub fn drill(
         Calculation::Count | Calculation::Composite | Calculation::Share => (None, None),
         Calculation::Proportion => (
             m.value.clone().or_else(|| entity.record_value.clone()),
-            m.numerator
-                .clone()
-                .map(|n| fill_placeholders(dialect, &n, config)),
+            m.numerator.clone(),
         ),
         Calculation::Nps => (Some("s.score".to_string()), Some("s.score >= 9".into())),
         Calculation::Distribution => (
@@ -303,9 +304,7 @@ pub fn drill(
             ))
         }
     };
-    let value_sql = value
-        .map(|v| fill_placeholders(dialect, &v, config))
-        .unwrap_or_else(|| "NULL".into());
+    let value_sql = value.unwrap_or_else(|| "NULL".into());
     let counted_sql = counted.map_or("NULL".to_string(), |c| format!("({c})"));
     let where_sql = |extra: Vec<String>| {
         let all: Vec<String> = extra.into_iter().chain(conds.iter().cloned()).collect();
@@ -316,9 +315,7 @@ pub fn drill(
         }
     };
     let from_sql = &entity_from(
-        dialect,
         catalogue,
-        config,
         m,
         &[
             src_dims.clone(),
@@ -364,7 +361,7 @@ pub fn drill(
             ),
             "FROM src".to_string(),
         )
-    } else if let Some(rows) = per_bucket_rows(dialect, catalogue, m, config, &bucket_list) {
+    } else if let Some(rows) = per_bucket_rows(dialect, catalogue, m, &bucket_list) {
         (
             format!(
                 "SELECT {select}, {} AS _ts FROM {rows} {}",

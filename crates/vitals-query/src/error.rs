@@ -91,6 +91,16 @@ pub enum QueryError {
         /// Why.
         reason: String,
     },
+    /// A metric the engine cannot compute exactly as DuckDB does (its `engine_notes`).
+    #[error("`{metric}` is not computed on {engine}: {note}")]
+    NotOnEngine {
+        /// The metric.
+        metric: String,
+        /// The engine (`clickhouse`).
+        engine: &'static str,
+        /// Why, from the catalogue.
+        note: String,
+    },
     /// The configuration the query needs is invalid (e.g. a target).
     #[error("configuration: {0}")]
     Config(String),
@@ -126,6 +136,7 @@ impl QueryError {
             QueryError::InvalidPeriod(_) => "invalid_period",
             QueryError::LimitExceeded { .. } => "limit_exceeded",
             QueryError::NotDecomposable { .. } => "not_decomposable",
+            QueryError::NotOnEngine { .. } => "not_on_engine",
             QueryError::Config(_) => "invalid_config",
             QueryError::Engine(_) => "engine",
         }

@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod annotations;
 pub mod anomalies;
+pub mod bind;
 mod bucket_index;
 pub mod buckets;
 pub mod compare;

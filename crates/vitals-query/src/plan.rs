@@ -11,6 +11,9 @@
 //! (`snapshot.rs`, and the pairwise forms here) and cost ratios are assembled as text, with
 //! every engine-specific fragment written by the dialect.
 
+use std::borrow::Cow;
+
+use crate::bind::{bind, bound_metric};
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
@@ -152,6 +155,10 @@ fn planned(metric: MetricPlan, shape: Shape) -> PlannedSql {
         Shape::Plain(snapshots) => (snapshots, None),
         Shape::Grouped(sets) => (Snapshots::Deltas, Some(sets)),
     };
+    let bound = bind(dialect, catalogue, config);
+    let rebound = matches!(bound, Cow::Owned(_)).then(|| bound_metric(&bound, rm));
+    let rm = rebound.as_ref().unwrap_or(rm);
+    let catalogue = &*bound;
     let m = &rm.metric;
     let (period_start, period_end) = match (buckets.first(), buckets.last()) {
         (Some(f), Some(l)) => (f.start_us, l.end_us),
@@ -161,15 +168,9 @@ fn planned(metric: MetricPlan, shape: Shape) -> PlannedSql {
     let dims: Vec<String> = rm
         .dimension_sql
         .iter()
-        .map(|d| dialect.to_text(&fill_placeholders(dialect, d, config)))
+        .map(|d| dialect.to_text(d))
         .collect();
-    let from_sql = &entity_from(
-        dialect,
-        catalogue,
-        config,
-        m,
-        &[dims.clone(), conds.clone()].concat(),
-    );
+    let from_sql = &entity_from(catalogue, m, &[dims.clone(), conds.clone()].concat());
     let key_columns = 1 + dims.len() + usize::from(sets.is_some());
     let mut pre = preamble(dialect, catalogue, config, buckets);
     let components = if m.calculation == Calculation::Composite {
@@ -346,11 +347,14 @@ pub fn extent_sql(
     config: &Config,
     metric: &Metric,
 ) -> String {
+    let bound = bind(dialect, catalogue, config);
+    let catalogue = &*bound;
+    let metric = catalogue.metric(&metric.id).unwrap_or(metric);
     let pre = preamble(dialect, catalogue, config, &[]);
     let filter = metric
         .filter
         .as_ref()
-        .map(|f| format!("WHERE {}", fill_placeholders(dialect, f, config)))
+        .map(|f| format!("WHERE {f}"))
         .unwrap_or_default();
     let instant =
         |bound: &str| dialect.to_double(&dialect.epoch_us(&format!("{bound}({})", metric.anchor)));
@@ -358,6 +362,6 @@ pub fn extent_sql(
         "{pre}\nSELECT {}, {} FROM {} {filter}",
         instant("min"),
         instant("max"),
-        entity_from(dialect, catalogue, config, metric, &[]),
+        entity_from(catalogue, metric, &[]),
     )
 }

@@ -10,7 +10,7 @@ use crate::dialect::{AggregateFn, Dialect};
 use crate::logical::{Expr, Item, Select, Statement};
 use crate::plan::quantiles;
 use crate::resolve::ResolvedMetric;
-use crate::sql::{bucket_join, fill_placeholders, per_bucket_rows};
+use crate::sql::{bucket_join, per_bucket_rows};
 use vitals_core::catalogue::{Calculation, Catalogue};
 use vitals_core::config::Config;
 
@@ -57,8 +57,7 @@ pub(crate) fn groupable(calculation: Calculation) -> bool {
 pub(crate) fn plan_rows(p: &RowWise) -> (Statement, usize) {
     let (dialect, config, rm) = (p.dialect, p.config, p.rm);
     let m = &rm.metric;
-    let fill = |sql: &str| fill_placeholders(dialect, sql, config);
-    let per_bucket = per_bucket_rows(dialect, p.catalogue, m, config, p.buckets);
+    let per_bucket = per_bucket_rows(dialect, p.catalogue, m, p.buckets);
 
     let mut src = Select::default();
     src.items.push(match &per_bucket {
@@ -73,8 +72,7 @@ pub(crate) fn plan_rows(p: &RowWise) -> (Statement, usize) {
             "time:weekday" => keys.push(Item::named(Expr::sql("h.weekday"), &alias)),
             "time:hour" => keys.push(Item::named(Expr::sql("h.hour"), &alias)),
             _ => {
-                src.items
-                    .push(Item::named(Expr::sql(fill(sql)).text(), &alias));
+                src.items.push(Item::named(Expr::sql(sql).text(), &alias));
                 keys.push(Item::plain(Expr::sql(alias)));
             }
         }
@@ -85,18 +83,18 @@ pub(crate) fn plan_rows(p: &RowWise) -> (Statement, usize) {
         _ => m.value.clone(),
     };
     if let Some(v) = &value {
-        src.items.push(Item::named(Expr::sql(fill(v)), "_v"));
+        src.items.push(Item::named(Expr::sql(v), "_v"));
     }
     let business = rm.asks.iter().any(|a| a.business);
     if let (true, Some(vb)) = (business, &m.business_value) {
-        src.items.push(Item::named(Expr::sql(fill(vb)), "_vb"));
+        src.items.push(Item::named(Expr::sql(vb), "_vb"));
     }
     if let Some(n) = &m.numerator {
         src.items
-            .push(Item::named(Expr::sql(format!("({})", fill(n))), "_num"));
+            .push(Item::named(Expr::sql(format!("({n})")), "_num"));
     }
     if let Some(per) = &m.per {
-        src.items.push(Item::named(Expr::sql(fill(per)), "_u"));
+        src.items.push(Item::named(Expr::sql(per), "_u"));
     }
     let template = m.component.clone().unwrap_or_default();
     for (i, (program, _)) in p.components.iter().enumerate() {

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use vitals_core::catalogue::{reads, Catalogue, StoredFact};
 use vitals_core::config::Config;
 
+use crate::bind::{bind, refuse_unsupported};
 use crate::buckets::{buckets, Bucket};
 use crate::compare::{attach, comparison_period};
 use crate::engine::{Engine, FactsState};
@@ -58,7 +59,10 @@ pub fn run_query(
     config: &Config,
     request: &QueryRequest,
 ) -> Result<QueryResponse, QueryError> {
+    let bound = bind(engine.dialect(), catalogue, config);
+    let catalogue = &*bound;
     let resolved = resolve(catalogue, request, config.reporting_zone())?;
+    refuse_unsupported(engine.dialect(), &resolved)?;
     let facts = FactsStateOnce::new(engine);
     let (stored_warnings, in_query) = stored_facts_state(&facts, catalogue, config, &resolved)?;
     let catalogue = in_query.as_ref().unwrap_or(catalogue);

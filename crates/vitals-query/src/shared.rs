@@ -10,8 +10,7 @@
 use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::plan::{
-    bucket_join, conditions, entity_from, fill_placeholders, local_hours, preamble, quantiles,
-    PlannedSql,
+    bucket_join, conditions, entity_from, local_hours, preamble, quantiles, PlannedSql,
 };
 use crate::resolve::{ResolvedMetric, ResolvedQuery};
 use crate::result::AggRow;
@@ -120,7 +119,7 @@ pub(crate) fn plan_shared(
             "time:weekday" => outer_dims.push_str(&format!(", h.weekday AS _d{i}")),
             "time:hour" => outer_dims.push_str(&format!(", h.hour AS _d{i}")),
             _ => {
-                let text = dialect.to_text(&fill_placeholders(dialect, sql, config));
+                let text = dialect.to_text(sql);
                 src_cols.push(format!("{text} AS _d{i}"));
                 outer_dims.push_str(&format!(", _d{i}"));
             }
@@ -137,23 +136,14 @@ pub(crate) fn plan_shared(
             _ => m.value.clone(),
         };
         if let Some(v) = value {
-            src_cols.push(format!(
-                "{} AS _v{k}",
-                fill_placeholders(dialect, &v, config)
-            ));
+            src_cols.push(format!("{v} AS _v{k}"));
         }
         let business = rm.asks.iter().any(|a| a.business);
         if let (true, Some(vb)) = (business, &m.business_value) {
-            src_cols.push(format!(
-                "{} AS _vb{k}",
-                fill_placeholders(dialect, vb, config)
-            ));
+            src_cols.push(format!("{vb} AS _vb{k}"));
         }
         if let Some(n) = &m.numerator {
-            src_cols.push(format!(
-                "({}) AS _num{k}",
-                fill_placeholders(dialect, n, config)
-            ));
+            src_cols.push(format!("({n}) AS _num{k}"));
         }
         let (own, _, _) = split_conditions(dialect, catalogue, config, query, rm);
         let rows = own.map(|f| {
@@ -199,7 +189,7 @@ pub(crate) fn plan_shared(
     let used: Vec<String> = src_cols.iter().chain(&conds).cloned().collect();
     let from = members
         .iter()
-        .map(|rm| entity_from(dialect, catalogue, config, &rm.metric, &used))
+        .map(|rm| entity_from(catalogue, &rm.metric, &used))
         .max_by_key(String::len)
         .unwrap_or_default();
     let (join, bounds) = bucket_join(dialect, "src._ts", buckets);

@@ -3,6 +3,7 @@
 //! rules, rubric weights, query-time facts, buckets, local hours). The planner (`plan.rs`) and
 //! drill-down (`drill.rs`) share them, so a drill-down reads exactly the aggregate's rows.
 
+use crate::bind::Placeholders;
 use crate::bucket_index::slot_index_sql;
 use crate::buckets::Bucket;
 use crate::dialect::Dialect;
@@ -14,27 +15,9 @@ use vitals_core::config::{Config, SurveyAttribution};
 
 /// Replaces `{name}` configuration placeholders in catalogue SQL: call-centre thresholds, the
 /// survey attribution (`{survey_agent}`) and the current instant (`{now}`, see `crate::now`).
+/// The planner reads a catalogue bound once per query (`bind.rs`), which this fills.
 pub fn fill_placeholders(dialect: &dyn Dialect, sql: &str, config: &Config) -> String {
-    let survey_agent = match config.attribution.surveys {
-        SurveyAttribution::RatedAgent => "s.agent_id".to_string(),
-        SurveyAttribution::AssigneeAtSolve => "t.solve_assignee".to_string(),
-        SurveyAttribution::EveryReplyingAgent => dialect.unnest_or_null(REPLY_AGENTS),
-    };
-    let now = vitals_core::now::now_us().unwrap_or_else(|_| chrono::Utc::now().timestamp_micros());
-    sql.replace("{survey_agent}", &survey_agent)
-        .replace(
-            "{lifespan_years}",
-            &dialect.float_literal(config.clv.lifespan_years),
-        )
-        .replace("{now}", &dialect.instant(now))
-        .replace(
-            "{service_level_secs}",
-            &dialect.float_literal(config.calls.service_level_secs),
-        )
-        .replace(
-            "{abandon_grace_secs}",
-            &dialect.float_literal(config.calls.abandon_grace_secs),
-        )
+    Placeholders::new(dialect, config).fill(sql)
 }
 
 /// The FROM clause of a per-bucket metric (see [`Metric::is_per_bucket`]): each of the
@@ -45,12 +28,11 @@ pub fn per_bucket_rows(
     dialect: &dyn Dialect,
     catalogue: &Catalogue,
     m: &Metric,
-    config: &Config,
     buckets: &[Bucket],
 ) -> Option<String> {
     let entity = &catalogue.entities[&m.entity];
     let events = m.bucket_events.as_ref().map(|e| {
-        let aggregate = fill_placeholders(dialect, &e.aggregate, config);
+        let aggregate = &e.aggregate;
         let grouped = if e.to_date {
             format!(
                 "SELECT {key} AS _k, b.bucket AS _bucket, {aggregate} AS value \
@@ -75,13 +57,9 @@ pub fn per_bucket_rows(
     let from = &entity.from;
     Some(match (&m.per_bucket, events) {
         (Some(membership), Some(events)) => format!(
-            "buckets b JOIN {from} ON ({}) LEFT JOIN {events} ON ev._k = {record} AND ev._bucket = b.bucket",
-            fill_placeholders(dialect, membership, config)
+            "buckets b JOIN {from} ON ({membership}) LEFT JOIN {events} ON ev._k = {record} AND ev._bucket = b.bucket"
         ),
-        (Some(membership), None) => format!(
-            "buckets b JOIN {from} ON ({})",
-            fill_placeholders(dialect, membership, config)
-        ),
+        (Some(membership), None) => format!("buckets b JOIN {from} ON ({membership})"),
         (None, Some(events)) => format!(
             "{events} JOIN buckets b ON b.bucket = ev._bucket JOIN {from} ON {record} = ev._k"
         ),
@@ -91,29 +69,23 @@ pub fn per_bucket_rows(
 
 /// The entity's FROM clause for a statement of metric `m` that also uses `more` SQL (its
 /// dimensions and conditions): with the entity's optional joins only where they are named.
-pub(crate) fn entity_from(
-    dialect: &dyn Dialect,
-    catalogue: &Catalogue,
-    config: &Config,
-    m: &Metric,
-    more: &[String],
-) -> String {
-    let own: Vec<String> = m
+pub(crate) fn entity_from(catalogue: &Catalogue, m: &Metric, more: &[String]) -> String {
+    let used: Vec<&str> = m
         .sql_fields()
         .into_iter()
-        .map(|(_, sql)| fill_placeholders(dialect, sql, config))
+        .map(|(_, sql)| sql)
+        .chain(more.iter().map(String::as_str))
         .collect();
-    let used: Vec<&str> = own.iter().chain(more).map(String::as_str).collect();
     catalogue.entities[&m.entity].from_clause(&used)
 }
 
 /// The list of agents who replied to a ticket.
-const REPLY_AGENTS: &str = "t.reply_agents";
+pub(crate) const REPLY_AGENTS: &str = "t.reply_agents";
 
 /// For a dimension that holds several values per row under this configuration, the SQL of
 /// its list: `survey:agent` credited to every replying agent is the ticket's reply agents.
-fn list_of(dimension_sql: &str, config: &Config) -> Option<&'static str> {
-    (dimension_sql.trim() == "{survey_agent}"
+fn list_of(dialect: &dyn Dialect, dimension_sql: &str, config: &Config) -> Option<&'static str> {
+    (dimension_sql.trim() == dialect.unnest_or_null(REPLY_AGENTS)
         && config.attribution.surveys == SurveyAttribution::EveryReplyingAgent)
         .then_some(REPLY_AGENTS)
 }
@@ -129,7 +101,7 @@ pub(crate) fn conditions(
 ) -> (Vec<String>, Vec<String>) {
     let mut conds: Vec<String> = Vec::new();
     if let Some(f) = &m.filter {
-        conds.push(format!("({})", fill_placeholders(dialect, f, config)));
+        conds.push(format!("({f})"));
     }
     let mut params = Vec::new();
     for f in filters {
@@ -160,7 +132,7 @@ fn membership_filter(
     config: &Config,
 ) -> String {
     let raw = catalogue.dimensions_of(m).get(&f.dimension).cloned();
-    match raw.as_deref().and_then(|d| list_of(d, config)) {
+    match raw.as_deref().and_then(|d| list_of(dialect, d, config)) {
         Some(list) => {
             let member = dialect.list_has_any_text(list, &vec!["?"; values]);
             match f.op {
@@ -168,7 +140,7 @@ fn membership_filter(
                 FilterOp::IsNot => format!("NOT {member}"),
             }
         }
-        None => fill_placeholders(dialect, sql, config),
+        None => sql.to_string(),
     }
 }
 
@@ -194,10 +166,7 @@ pub(crate) fn preamble(
         .map(|(_, cte)| cte.clone())
         .collect();
     for (name, sql) in query_time {
-        ctes.push(format!(
-            "{name} AS ({})",
-            fill_placeholders(dialect, sql, config)
-        ));
+        ctes.push(format!("{name} AS ({sql})"));
     }
     let rows: Vec<Vec<String>> = if buckets.is_empty() {
         // A row no instant falls in, so that the table has its columns' types.

@@ -114,6 +114,9 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
             println!("  - {d}");
         }
     }
+    for (engine, note) in &m.engine_notes {
+        println!("\nNot computed on {engine} (the query answers `not_on_engine`): {note}");
+    }
     Ok(())
 }
 

@@ -240,7 +240,7 @@ impl Catalogue {
                 });
             }
         }
-        Ok(())
+        self.check_targets()
     }
 }
 

@@ -3,9 +3,11 @@
 //! adding a metric touches one file.
 
 mod check;
+mod dialects;
 mod doc;
 mod entity;
 mod facts;
+mod portable;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,7 @@ pub use check::PLACEHOLDERS;
 pub use doc::{interval_method, MetricDoc, SOURCES, TIME_GRAINS};
 pub use entity::{EntityDef, EntityJoin};
 pub use facts::{config_tables, config_tables_read_by, reads, FactDef, Stored, StoredFact};
+pub use portable::{render, Fragment, Target};
 
 /// A catalogue that does not hold together.
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +300,10 @@ pub struct Metric {
     /// one-day retention is not what anyone tracks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub natural_grain: Option<String>,
+    /// What an engine cannot compute exactly as DuckDB does, by engine (`clickhouse`): shown
+    /// by `explain`, and the query there answers an error rather than a different number.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub engine_notes: BTreeMap<String, String>,
     /// The family (file) it came from.
     #[serde(skip_deserializing)]
     pub family: String,
@@ -390,6 +397,12 @@ pub struct Catalogue {
     pub entities: BTreeMap<String, EntityDef>,
     /// Fact definitions by name: computed in every query, or stored at derivation.
     pub facts: BTreeMap<String, FactDef>,
+    /// The engine whose spelling the SQL is in (DuckDB's as loaded, see
+    /// [`Catalogue::for_target`]).
+    pub target: Target,
+    /// Whether its configuration placeholders are filled: the catalogue of one query, bound to
+    /// the configuration and the engine's dialect (`vitals_query::bind`).
+    pub bound: bool,
 }
 
 impl Catalogue {
@@ -427,6 +440,8 @@ impl Catalogue {
             metrics,
             entities,
             facts: ef.facts,
+            target: Target::DuckDb,
+            bound: false,
         };
         catalogue.check()?;
         Ok(catalogue)

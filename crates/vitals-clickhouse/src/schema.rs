@@ -1,0 +1,239 @@
+//! The ClickHouse schema of a vitals store, as idempotent DDL (`CREATE … IF NOT EXISTS`, every
+//! table qualified with its database).
+//!
+//! - **Records** (one table per canonical entity, the same columns as the DuckDB store) are
+//!   `ReplacingMergeTree` tables ordered by the entity's key and versioned by the ingest
+//!   sequence `_version` (the import in the high 24 bits, the record's place in it in the low
+//!   40): the last write of a key wins, and a re-import of the same records is idempotent.
+//!   Unmerged duplicates are read away with `FINAL` (or `argMax` by `_version`).
+//! - **Facts** (the timeline fold's tables) are `MergeTree` tables ordered by ticket.
+//! - **On a cluster** each table is a local table (`…_local`) on every node, behind a
+//!   `Distributed` table of the table's own name sharded by a hash of the ticket id (records
+//!   without a ticket, by their key), so a ticket's records, events and facts live on one shard
+//!   and derivation stays shard-local. Run the statements on every node: `ON CLUSTER` needs
+//!   ClickHouse Keeper, which production clusters have and the test cluster has not.
+//!
+//! The stored facts of the catalogue (`fact_calls`, …) are created by derivation from their
+//! statements, not here.
+
+use vitals_core::records::{ColumnType, Entity, ENTITIES};
+use vitals_store::schema::FACT_DDL;
+
+/// Where the tables live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// One server.
+    Single,
+    /// A cluster of shards named in the servers' `<remote_servers>`.
+    Cluster {
+        /// The cluster's name.
+        name: String,
+    },
+}
+
+/// The ClickHouse type of a canonical column (nullable unless it is part of the key).
+fn column_type(ty: ColumnType, key: bool) -> String {
+    let base = match ty {
+        ColumnType::Text | ColumnType::LowerText | ColumnType::Enum(_) => "String",
+        ColumnType::Timestamp => "DateTime64(6, 'UTC')",
+        ColumnType::Date => "Date32",
+        ColumnType::Bool => "Bool",
+        ColumnType::Number => "Float64",
+        ColumnType::Integer => "Int64",
+    };
+    if key {
+        base.to_string()
+    } else {
+        format!("Nullable({base})")
+    }
+}
+
+/// The ClickHouse type of a DuckDB fact column's type.
+fn fact_column_type(duckdb: &str) -> String {
+    let base = match duckdb {
+        "VARCHAR[]" => return "Array(String)".into(),
+        "TIMESTAMP" => "DateTime64(6, 'UTC')",
+        "DOUBLE" => "Float64",
+        "BIGINT" => "Int64",
+        "BOOLEAN" => "Bool",
+        "DATE" => "Date32",
+        _ => "String",
+    };
+    format!("Nullable({base})")
+}
+
+/// The columns of a fact table from its DuckDB DDL (`name TYPE, …`).
+fn fact_columns(ddl: &str) -> (String, Vec<(String, String)>) {
+    let name = ddl
+        .split_whitespace()
+        .nth(5)
+        .map(|n| n.trim_end_matches('('))
+        .unwrap_or_default()
+        .to_string();
+    let body = ddl
+        .split_once('(')
+        .map(|(_, b)| b.trim_end().trim_end_matches(')'))
+        .unwrap_or_default();
+    let columns = body
+        .split(',')
+        .filter_map(|c| {
+            let mut parts = c.split_whitespace();
+            Some((parts.next()?.to_string(), parts.next()?.to_string()))
+        })
+        .collect();
+    (name, columns)
+}
+
+/// The table statement in `layout`: the local table (`{table}_local` on a cluster) with its
+/// engine, and on a cluster the `Distributed` table in front of it sharded by `shard_key`.
+fn table(
+    database: &str,
+    layout: &Layout,
+    table: &str,
+    columns: &[String],
+    engine: &str,
+    shard_key: &str,
+) -> Vec<String> {
+    let local = match layout {
+        Layout::Single => table.to_string(),
+        Layout::Cluster { .. } => format!("{table}_local"),
+    };
+    let mut out = vec![format!(
+        "CREATE TABLE IF NOT EXISTS {database}.{local} (\n  {}\n) {engine}",
+        columns.join(",\n  ")
+    )];
+    if let Layout::Cluster { name } = layout {
+        out.push(format!(
+            "CREATE TABLE IF NOT EXISTS {database}.{table} AS {database}.{local} \
+             ENGINE = Distributed('{name}', '{database}', '{local}', {shard_key})"
+        ));
+    }
+    out
+}
+
+/// The statement placing a record of `entity` on its shard: its ticket, or its key.
+fn record_shard_key(entity: &Entity) -> String {
+    let key = entity.key.first().copied().unwrap_or("");
+    if entity.key.contains(&"ticket_id") {
+        "cityHash64(ticket_id)".into()
+    } else if entity.column_index("ticket_id").is_some() {
+        format!("cityHash64(coalesce(ticket_id, \"{key}\"))")
+    } else {
+        format!("cityHash64(\"{key}\")")
+    }
+}
+
+/// The records' table of one entity.
+fn record_table(database: &str, layout: &Layout, entity: &Entity) -> Vec<String> {
+    let mut columns: Vec<String> = entity
+        .columns
+        .iter()
+        .map(|c| {
+            let key = entity.key.contains(&c.name);
+            format!("\"{}\" {}", c.name, column_type(c.ty, key))
+        })
+        .collect();
+    columns.extend([
+        "_import Int64".to_string(),
+        "_ord Int64".to_string(),
+        "_version UInt64 MATERIALIZED bitShiftLeft(toUInt64(_import), 40) + toUInt64(_ord)"
+            .to_string(),
+    ]);
+    let order: Vec<String> = entity.key.iter().map(|k| format!("\"{k}\"")).collect();
+    let engine = format!(
+        "ENGINE = ReplacingMergeTree(_version) ORDER BY ({})",
+        order.join(", ")
+    );
+    table(
+        database,
+        layout,
+        entity.name,
+        &columns,
+        &engine,
+        &record_shard_key(entity),
+    )
+}
+
+/// Every statement that creates the store's database, records and fact tables, in order.
+pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {
+    let mut out = vec![format!("CREATE DATABASE IF NOT EXISTS {database}")];
+    for entity in ENTITIES {
+        out.extend(record_table(database, layout, entity));
+    }
+    for ddl in FACT_DDL {
+        let (name, columns) = fact_columns(ddl);
+        let columns: Vec<String> = columns
+            .iter()
+            .map(|(c, ty)| {
+                let ty = if c == "ticket_id" {
+                    "String".to_string()
+                } else {
+                    fact_column_type(ty)
+                };
+                format!("{c} {ty}")
+            })
+            .collect();
+        out.extend(table(
+            database,
+            layout,
+            &name,
+            &columns,
+            "ENGINE = MergeTree ORDER BY ticket_id",
+            "cityHash64(ticket_id)",
+        ));
+    }
+    out
+}
+
+/// The schema as a script to read or run (`vitals store init --print`): each statement ended
+/// by `;`, with a note on where to run it.
+pub fn print_schema(database: &str, layout: &Layout) -> String {
+    let note = match layout {
+        Layout::Single => "-- vitals schema for one ClickHouse server\n".to_string(),
+        Layout::Cluster { name } => format!(
+            "-- vitals schema for the cluster `{name}`: run on every node (or add ON CLUSTER {name} where Keeper runs)\n"
+        ),
+    };
+    let statements: Vec<String> = schema_ddl(database, layout)
+        .into_iter()
+        .map(|s| format!("{s};\n"))
+        .collect();
+    format!("{note}{}", statements.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_is_qualified_idempotent_and_sharded_by_ticket() {
+        let single = schema_ddl("vitals", &Layout::Single);
+        assert!(single.iter().all(|s| s.contains("IF NOT EXISTS vitals")));
+        let tickets = single
+            .iter()
+            .find(|s| s.contains("vitals.tickets ("))
+            .unwrap();
+        assert!(tickets.contains("ReplacingMergeTree(_version) ORDER BY (\"ticket_id\")"));
+        let facts = single
+            .iter()
+            .find(|s| s.contains("vitals.fact_tickets ("))
+            .unwrap();
+        assert!(facts.contains("reply_agents Array(String)"), "{facts}");
+        assert!(facts.contains("ORDER BY ticket_id"));
+        let cluster = schema_ddl(
+            "vitals",
+            &Layout::Cluster {
+                name: "vitals".into(),
+            },
+        );
+        assert_eq!(cluster.len(), 2 * single.len() - 1);
+        assert!(cluster.iter().any(|s| s.contains(
+            "vitals.fact_tickets AS vitals.fact_tickets_local ENGINE = Distributed('vitals', 'vitals', 'fact_tickets_local', cityHash64(ticket_id))"
+        )));
+        // An event lands on its ticket's shard (the same hash of the same text).
+        assert!(cluster.iter().any(
+            |s| s.contains("'ticket_events_local', cityHash64(coalesce(ticket_id, \"event_id\")))")
+        ));
+        assert!(print_schema("vitals", &Layout::Single).contains(";\n"));
+    }
+}
