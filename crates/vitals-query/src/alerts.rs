@@ -37,7 +37,8 @@ then firing: one message is sent. While it keeps firing it is sent again only af
 `cooldown`. When the condition stops holding (or the series disappears), one resolved message
 is sent. Messages go to the store's outbox in the same transaction as the state, and are
 delivered at least once with a stable idempotency key (the Idempotency-Key header, and in the
-webhook's body), retried after 2 s, 4 s, 8 s … up to an hour; a delivery interrupted by a crash
+webhook's body; an e-mail's Message-ID and X-Vitals-Idempotency-Key), to a webhook, a
+Slack-compatible incoming webhook or by e-mail through [smtp], retried after 2 s, 4 s, 8 s … up to an hour; a delivery interrupted by a crash
 is sent again after restart with the same key. Firing messages carry the top segments of
 `vitals why` over the same period against the one before.";
 

@@ -10,8 +10,9 @@ use clap::{Args, Subcommand};
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_query::alerts::{check_rules, evaluate, fingerprint, Delivery, NoticeKind, SeriesState};
+use vitals_server::alerting::deliver::Courier;
 use vitals_server::alerting::messages::{dashboard_link, Notice};
-use vitals_server::alerting::{deliver, evaluate_rules, wall_us, Alerting, WHY_SEGMENTS};
+use vitals_server::alerting::{evaluate_rules, wall_us, Alerting, WHY_SEGMENTS};
 
 use crate::backend::{open, open_reader, Workload};
 use crate::UserError;
@@ -118,7 +119,8 @@ fn run_once(args: RunArgs, config: &Config) -> Result<()> {
     let now = wall_us();
     let due = store.due_deliveries(now, 1000)?;
     let mut failed = 0;
-    let delivered = deliver::attempt_all(&due, now, |d, outcome| {
+    let courier = Courier::new(config).map_err(|e| UserError(e.to_string()))?;
+    let delivered = courier.attempt_all(&due, now, |d, outcome| {
         if let Err((e, _)) = &outcome {
             eprintln!(
                 "delivery {} to {} failed: {e} (retried on a later run)",
@@ -155,6 +157,7 @@ fn test(args: TestArgs, config: &Config) -> Result<()> {
         return Err(UserError(format!("no alert rule `{}`{hint}", args.rule)).into());
     };
     let reader = open_reader(config, &args.db)?;
+    let courier = Courier::new(config).map_err(|e| UserError(e.to_string()))?;
     let now_us = vitals_core::now::now_us().map_err(UserError)?;
     let (catalogue, config) = (&alerting.catalogue, &alerting.config);
     let observations = evaluate(
@@ -213,7 +216,7 @@ fn test(args: TestArgs, config: &Config) -> Result<()> {
                 key: notice.key.clone(),
                 channel: 0,
                 kind: channel.kind().into(),
-                url: channel.url().into(),
+                url: channel.url(),
                 body,
                 rule: rule.name.clone(),
                 series: o.series.clone(),
@@ -222,7 +225,7 @@ fn test(args: TestArgs, config: &Config) -> Result<()> {
                 delivered_us: None,
                 last_error: None,
             };
-            match deliver::post(&delivery) {
+            match courier.deliver(&delivery) {
                 Ok(()) => println!("  sent (test)"),
                 Err(e) => println!("  not sent: {e}"),
             }

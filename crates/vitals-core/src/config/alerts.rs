@@ -55,11 +55,13 @@ pub struct AlertRuleConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChannelConfig {
-    /// `webhook` or `slack`.
+    /// `webhook`, `slack` or `email`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The URL messages are posted to.
+    /// The URL messages are posted to (`webhook`, `slack`).
     pub url: String,
+    /// The mail recipients (`email`; sent through `[smtp]`).
+    pub to: Vec<String>,
 }
 
 /// The conditions a rule may have.
@@ -74,7 +76,7 @@ pub const CONDITIONS: [&str; 7] = [
 ];
 
 /// The channel types.
-pub const CHANNELS: [&str; 2] = ["webhook", "slack"];
+pub const CHANNELS: [&str; 3] = ["webhook", "slack", "email"];
 
 /// A rule's condition, checked.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -115,32 +117,38 @@ impl Condition {
     }
 }
 
-/// Where a rule's messages go. An `email` channel would be a third kind, handed to a mailer
-/// with a subject, a text and an HTML body.
+/// Where a rule's messages go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Channel {
     /// JSON posted to a URL.
     Webhook(String),
     /// A Slack-compatible incoming webhook (`text` and `blocks`).
     Slack(String),
+    /// A mail (subject, text and HTML) to these recipients, through `[smtp]`.
+    Email(Vec<String>),
 }
 
 impl Channel {
-    /// `webhook` or `slack`.
+    /// `webhook`, `slack` or `email`.
     pub fn kind(&self) -> &'static str {
         match self {
             Channel::Webhook(_) => "webhook",
             Channel::Slack(_) => "slack",
+            Channel::Email(_) => "email",
         }
     }
 
-    /// The URL posted to.
-    pub fn url(&self) -> &str {
+    /// Where a message goes: the URL posted to, or `mailto:` and the recipients.
+    pub fn url(&self) -> String {
         match self {
-            Channel::Webhook(url) | Channel::Slack(url) => url,
+            Channel::Webhook(url) | Channel::Slack(url) => url.clone(),
+            Channel::Email(to) => format!("{MAILTO}{}", to.join(",")),
         }
     }
 }
+
+/// How an `email` channel's recipients are written as its destination ([`Channel::url`]).
+pub const MAILTO: &str = "mailto:";
 
 /// One alert rule, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -298,6 +306,15 @@ impl AlertRuleConfig {
             .channels
             .iter()
             .map(|c| {
+                if c.kind == "email" {
+                    return email_channel(&key, c);
+                }
+                if !c.to.is_empty() {
+                    return Err(invalid(
+                        key("channels.to"),
+                        "recipients are for an `email` channel; a webhook has a url".into(),
+                    ));
+                }
                 check_url(&key("channels.url"), &c.url)?;
                 match c.kind.as_str() {
                     "webhook" => Ok(Channel::Webhook(c.url.clone())),
@@ -324,6 +341,26 @@ impl AlertRuleConfig {
             channels,
         })
     }
+}
+
+/// An `email` channel: at least one recipient, each a mail address, and no URL.
+fn email_channel(key: &dyn Fn(&str) -> String, c: &ChannelConfig) -> Result<Channel, ConfigError> {
+    if !c.url.is_empty() {
+        return Err(invalid(
+            key("channels.url"),
+            "an `email` channel has recipients (`to`), not a url".into(),
+        ));
+    }
+    if c.to.is_empty() {
+        return Err(invalid(
+            key("channels.to"),
+            "an `email` channel needs at least one recipient".into(),
+        ));
+    }
+    for address in &c.to {
+        super::delivery::check_address(address).map_err(|m| invalid(key("channels.to"), m))?;
+    }
+    Ok(Channel::Email(c.to.clone()))
 }
 
 /// Checks every rule: each on its own, and their names unique.

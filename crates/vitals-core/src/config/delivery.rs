@@ -215,7 +215,7 @@ pub fn now() -> Result<DateTime<Utc>, String> {
 
 /// A mail address as written (`Name <a@b.example>` or `a@b.example`): one `@` with text on
 /// both sides, no spaces in the address. The mailer parses it fully.
-fn check_address(text: &str) -> Result<(), String> {
+pub(super) fn check_address(text: &str) -> Result<(), String> {
     let address = match (text.find('<'), text.rfind('>')) {
         (Some(open), Some(close)) if open < close => &text[open + 1..close],
         _ => text.trim(),

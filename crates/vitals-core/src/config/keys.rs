@@ -145,8 +145,8 @@ const DIGEST: Shape = fixed(&[
     ("formats", V),
 ]);
 const ALERTING: Shape = fixed(&[("interval", V), ("debounce", V), ("dashboard_url", V)]);
-/// An alert's channel; an `email` channel would add its recipients here.
-const ALERT_CHANNEL: Shape = fixed(&[("type", V), ("url", V)]);
+/// An alert's channel: a webhook's or Slack's `url`, or an e-mail's recipients (`to`).
+const ALERT_CHANNEL: Shape = fixed(&[("type", V), ("url", V), ("to", V)]);
 const ALERT: Shape = fixed(&[
     ("name", V),
     ("metric", V),

@@ -17,7 +17,7 @@ pub use delivery::{
 
 pub use alerts::{
     alert_rules, AlertRule, AlertRuleConfig, AlertSchedule, AlertingConfig, Channel, ChannelConfig,
-    Condition, CHANNELS, CONDITIONS,
+    Condition, CHANNELS, CONDITIONS, MAILTO,
 };
 
 pub use sections::{
@@ -408,9 +408,20 @@ impl Config {
             .unwrap_or(Tz::UTC)
     }
 
-    /// The checked rules of `[[alerts]]`.
+    /// The checked rules of `[[alerts]]` (an `email` channel needs `[smtp]`).
     pub fn alert_rules(&self) -> Result<Vec<AlertRule>, ConfigError> {
-        alerts::alert_rules(&self.alerts)
+        let rules = alerts::alert_rules(&self.alerts)?;
+        let mails = rules
+            .iter()
+            .find(|r| r.channels.iter().any(|c| matches!(c, Channel::Email(_))));
+        match mails {
+            Some(rule) if self.smtp.is_none() => Err(ConfigError::Invalid {
+                key: format!("alerts.{}.channels", rule.name),
+                message: "an `email` channel needs an [smtp] section (host, from) to send through"
+                    .into(),
+            }),
+            _ => Ok(rules),
+        }
     }
 
     /// The targets of `[targets]`.

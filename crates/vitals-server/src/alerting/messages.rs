@@ -201,6 +201,10 @@ impl Notice<'_> {
         match channel {
             Channel::Webhook(_) => self.webhook(),
             Channel::Slack(_) => self.slack(),
+            Channel::Email(_) => {
+                let m = self.message();
+                json!({"subject": m.subject, "text": m.text, "html": m.html})
+            }
         }
         .to_string()
     }

@@ -3,7 +3,7 @@
 //! of its own ([`start`]): after a commit, once no other commit came for the debounce time, and
 //! on the schedule — reading through its own reader connection and writing through the writer's
 //! queue, so ingest never waits for it. `vitals alerts run` calls [`evaluate_rules`] and
-//! [`deliver::attempt_all`] once, for cron.
+//! [`Courier::attempt_all`] once, for cron.
 
 pub mod deliver;
 pub mod messages;
@@ -21,6 +21,7 @@ use vitals_query::alerts::{
 use vitals_query::{Engine, OperationalReads};
 
 use crate::writer::WriterHandle;
+use deliver::Courier;
 use messages::{dashboard_link, Notice};
 
 /// The "why" segments a message shows at most.
@@ -92,7 +93,7 @@ pub fn evaluate_rules(
                         key: key.clone(),
                         channel: i as u32,
                         kind: channel.kind().into(),
-                        url: channel.url().into(),
+                        url: channel.url(),
                         body: notice.body(channel),
                         rule: rule.name.clone(),
                         series: name.clone(),
@@ -152,13 +153,14 @@ pub fn start(
     if alerting.rules.is_empty() {
         return Ok(());
     }
+    let courier = Courier::new(&alerting.config).map_err(std::io::Error::other)?;
     std::thread::Builder::new()
         .name("vitals-alerts".into())
-        .spawn(move || run(&alerting, reader.as_ref(), &writer))?;
+        .spawn(move || run(&alerting, &courier, reader.as_ref(), &writer))?;
     Ok(())
 }
 
-fn run(alerting: &Alerting, reader: &dyn Reader, writer: &WriterHandle) {
+fn run(alerting: &Alerting, courier: &Courier, reader: &dyn Reader, writer: &WriterHandle) {
     let interval = Duration::from_secs_f64(alerting.schedule.interval_secs);
     let debounce = Duration::from_secs_f64(alerting.schedule.debounce_secs);
     let version = || writer.stats.data_version.load(Ordering::Acquire);
@@ -177,7 +179,7 @@ fn run(alerting: &Alerting, reader: &dyn Reader, writer: &WriterHandle) {
             next_run = now + interval;
             evaluate_now(alerting, reader, writer);
         }
-        deliver_due(reader, writer);
+        deliver_due(courier, reader, writer);
         std::thread::sleep(TICK);
     }
 }
@@ -207,13 +209,13 @@ fn evaluate_now(alerting: &Alerting, reader: &dyn Reader, writer: &WriterHandle)
     }
 }
 
-fn deliver_due(reader: &dyn Reader, writer: &WriterHandle) {
+fn deliver_due(courier: &Courier, reader: &dyn Reader, writer: &WriterHandle) {
     let now = wall_us();
     let due = match reader.due_deliveries(now, 50) {
         Ok(due) => due,
         Err(e) => return eprintln!("alerts: {e}"),
     };
-    deliver::attempt_all(&due, now, |d, outcome| {
+    courier.attempt_all(&due, now, |d, outcome| {
         let (key, channel) = (d.key.clone(), d.channel);
         if let Err((e, _)) = &outcome {
             eprintln!("alerts: delivery {key} failed: {e}");
