@@ -13,9 +13,8 @@ mod server;
 #[path = "common/smtp.rs"]
 mod smtp;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use calamine::{Reader, Xlsx};
