@@ -363,8 +363,12 @@ fn email_channel(key: &dyn Fn(&str) -> String, c: &ChannelConfig) -> Result<Chan
     Ok(Channel::Email(c.to.clone()))
 }
 
-/// Checks every rule: each on its own, and their names unique.
-pub fn alert_rules(rules: &[AlertRuleConfig]) -> Result<Vec<AlertRule>, ConfigError> {
+/// Checks every rule: each on its own, their names unique, and a mail server (`has_smtp`)
+/// for any `email` channel.
+pub fn alert_rules(
+    rules: &[AlertRuleConfig],
+    has_smtp: bool,
+) -> Result<Vec<AlertRule>, ConfigError> {
     let mut out: Vec<AlertRule> = Vec::new();
     for (i, r) in rules.iter().enumerate() {
         let rule = r.check(i)?;
@@ -372,6 +376,13 @@ pub fn alert_rules(rules: &[AlertRuleConfig]) -> Result<Vec<AlertRule>, ConfigEr
             return Err(invalid(
                 format!("alerts[{i}].name"),
                 format!("`{}` names two rules", rule.name),
+            ));
+        }
+        let mails = rule.channels.iter().any(|c| matches!(c, Channel::Email(_)));
+        if mails && !has_smtp {
+            return Err(invalid(
+                format!("alerts.{}.channels", rule.name),
+                "an `email` channel needs an [smtp] section (host, from) to send through".into(),
             ));
         }
         out.push(rule);
