@@ -299,6 +299,13 @@ pub fn anomalies(
             check_date(what, date)?;
         }
     }
+    if let (Some(from), Some(to)) = (request.from, request.to) {
+        if from >= to {
+            return Err(QueryError::InvalidPeriod(format!(
+                "from {from} must be before to {to} (to is exclusive)"
+            )));
+        }
+    }
     let metrics: Vec<MetricSpec> = if request.metrics.is_empty() {
         DEFAULT_METRICS
             .iter()

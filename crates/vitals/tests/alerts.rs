@@ -283,6 +283,23 @@ fn planted_anomalies_are_flagged_and_a_quiet_series_and_a_tiny_segment_are_not()
         "{volume:#?}"
     );
     assert_eq!(volume.len(), 1, "{volume:#?}");
+    // A reversed period is refused in the dates asked (not the baseline's).
+    let db = ws.db();
+    let reversed = vitals(&[
+        "anomalies",
+        "--db",
+        &db,
+        "--from",
+        "2026-03-16",
+        "--to",
+        "2026-03-02",
+    ]);
+    let err = String::from_utf8_lossy(&reversed.stderr);
+    assert!(!reversed.status.success());
+    assert!(
+        err.contains("from 2026-03-16 must be before to 2026-03-02"),
+        "{err}"
+    );
     // The method is documented.
     assert!(ok(&["explain", "anomalies"]).contains("Wilson"));
     assert!(ok(&["explain", "alerts"]).contains("idempotency key"));

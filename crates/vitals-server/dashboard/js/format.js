@@ -89,6 +89,11 @@ export function dueText(instant, now) {
   return seconds < 0 ? `overdue ${minutes}` : `due in ${minutes}`;
 }
 
+/** A p-value as read: `p = 0.043`, or `p < 0.001` where three decimals would show zero. */
+export function pText(p) {
+  return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
+}
+
 /** A value in its unit: '72.8 %', '53 min 18 s', '+41.0', '1,745'. */
 export function formatValue(unit, value) {
   if (value === null || value === undefined || Number.isNaN(value)) return '–';

@@ -7,7 +7,7 @@
 import { api, query } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
 import {
-  labelOf, unitOf, formatValue, formatChange, filtersFor, isPlain, splitKey, dimensionLabel, valueLabel, localTime, dueText, zoneOf,
+  labelOf, unitOf, formatValue, formatChange, filtersFor, isPlain, splitKey, dimensionLabel, valueLabel, localTime, dueText, zoneOf, pText,
 } from './format.js';
 import { timeChart } from './charts.js';
 import { heatmap } from './heatmap.js';
@@ -173,7 +173,7 @@ function withWhy(ctx, element, key, dims, request) {
 
 function significance(compare) {
   if (!compare || compare.significant === null || compare.significant === undefined) return 'no test';
-  const p = compare.p_value === null || compare.p_value === undefined ? '' : ` (p = ${compare.p_value.toFixed(3)})`;
+  const p = compare.p_value === null || compare.p_value === undefined ? '' : ` (${pText(compare.p_value)})`;
   return (compare.significant ? 'significant' : 'not significant') + p;
 }
 

@@ -8,7 +8,7 @@
 
 import { api } from './api.js';
 import { h, replace, loading, errorBox } from './dom.js';
-import { formatValue, formatChange, dimensionLabel, valueLabel, splitKey } from './format.js';
+import { formatValue, formatChange, dimensionLabel, valueLabel, splitKey, pText } from './format.js';
 import { openDrill, showDialog } from './drill.js';
 import { addDays } from './state.js';
 
@@ -62,7 +62,7 @@ function change(unit, value) {
 
 function verdict(significant, p) {
   if (significant === null || significant === undefined) return 'no test';
-  return `${significant ? 'yes' : 'no'}${p === null || p === undefined ? '' : ` (p = ${p.toFixed(3)})`}`;
+  return `${significant ? 'yes' : 'no'}${p === null || p === undefined ? '' : ` (${pText(p)})`}`;
 }
 
 const KINDS = {
@@ -81,7 +81,7 @@ function whyView(ctx, ask, a, again) {
   const unit = a.unit;
   const test = a.significant === null || a.significant === undefined
     ? 'no test of the total'
-    : `${a.significant ? 'significant' : 'not significant'} (p = ${a.p_value.toFixed(3)})`;
+    : `${a.significant ? 'significant' : 'not significant'} (${pText(a.p_value)})`;
   const summary = h('p', { class: 'why-summary' },
     `${a.label}: ${formatValue(unit, a.value)} (n = ${a.n}) from ${a.period.from} to ${a.period.to} (${a.timezone}) against `,
     `${formatValue(unit, a.previous)} (n = ${a.previous_n}) from ${a.comparison.from} to ${a.comparison.to}: `,
