@@ -5,8 +5,10 @@
 //! a cluster local tables behind `Distributed` tables sharded by a hash of the ticket id.
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod dialect;
 pub mod schema;
 
+pub use client::{ClickHouseError, Client};
 pub use dialect::ClickHouse;
 pub use schema::{print_schema, schema_ddl, Layout};

@@ -128,7 +128,7 @@ const LIMITS: Shape = fixed(&[
     ("query_timeout_secs", V),
 ]);
 
-const STORE: Shape = fixed(&[("engine", V)]);
+const STORE: Shape = fixed(&[("engine", V), ("url", V), ("database", V), ("cluster", V)]);
 const SMTP: Shape = fixed(&[
     ("host", V),
     ("port", V),

@@ -357,6 +357,7 @@ impl Config {
         self.engagement.check()?;
         self.import.check()?;
         self.limits.check()?;
+        self.store.check()?;
         self.alerting.schedule()?;
         self.alert_rules()?;
         if !(self.clv.lifespan_years.is_finite() && self.clv.lifespan_years > 0.0) {
