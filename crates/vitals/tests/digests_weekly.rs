@@ -162,6 +162,10 @@ fn a_weekly_digest_mails_the_weeks_report_with_the_workbook_attached() {
     ));
     assert!(said.contains("sent digest weekly (2026-W23)"), "{said}");
     let received = sink.wait_for(1);
+    assert_eq!(
+        sink.envelope(&received[0])["rcpt_tos"],
+        serde_json::json!(["lead@example.com"])
+    );
     let mail = parse(&received[0]);
     let subject = mail["subject"].as_str().unwrap();
     assert!(
@@ -175,9 +179,15 @@ fn a_weekly_digest_mails_the_weeks_report_with_the_workbook_attached() {
     for unsafe_part in ["<script", "<form", "<input"] {
         assert!(!html.contains(unsafe_part), "{unsafe_part} in the mail");
     }
+    let links: Vec<String> = tags(html)
+        .into_iter()
+        .filter_map(|(name, mut a)| (name == "a").then(|| a.remove("href")).flatten())
+        .collect();
     assert!(
-        html.contains("https://vitals.example.com/api/v1/report?week=2026-W23&amp;format=xlsx"),
-        "the workbook's link asks for the week"
+        links
+            .iter()
+            .any(|l| l == "https://vitals.example.com/api/v1/report?week=2026-W23&format=xlsx"),
+        "the workbook's link asks for the week: {links:?}"
     );
     let text = mail["text"].as_str().unwrap();
     assert!(text.contains("on the week before"), "{text}");
