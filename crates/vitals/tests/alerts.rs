@@ -2,11 +2,14 @@
 //! (fires once after `for` evaluations, not again within its cooldown, resolves once) against a
 //! webhook receiver on loopback; rules checked at load; and anomalies planted in generated
 //! data (an FRT jump on one channel, a CSAT drop on one team, a volume spike) found, while a
-//! quiet series and a tiny segment are not flagged.
+//! quiet series and a tiny segment are not flagged; anomalies of a filtered series, the same
+//! through `vitals anomalies --filter`, `GET /api/v1/anomalies?filter=` and `--server`.
 
 mod common;
 #[path = "common/receiver.rs"]
 mod receiver;
+#[path = "common/server.rs"]
+mod server;
 
 use std::process::Command;
 
@@ -228,6 +231,10 @@ fn planted(ws: &Workspace) {
 }
 
 fn anomalies(ws: &Workspace, metric: &str, by: Option<&str>) -> Vec<Value> {
+    anomalies_with(ws, metric, by, &[])
+}
+
+fn anomalies_with(ws: &Workspace, metric: &str, by: Option<&str>, extra: &[&str]) -> Vec<Value> {
     let db = ws.db();
     let mut args = vec![
         "anomalies",
@@ -244,6 +251,7 @@ fn anomalies(ws: &Workspace, metric: &str, by: Option<&str>) -> Vec<Value> {
     if let Some(by) = by {
         args.extend(["--by", by]);
     }
+    args.extend_from_slice(extra);
     let report: Value = serde_json::from_str(&ok(&args)).expect("JSON");
     report["anomalies"].as_array().unwrap().clone()
 }
@@ -303,4 +311,75 @@ fn planted_anomalies_are_flagged_and_a_quiet_series_and_a_tiny_segment_are_not()
     // The method is documented.
     assert!(ok(&["explain", "anomalies"]).contains("Wilson"));
     assert!(ok(&["explain", "alerts"]).contains("idempotency key"));
+}
+
+#[test]
+fn anomalies_of_a_filtered_series_agree_in_the_cli_the_api_and_through_a_server() {
+    let ws = Workspace::new();
+    planted(&ws);
+    // Phone alone: its FRT jump is the series' own anomaly; chat alone is quiet.
+    let phone = ["--filter", "ticket:channel=phone"];
+    let cli = anomalies_with(&ws, "first_response_time", None, &phone);
+    assert!(flagged(&cli, "2026-03-11", None).is_some(), "{cli:#?}");
+    let chat = anomalies_with(
+        &ws,
+        "first_response_time",
+        None,
+        &["--filter", "ticket:channel=chat"],
+    );
+    assert!(chat.is_empty(), "{chat:#?}");
+    let server = server::Server::start(std::path::Path::new(&ws.db()));
+    let token = server.admin();
+    let ask = |query: &str| {
+        server::get(
+            &server.url(&format!("/api/v1/anomalies?{query}")),
+            Some(&token),
+        )
+    };
+    let api = ask(
+        "metrics=first_response_time&from=2026-03-02&to=2026-03-16&filter=ticket:channel=phone",
+    )
+    .expect(200)
+    .json();
+    assert_eq!(
+        api["anomalies"].as_array().unwrap(),
+        &cli,
+        "the API's = the CLI's"
+    );
+    assert_eq!(
+        api["filters"],
+        serde_json::json!([{"dimension": "ticket:channel", "is": ["phone"]}])
+    );
+    // Two filters (repeated), and a value list.
+    let two = ask("metrics=first_response_time&from=2026-03-02&to=2026-03-16&filter=ticket:channel=phone,chat&filter=ticket:team!=tiny")
+        .expect(200)
+        .json();
+    assert_eq!(two["filters"].as_array().unwrap().len(), 2, "{two:#}");
+    let bad = ask("metrics=first_response_time&filter=ticket:chanel=phone");
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let unknown = ask("metrics=first_response_time&filtre=ticket:channel=phone");
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    // `--server` passes the filters on.
+    let out = Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args(["anomalies", "--json", "--metric", "first_response_time"])
+        .args([
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-16",
+            "--server",
+            &server.base,
+        ])
+        .args(phone)
+        .env("VITALS_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remote: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(remote["anomalies"].as_array().unwrap(), &cli);
+    server.stop();
 }

@@ -134,7 +134,10 @@ fn check_week_html(org: &Org, html: &str) {
         .collect();
     let week: BTreeSet<String> = (1..=7).map(|d| format!("2026-06-{d:02}")).collect();
     assert_eq!(days, week, "the daily volume covers the week");
-    assert!(html.contains("Day (2026-W23, Monday to Sunday)"), "the chart's axis");
+    assert!(
+        html.contains("Day (2026-W23, Monday to Sunday)"),
+        "the chart's axis"
+    );
     // What moved: the week against the week before.
     assert!(html.contains("id=\"what-moved\""), "a What moved section");
     assert!(
@@ -215,7 +218,15 @@ fn a_weekly_digest_mails_the_weeks_report_with_the_workbook_attached() {
     let out = org.dir.path().join("out");
     let out_s = out.display().to_string();
     let args = [
-        "report", "--week", WEEK, "--db", &org.db, "--config", &org.config, "--out", &out_s,
+        "report",
+        "--week",
+        WEEK,
+        "--db",
+        &org.db,
+        "--config",
+        &org.config,
+        "--out",
+        &out_s,
     ];
     assert_ok(&vitals(&args, NOW));
     let report = std::fs::read_to_string(out.join("vitals-report-2026-W23.html")).unwrap();
