@@ -4,13 +4,13 @@
 //! `spikes` and `staffing` for their sections. Nothing here computes a metric; the agents'
 //! team median is a summary of the agents' query values.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate};
 use serde::{Deserialize, Serialize};
 use vitals_core::catalogue::{Catalogue, Metric};
 use vitals_core::config::Config;
-use vitals_query::staffing::{months_with_data, staffing_between, StaffingRequest};
+use vitals_query::staffing::{staffing_between, StaffingRequest};
 use vitals_query::{
     run_query, spikes, CompareMode, Engine, Filter, MetricSpec, OperationalReads, QueryRequest,
     QueryResponse, ResultRow, SpikeRequest, Versus, WhyRequest,
@@ -20,7 +20,7 @@ use crate::format::{change, unit_name, value};
 use crate::model::{
     Column, FormulaDoc, MetricGroup, MetricRow, ReportModel, Riser, Series, Shown, TableRow, Volume,
 };
-use crate::period::{Grain, Period};
+use crate::period::{periods_with_data, Grain, Period};
 use crate::ReportError;
 
 /// What a report is asked for.
@@ -129,45 +129,6 @@ fn keys(metric: &Metric) -> Vec<String> {
 
 /// How many periods the metrics table shows (the report's and the five before it).
 const SHOWN: u32 = 6;
-
-/// The periods (`YYYY-MM` or `YYYY-Www`) of `grain` in which the report's metrics have data.
-fn periods_with_data(
-    engine: &dyn Engine,
-    catalogue: &Catalogue,
-    config: &Config,
-    period: &Period,
-    tz: Option<&str>,
-) -> Result<BTreeSet<String>, ReportError> {
-    let mut with_data = BTreeSet::new();
-    for metric in ["ticket_volume", "peak_hours"] {
-        match period.grain {
-            Grain::Month => {
-                with_data.extend(months_with_data(engine, catalogue, config, metric, tz)?)
-            }
-            Grain::Week => {
-                let response = run_query(
-                    engine,
-                    catalogue,
-                    config,
-                    &QueryRequest {
-                        metrics: vec![MetricSpec::parse(metric)],
-                        by: vec![period.dimension().into()],
-                        timezone: tz.map(str::to_string),
-                        ..Default::default()
-                    },
-                )?;
-                with_data.extend(
-                    response
-                        .results
-                        .iter()
-                        .filter(|r| r.metrics.iter().any(|(_, v)| v.n > 0))
-                        .filter_map(|r| r.dimensions.first().and_then(|(_, v)| v.clone())),
-                );
-            }
-        }
-    }
-    Ok(with_data)
-}
 
 /// Builds the report of a month or a week from the query library's answers on `engine` (spikes marked
 /// with the annotations `reads` holds).

@@ -2,11 +2,17 @@
 //! Monday to Sunday), in the reporting zone. The report is the same shape for both — the
 //! period and the five before it, compared with the one before, its days' volume — and this
 //! module holds what differs: the bounds, the labels of the periods shown, the time dimension
-//! the queries bucket by, and the words the renderers use (`month`/`week`).
+//! the queries bucket by, the periods with data, and the words the renderers use
+//! (`month`/`week`).
+
+use std::collections::BTreeSet;
 
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use serde::Serialize;
-use vitals_query::staffing::{month_bounds, week_bounds};
+use vitals_core::catalogue::Catalogue;
+use vitals_core::config::Config;
+use vitals_query::staffing::{month_bounds, months_with_data, week_bounds};
+use vitals_query::{run_query, Engine, MetricSpec, QueryRequest};
 
 use crate::ReportError;
 
@@ -116,6 +122,45 @@ impl Period {
             title: title.into(),
         }
     }
+}
+
+/// The periods (`YYYY-MM` or `YYYY-Www`) of `grain` in which the report's metrics have data.
+pub(crate) fn periods_with_data(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    period: &Period,
+    tz: Option<&str>,
+) -> Result<BTreeSet<String>, ReportError> {
+    let mut with_data = BTreeSet::new();
+    for metric in ["ticket_volume", "peak_hours"] {
+        match period.grain {
+            Grain::Month => {
+                with_data.extend(months_with_data(engine, catalogue, config, metric, tz)?)
+            }
+            Grain::Week => {
+                let response = run_query(
+                    engine,
+                    catalogue,
+                    config,
+                    &QueryRequest {
+                        metrics: vec![MetricSpec::parse(metric)],
+                        by: vec![period.dimension().into()],
+                        timezone: tz.map(str::to_string),
+                        ..Default::default()
+                    },
+                )?;
+                with_data.extend(
+                    response
+                        .results
+                        .iter()
+                        .filter(|r| r.metrics.iter().any(|(_, v)| v.n > 0))
+                        .filter_map(|r| r.dimensions.first().and_then(|(_, v)| v.clone())),
+                );
+            }
+        }
+    }
+    Ok(with_data)
 }
 
 /// The label of the period of `grain` starting on `from`.
