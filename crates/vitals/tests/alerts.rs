@@ -123,6 +123,14 @@ fn rules_are_checked_at_load_with_did_you_mean() {
                 .replace("threshold = 5", "threshold = 5\nby = \"ticket:chanel\""),
             "ticket:channel",
         ),
+        (
+            sla_rule("by = \"sla:targt\""),
+            "alerts.late.by: SLA rules split and filter by ticket:team, ticket:priority, ticket:agent, sla:target, sla:policy only, not `sla:targt`; did you mean `sla:target`?",
+        ),
+        (
+            sla_rule("filters = [\"ticket:channel=email\"]"),
+            "alerts.late.filters",
+        ),
     ];
     for (text, hint) in cases {
         std::fs::write(&path, &text).unwrap();
@@ -138,6 +146,29 @@ fn rules_are_checked_at_load_with_did_you_mean() {
         assert_eq!(out.status.code(), Some(1), "{text}\n{err}");
         assert!(err.contains(hint), "expected `{hint}` in: {err}");
     }
+    // SLA rules split and filter by what the SLA report knows of a target.
+    std::fs::write(
+        &path,
+        sla_rule("by = \"sla:target\"\nfilters = [\"ticket:agent=a1\", \"sla:policy!=bronze\"]"),
+    )
+    .unwrap();
+    let db = ws.db();
+    ok(&[
+        "alerts",
+        "run",
+        "--db",
+        &db,
+        "--config",
+        &path.display().to_string(),
+    ]);
+}
+
+/// An SLA rule (`late`) with `extra` keys.
+fn sla_rule(extra: &str) -> String {
+    format!(
+        "[[alerts]]\nname = \"late\"\ncondition = \"sla_breached\"\n{extra}\n\
+         [[alerts.channels]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n"
+    )
 }
 
 /// A deterministic stream of numbers in [0, 1).
