@@ -54,6 +54,9 @@ pub struct SmtpConfig {
     pub from: String,
     /// Seconds to wait for the server (default 30).
     pub timeout_secs: Option<f64>,
+    /// A PEM file of certificates to trust for the server's TLS besides the system's (a
+    /// private CA, or a self-signed server); with `tls = "starttls"` or `"tls"` only.
+    pub ca_file: Option<String>,
 }
 
 impl SmtpConfig {
@@ -82,6 +85,22 @@ impl SmtpConfig {
                 return Err(invalid(
                     "timeout_secs",
                     format!("{t}: expected seconds above 0"),
+                ));
+            }
+        }
+        if let Some(file) = &self.ca_file {
+            if self.tls == TlsMode::None {
+                return Err(invalid(
+                    "ca_file",
+                    "trusts certificates for TLS, but tls = \"none\"; use starttls or tls".into(),
+                ));
+            }
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| invalid("ca_file", format!("cannot read {file}: {e}")))?;
+            if !text.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(invalid(
+                    "ca_file",
+                    format!("{file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
                 ));
             }
         }
@@ -371,6 +390,21 @@ mod tests {
         assert!(e.to_string().contains("reporting.public_url"), "{e}");
         let e = Config::parse("[smtp]\nhots = 'h'\n", "t").unwrap_err();
         assert!(e.to_string().contains("did you mean `smtp.host`"), "{e}");
+        let e = Config::parse(
+            "[smtp]\nhost = 'h'\nfrom = 'a@b.c'\ntls = 'none'\nca_file = '/x.pem'\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("smtp.ca_file"), "{e}");
+        let e = Config::parse(
+            "[smtp]\nhost = 'h'\nfrom = 'a@b.c'\nca_file = '/no/such.pem'\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot read /no/such.pem"), "{e}");
+        let e =
+            Config::parse("[smtp]\nhost = 'h'\nfrom = 'a@b.c'\nca_fil = 'x'\n", "t").unwrap_err();
+        assert!(e.to_string().contains("did you mean `smtp.ca_file`"), "{e}");
     }
 
     #[test]
