@@ -3,7 +3,8 @@
 //! webhook receiver on loopback; rules checked at load; and anomalies planted in generated
 //! data (an FRT jump on one channel, a CSAT drop on one team, a volume spike) found, while a
 //! quiet series and a tiny segment are not flagged; anomalies of a filtered series, the same
-//! through `vitals anomalies --filter`, `GET /api/v1/anomalies?filter=` and `--server`.
+//! through `vitals anomalies --filter`, `GET /api/v1/anomalies?filter=` and `--server`; SLA
+//! rules split and filtered by SLA target and team.
 
 mod common;
 #[path = "common/receiver.rs"]
@@ -413,4 +414,76 @@ fn anomalies_of_a_filtered_series_agree_in_the_cli_the_api_and_through_a_server(
     let remote: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(remote["anomalies"].as_array().unwrap(), &cli);
     server.stop();
+}
+
+#[test]
+fn sla_rules_split_and_filter_by_sla_target_and_team() {
+    let ws = Workspace::new();
+    // At 12:00 two first replies (t1 from 08:00, t3 from 07:00) are past their hour; t2 was
+    // answered; no resolution is past its day.
+    write_csv(
+        &ws.data(),
+        "tickets",
+        "ticket_id,created_at,channel,team",
+        &[
+            "t1,2026-03-02T08:00:00Z,email,A".into(),
+            "t2,2026-03-02T09:00:00Z,email,B".into(),
+            "t3,2026-03-02T07:00:00Z,chat,B".into(),
+        ],
+    );
+    write_csv(
+        &ws.data(),
+        "ticket_events",
+        "event_id,ticket_id,at,kind,author_role,author_id",
+        &["e1,t2,2026-03-02T09:10:00Z,message,agent,a1".into()],
+    );
+    let hook = "[[alerts.channels]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n";
+    let config = ws.import_with_config(&format!(
+        "[[sla]]\nname = \"standard\"\nfirst_reply = \"1h\"\nresolution = \"1d\"\nclock = \"calendar\"\n\n\
+         [[alerts]]\nname = \"late\"\ncondition = \"sla_breached\"\nby = \"sla:target\"\n{hook}\n\
+         [[alerts]]\nname = \"late-b\"\ncondition = \"sla_breached\"\n\
+         filters = [\"ticket:team=B\", \"sla:policy=standard\"]\nby = \"sla:target\"\n{hook}\n\
+         [[alerts]]\nname = \"late-resolution\"\ncondition = \"sla_breached\"\n\
+         filters = [\"sla:target=resolution\"]\n{hook}"
+    ));
+    let test = |rule: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vitals"))
+            .args(["alerts", "test", rule, "--dry-run", "--db", &ws.db()])
+            .args(["--config", &config])
+            .env("VITALS_NOW", "2026-03-02T12:00:00Z")
+            .env_remove("VITALS_DB")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let late = test("late");
+    assert!(
+        late.contains(
+            "late [sla:target=first_reply]: the condition holds — 2 open SLA targets breached"
+        ),
+        "{late}"
+    );
+    assert!(
+        late.contains("tab=sla"),
+        "the link opens the SLA tab: {late}"
+    );
+    let team_b = test("late-b");
+    assert!(
+        team_b.contains(
+            "late-b [sla:target=first_reply]: the condition holds — 1 open SLA targets breached"
+        ),
+        "{team_b}"
+    );
+    let resolution = test("late-resolution");
+    assert!(
+        resolution.contains(
+            "late-resolution [total]: the condition does not hold — 0 open SLA targets breached"
+        ),
+        "no resolution is breached: {resolution}"
+    );
 }
