@@ -12,7 +12,8 @@ defined over a month chart by month, and — on a second server without SLA poli
 SLA tab says that no policy is configured. "Why did it move?" (issue 24): opened from a card
 and from a chart point, the panel shows the segments of the API's answer to the request it
 made, and a segment opens its records (as many as its n); a spike's "Why?" shows the API's
-breakdown. Saves a screenshot of each tab (and of a drill-down, a ticket, the why panel, the
+breakdown. With a filter set, the charts' spike and anomaly marks are asked with the filter
+(issue 25) and the anomaly marks shown are the filtered answers'. Saves a screenshot of each tab (and of a drill-down, a ticket, the why panel, the
 SLA tab with and without policies and the report's first page) into the output folder.
 
 Usage: dashboard_test.py BASE_URL TOKEN OUT_DIR [BASE_URL_WITHOUT_SLA TOKEN_WITHOUT_SLA]
@@ -22,6 +23,7 @@ import os
 import re
 import sys
 import urllib.request
+from urllib.parse import parse_qs, urlparse
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -161,6 +163,35 @@ def segment_opens_records(page, name):
     page.wait_for_selector("#drill .why-answer")
 
 
+def anomaly_text(a):
+    """A mark's text as the dashboard writes it (app.js, anomalyMarks)."""
+    worse = " (worse)" if a.get("worse") else ""
+    return f"{a['value'] + ': ' if a.get('value') else ''}{a['metric']} {a['direction']}{worse}, outside its usual band (n = {a['n']})"
+
+
+def marks_follow_filter(page, answers):
+    """With a filter set, the charts' spikes and anomalies are asked with it (GET …?filter=) and
+    the anomaly marks shown are those of the filtered answers."""
+    asked = [(r.url, parse_qs(urlparse(r.url).query)) for r in answers]
+    anomalies = [(url, q) for url, q in asked if "/api/v1/anomalies?" in url]
+    spikes = [(url, q) for url, q in asked if "/api/v1/spikes?" in url]
+    check("with a filter, every chart asks its anomalies with the filter",
+          anomalies and all("ticket:channel=email" in q.get("filter", []) for _, q in anomalies),
+          [url for url, _ in asked][:3])
+    check("with a filter, the volume chart asks its spikes with the filter",
+          spikes and all("ticket:channel=email" in q.get("filter", []) for _, q in spikes),
+          [url for url, _ in spikes][:3])
+    expected = set()
+    for url, _ in anomalies:
+        answer = api(url[len(BASE):])
+        check("the anomalies' answer says it is filtered",
+              {"dimension": "ticket:channel", "is": ["email"]} in answer.get("filters", []), answer.get("filters"))
+        expected.update(anomaly_text(a) for a in answer["anomalies"])
+    shown = [t.split(": ", 1)[1] for t in page.locator("ul.marks li.anomaly").all_inner_texts()]
+    check(f"the {len(shown)} anomaly marks shown are the filtered answers'",
+          all(t in expected for t in shown), [t for t in shown if t not in expected][:3])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     origin_leaks, console_errors = [], []
@@ -214,11 +245,15 @@ def main():
         check("the charts follow the period", points_before != points_after, f"{points_before} → {points_after}")
         page.click("details[data-filter=channel] summary")
         page.wait_for_selector("details[data-filter=channel] input[value=email]")
+        marks_answers = []
+        page.on("response", lambda r: marks_answers.append(r)
+                if "/api/v1/anomalies?" in r.url or "/api/v1/spikes?" in r.url else None)
         page.click("details[data-filter=channel] input[value=email]")
         settle(page)
         check("a dimension filter is in the URL", "f.channel=email" in page.url, page.url)
         filtered = cards_match_api(page, "overview filtered by channel", [("channel", ["email"])])
         check("the cards follow the filter", filtered != before)
+        marks_follow_filter(page, marks_answers)
         page.select_option("select[name=compare]", "previous")
         settle(page)
         check("the comparison is in the URL", "compare=previous" in page.url, page.url)

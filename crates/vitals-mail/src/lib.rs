@@ -3,7 +3,8 @@
 //! `Message-ID` is derived from the key, so every attempt to deliver the same thing carries the
 //! same id (and `X-Vitals-Idempotency-Key` names the key). A [`Mailer`] built from `[smtp]`
 //! (`Mailer::from_config`; user and password from `VITALS_SMTP_USER` / `VITALS_SMTP_PASSWORD`)
-//! sends it over SMTP with lettre and rustls ([`Mailer::send`]), or writes it to a `.eml` file
+//! sends it over SMTP with lettre and rustls ([`Mailer::send`]; `[smtp] ca_file` adds certificates
+//! to trust besides the system's), or writes it to a `.eml` file
 //! for a dry run ([`Mailer::write_eml`]). Digests and alert e-mails both go through here.
 #![deny(missing_docs)]
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use sha2::{Digest, Sha256};
 use vitals_core::config::{SmtpConfig, TlsMode, SMTP_PASSWORD_ENV, SMTP_USER_ENV};
@@ -150,10 +152,30 @@ impl Mailer {
             server: server.clone(),
             message: chain(&e),
         };
-        let builder = match config.tls {
-            TlsMode::None => SmtpTransport::builder_dangerous(config.host.clone()),
-            TlsMode::Starttls => SmtpTransport::starttls_relay(&config.host).map_err(send_error)?,
-            TlsMode::Tls => SmtpTransport::relay(&config.host).map_err(send_error)?,
+        let builder = match (config.tls, &config.ca_file) {
+            (TlsMode::None, _) => SmtpTransport::builder_dangerous(config.host.clone()),
+            (TlsMode::Starttls, None) => {
+                SmtpTransport::starttls_relay(&config.host).map_err(send_error)?
+            }
+            (TlsMode::Tls, None) => SmtpTransport::relay(&config.host).map_err(send_error)?,
+            (mode, Some(file)) => {
+                // The system's roots and the file's certificates.
+                let pem = std::fs::read(file).map_err(|e| {
+                    MailError::Config(format!("smtp.ca_file: cannot read {file}: {e}"))
+                })?;
+                let certificate = Certificate::from_pem(&pem).map_err(|e| {
+                    MailError::Config(format!("smtp.ca_file: {file}: {}", chain(&e)))
+                })?;
+                let parameters = TlsParameters::builder(config.host.clone())
+                    .add_root_certificate(certificate)
+                    .build()
+                    .map_err(send_error)?;
+                let tls = match mode {
+                    TlsMode::Tls => Tls::Wrapper(parameters),
+                    _ => Tls::Required(parameters),
+                };
+                SmtpTransport::builder_dangerous(config.host.clone()).tls(tls)
+            }
         };
         let timeout = Duration::from_secs_f64(config.timeout_secs.unwrap_or(30.0));
         let mut builder = builder.port(config.port()).timeout(Some(timeout));
@@ -279,6 +301,7 @@ mod tests {
             tls: TlsMode::None,
             from: "vitals <vitals@example.com>".into(),
             timeout_secs: Some(5.0),
+            ca_file: None,
         }
     }
 

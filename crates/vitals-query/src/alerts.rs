@@ -9,7 +9,7 @@
 mod evaluate;
 
 use serde::{Deserialize, Serialize};
-use vitals_core::catalogue::Catalogue;
+use vitals_core::catalogue::{did_you_mean, Catalogue};
 use vitals_core::config::{AlertRule, Config, ConfigError};
 
 pub use evaluate::{evaluate, top_segments, WhyHint};
@@ -29,7 +29,10 @@ Each rule is judged at the current instant (VITALS_NOW overrides it), in the rep
 - significant_change: the window against the window before it (p < 0.05, the test of
   `vitals query --compare previous`);
 - anomalous: the latest complete day is outside its band (vitals explain anomalies);
-- sla_at_risk, sla_breached: more open SLA targets in that state than the threshold (0).
+- sla_at_risk, sla_breached: more open SLA targets in that state than the threshold (0);
+  no metric, and filters and `by` on what the SLA report knows of a target: ticket:team,
+  ticket:priority, ticket:agent (the assignee), sla:target (first_reply, next_reply,
+  resolution) and sla:policy.
 With `by`, each value of the dimension is a series of its own.
 
 A series whose condition holds is pending until it held for `for` consecutive evaluations,
@@ -281,7 +284,8 @@ pub fn step(
 }
 
 /// Checks every rule's metric, dimension and filters against the catalogue, as a query would
-/// (unknown names with "did you mean"); SLA rules may filter and split by team and priority.
+/// (unknown names with "did you mean"); SLA rules may filter and split by what the SLA report
+/// knows of a target ([`evaluate::SLA_DIMENSIONS`]: team, priority, agent, target, policy).
 pub fn check_rules(config: &Config, catalogue: &Catalogue) -> Result<Vec<AlertRule>, ConfigError> {
     let rules = config.alert_rules()?;
     for rule in &rules {
@@ -297,13 +301,20 @@ pub fn check_rules(config: &Config, catalogue: &Catalogue) -> Result<Vec<AlertRu
             .map_err(|e| invalid("filters", e.to_string()))?;
         if rule.condition.is_sla() {
             let fields = evaluate::SLA_DIMENSIONS;
-            for dimension in filters.iter().map(|f| &f.dimension).chain(&rule.by) {
+            let used = filters
+                .iter()
+                .map(|f| ("filters", &f.dimension))
+                .chain(rule.by.iter().map(|b| ("by", b)));
+            for (key, dimension) in used {
                 if !fields.contains(&dimension.as_str()) {
+                    let hint = did_you_mean(dimension, fields)
+                        .map(|d| format!("; did you mean `{d}`?"))
+                        .unwrap_or_default();
                     return Err(invalid(
-                        "by",
+                        key,
                         format!(
-                            "SLA rules split and filter by {} only, not `{dimension}`",
-                            fields.join(" or ")
+                            "SLA rules split and filter by {} only, not `{dimension}`{hint}",
+                            fields.join(", ")
                         ),
                     ));
                 }

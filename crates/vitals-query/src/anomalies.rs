@@ -36,8 +36,9 @@ pub const METHOD: &str =
     "Anomalies — days when a metric is far from its usual level for that weekday.
 
 Series: the metric's value per local day (vitals query … --by time:day, in the query's zone),
-per value of --by when given (e.g. per channel). Days without observations have no value and
-are not judged (a count's empty day is 0).
+per value of --by when given (e.g. per channel), read with the filters given (--filter
+ticket:team=tier2; the API's filter=…), so the baseline is the filtered series' own history.
+Days without observations have no value and are not judged (a count's empty day is 0).
 Baseline: the same weekday in the preceding 8 weeks (baseline_weeks) that have a value; a day
 needs at least 4 of them, else it is not judged.
 Expected: the median of the baseline values. History spread: 1.4826 × their median absolute
@@ -142,6 +143,9 @@ pub struct AnomalyReport {
     pub metrics: Vec<String>,
     /// The split dimension.
     pub by: Option<String>,
+    /// The filters every series was read with (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<Filter>,
     /// First date judged.
     pub from: Option<NaiveDate>,
     /// Date after the last judged.
@@ -378,6 +382,7 @@ pub fn anomalies(
     Ok(AnomalyReport {
         metrics: metrics.iter().map(MetricSpec::key).collect(),
         by: request.by.clone(),
+        filters: request.filters.clone(),
         from: period.0,
         to: period.1,
         timezone,

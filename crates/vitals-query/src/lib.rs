@@ -56,5 +56,5 @@ pub use response::{QueryEcho, QueryResponse, Warning};
 pub use result::{AggRow, MetricValue, ResultRow};
 pub use run::run_query;
 pub use spikes::{spikes, Spike, SpikeDimension, SpikeReport, SpikeRequest, SpikeSegment};
-pub use staffing::{staffing, StaffingReport, StaffingRequest};
+pub use staffing::{staffing, staffing_between, week_bounds, StaffingReport, StaffingRequest};
 pub use why::{why, Versus, WhyRequest, WhyResponse};

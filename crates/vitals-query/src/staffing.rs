@@ -119,7 +119,7 @@ pub struct StaffingCell {
 /// The staffing table of a month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StaffingReport {
-    /// The month, `YYYY-MM`.
+    /// The month, `YYYY-MM` (the ISO week `YYYY-Www` in a weekly report).
     pub month: String,
     /// The zone of weekdays and hours.
     pub timezone: String,
@@ -146,6 +146,20 @@ pub fn month_bounds(month: &str) -> Result<(NaiveDate, NaiveDate), QueryError> {
         .checked_add_months(Months::new(1))
         .ok_or_else(|| QueryError::InvalidPeriod(format!("month `{month}` is out of range")))?;
     Ok((first, next))
+}
+
+/// Parses an ISO week `YYYY-Www` into its Monday and the Monday after.
+pub fn week_bounds(week: &str) -> Result<(NaiveDate, NaiveDate), QueryError> {
+    let bad = || QueryError::InvalidPeriod(format!("week `{week}` is not YYYY-Www (ISO week)"));
+    let (year, number) = week.split_once("-W").ok_or_else(bad)?;
+    if year.len() != 4 || number.len() != 2 {
+        return Err(bad());
+    }
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    let number: u32 = number.parse().map_err(|_| bad())?;
+    let monday = NaiveDate::from_isoywd_opt(year, number, chrono::Weekday::Mon).ok_or_else(bad)?;
+    let monday = crate::limits::check_date("week", monday)?;
+    Ok((monday, monday + chrono::Duration::days(7)))
 }
 
 /// The months (`YYYY-MM`) in which `metric` has data, oldest first.
@@ -202,6 +216,20 @@ pub fn staffing(
         .ok_or_else(|| QueryError::InvalidPeriod("no calls in the store".into()))?,
     };
     let (from, to) = month_bounds(&month)?;
+    staffing_between(engine, catalogue, config, request, &month, from, to)
+}
+
+/// The staffing table of the local days `[from, to)` (a month, or a week of the weekly
+/// report), labelled `label`; `request`'s month is not read.
+pub fn staffing_between(
+    engine: &dyn Engine,
+    catalogue: &Catalogue,
+    config: &Config,
+    request: &StaffingRequest,
+    label: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<StaffingReport, QueryError> {
     let query = |metric: &str, by: Vec<String>| {
         run_query(
             engine,
@@ -276,7 +304,7 @@ pub fn staffing(
     });
     cells.truncate(request.top.unwrap_or(10));
     Ok(StaffingReport {
-        month,
+        month: label.to_string(),
         timezone: offered.query.timezone,
         threshold_secs: threshold,
         target,
@@ -331,5 +359,14 @@ mod tests {
         assert!(n > 1667 && n < 1760, "{n}");
         assert_eq!(month_bounds("2026-12").unwrap().1.to_string(), "2027-01-01");
         assert!(month_bounds("2026-13").is_err());
+        let (monday, next) = week_bounds("2026-W23").unwrap();
+        assert_eq!(
+            (monday.to_string(), next.to_string()),
+            ("2026-06-01".into(), "2026-06-08".into())
+        );
+        assert_eq!(week_bounds("2026-W01").unwrap().0.to_string(), "2025-12-29");
+        for bad in ["2026-W54", "2026-23", "2026-W5", "26-W05"] {
+            assert!(week_bounds(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,16 +1,16 @@
-//! Builds the [`ReportModel`] of a month from query-library calls only: `run_query` for every
-//! metric (by month, compared with the previous month, with targets), for the team and agent
-//! tables and the daily volume; `why` for "What moved"; `spikes` and `staffing` for their
-//! sections. Nothing here
-//! computes a metric; the agents' team median is a summary of the agents' query values.
+//! Builds the [`ReportModel`] of a month or an ISO week ([`Period`]) from query-library calls
+//! only: `run_query` for every metric (by month or week, compared with the previous one, with
+//! targets), for the team and agent tables and the daily volume; `why` for "What moved";
+//! `spikes` and `staffing` for their sections. Nothing here computes a metric; the agents'
+//! team median is a summary of the agents' query values.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use chrono::{DateTime, Months, NaiveDate};
+use chrono::{DateTime, NaiveDate};
 use serde::{Deserialize, Serialize};
 use vitals_core::catalogue::{Catalogue, Metric};
 use vitals_core::config::Config;
-use vitals_query::staffing::{month_bounds, months_with_data, staffing, StaffingRequest};
+use vitals_query::staffing::{staffing_between, StaffingRequest};
 use vitals_query::{
     run_query, spikes, CompareMode, Engine, Filter, MetricSpec, OperationalReads, QueryRequest,
     QueryResponse, ResultRow, SpikeRequest, Versus, WhyRequest,
@@ -20,14 +20,16 @@ use crate::format::{change, unit_name, value};
 use crate::model::{
     Column, FormulaDoc, MetricGroup, MetricRow, ReportModel, Riser, Series, Shown, TableRow, Volume,
 };
+use crate::period::{periods_with_data, Grain, Period};
 use crate::ReportError;
 
 /// What a report is asked for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
-    /// The month, `YYYY-MM`.
-    pub month: String,
+    /// The period: a month `YYYY-MM`, or an ISO week `YYYY-Www` (Monday to Sunday).
+    #[serde(alias = "month")]
+    pub period: String,
     /// Limit ticket metrics to one team (`ticket:team`).
     #[serde(default)]
     pub team: Option<String>,
@@ -46,6 +48,7 @@ struct Ctx<'a> {
     catalogue: &'a Catalogue,
     config: &'a Config,
     request: &'a ReportRequest,
+    period: &'a Period,
     from: NaiveDate,
     to: NaiveDate,
 }
@@ -124,7 +127,10 @@ fn keys(metric: &Metric) -> Vec<String> {
     }
 }
 
-/// Builds the report of a month from the query library's answers on `engine` (spikes marked
+/// How many periods the metrics table shows (the report's and the five before it).
+const SHOWN: u32 = 6;
+
+/// Builds the report of a month or a week from the query library's answers on `engine` (spikes marked
 /// with the annotations `reads` holds).
 pub fn build(
     engine: &dyn Engine,
@@ -133,31 +139,37 @@ pub fn build(
     config: &Config,
     request: &ReportRequest,
 ) -> Result<ReportModel, ReportError> {
-    let (from, to) = month_bounds(&request.month)?;
-    let tz = request.timezone.as_deref();
-    let mut with_data = BTreeSet::new();
-    for metric in ["ticket_volume", "peak_hours"] {
-        with_data.extend(months_with_data(engine, catalogue, config, metric, tz)?);
-    }
-    if !with_data.contains(&request.month) {
+    let period = Period::parse(&request.period)?;
+    let (from, to) = (period.from, period.to);
+    let with_data = periods_with_data(
+        engine,
+        catalogue,
+        config,
+        &period,
+        request.timezone.as_deref(),
+    )?;
+    if !with_data.contains(&period.label) {
+        let mut periods: Vec<String> = with_data.into_iter().collect();
+        if period.grain == Grain::Week && periods.len() > 8 {
+            // Weeks are many: the latest eight say where the data is.
+            periods.drain(..periods.len() - 8);
+            periods.insert(0, "…".into());
+        }
         return Err(ReportError::NoData {
-            month: request.month.clone(),
-            months: with_data.into_iter().collect(),
+            month: period.label.clone(),
+            months: periods,
+            unit: period.words().unit,
         });
     }
-    let first = from
-        .checked_sub_months(Months::new(5))
-        .ok_or_else(|| ReportError::Internal("month out of range".into()))?;
-    let months: Vec<String> = (0..6)
-        .filter_map(|i| first.checked_add_months(Months::new(i)))
-        .map(|d| d.format("%Y-%m").to_string())
-        .collect();
+    let first = period.start_back(SHOWN - 1)?;
+    let months = period.shown(SHOWN)?;
     let ctx = Ctx {
         engine,
         reads,
         catalogue,
         config,
         request,
+        period: &period,
         from,
         to,
     };
@@ -181,7 +193,7 @@ pub fn build(
     }
     let mut responses = Vec::new();
     for (team, keys_of) in &requests {
-        let response = ctx.query_many(keys_of, &["time:month"], first, true)?;
+        let response = ctx.query_many(keys_of, &[period.dimension()], first, true)?;
         for w in &response.meta.warnings {
             if w.code != "low_sample" {
                 notes.insert(w.code.clone(), w.message.clone());
@@ -226,7 +238,7 @@ pub fn build(
     if partial {
         notes.insert(
             "partial".into(),
-            format!("{} is still in progress (today is {today}): its numbers are partial and will change.", request.month),
+            format!("{} is still in progress (today is {today}): its numbers are partial and will change.", period.label),
         );
     }
     if let Some(team) = &request.team {
@@ -249,19 +261,24 @@ pub fn build(
             }
         })?;
     let tables = ctx_tables(&ctx);
-    let staffing = staffing(
+    let staffing = staffing_between(
         engine,
         catalogue,
         config,
         &StaffingRequest {
-            month: Some(request.month.clone()),
+            month: None,
             timezone: request.timezone.clone(),
             top: Some(10),
         },
+        &period.label,
+        from,
+        to,
     )?;
     Ok(ReportModel {
-        month: request.month.clone(),
-        month_title: from.format("%B %Y").to_string(),
+        month: period.label.clone(),
+        month_title: period.title(),
+        grain: period.grain,
+        words: period.words(),
         months,
         partial,
         timezone: zone.name().to_string(),
@@ -328,7 +345,7 @@ fn metric_rows(
     for (breakdown, rows) in by_breakdown {
         let at = |m: &str| {
             rows.iter()
-                .find(|r| dim(r, "time:month") == Some(m))
+                .find(|r| dim(r, ctx.period.dimension()) == Some(m))
                 .and_then(|r| r.metrics.iter().find(|(k, _)| k == key))
                 .map(|(_, v)| v)
         };
@@ -439,7 +456,7 @@ fn volume(ctx: &Ctx) -> Result<Volume, ReportError> {
         .collect();
     let by_category = ctx.query(
         "ticket_volume",
-        &["time:month", "ticket:category"],
+        &[ctx.period.dimension(), "ticket:category"],
         ctx.from,
         true,
     )?;

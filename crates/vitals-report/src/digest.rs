@@ -21,7 +21,7 @@ pub fn idempotency_key(digest: &DigestConfig, period: &str) -> String {
     format!("digest:{}:{period}", digest.name)
 }
 
-/// Builds the mail of `digest` for `period` (`YYYY-MM`).
+/// Builds the mail of `digest` for `period` (`YYYY-MM`, or `YYYY-Www` for a weekly digest).
 pub fn compose(
     engine: &dyn Engine,
     reads: &dyn OperationalReads,
@@ -31,7 +31,7 @@ pub fn compose(
     period: &str,
 ) -> Result<Mail, ReportError> {
     let request = ReportRequest {
-        month: period.to_string(),
+        period: period.to_string(),
         team: digest.team.clone(),
         timezone: None,
     };
@@ -86,8 +86,13 @@ fn links(public_url: Option<&str>, request: &ReportRequest) -> MailLinks {
         .unwrap_or_default();
     let download = |format: &str| {
         format!(
-            "{base}/api/v1/report?month={}{team}&format={format}",
-            request.month
+            "{base}/api/v1/report?{}={}{team}&format={format}",
+            if request.period.contains("-W") {
+                "week"
+            } else {
+                "month"
+            },
+            request.period
         )
     };
     MailLinks {
@@ -97,8 +102,8 @@ fn links(public_url: Option<&str>, request: &ReportRequest) -> MailLinks {
     }
 }
 
-/// The plain-text part: the title, every metric's value for the month (with its change), and
-/// the links.
+/// The plain-text part: the title, every metric's value for the period (with its change),
+/// and the links.
 fn text(model: &ReportModel, links: &MailLinks) -> String {
     let mut out = format!("Customer service report — {}", model.month_title);
     if let Some(team) = &model.team {
@@ -118,7 +123,7 @@ fn text(model: &ReportModel, links: &MailLinks) -> String {
             let change = if row.shown.change.is_empty() {
                 String::new()
             } else {
-                format!(" ({} on the month before)", row.shown.change)
+                format!(" ({} on the {} before)", row.shown.change, model.words.unit)
             };
             out.push_str(&format!("  {}: {shown}{change}\n", row.label));
         }
@@ -161,7 +166,7 @@ mod tests {
     #[test]
     fn links_are_absolute_and_escaped() {
         let request = ReportRequest {
-            month: "2026-06".into(),
+            period: "2026-06".into(),
             team: Some("tier 2".into()),
             timezone: None,
         };

@@ -12,6 +12,7 @@ use minijinja::{context, Environment, Value};
 use serde::Serialize;
 
 use crate::model::ReportModel;
+use crate::period::Grain;
 use crate::svg::line_chart;
 use crate::ReportError;
 
@@ -81,17 +82,23 @@ fn render(
     env.add_template_owned(TEMPLATE_FILE, source)
         .map_err(|e| ReportError::Template(e.to_string()))?;
     let v = &model.volume;
+    let x_label = match model.grain {
+        Grain::Month => format!("Day of month ({})", model.month),
+        Grain::Week => format!("Day ({}, Monday to Sunday)", model.month),
+    };
     let categories = line_chart(
         "Tickets per category per day",
         &v.days,
         &v.categories,
         "Tickets per day",
+        &x_label,
     );
     let channels = line_chart(
         "Tickets per channel per day",
         &v.days,
         &v.channels,
         "Tickets per day",
+        &x_label,
     );
     let calculators = serde_json::to_string(&model.calculators)
         .map_err(|e| ReportError::Internal(e.to_string()))?;

@@ -1,4 +1,5 @@
-//! vitals-report: the monthly report (issue 10, the articles' three-tab template and more).
+//! vitals-report: the monthly report (issue 10, the articles' three-tab template and more), and
+//! the same report for an ISO week ([`period`]: a weekly digest's).
 //! [`build`] turns query-library results into a [`ReportModel`] — every number from
 //! `vitals_query` (`run_query`, `spikes`, `staffing`) — and the renderers lay it out:
 //! [`render_xlsx`] (a workbook with native charts and a live calculator) and [`render_html`]
@@ -14,6 +15,7 @@ pub mod format;
 pub mod html;
 pub mod model;
 pub mod moved;
+pub mod period;
 mod svg;
 mod tables;
 pub mod xlsx;
@@ -29,15 +31,17 @@ pub use xlsx::render_xlsx;
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The month has no data.
-    #[error("no data in {month}; months with data: {}", if months.is_empty() { "none (import data first)".to_string() } else { months.join(", ") })]
+    /// The period has no data.
+    #[error("no data in {month}; {unit}s with data: {}", if months.is_empty() { "none (import data first)".to_string() } else { months.join(", ") })]
     NoData {
-        /// The month asked.
+        /// The period asked (a month or a week).
         month: String,
-        /// Months that have data.
+        /// Periods of the same length that have data.
         months: Vec<String>,
+        /// `month` or `week`.
+        unit: String,
     },
-    /// A query failed (a bad month, zone or team, or the engine).
+    /// A query failed (a bad month or week, zone or team, or the engine).
     #[error(transparent)]
     Query(#[from] vitals_query::QueryError),
     /// The workbook could not be written.

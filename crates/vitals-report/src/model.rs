@@ -9,13 +9,18 @@ use vitals_query::Spike;
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportModel {
-    /// The month, `YYYY-MM`.
+    /// The period, `YYYY-MM` (or `YYYY-Www` in a weekly report: the fields keep their
+    /// monthly names so templates written for the monthly report read a weekly one).
     pub month: String,
-    /// The month in words (`March 2026`).
+    /// The period in words (`March 2026`, `week 2026-W23 (1 June – 7 June 2026)`).
     pub month_title: String,
-    /// The six months shown, oldest first (the report month last).
+    /// The six periods shown, oldest first (the report's last).
     pub months: Vec<String>,
-    /// The month is still in progress (its numbers will change).
+    /// `month` or `week`.
+    pub grain: crate::period::Grain,
+    /// The words of the period's length (`month`/`Month`, `week`/`Week`).
+    pub words: crate::period::PeriodWords,
+    /// The period is still in progress (its numbers will change).
     pub partial: bool,
     /// The zone of every date and bucket.
     pub timezone: String,
@@ -159,7 +164,7 @@ pub struct TableRow {
 pub struct Series {
     /// Category or channel.
     pub name: String,
-    /// One count per day of the month.
+    /// One count per day of the period.
     pub values: Vec<f64>,
     /// Sum.
     pub total: f64,
@@ -185,7 +190,7 @@ pub struct Riser {
 /// The volume sheet.
 #[derive(Debug, Clone, Serialize)]
 pub struct Volume {
-    /// Days of the month (`YYYY-MM-DD`).
+    /// Days of the period (`YYYY-MM-DD`).
     pub days: Vec<String>,
     /// Tickets per category per day (`ticket_volume` by `time:day`, `ticket:category`).
     pub categories: Vec<Series>,

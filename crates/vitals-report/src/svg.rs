@@ -32,7 +32,13 @@ fn axis(max: f64) -> (f64, f64) {
 }
 
 /// A line chart of daily series; `days` are `YYYY-MM-DD`.
-pub fn line_chart(title: &str, days: &[String], series: &[Series], y_label: &str) -> String {
+pub fn line_chart(
+    title: &str,
+    days: &[String],
+    series: &[Series],
+    y_label: &str,
+    x_label: &str,
+) -> String {
     let (w, h) = (920.0, 340.0);
     let (left, right, top, bottom) = (56.0, 190.0, 28.0, 48.0);
     let plot_w = w - left - right;
@@ -69,7 +75,7 @@ pub fn line_chart(title: &str, days: &[String], series: &[Series], y_label: &str
         tick += step;
     }
     for (i, day) in days.iter().enumerate() {
-        if i % 5 == 0 || i + 1 == days.len() {
+        if days.len() <= 7 || i % 5 == 0 || i + 1 == days.len() {
             let _ = write!(
                 s,
                 r#"<text x="{:.1}" y="{}" text-anchor="middle" class="tick">{}</text>"#,
@@ -87,10 +93,10 @@ pub fn line_chart(title: &str, days: &[String], series: &[Series], y_label: &str
     );
     let _ = write!(
         s,
-        r#"<text x="{}" y="{}" text-anchor="middle" class="axis">Day of month ({})</text><text transform="translate(14 {}) rotate(-90)" text-anchor="middle" class="axis">{}</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="middle" class="axis">{}</text><text transform="translate(14 {}) rotate(-90)" text-anchor="middle" class="axis">{}</text>"#,
         left + plot_w / 2.0,
         h - 8.0,
-        esc(days.first().and_then(|d| d.get(..7)).unwrap_or("")),
+        esc(x_label),
         top + plot_h / 2.0,
         esc(y_label)
     );
@@ -145,7 +151,13 @@ mod tests {
             values: vec![1.0, 4.0, 2.0],
             total: 7.0,
         }];
-        let svg = line_chart("Tickets", &days, &series, "Tickets per day");
+        let svg = line_chart(
+            "Tickets",
+            &days,
+            &series,
+            "Tickets per day",
+            "Day of month (2026-03)",
+        );
         assert!(svg.contains("<title>billing &lt;b&gt; 2026-03-02: 4</title>"));
         assert!(svg.contains("Day of month (2026-03)"));
         assert_eq!(axis(37.0), (40.0, 10.0));

@@ -88,9 +88,9 @@ pub(crate) fn heading(
         .set_paper_size(9)
         .set_print_fit_to_pages(1, 0);
     let partial = if model.partial {
-        " — PARTIAL (month in progress)"
+        format!(" — PARTIAL ({} in progress)", model.words.unit)
     } else {
-        ""
+        String::new()
     };
     ws.text_with_format(
         0,
@@ -107,8 +107,8 @@ pub(crate) fn heading(
         1,
         0,
         format!(
-            "Month {} in {}{team}; every number from vitals' query library.",
-            model.month, model.timezone
+            "{} {} in {}{team}; every number from vitals' query library.",
+            model.words.title, model.month, model.timezone
         ),
     )?;
     let mut row = 2;
@@ -334,9 +334,10 @@ fn place_chart(
     data: (u32, u16),
     days: usize,
     series: &[Series],
+    unit: &str,
 ) -> Result<(), ReportError> {
     if series.is_empty() || days == 0 {
-        ws.text(row, 0, format!("{title}: no tickets this month."))?;
+        ws.text(row, 0, format!("{title}: no tickets this {unit}."))?;
         return Ok(());
     }
     let (top, col) = data;
@@ -368,6 +369,7 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
         (data_top, 0),
         v.days.len(),
         &v.categories,
+        &model.words.unit,
     )?;
     place_chart(
         ws,
@@ -376,20 +378,23 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
         (data_top, channel_col),
         v.days.len(),
         &v.channels,
+        &model.words.unit,
     )?;
     let side = 14u16;
     let mut row = top;
+    let unit = &model.words.unit;
     ws.text_with_format(
         row,
         side,
-        "Categories that rose most against the previous month",
+        format!("Categories that rose most against the previous {unit}"),
         &st.bold,
     )?;
     row += 1;
+    let previous = format!("Previous {unit}");
     for (c, h) in [
         "Category",
         "Tickets",
-        "Previous month",
+        previous.as_str(),
         "Change",
         "Change %",
         "Significant",
@@ -460,7 +465,7 @@ fn volume_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Result<
         row += 1;
     }
     if v.spikes.is_empty() && v.category_spikes.is_empty() {
-        ws.text(row, side, "No spikes this month.")?;
+        ws.text(row, side, format!("No spikes this {unit}."))?;
     }
     ws.set_column_width(0, 11)?;
     ws.set_column_width(channel_col, 11)?;
@@ -474,15 +479,17 @@ fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Resul
     ws.set_name(SHEETS[4])?;
     let s = &model.staffing;
     let mut row = heading(ws, model, "Staffing", st)?;
+    let unit = &model.words.unit;
     ws.text(row, 0, format!(
-        "Erlang C for the month's busiest weekday × hour cells: {:.0} % of calls answered within {} s ({}), one-hour intervals; offered calls per hour are the month's calls in the cell divided by the days of that weekday.",
+        "Erlang C for the {unit}'s busiest weekday × hour cells: {:.0} % of calls answered within {} s ({}), one-hour intervals; offered calls per hour are the {unit}'s calls in the cell divided by the days of that weekday.",
         s.target * 100.0, s.threshold_secs, s.target_source
     ))?;
     row += 2;
+    let offered = format!("Offered ({unit})");
     for (c, h) in [
         "Weekday",
         "Hour",
-        "Offered (month)",
+        offered.as_str(),
         "Days",
         "Offered per hour",
         "AHT",
@@ -530,7 +537,7 @@ fn staffing_sheet(ws: &mut Worksheet, model: &ReportModel, st: &Styles) -> Resul
         row += 1;
     }
     if s.cells.is_empty() {
-        ws.text(row, 0, "No calls this month.")?;
+        ws.text(row, 0, format!("No calls this {unit}."))?;
     }
     ws.set_column_width(0, 12)?;
     for c in 2..9 {

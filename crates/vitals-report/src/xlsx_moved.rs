@@ -1,5 +1,5 @@
 //! The workbook's "What moved" sheet: for each headline metric whose change against the
-//! previous month is significant, its change said in plain words, then a table of the
+//! previous month (or week) is significant, its change said in plain words, then a table of the
 //! dimensions that explain it and their driving segments — rate and mix effects, contribution,
 //! the segment's value and n in both months, significance — in the metric's unit's formats
 //! (the numbers of [`crate::moved`], i.e. `vitals why`'s).
@@ -11,20 +11,23 @@ use crate::model::ReportModel;
 use crate::xlsx::{heading, write_change, write_opt, Styles, SHEETS};
 use crate::ReportError;
 
-const COLUMNS: [&str; 12] = [
-    "Dimension",
-    "Share of the change",
-    "Segment",
-    "What moved",
-    "Rate effect",
-    "Mix effect",
-    "Contribution",
-    "This month",
-    "n",
-    "Month before",
-    "n",
-    "Significant",
-];
+/// The table's columns for a report whose period is a `unit` (`month`, `week`).
+fn columns(unit: &str, title: &str) -> [String; 12] {
+    [
+        "Dimension".into(),
+        "Share of the change".into(),
+        "Segment".into(),
+        "What moved".into(),
+        "Rate effect".into(),
+        "Mix effect".into(),
+        "Contribution".into(),
+        format!("This {unit}"),
+        "n".into(),
+        format!("{title} before"),
+        "n".into(),
+        "Significant".into(),
+    ]
+}
 
 /// Writes the sheet.
 pub(crate) fn moved_sheet(
@@ -34,17 +37,18 @@ pub(crate) fn moved_sheet(
 ) -> Result<(), ReportError> {
     ws.set_name(SHEETS[1])?;
     let mut row = heading(ws, model, "What moved", st)?;
+    let (unit, title) = (&model.words.unit, &model.words.title);
     ws.text(
         row,
         0,
-        "Headline metrics whose change against the previous month is significant, split over the segments that drove it (vitals why; method: vitals explain why). Rate: the segment's own value changed; mix: its share of the work changed. Changes are in the metric's unit (s, pt, …).",
+        format!("Headline metrics whose change against the previous {unit} is significant, split over the segments that drove it (vitals why; method: vitals explain why). Rate: the segment's own value changed; mix: its share of the work changed. Changes are in the metric's unit (s, pt, …)."),
     )?;
     row += 2;
     if model.what_moved.is_empty() {
         ws.text(
             row,
             0,
-            "No headline metric changed significantly against the previous month.",
+            format!("No headline metric changed significantly against the previous {unit}."),
         )?;
     }
     for m in &model.what_moved {
@@ -55,8 +59,8 @@ pub(crate) fn moved_sheet(
         ws.text(row, 0, &m.summary)?;
         row += 1;
         if !m.dimensions.is_empty() {
-            for (c, h) in COLUMNS.iter().enumerate() {
-                ws.text_with_format(row, c as u16, *h, &st.header)?;
+            for (c, h) in columns(unit, title).iter().enumerate() {
+                ws.text_with_format(row, c as u16, h.as_str(), &st.header)?;
             }
             row += 1;
         }

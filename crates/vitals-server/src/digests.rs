@@ -1,6 +1,6 @@
 //! The digest scheduler of `vitals serve`: for each `[[digests]]`, the period its latest
 //! scheduled run (the cron in the reporting zone, at or before now; `VITALS_NOW` sets now)
-//! reports on is sent once. The last sent period of each digest is kept in the store
+//! reports on (the last complete month, or ISO week `YYYY-Www`) is sent once. The last sent period of each digest is kept in the store
 //! (`vitals_digest_runs`, written by the writer thread after the server accepted the
 //! message), so a restart sends a period missed while the server was down and never one
 //! already sent. A crash between delivery and that record sends the period again after the
@@ -73,7 +73,10 @@ async fn tick(
     let Some(period) = digest.due_period(now, state.config.reporting_zone()) else {
         return;
     };
-    if sent.get(name).is_some_and(|last| *last >= period) {
+    if sent
+        .get(name)
+        .is_some_and(|last| DigestConfig::already_sent(last, &period))
+    {
         if first {
             eprintln!("vitals serve: digest {name}: {period} was sent already");
         }

@@ -8,12 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use vitals_query::annotations::NewAnnotation;
 use vitals_query::anomalies::{anomalies, AnomalyRequest};
 use vitals_query::spikes::{spikes, SpikeRequest};
 use vitals_query::staffing::{staffing, StaffingRequest};
-use vitals_query::MetricSpec;
+use vitals_query::{Filter, MetricSpec};
 use vitals_report::{build, render_html, render_xlsx, ReportError, ReportRequest};
 
 use crate::error::{ApiError, ApiJson};
@@ -24,6 +25,30 @@ fn params<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     parsed
         .map(|Query(p)| p)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))
+}
+
+/// Query parameters whose repeatable `filter=DIM=V1,V2` (or `DIM!=V`, the CLI's `--filter`
+/// form, a comma inside a value written `\,`) are taken out as filters; the rest parse as `T`
+/// (unknown keys refused as before).
+fn params_with_filters<T: DeserializeOwned>(
+    parsed: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<(T, Vec<Filter>), ApiError> {
+    let (filters, rest): (Vec<_>, Vec<_>) = params(parsed)?
+        .into_iter()
+        .partition(|(k, _)| k == "filter");
+    let filters = filters
+        .iter()
+        .map(|(_, f)| Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rest = serde_urlencoded::to_string(&rest).map_err(ApiError::internal)?;
+    let parsed = serde_urlencoded::from_str(&rest).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("Failed to deserialize query string: {e}"),
+        )
+    })?;
+    Ok((parsed, filters))
 }
 
 fn report_error(e: ReportError) -> ApiError {
@@ -41,12 +66,14 @@ fn report_error(e: ReportError) -> ApiError {
     }
 }
 
-/// `GET /api/v1/spikes?by=ticket:category&from=&to=&timezone=&baseline_weeks=&threshold=&min_excess=`.
+/// `GET /api/v1/spikes?by=ticket:category&from=&to=&timezone=&baseline_weeks=&threshold=&min_excess=`
+/// and any number of `filter=DIM=V1,V2`.
 pub async fn get_spikes(
     State(state): State<Shared>,
-    request: Result<Query<SpikeRequest>, QueryRejection>,
+    request: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let request = params(request)?;
+    let (mut request, filters): (SpikeRequest, _) = params_with_filters(request)?;
+    request.filters = filters;
     let report = state
         .read(move |state, reader| {
             Ok(spikes(
@@ -88,12 +115,13 @@ pub struct AnomalyParams {
     pub threshold: Option<f64>,
 }
 
-/// `GET /api/v1/anomalies?metrics=&by=&from=&to=&timezone=&baseline_weeks=&threshold=`.
+/// `GET /api/v1/anomalies?metrics=&by=&from=&to=&timezone=&baseline_weeks=&threshold=` and any
+/// number of `filter=DIM=V1,V2` (as `vitals anomalies --filter`).
 pub async fn get_anomalies(
     State(state): State<Shared>,
-    request: Result<Query<AnomalyParams>, QueryRejection>,
+    request: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let p = params(request)?;
+    let (p, filters): (AnomalyParams, _) = params_with_filters(request)?;
     let request = AnomalyRequest {
         metrics: p
             .metrics
@@ -103,7 +131,7 @@ pub async fn get_anomalies(
             .map(MetricSpec::parse)
             .collect(),
         by: p.by,
-        filters: Vec::new(),
+        filters,
         from: p.from,
         to: p.to,
         timezone: p.timezone,
@@ -230,7 +258,11 @@ pub async fn delete_annotation(
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
     /// `YYYY-MM`.
-    pub month: String,
+    #[serde(default)]
+    pub month: Option<String>,
+    /// `YYYY-Www` (an ISO week) instead of a month: the weekly report.
+    #[serde(default)]
+    pub week: Option<String>,
     /// `xlsx` (default) or `html`.
     #[serde(default)]
     pub format: Option<String>,
@@ -242,8 +274,8 @@ pub struct ReportParams {
     pub timezone: Option<String>,
 }
 
-/// `GET /api/v1/report?month=YYYY-MM&format=xlsx|html[&team=][&timezone=]`: the monthly report
-/// as `vitals report` writes it, as a download.
+/// `GET /api/v1/report?month=YYYY-MM&format=xlsx|html[&team=][&timezone=]` (or `week=YYYY-Www`
+/// instead of `month`): the report as `vitals report` writes it, as a download.
 pub async fn get_report(
     State(state): State<Shared>,
     query: Result<Query<ReportParams>, QueryRejection>,
@@ -258,12 +290,23 @@ pub async fn get_report(
         )
         .suggesting(vec!["xlsx".into(), "html".into()]));
     }
-    let month = params.month.clone();
+    let month = match (&params.month, &params.week) {
+        (Some(month), None) if !month.contains("-W") => month.clone(),
+        (None, Some(week)) => week.clone(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_period",
+                "give either month=YYYY-MM or week=YYYY-Www",
+            ))
+        }
+    };
     let wanted = format.clone();
+    let period = month.clone();
     let bytes = state
         .read(move |state, reader| {
             let request = ReportRequest {
-                month: params.month,
+                period,
                 team: params.team,
                 timezone: params.timezone,
             };

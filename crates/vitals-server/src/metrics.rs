@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format: requests and their latencies by route and
-//! status, the ingest queue, records ingested and rejected by code, commits and the result
-//! cache. A handful of counters behind one mutex; the text format is small enough to write
+//! status, the ingest queue, records ingested and rejected by code, commits, alert evaluations
+//! and the result cache. A handful of counters behind one mutex; the text format is small enough to write
 //! here rather than pull in a metrics framework.
 
 use std::collections::BTreeMap;
@@ -162,6 +162,15 @@ pub fn render(state: &AppState) -> String {
         "gauge",
         stats.data_version.load(Ordering::Relaxed).to_string(),
     );
+    out.push_str("# HELP vitals_alert_evaluations_total Alert rule evaluations, by what started them (start, schedule, commit: after ingest went quiet for [alerting] debounce).\n# TYPE vitals_alert_evaluations_total counter\n");
+    for trigger in crate::alerting::Trigger::ALL {
+        let n = stats.alert_evaluations[trigger as usize].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "vitals_alert_evaluations_total{{trigger=\"{}\"}} {n}",
+            trigger.name()
+        );
+    }
     if let Ok(cache) = state.cache.lock() {
         gauge(
             &mut out,

@@ -67,6 +67,9 @@ pub struct WriterStats {
     pub records_committed: AtomicU64,
     /// Group commits done.
     pub commits: AtomicU64,
+    /// Alert evaluations by what started them: at start, on the schedule, after commits
+    /// (debounced) — kept here because the alert thread holds the writer's handle.
+    pub alert_evaluations: [AtomicU64; 3],
 }
 
 /// The queue is full: the client should retry later.

@@ -1,4 +1,4 @@
-//! `vitals digest send NAME [--period YYYY-MM] [--dry-run --out FILE.eml]`: builds a
+//! `vitals digest send NAME [--period YYYY-MM|YYYY-Www] [--dry-run --out FILE.eml]`: builds a
 //! `[[digests]]` entry's report mail (`vitals_report::digest::compose`) and sends it through
 //! `[smtp]`, or writes the RFC 5322 message to a file and sends nothing; `vitals digest list`:
 //! each digest's schedule, next run and last sent period. `vitals serve` sends them on schedule.
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use vitals_core::catalogue::{did_you_mean, Catalogue};
-use vitals_core::config::{Config, DigestConfig};
+use vitals_core::config::{Config, DigestConfig, DigestPeriod};
 use vitals_mail::Mailer;
 use vitals_report::digest::compose;
 
@@ -35,7 +35,8 @@ enum DigestCommand {
 struct SendArgs {
     /// The digest's name (`[[digests]] name`).
     name: String,
-    /// The month to report (YYYY-MM; default: the last complete one).
+    /// The period to report: a month (YYYY-MM) for a monthly digest, an ISO week (YYYY-Www)
+    /// for a weekly one; default: the last complete one.
     #[arg(long)]
     period: Option<String>,
     /// Send nothing: write the message to a file.
@@ -80,6 +81,17 @@ fn find<'c>(config: &'c Config, name: &str) -> Result<&'c DigestConfig> {
 fn send(args: SendArgs, config: &Config) -> Result<()> {
     let digest = find(config, &args.name)?;
     let period = match args.period {
+        Some(p) if p.contains("-W") != (digest.period == DigestPeriod::Week) => {
+            let wanted = match digest.period {
+                DigestPeriod::Week => "an ISO week, YYYY-Www",
+                DigestPeriod::Month => "a month, YYYY-MM",
+            };
+            return Err(UserError(format!(
+                "digest {} reports {wanted}; --period {p} is not one",
+                digest.name
+            ))
+            .into());
+        }
         Some(p) => p,
         None => {
             let now = vitals_core::config::now().map_err(UserError)?;

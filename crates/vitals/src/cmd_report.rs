@@ -17,8 +17,11 @@ use crate::UserError;
 #[derive(Args)]
 pub struct ReportArgs {
     /// The month (YYYY-MM).
-    #[arg(long, required_unless_present = "write_template")]
+    #[arg(long, required_unless_present_any = ["write_template", "week"], conflicts_with = "week")]
     month: Option<String>,
+    /// An ISO week (YYYY-Www, Monday to Sunday) instead of a month: the weekly report.
+    #[arg(long)]
+    week: Option<String>,
     /// The store file.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
@@ -57,7 +60,16 @@ pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
         );
         return Ok(());
     }
-    let month = args.month.unwrap_or_default();
+    if let Some(month) = args.month.as_deref().filter(|m| m.contains("-W")) {
+        return Err(UserError(format!(
+            "month `{month}` is not YYYY-MM (an ISO week is --week {month})"
+        ))
+        .into());
+    }
+    let (key, month) = match (args.month, args.week) {
+        (_, Some(week)) => ("week", week),
+        (month, None) => ("month", month.unwrap_or_default()),
+    };
     for f in &args.format {
         if f != "xlsx" && f != "html" {
             return Err(UserError(format!("unknown format `{f}`; formats: xlsx, html")).into());
@@ -67,7 +79,7 @@ pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
         let remote = crate::remote::Remote::new(url)?;
         std::fs::create_dir_all(&args.out)?;
         let query = crate::remote::query_string(&[
-            ("month", Some(month.clone())),
+            (key, Some(month.clone())),
             ("team", args.team.clone()),
             ("timezone", args.tz.clone()),
         ]);
@@ -82,7 +94,7 @@ pub fn run(args: ReportArgs, config: &Config) -> Result<()> {
     let reader = open_reader(config, &args.db)?;
     let catalogue = Catalogue::builtin()?;
     let request = ReportRequest {
-        month: month.clone(),
+        period: month.clone(),
         team: args.team,
         timezone: args.tz,
     };

@@ -60,16 +60,13 @@ pub struct Series {
 }
 
 impl SeriesArgs {
-    /// The dates and filters parsed; filters are refused with `--server`.
+    /// The dates and filters parsed.
     pub fn parsed(&self) -> Result<Series> {
         let filters: Vec<Filter> = self
             .filters
             .iter()
             .map(|f| Filter::parse(f))
             .collect::<Result<_, _>>()?;
-        if self.server.is_some() && !filters.is_empty() {
-            return Err(UserError("--filter is not available with --server".into()).into());
-        }
         Ok(Series {
             from: self
                 .from
@@ -85,14 +82,17 @@ impl SeriesArgs {
         })
     }
 
-    /// The query string of the series flags for the API (`by`, `from`, `to`, `timezone`).
+    /// The query string of the series flags for the API (`by`, `from`, `to`, `timezone`, and
+    /// one `filter` per `--filter`, in the same form).
     pub fn query_pairs(&self, series: &Series) -> Vec<(&'static str, Option<String>)> {
-        vec![
+        let mut pairs = vec![
             ("by", self.by.clone()),
             ("from", series.from.map(|d| d.to_string())),
             ("to", series.to.map(|d| d.to_string())),
             ("timezone", self.tz.clone()),
-        ]
+        ];
+        pairs.extend(self.filters.iter().map(|f| ("filter", Some(f.clone()))));
+        pairs
     }
 }
 

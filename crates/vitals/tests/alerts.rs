@@ -2,11 +2,15 @@
 //! (fires once after `for` evaluations, not again within its cooldown, resolves once) against a
 //! webhook receiver on loopback; rules checked at load; and anomalies planted in generated
 //! data (an FRT jump on one channel, a CSAT drop on one team, a volume spike) found, while a
-//! quiet series and a tiny segment are not flagged.
+//! quiet series and a tiny segment are not flagged; anomalies of a filtered series, the same
+//! through `vitals anomalies --filter`, `GET /api/v1/anomalies?filter=` and `--server`; SLA
+//! rules split and filtered by SLA target and team.
 
 mod common;
 #[path = "common/receiver.rs"]
 mod receiver;
+#[path = "common/server.rs"]
+mod server;
 
 use std::process::Command;
 
@@ -120,6 +124,14 @@ fn rules_are_checked_at_load_with_did_you_mean() {
                 .replace("threshold = 5", "threshold = 5\nby = \"ticket:chanel\""),
             "ticket:channel",
         ),
+        (
+            sla_rule("by = \"sla:targt\""),
+            "alerts.late.by: SLA rules split and filter by ticket:team, ticket:priority, ticket:agent, sla:target, sla:policy only, not `sla:targt`; did you mean `sla:target`?",
+        ),
+        (
+            sla_rule("filters = [\"ticket:channel=email\"]"),
+            "alerts.late.filters",
+        ),
     ];
     for (text, hint) in cases {
         std::fs::write(&path, &text).unwrap();
@@ -135,6 +147,29 @@ fn rules_are_checked_at_load_with_did_you_mean() {
         assert_eq!(out.status.code(), Some(1), "{text}\n{err}");
         assert!(err.contains(hint), "expected `{hint}` in: {err}");
     }
+    // SLA rules split and filter by what the SLA report knows of a target.
+    std::fs::write(
+        &path,
+        sla_rule("by = \"sla:target\"\nfilters = [\"ticket:agent=a1\", \"sla:policy!=bronze\"]"),
+    )
+    .unwrap();
+    let db = ws.db();
+    ok(&[
+        "alerts",
+        "run",
+        "--db",
+        &db,
+        "--config",
+        &path.display().to_string(),
+    ]);
+}
+
+/// An SLA rule (`late`) with `extra` keys.
+fn sla_rule(extra: &str) -> String {
+    format!(
+        "[[alerts]]\nname = \"late\"\ncondition = \"sla_breached\"\n{extra}\n\
+         [[alerts.channels]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n"
+    )
 }
 
 /// A deterministic stream of numbers in [0, 1).
@@ -228,6 +263,10 @@ fn planted(ws: &Workspace) {
 }
 
 fn anomalies(ws: &Workspace, metric: &str, by: Option<&str>) -> Vec<Value> {
+    anomalies_with(ws, metric, by, &[])
+}
+
+fn anomalies_with(ws: &Workspace, metric: &str, by: Option<&str>, extra: &[&str]) -> Vec<Value> {
     let db = ws.db();
     let mut args = vec![
         "anomalies",
@@ -244,6 +283,7 @@ fn anomalies(ws: &Workspace, metric: &str, by: Option<&str>) -> Vec<Value> {
     if let Some(by) = by {
         args.extend(["--by", by]);
     }
+    args.extend_from_slice(extra);
     let report: Value = serde_json::from_str(&ok(&args)).expect("JSON");
     report["anomalies"].as_array().unwrap().clone()
 }
@@ -303,4 +343,147 @@ fn planted_anomalies_are_flagged_and_a_quiet_series_and_a_tiny_segment_are_not()
     // The method is documented.
     assert!(ok(&["explain", "anomalies"]).contains("Wilson"));
     assert!(ok(&["explain", "alerts"]).contains("idempotency key"));
+}
+
+#[test]
+fn anomalies_of_a_filtered_series_agree_in_the_cli_the_api_and_through_a_server() {
+    let ws = Workspace::new();
+    planted(&ws);
+    // Phone alone: its FRT jump is the series' own anomaly; chat alone is quiet.
+    let phone = ["--filter", "ticket:channel=phone"];
+    let cli = anomalies_with(&ws, "first_response_time", None, &phone);
+    assert!(flagged(&cli, "2026-03-11", None).is_some(), "{cli:#?}");
+    let chat = anomalies_with(
+        &ws,
+        "first_response_time",
+        None,
+        &["--filter", "ticket:channel=chat"],
+    );
+    assert!(chat.is_empty(), "{chat:#?}");
+    let server = server::Server::start(std::path::Path::new(&ws.db()));
+    let token = server.admin();
+    let ask = |query: &str| {
+        server::get(
+            &server.url(&format!("/api/v1/anomalies?{query}")),
+            Some(&token),
+        )
+    };
+    let api = ask(
+        "metrics=first_response_time&from=2026-03-02&to=2026-03-16&filter=ticket:channel=phone",
+    )
+    .expect(200)
+    .json();
+    assert_eq!(
+        api["anomalies"].as_array().unwrap(),
+        &cli,
+        "the API's = the CLI's"
+    );
+    assert_eq!(
+        api["filters"],
+        serde_json::json!([{"dimension": "ticket:channel", "is": ["phone"]}])
+    );
+    // Two filters (repeated), and a value list.
+    let two = ask("metrics=first_response_time&from=2026-03-02&to=2026-03-16&filter=ticket:channel=phone,chat&filter=ticket:team!=tiny")
+        .expect(200)
+        .json();
+    assert_eq!(two["filters"].as_array().unwrap().len(), 2, "{two:#}");
+    let bad = ask("metrics=first_response_time&filter=ticket:chanel=phone");
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let unknown = ask("metrics=first_response_time&filtre=ticket:channel=phone");
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    // `--server` passes the filters on.
+    let out = Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args(["anomalies", "--json", "--metric", "first_response_time"])
+        .args([
+            "--from",
+            "2026-03-02",
+            "--to",
+            "2026-03-16",
+            "--server",
+            &server.base,
+        ])
+        .args(phone)
+        .env("VITALS_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remote: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(remote["anomalies"].as_array().unwrap(), &cli);
+    server.stop();
+}
+
+#[test]
+fn sla_rules_split_and_filter_by_sla_target_and_team() {
+    let ws = Workspace::new();
+    // At 12:00 two first replies (t1 from 08:00, t3 from 07:00) are past their hour; t2 was
+    // answered; no resolution is past its day.
+    write_csv(
+        &ws.data(),
+        "tickets",
+        "ticket_id,created_at,channel,team",
+        &[
+            "t1,2026-03-02T08:00:00Z,email,A".into(),
+            "t2,2026-03-02T09:00:00Z,email,B".into(),
+            "t3,2026-03-02T07:00:00Z,chat,B".into(),
+        ],
+    );
+    write_csv(
+        &ws.data(),
+        "ticket_events",
+        "event_id,ticket_id,at,kind,author_role,author_id",
+        &["e1,t2,2026-03-02T09:10:00Z,message,agent,a1".into()],
+    );
+    let hook = "[[alerts.channels]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n";
+    let config = ws.import_with_config(&format!(
+        "[[sla]]\nname = \"standard\"\nfirst_reply = \"1h\"\nresolution = \"1d\"\nclock = \"calendar\"\n\n\
+         [[alerts]]\nname = \"late\"\ncondition = \"sla_breached\"\nby = \"sla:target\"\n{hook}\n\
+         [[alerts]]\nname = \"late-b\"\ncondition = \"sla_breached\"\n\
+         filters = [\"ticket:team=B\", \"sla:policy=standard\"]\nby = \"sla:target\"\n{hook}\n\
+         [[alerts]]\nname = \"late-resolution\"\ncondition = \"sla_breached\"\n\
+         filters = [\"sla:target=resolution\"]\n{hook}"
+    ));
+    let test = |rule: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vitals"))
+            .args(["alerts", "test", rule, "--dry-run", "--db", &ws.db()])
+            .args(["--config", &config])
+            .env("VITALS_NOW", "2026-03-02T12:00:00Z")
+            .env_remove("VITALS_DB")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let late = test("late");
+    assert!(
+        late.contains(
+            "late [sla:target=first_reply]: the condition holds — 2 open SLA targets breached"
+        ),
+        "{late}"
+    );
+    assert!(
+        late.contains("tab=sla"),
+        "the link opens the SLA tab: {late}"
+    );
+    let team_b = test("late-b");
+    assert!(
+        team_b.contains(
+            "late-b [sla:target=first_reply]: the condition holds — 1 open SLA targets breached"
+        ),
+        "{team_b}"
+    );
+    let resolution = test("late-resolution");
+    assert!(
+        resolution.contains(
+            "late-resolution [total]: the condition does not hold — 0 open SLA targets breached"
+        ),
+        "no resolution is breached: {resolution}"
+    );
 }

@@ -1,7 +1,9 @@
 //! Alerts in `vitals serve`, end to end on loopback: a receiver that fails twice then succeeds
 //! gets exactly one delivery, every attempt with the same idempotency key, and the retries are
 //! visible in `GET /api/v1/alerts`; after `kill -9` between evaluation and delivery the alert is
-//! delivered after restart, once; `GET /api/v1/anomalies` answers.
+//! delivered after restart, once; `GET /api/v1/anomalies` answers; records ingested through the
+//! API are evaluated once ingest went quiet for the debounce — long before the schedule — and a
+//! burst of commits makes one evaluation that sees all of them.
 
 mod common;
 #[path = "common/receiver.rs"]
@@ -11,7 +13,7 @@ mod server;
 
 use common::{write_csv, Workspace};
 use receiver::Receiver;
-use server::{get, Options, Server};
+use server::{fresh, get, ticket, Options, Server};
 
 const NOW: &str = "2026-03-02T12:00:00Z";
 
@@ -146,4 +148,92 @@ fn a_server_killed_between_evaluation_and_delivery_delivers_after_restart_and_no
     assert_eq!(hook.accepted().len(), 1, "{:#?}", hook.received());
     let keys = keys(&hook);
     assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+}
+
+/// `vitals_alert_evaluations_total` of `trigger` in `/metrics`.
+fn evaluations(server: &Server, token: &str, trigger: &str) -> f64 {
+    server.metric(
+        token,
+        &format!("vitals_alert_evaluations_total{{trigger=\"{trigger}\"}}"),
+    )
+}
+
+#[test]
+fn a_burst_of_commits_is_evaluated_once_after_the_debounce_not_at_the_schedule() {
+    let hook = Receiver::start(0);
+    let (dir, db) = fresh();
+    let config = dir.path().join("vitals.toml");
+    // The schedule is an hour away: an alert this test sees came from the commits.
+    std::fs::write(
+        &config,
+        format!(
+            "[alerting]\ninterval = \"1h\"\ndebounce = \"2s\"\n\n[[alerts]]\nname = \"busy\"\n\
+             metric = \"ticket_volume\"\ncondition = \"above\"\nthreshold = 5\n\
+             [[alerts.channels]]\ntype = \"webhook\"\nurl = \"{}\"\n",
+            hook.url
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let server = Server::start_with(
+        &db,
+        Options {
+            args: vec!["--config", &config],
+            now: Some(NOW),
+        },
+    );
+    let admin = server.admin();
+    for _ in 0..1200 {
+        if evaluations(&server, &admin, "start") == 1.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        evaluations(&server, &admin, "start"),
+        1.0,
+        "{}",
+        server.log()
+    );
+    assert_eq!(evaluations(&server, &admin, "commit"), 0.0);
+    assert!(
+        hook.received().is_empty(),
+        "nothing fires on an empty store"
+    );
+    // A burst: four commits of two tickets each, one after the other, each acknowledged.
+    for c in 0..4 {
+        let tickets = [
+            ticket(&format!("b{c}a"), "2026-03-02T09:00:00Z", "email"),
+            ticket(&format!("b{c}b"), "2026-03-02T10:00:00Z", "chat"),
+        ];
+        let answer = server.ingest(&admin, "tickets", &tickets).expect(200);
+        assert_eq!(answer.json()["accepted"], 2);
+    }
+    hook.wait_for("the alert after the burst", |r| {
+        r.iter().any(|r| r.accepted)
+    });
+    let sent = hook.accepted();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let body = sent[0].json();
+    assert_eq!(
+        (body["rule"].as_str(), body["status"].as_str()),
+        (Some("busy"), Some("firing"))
+    );
+    assert_eq!(
+        body["value"], 8.0,
+        "the one evaluation saw every commit of the burst: {body:#}"
+    );
+    assert_eq!(
+        evaluations(&server, &admin, "commit"),
+        1.0,
+        "one evaluation for the burst"
+    );
+    assert_eq!(evaluations(&server, &admin, "schedule"), 0.0);
+    let alerts = get(&server.url("/api/v1/alerts"), Some(&admin))
+        .expect(200)
+        .json();
+    assert_eq!(alerts["states"][0]["state"], "firing", "{alerts:#}");
+    assert_eq!(alerts["states"][0]["value"], 8.0, "{alerts:#}");
+    assert_eq!(alerts["history"].as_array().unwrap().len(), 1, "{alerts:#}");
+    server.stop();
 }

@@ -96,6 +96,29 @@ fn spikes_annotations_staffing_and_report_match_the_cli() {
         .unwrap()
         .starts_with("text/html"));
     assert!(html.body.contains("2026-02"));
+    // The weekly report: `week` instead of `month`, named for its week; one of them only.
+    let weekly = get(
+        &server.url("/api/v1/report?week=2026-W07&format=html"),
+        Some(&reader),
+    )
+    .expect(200);
+    assert!(weekly
+        .header("content-disposition")
+        .unwrap()
+        .contains("vitals-report-2026-W07.html"));
+    assert!(weekly.body.contains("data-month=\"2026-W07\""));
+    for wrong in [
+        "month=2026-02&week=2026-W07",
+        "month=2026-W07",
+        "format=html",
+    ] {
+        let answer = get(
+            &server.url(&format!("/api/v1/report?{wrong}")),
+            Some(&reader),
+        );
+        assert_eq!(answer.status, 422, "{wrong}: {}", answer.body);
+        assert_eq!(answer.error_code(), "invalid_period", "{wrong}");
+    }
     let missing = get(&server.url("/api/v1/report?month=2024-01"), Some(&reader)).expect(404);
     assert_eq!(missing.error_code(), "no_data");
     assert!(missing.json()["error"]["message"]
@@ -137,6 +160,17 @@ fn spikes_annotations_staffing_and_report_match_the_cli() {
             "{file}"
         );
     }
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_vitals"))
+        .args(["report", "--week", "2026-W07", "--format", "html"])
+        .args(["--server", &server.base, "--out"])
+        .arg(&out)
+        .env("VITALS_TOKEN", &reader)
+        .env_remove("VITALS_DB")
+        .status()
+        .unwrap();
+    assert!(status.success(), "the weekly report through the server");
+    let weekly = std::fs::read_to_string(out.join("vitals-report-2026-W07.html")).unwrap();
+    assert!(weekly.contains("data-month=\"2026-W07\""));
     // The other reading and annotating commands work against the server too.
     let (both, _) = server.token(&admin, &["read", "ingest"]);
     let cli = |args: &[&str]| -> String {

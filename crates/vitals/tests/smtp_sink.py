@@ -1,11 +1,12 @@
 """A real SMTP server for vitals' mail tests (aiosmtpd), and a reader of what it received.
 
-    python3 smtp_sink.py serve DIR [--auth USER:PASSWORD]
+    python3 smtp_sink.py serve DIR [--auth USER:PASSWORD] [--starttls CERT.pem:KEY.pem]
         Listens on a free loopback port, prints "listening PORT", and writes every message it
         accepts to DIR/NNN.eml (the bytes as received) with DIR/NNN.json (envelope sender,
-        recipients and the login used). With --auth, AUTH (PLAIN or LOGIN, allowed without
-        TLS on loopback) is required and only USER:PASSWORD is accepted. Stops when its
-        standard input closes.
+        recipients, the login used and whether the session was encrypted). With --auth, AUTH
+        (PLAIN or LOGIN, allowed without TLS on loopback) is required and only USER:PASSWORD is
+        accepted. With --starttls, STARTTLS is offered with that certificate and required
+        before any mail. Stops when its standard input closes.
 
     python3 smtp_sink.py parse FILE.eml
         Prints the message as JSON (Python's email package): headers, the plain-text and HTML
@@ -19,7 +20,7 @@ import sys
 from email import message_from_bytes, policy
 
 
-def serve(directory, auth):
+def serve(directory, auth, starttls):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -34,6 +35,7 @@ def serve(directory, auth):
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos,
                 "login": login.decode() if isinstance(login, bytes) else login,
+                "tls": session.ssl is not None,
             }
             with open(stem + ".json", "w") as f:
                 json.dump(meta, f)
@@ -59,6 +61,13 @@ def serve(directory, auth):
         options = dict(
             authenticator=authenticator, auth_required=True, auth_require_tls=False
         )
+    if starttls:
+        import ssl
+
+        cert, _, key = starttls.partition(":")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        options.update(tls_context=context, require_starttls=True)
     controller = Controller(Sink(), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print(f"listening {port}", flush=True)
@@ -99,8 +108,8 @@ def parse(path):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "serve":
-        auth = sys.argv[4] if len(sys.argv) >= 5 and sys.argv[3] == "--auth" else None
-        serve(sys.argv[2], auth)
+        flags = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+        serve(sys.argv[2], flags.get("--auth"), flags.get("--starttls"))
     elif len(sys.argv) == 3 and sys.argv[1] == "parse":
         parse(sys.argv[2])
     else:

@@ -54,6 +54,9 @@ pub struct SmtpConfig {
     pub from: String,
     /// Seconds to wait for the server (default 30).
     pub timeout_secs: Option<f64>,
+    /// A PEM file of certificates to trust for the server's TLS besides the system's (a
+    /// private CA, or a self-signed server); with `tls = "starttls"` or `"tls"` only.
+    pub ca_file: Option<String>,
 }
 
 impl SmtpConfig {
@@ -85,6 +88,22 @@ impl SmtpConfig {
                 ));
             }
         }
+        if let Some(file) = &self.ca_file {
+            if self.tls == TlsMode::None {
+                return Err(invalid(
+                    "ca_file",
+                    "trusts certificates for TLS, but tls = \"none\"; use starttls or tls".into(),
+                ));
+            }
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| invalid("ca_file", format!("cannot read {file}: {e}")))?;
+            if !text.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(invalid(
+                    "ca_file",
+                    format!("{file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -96,7 +115,7 @@ pub enum DigestPeriod {
     /// The last complete calendar month.
     #[default]
     Month,
-    /// The last complete week (not yet supported by the report: refused at load).
+    /// The last complete ISO week, Monday to Sunday.
     Week,
 }
 
@@ -157,9 +176,20 @@ impl DigestConfig {
             .ok()
     }
 
-    /// The period a run at `at` reports on: the last month complete at `at`, `YYYY-MM`.
+    /// The period a run at `at` reports on: the last month complete at `at`, `YYYY-MM`, or
+    /// for a weekly digest the last complete ISO week, `YYYY-Www`.
     pub fn period_at(&self, at: DateTime<Tz>) -> String {
-        last_complete_month(at.date_naive())
+        match self.period {
+            DigestPeriod::Month => last_complete_month(at.date_naive()),
+            DigestPeriod::Week => last_complete_week(at.date_naive()),
+        }
+    }
+
+    /// Whether `period` (the one due) was sent when `last` is the last period sent: the same
+    /// or a later period of the same length. A period of the other length (the digest changed
+    /// from monthly to weekly, or back) does not count as sent.
+    pub fn already_sent(last: &str, period: &str) -> bool {
+        last.contains("-W") == period.contains("-W") && last >= period
     }
 
     /// The period due at `now`: the one its latest run reports on.
@@ -182,12 +212,6 @@ impl DigestConfig {
         for r in &self.recipients {
             check_address(r).map_err(|m| invalid("recipients", m))?;
         }
-        if self.period == DigestPeriod::Week {
-            return Err(invalid(
-                "period",
-                "`week`: the report is monthly only for now (weekly reports are not built yet); use period = \"month\"".into(),
-            ));
-        }
         if self.formats.is_empty() {
             return Err(invalid("formats", "at least one of html, xlsx".into()));
         }
@@ -203,6 +227,14 @@ pub fn last_complete_month(date: NaiveDate) -> String {
         .unwrap_or(first)
         .format("%Y-%m")
         .to_string()
+}
+
+/// The ISO week before the one of `date`, `YYYY-Www` (weeks run Monday to Sunday; the label's
+/// year is the ISO year, so the week of 29 December 2025 is `2026-W01`).
+pub fn last_complete_week(date: NaiveDate) -> String {
+    let monday = date - chrono::Duration::days(date.weekday().num_days_from_monday().into());
+    let week = (monday - chrono::Duration::days(7)).iso_week();
+    format!("{}-W{:02}", week.year(), week.week())
 }
 
 /// The current instant (`VITALS_NOW` overrides it), as a date-time.
@@ -313,7 +345,7 @@ mod tests {
     fn bad_digests_are_refused_at_load_with_their_key() {
         let bad = [
             ("schedule = 'every monday'", "digests[0].schedule"),
-            ("schedule = '0 8 1 * *'\nperiod = 'week'", "monthly only"),
+            ("schedule = '0 8 1 * *'\nperiod = 'fortnight'", "fortnight"),
             ("schedule = '0 8 1 * *'\nformats = ['pdf']", "pdf"),
             ("schedule = '0 8 1 * *'\nformats = []", "digests[0].formats"),
         ];
@@ -358,6 +390,21 @@ mod tests {
         assert!(e.to_string().contains("reporting.public_url"), "{e}");
         let e = Config::parse("[smtp]\nhots = 'h'\n", "t").unwrap_err();
         assert!(e.to_string().contains("did you mean `smtp.host`"), "{e}");
+        let e = Config::parse(
+            "[smtp]\nhost = 'h'\nfrom = 'a@b.c'\ntls = 'none'\nca_file = '/x.pem'\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("smtp.ca_file"), "{e}");
+        let e = Config::parse(
+            "[smtp]\nhost = 'h'\nfrom = 'a@b.c'\nca_file = '/no/such.pem'\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot read /no/such.pem"), "{e}");
+        let e =
+            Config::parse("[smtp]\nhost = 'h'\nfrom = 'a@b.c'\nca_fil = 'x'\n", "t").unwrap_err();
+        assert!(e.to_string().contains("did you mean `smtp.ca_file`"), "{e}");
     }
 
     #[test]
@@ -380,5 +427,29 @@ mod tests {
             last_complete_month(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()),
             "2025-12"
         );
+    }
+
+    #[test]
+    fn a_weekly_digest_reports_the_last_complete_iso_week() {
+        let c = parse("[reporting]\ntimezone = 'Europe/Helsinki'\n[[digests]]\nname = 'w'\nschedule = '0 8 * * MON'\nperiod = 'week'\nrecipients = ['a@example.com']\n").unwrap();
+        let (d, zone) = (&c.digests[0], c.reporting_zone());
+        assert_eq!(d.period, DigestPeriod::Week);
+        // Monday 8 June 2026, 05:00 UTC is 08:00 in Helsinki: the run reports on 1–7 June.
+        let at = DateTime::parse_from_rfc3339("2026-06-08T05:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(d.due_period(at, zone).as_deref(), Some("2026-W23"));
+        // A minute before, the latest run was the Monday before, for 25–31 May.
+        let before = at - chrono::Duration::minutes(1);
+        assert_eq!(d.due_period(before, zone).as_deref(), Some("2026-W22"));
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(last_complete_week(date("2026-01-04")), "2025-W52");
+        assert_eq!(last_complete_week(date("2026-01-05")), "2026-W01");
+        assert_eq!(last_complete_week(date("2027-01-10")), "2026-W53");
+        assert!(DigestConfig::already_sent("2026-W23", "2026-W23"));
+        assert!(DigestConfig::already_sent("2026-W23", "2026-W09"));
+        assert!(!DigestConfig::already_sent("2026-W23", "2026-W24"));
+        assert!(!DigestConfig::already_sent("2026-W23", "2026-06"));
+        assert!(!DigestConfig::already_sent("2026-06", "2026-W01"));
     }
 }

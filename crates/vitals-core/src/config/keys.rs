@@ -134,6 +134,7 @@ const SMTP: Shape = fixed(&[
     ("port", V),
     ("tls", V),
     ("from", V),
+    ("ca_file", V),
     ("timeout_secs", V),
 ]);
 const DIGEST: Shape = fixed(&[

@@ -11,8 +11,8 @@ mod sections;
 mod store;
 
 pub use delivery::{
-    last_complete_month, now, DigestConfig, DigestFormat, DigestPeriod, SmtpConfig, TlsMode,
-    SMTP_PASSWORD_ENV, SMTP_USER_ENV,
+    last_complete_month, last_complete_week, now, DigestConfig, DigestFormat, DigestPeriod,
+    SmtpConfig, TlsMode, SMTP_PASSWORD_ENV, SMTP_USER_ENV,
 };
 
 pub use alerts::{

@@ -18,12 +18,32 @@ use crate::error::QueryError;
 use crate::operational::OperationalReads;
 use crate::request::{Filter, FilterOp, MetricSpec, QueryRequest};
 use crate::run::run_query;
-use crate::sla::{sla_report, SlaFilter};
+use crate::sla::{sla_report, SlaEntry, SlaFilter};
 use crate::units::value as in_unit;
 use crate::why::{why, Versus, WhyRequest};
 
-/// The dimensions an SLA rule may split and filter by.
-pub const SLA_DIMENSIONS: [&str; 2] = ["ticket:team", "ticket:priority"];
+/// The dimensions an SLA rule may split and filter by: what the SLA report knows of each open
+/// target — its ticket's team, priority and current assignee, the target (`first_reply`,
+/// `next_reply`, `resolution`) and the policy.
+pub const SLA_DIMENSIONS: [&str; 5] = [
+    "ticket:team",
+    "ticket:priority",
+    "ticket:agent",
+    "sla:target",
+    "sla:policy",
+];
+
+/// An open SLA target's value of one of [`SLA_DIMENSIONS`].
+fn sla_field(entry: &SlaEntry, dimension: &str) -> Option<String> {
+    match dimension {
+        "ticket:team" => entry.team.clone(),
+        "ticket:priority" => entry.priority.clone(),
+        "ticket:agent" => entry.agent_id.clone(),
+        "sla:target" => Some(entry.target.clone()),
+        "sla:policy" => Some(entry.policy.clone()),
+        _ => None,
+    }
+}
 
 /// One segment behind a series' change, as a message shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,10 +269,7 @@ fn sla(
         _ => (SlaFilter::AtRisk, "at risk"),
     };
     let report = sla_report(reads.open_sla_targets()?, &rules, now_us, filter);
-    let field = |entry: &crate::sla::SlaEntry, dimension: &str| match dimension {
-        "ticket:team" => entry.team.clone(),
-        _ => entry.priority.clone(),
-    };
+    let field = sla_field;
     let mut counts: BTreeMap<Option<String>, f64> = BTreeMap::new();
     if rule.by.is_none() {
         counts.insert(None, 0.0);
@@ -348,4 +365,43 @@ pub fn top_segments(
     hints.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
     hints.truncate(top);
     hints
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitals_core::facts::SlaState;
+
+    #[test]
+    fn an_sla_target_answers_every_sla_dimension() {
+        let entry = SlaEntry {
+            ticket_id: "T1".into(),
+            policy: "gold".into(),
+            target: "first_reply".into(),
+            state: SlaState::Breached,
+            target_secs: 3600.0,
+            elapsed_secs: 4000.0,
+            remaining_secs: -400.0,
+            clock: "calendar".into(),
+            running: true,
+            due_at: None,
+            team: Some("tier2".into()),
+            priority: None,
+            agent_id: Some("a7".into()),
+        };
+        let values: Vec<Option<String>> = SLA_DIMENSIONS
+            .iter()
+            .map(|d| sla_field(&entry, d))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                Some("tier2".into()),
+                None,
+                Some("a7".into()),
+                Some("first_reply".into()),
+                Some("gold".into())
+            ]
+        );
+    }
 }

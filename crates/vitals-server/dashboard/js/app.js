@@ -11,6 +11,7 @@ import { TABS, cardKeys, compositionIds } from './tabs.js';
 import { cards, chart, heat, breakdown, composition, slaList, slaNotConfigured } from './panels.js';
 import { bucketOf } from './charts.js';
 import { spikeDrivers } from './why.js';
+import { filtersFor, splitKey } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 let context = null;
@@ -88,9 +89,20 @@ function anomalyMarks(payload) {
   }));
 }
 
+/** The filter bar fitted to a metric as repeated `filter=DIM=V1,V2` query parameters (the
+ * API's and the CLI's form; a comma inside a value is written `\,`). */
+function filterParams(ctx, id, params) {
+  const { filters } = filtersFor(ctx.catalogue.get(id), ctx.state.filters);
+  for (const f of filters) {
+    params.append('filter', `${f.dimension}=${f.is.map((v) => v.replace(/,/g, '\\,')).join(',')}`);
+  }
+  return params;
+}
+
 /** The marks of a chart, when the server has them: on volume charts spikes (GET /api/v1/spikes,
  * split by a ticket dimension) and annotations in the period; on every chart the anomalies of
- * its metric (GET /api/v1/anomalies). */
+ * its metric (GET /api/v1/anomalies). Spikes and anomalies are asked with the filter bar's
+ * filters that apply to the metric, so the marks are those of the series drawn. */
 function marksLoader(ctx) {
   return async (by, key, volume) => {
     const out = [];
@@ -101,13 +113,14 @@ function marksLoader(ctx) {
     if (ctx.period.to) params.set('to', ctx.period.to);
     if (ctx.state.tz) params.set('timezone', ctx.state.tz);
     if (volume && ctx.features.spikes) {
-      tries.push(api(`/api/v1/spikes?${params}`).then((p) => out.push(...spikeMarks(p))));
+      const asked = filterParams(ctx, 'ticket_volume', new URLSearchParams(params));
+      tries.push(api(`/api/v1/spikes?${asked}`).then((p) => out.push(...spikeMarks(p))));
     }
     if (volume && ctx.features.annotations) {
       tries.push(api('/api/v1/annotations').then((p) => out.push(...noteMarks(p, ctx.period))));
     }
     if (ctx.features.anomalies && key && !volume) {
-      const asked = new URLSearchParams(params);
+      const asked = filterParams(ctx, splitKey(key).id, new URLSearchParams(params));
       asked.set('metrics', key);
       tries.push(api(`/api/v1/anomalies?${asked}`).then((p) => out.push(...anomalyMarks(p))));
     }

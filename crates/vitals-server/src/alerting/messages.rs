@@ -62,7 +62,13 @@ fn why_line(h: &WhyHint) -> String {
 /// The dashboard link of a series: its period as custom dates and the filter bar's filters of
 /// the rule and the series' segment.
 pub fn dashboard_link(base: &str, rule: &AlertRule, observation: Option<&Observation>) -> String {
-    let mut params = vec!["tab=overview".to_string()];
+    // An SLA rule's series are open targets: the SLA tab lists them.
+    let tab = if rule.condition.is_sla() {
+        "sla"
+    } else {
+        "overview"
+    };
+    let mut params = vec![format!("tab={tab}")];
     if let Some(o) = observation {
         params.push(format!("period=custom&from={}&to={}", o.from, o.to));
     }

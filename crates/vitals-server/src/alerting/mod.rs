@@ -2,7 +2,7 @@
 //! the store's outbox, and delivers the outbox with retries. `vitals serve` runs it on a thread
 //! of its own ([`start`]): after a commit, once no other commit came for the debounce time, and
 //! on the schedule — reading through its own reader connection and writing through the writer's
-//! queue, so ingest never waits for it. `vitals alerts run` calls [`evaluate_rules`] and
+//! queue, so ingest never waits for it. Evaluations are counted by [`Trigger`] in `/metrics`. `vitals alerts run` calls [`evaluate_rules`] and
 //! [`Courier::attempt_all`] once, for cron.
 
 pub mod deliver;
@@ -143,6 +143,31 @@ pub struct Alerting {
 /// How often the thread looks at the data version and the outbox.
 const TICK: Duration = Duration::from_millis(250);
 
+/// What started an evaluation (the label of `vitals_alert_evaluations_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The server started.
+    Start = 0,
+    /// `[alerting] interval` passed.
+    Schedule = 1,
+    /// Commits came and then none for `[alerting] debounce`.
+    Commit = 2,
+}
+
+impl Trigger {
+    /// Every trigger, in the order of [`crate::writer::WriterStats::alert_evaluations`].
+    pub const ALL: [Trigger; 3] = [Trigger::Start, Trigger::Schedule, Trigger::Commit];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Start => "start",
+            Trigger::Schedule => "schedule",
+            Trigger::Commit => "commit",
+        }
+    }
+}
+
 /// Starts the alert thread (nothing to do without rules): it evaluates at once, on the
 /// schedule and after commits (debounced), and delivers due outbox rows.
 pub fn start(
@@ -167,6 +192,7 @@ fn run(alerting: &Alerting, courier: &Courier, reader: &dyn Reader, writer: &Wri
     let mut seen = version();
     let mut changed: Option<Instant> = None;
     let mut next_run = Instant::now();
+    let mut trigger = Trigger::Start;
     loop {
         let now = Instant::now();
         let v = version();
@@ -174,17 +200,22 @@ fn run(alerting: &Alerting, courier: &Courier, reader: &dyn Reader, writer: &Wri
             seen = v;
             changed = Some(now);
         }
-        if now >= next_run || changed.is_some_and(|c| now - c >= debounce) {
+        let settled = changed.is_some_and(|c| now - c >= debounce);
+        if now >= next_run || settled {
+            if settled {
+                trigger = Trigger::Commit;
+            }
             changed = None;
             next_run = now + interval;
-            evaluate_now(alerting, reader, writer);
+            evaluate_now(alerting, reader, writer, trigger);
+            trigger = Trigger::Schedule;
         }
         deliver_due(courier, reader, writer);
         std::thread::sleep(TICK);
     }
 }
 
-fn evaluate_now(alerting: &Alerting, reader: &dyn Reader, writer: &WriterHandle) {
+fn evaluate_now(alerting: &Alerting, reader: &dyn Reader, writer: &WriterHandle, trigger: Trigger) {
     let now_us = match vitals_core::now::now_us() {
         Ok(t) => t,
         Err(e) => return eprintln!("alerts: {e}"),
@@ -194,6 +225,7 @@ fn evaluate_now(alerting: &Alerting, reader: &dyn Reader, writer: &WriterHandle)
         Err(e) => return eprintln!("alerts: {e}"),
     };
     let evaluation = evaluate_rules(reader, reader, alerting, &previous, now_us, wall_us());
+    writer.stats.alert_evaluations[trigger as usize].fetch_add(1, Ordering::Relaxed);
     for e in &evaluation.errors {
         eprintln!("alerts: {e}");
     }

@@ -1,6 +1,7 @@
 //! A real SMTP server for the mail tests: aiosmtpd (`smtp_sink.py`) in a child process on a
-//! loopback port, saving each message it accepts, and Python's `email` package to read one
+//! loopback port (optionally requiring STARTTLS with a given certificate), saving each message it accepts, and Python's `email` package to read one
 //! back (headers, text and HTML parts, attachments).
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,12 @@ impl Sink {
     /// Starts the sink (`auth`: the only USER:PASSWORD it accepts, AUTH then required); `None`
     /// when Python or aiosmtpd is absent (a failure on CI).
     pub fn start(auth: Option<&str>) -> Option<Sink> {
+        Sink::start_with(auth, None)
+    }
+
+    /// [`Sink::start`], and with `starttls` (the server's certificate and key, PEM files)
+    /// STARTTLS offered and required before any mail.
+    pub fn start_with(auth: Option<&str>, starttls: Option<(&Path, &Path)>) -> Option<Sink> {
         let present = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .output()
@@ -38,6 +45,11 @@ impl Sink {
         command.arg(SINK).arg("serve").arg(dir.path());
         if let Some(auth) = auth {
             command.args(["--auth", auth]);
+        }
+        if let Some((cert, key)) = starttls {
+            command
+                .arg("--starttls")
+                .arg(format!("{}:{}", cert.display(), key.display()));
         }
         let mut child = command
             .stdin(Stdio::piped())
