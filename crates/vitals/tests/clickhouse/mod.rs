@@ -88,8 +88,9 @@ impl Drop for Servers {
     }
 }
 
-/// Runs `sql` on the node at `url` in `database`, with the settings vitals runs under; the
-/// body of the answer (TabSeparated unless the statement says otherwise). On a cluster a join
+/// Runs `sql` on the node at `url` in `database`, with the settings vitals runs under (`final
+/// = 1`: superseded record versions and fact rows never show); the body of the answer
+/// (TabSeparated unless the statement says otherwise). On a cluster a join
 /// of two `Distributed` tables reads the right one whole (`distributed_product_mode =
 /// global`): the stored facts the test copies are not sharded by ticket, so a shard-local join
 /// would miss rows.
@@ -99,6 +100,7 @@ pub fn run(url: &str, database: &str, sql: &str) -> Result<String, String> {
         .query("join_use_nulls", "1")
         .query("distributed_foreground_insert", "1")
         .query("distributed_product_mode", "global")
+        .query("final", "1")
         .send_string(sql)
         .map_err(|e| match e {
             ureq::Error::Status(_, r) => r.into_string().unwrap_or_default(),
