@@ -14,15 +14,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use clickhouse::{run, CopiedFacts, Servers};
+use clickhouse::{run, Servers};
 use serde_json::Value;
 use vitals_backend::Admin;
 use vitals_clickhouse::{schema_ddl, ClickHouseAdmin, ClickHouseReader, Client, Layout};
 use vitals_core::catalogue::{Catalogue, Target};
 use vitals_core::config::Config;
 use vitals_core::records::ENTITIES;
+use vitals_query::plan::PlannedSql;
 use vitals_query::{
-    drill, run_query, CompareMode, DrillRequest, Engine, Filter, FilterOp, MetricSpec, QueryRequest,
+    drill, run_query, AggRow, CompareMode, Dialect, DrillRequest, Engine, EngineError, FactsState,
+    Filter, FilterOp, MetricSpec, QueryRequest, RecordRow,
 };
 use vitals_store::schema::FACT_DDL;
 
@@ -128,6 +130,41 @@ fn load(db: &str, dir: &Path, urls: &[String], catalogue: &Catalogue, config: &C
             &format!("INSERT INTO {DATABASE}.{table} SELECT * FROM {source}"),
         )
         .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+}
+
+/// The ClickHouse reader, answering with the derivation state of the store its data was
+/// copied from (the copy brings records and facts, not the writer's bookkeeping of them).
+pub struct CopiedFacts {
+    /// The reader.
+    pub reader: ClickHouseReader,
+    /// The derivation state of the store the data came from.
+    pub facts: FactsState,
+}
+
+impl Engine for CopiedFacts {
+    fn dialect(&self) -> &dyn Dialect {
+        self.reader.dialect()
+    }
+
+    fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
+        self.reader.aggregate(plan)
+    }
+
+    fn aggregate_all(&self, plans: &[&PlannedSql]) -> Result<Vec<Vec<AggRow>>, EngineError> {
+        self.reader.aggregate_all(plans)
+    }
+
+    fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError> {
+        self.reader.extent(sql)
+    }
+
+    fn facts_state(&self) -> Result<FactsState, EngineError> {
+        Ok(self.facts.clone())
+    }
+
+    fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
+        self.reader.records(plan)
     }
 }
 

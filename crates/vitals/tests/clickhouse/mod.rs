@@ -1,15 +1,13 @@
 //! A real ClickHouse for tests: the loopback servers of `tests/clickhouse/chserver.py`
-//! (chdb-core 26.9 in the virtual environment `.ci/run` installs), a way to run a statement
-//! on a node, and vitals' own ClickHouse reader with the derivation state of a copied store. Without chdb the tests say so and pass, except under
+//! (chdb-core 26.9 in the virtual environment `.ci/run` installs), and a way to run a
+//! statement on a node. Without chdb the tests say so and pass, except under
 //! `CI=true`, where a missing ClickHouse is a failure.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use vitals_clickhouse::{ClickHouseReader, Client};
-use vitals_query::plan::PlannedSql;
-use vitals_query::{AggRow, Dialect, Engine, EngineError, FactsState, RecordRow};
+use vitals_clickhouse::Client;
 
 /// The Python with chdb: `VITALS_CHDB_PYTHON`, else the virtual environment `.ci/run` makes.
 fn chdb_python() -> Option<PathBuf> {
@@ -93,39 +91,4 @@ pub fn run(url: &str, database: &str, sql: &str) -> Result<(), String> {
     Client::new(url, database, None)
         .execute(sql)
         .map_err(|e| e.to_string())
-}
-
-/// The ClickHouse reader, answering with the derivation state of the store its data was
-/// copied from (the copy brings records and facts, not the writer's bookkeeping of them).
-pub struct CopiedFacts {
-    /// The reader.
-    pub reader: ClickHouseReader,
-    /// The derivation state of the store the data came from.
-    pub facts: FactsState,
-}
-
-impl Engine for CopiedFacts {
-    fn dialect(&self) -> &dyn Dialect {
-        self.reader.dialect()
-    }
-
-    fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
-        self.reader.aggregate(plan)
-    }
-
-    fn aggregate_all(&self, plans: &[&PlannedSql]) -> Result<Vec<Vec<AggRow>>, EngineError> {
-        self.reader.aggregate_all(plans)
-    }
-
-    fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError> {
-        self.reader.extent(sql)
-    }
-
-    fn facts_state(&self) -> Result<FactsState, EngineError> {
-        Ok(self.facts.clone())
-    }
-
-    fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
-        self.reader.records(plan)
-    }
 }
