@@ -158,9 +158,9 @@ pub fn render(state: &AppState) -> String {
     gauge(
         &mut out,
         "vitals_data_version",
-        "Bumped by every commit; cached results of older versions are dropped.",
+        "Moved by every commit (on a cluster, any server's); cached results of older versions are dropped.",
         "gauge",
-        stats.data_version.load(Ordering::Relaxed).to_string(),
+        stats.data_version().to_string(),
     );
     out.push_str("# HELP vitals_alert_evaluations_total Alert rule evaluations, by what started them (start, schedule, commit: after ingest went quiet for [alerting] debounce).\n# TYPE vitals_alert_evaluations_total counter\n");
     for trigger in crate::alerting::Trigger::ALL {

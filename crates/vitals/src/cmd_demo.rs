@@ -102,7 +102,7 @@ pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
         config_path.display()
     );
     let (backend, summary) = import_into(&args.db, std::slice::from_ref(&dir), None, &demo_config)?;
-    print_summary(&summary, &args.db);
+    print_summary(&summary, &args.db.display().to_string());
 
     let last_month = options.start + Months::new(options.months - 1);
     let to = last_month + Months::new(1);

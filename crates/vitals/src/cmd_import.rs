@@ -152,7 +152,7 @@ fn open_for_import(
 }
 
 /// Prints an import summary.
-pub fn print_summary(summary: &ImportSummary, db: &Path) {
+pub fn print_summary(summary: &ImportSummary, store: &str) {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
     table.set_header([
@@ -199,8 +199,7 @@ pub fn print_summary(summary: &ImportSummary, db: &Path) {
     });
     println!(
         "import {} into {}: read {read} = kept {kept} + rejected {rejected}",
-        summary.import_id,
-        db.display()
+        summary.import_id, store
     );
     println!(
         "ticket facts derived for {} tickets",
@@ -275,6 +274,15 @@ pub fn run(args: ImportArgs, config: &Config) -> Result<()> {
             )?
         }
     };
-    print_summary(&summary, &args.db);
+    let store = if crate::backend::store_is_file(config) {
+        args.db.display().to_string()
+    } else {
+        format!(
+            "ClickHouse database {} at {}",
+            config.store.database,
+            config.store.url.as_deref().unwrap_or_default()
+        )
+    };
+    print_summary(&summary, &store);
     Ok(())
 }

@@ -241,7 +241,7 @@ pub struct AnnotateArgs {
 }
 
 fn open_writer(config: &Config, db: &std::path::Path) -> Result<Box<dyn Backend>> {
-    if !db.exists() {
+    if crate::backend::store_is_file(config) && !db.exists() {
         return Err(UserError(format!(
             "no store at {}; import data first (vitals import DIR --db {0})",
             db.display()
