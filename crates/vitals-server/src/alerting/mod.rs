@@ -9,6 +9,7 @@ pub mod deliver;
 pub mod messages;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use vitals_backend::Reader;
