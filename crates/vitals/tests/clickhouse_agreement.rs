@@ -101,10 +101,17 @@ fn load(db: &str, dir: &Path, urls: &[String], catalogue: &Catalogue, config: &C
     let (fixed, stored) = tables(catalogue, config);
     for table in &fixed {
         let source = parquet(table);
+        // A fact row is numbered within its ticket, as derivation numbers it (`_row`, with
+        // `_version` and `_deleted` after it).
+        let extra = if table.starts_with("fact_") {
+            ", toUInt32(row_number() OVER (PARTITION BY ticket_id) - 1), 1, 0"
+        } else {
+            ""
+        };
         run(
             &urls[0],
             DATABASE,
-            &format!("INSERT INTO {DATABASE}.{table} SELECT * FROM {source}"),
+            &format!("INSERT INTO {DATABASE}.{table} SELECT *{extra} FROM {source}"),
         )
         .unwrap_or_else(|e| panic!("{table}: {e}"));
     }
