@@ -187,7 +187,7 @@ impl ClickHouseReader {
             }
         };
         let mut done = std::thread::scope(|scope| {
-            let running: Vec<_> = (1..at_once).map(|_| scope.spawn(&work)).collect();
+            let running: Vec<_> = (1..at_once).map(|_| scope.spawn(work)).collect();
             let mut done = work();
             for handle in running {
                 match handle.join() {
