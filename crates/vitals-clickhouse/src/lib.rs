@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod admin;
+mod admin_reads;
 pub mod bookkeeping;
 pub mod client;
 mod derive;
