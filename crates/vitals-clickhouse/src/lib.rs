@@ -2,15 +2,16 @@
 //! catalogue's fragments are spelled there), the [`schema`] of the store — records as
 //! `ReplacingMergeTree` tables versioned by the ingest sequence, facts versioned by
 //! derivation with tombstones, the bookkeeping ([`bookkeeping_ddl`]), and on a cluster local
-//! tables behind `Distributed` tables sharded by a hash of the ticket id — the HTTP
-//! [`Client`], the store backend [`ClickHouseStore`] (the writer: staged merges and
-//! derivation with the DuckDB store's own fold), the read seam ([`ClickHouseReader`]:
-//! statements, operational reads, interrupts, the cluster's data version) and the admin part
-//! ([`ClickHouseAdmin`]).
+//! tables behind `Distributed` tables sharded by a hash of the ticket id — and the store
+//! backend: [`ClickHouseStore`] (the writer: staged merges and derivation with the DuckDB
+//! store's own fold), the read seam ([`ClickHouseReader`]: statements, operational reads,
+//! interrupts, the cluster's data version) and the admin part ([`ClickHouseAdmin`]), all over
+//! the HTTP [`Client`].
 #![deny(missing_docs)]
 
 mod admin;
-mod bookkeeping;
+mod admin_reads;
+pub mod bookkeeping;
 pub mod client;
 mod derive;
 pub mod dialect;

@@ -216,12 +216,15 @@ impl ClickHouseReader {
         Ok(rows.into_iter().filter_map(|mut r| r.remove(0)).collect())
     }
 
-    /// The derivation state from the writer's bookkeeping: the tickets touched after the
-    /// oldest partition's watermark (`vitals_touched_tickets.seq` against each partition's
-    /// latest `vitals_derivations.watermark`; with several partitions this counts a ticket
-    /// of a partition already past it as pending too — an over-count, never a miss), the
-    /// latest derivation's fingerprint, and the stored facts' statements
-    /// (`vitals_stored_facts`). A table the writer has not created reads as empty.
+    /// The derivation state from the writer's bookkeeping (`derive.rs`): each partition's
+    /// latest row of `vitals_derivations` (`I/N`: the tickets whose `cityHash64(ticket_id) %
+    /// N = I`) with its watermark and fingerprint. A touched ticket
+    /// (`vitals_touched_tickets`) is pending when its `seq` is past the watermark of every
+    /// partition that holds it (the greatest of them). The fingerprint is that of the newest
+    /// complete partitioning (every `I/N` of one `N`), when its partitions agree, else none
+    /// (so the facts read as stale). The stored facts' statements are read from
+    /// `vitals_stored_facts (name, statement, at)` when the writer keeps one; a table that
+    /// does not exist reads as empty.
     fn read_facts_state(&self) -> Result<FactsState, ReadError> {
         let exists = self.existing(&[
             "vitals_touched_tickets",
@@ -229,36 +232,56 @@ impl ClickHouseReader {
             "vitals_stored_facts",
         ])?;
         let has = |name: &str| exists.iter().any(|e| e == name);
-        let derivations = self.table("vitals_derivations");
-        let watermark = if has("vitals_derivations") {
-            format!(
-                "(SELECT coalesce(min(w), 0) FROM (SELECT argMax(watermark, at) AS w FROM {derivations} GROUP BY partition))"
-            )
+        let partitions = if has("vitals_derivations") {
+            let rows = self.rows(
+                &format!(
+                    "SELECT partition, argMax(watermark, at), argMax(fingerprint, at), \
+                     toUnixTimestamp64Micro(max(at)) FROM {} GROUP BY partition",
+                    self.table("vitals_derivations")
+                ),
+                4,
+                "the derivations",
+            )?;
+            rows.into_iter()
+                .filter_map(|r| {
+                    let (index, count) = r[0].as_deref()?.split_once('/')?;
+                    Some(Derived {
+                        index: index.parse().ok()?,
+                        count: count.parse().ok()?,
+                        watermark: r[1].as_deref()?.parse().ok()?,
+                        fingerprint: r[2].clone()?,
+                        at: r[3].as_deref()?.parse().ok()?,
+                    })
+                })
+                .collect()
         } else {
-            "0".into()
+            Vec::new()
         };
         let pending = if has("vitals_touched_tickets") {
-            format!(
-                "(SELECT count(DISTINCT ticket_id) FROM {} WHERE seq > {watermark})",
-                self.table("vitals_touched_tickets")
-            )
+            let covered: Vec<String> = partitions
+                .iter()
+                .filter(|p| p.count > 0)
+                .map(|p| {
+                    format!(
+                        "if(cityHash64(ticket_id) % {} = {}, {}, 0)",
+                        p.count, p.index, p.watermark
+                    )
+                })
+                .chain(["toUInt64(0)".to_string(), "toUInt64(0)".to_string()])
+                .collect();
+            let text = self.text(&format!(
+                "SELECT count(DISTINCT ticket_id) FROM {} WHERE seq > greatest({})",
+                self.table("vitals_touched_tickets"),
+                covered.join(", ")
+            ))?;
+            text.trim().parse().unwrap_or(0)
         } else {
-            "0".into()
+            0
         };
-        let fingerprint = if has("vitals_derivations") {
-            format!("(SELECT if(count() = 0, NULL, argMax(fingerprint, at)) FROM {derivations})")
-        } else {
-            "NULL".into()
-        };
-        let sql = format!(
-            "SELECT {pending}, {fingerprint}, (SELECT count() FROM (SELECT 1 FROM {} LIMIT 1))",
+        let has_tickets = self.text(&format!(
+            "SELECT count() FROM (SELECT 1 FROM {} LIMIT 1)",
             self.table("tickets")
-        );
-        let rows = self.rows(&sql, 3, "the derivation state")?;
-        let row = rows.first().ok_or(ReadError::Answer {
-            what: "the derivation state",
-            detail: "no row".into(),
-        })?;
+        ))?;
         let stored_facts = if has("vitals_stored_facts") {
             let rows = self.rows(
                 &format!(
@@ -275,12 +298,45 @@ impl ClickHouseReader {
             Default::default()
         };
         Ok(FactsState {
-            pending_tickets: row[0].as_deref().and_then(|p| p.parse().ok()).unwrap_or(0),
-            fingerprint: row[1].clone(),
-            has_tickets: row[2].as_deref() == Some("1"),
+            pending_tickets: pending,
+            fingerprint: fingerprint(&partitions),
+            has_tickets: has_tickets.trim() == "1",
             stored_facts,
         })
     }
+}
+
+/// One partition's latest derivation.
+struct Derived {
+    index: u64,
+    count: u64,
+    watermark: u64,
+    fingerprint: String,
+    at: i64,
+}
+
+/// The fingerprint the facts were derived under: the newest complete partitioning's (the
+/// one whose oldest partition is newest), when its partitions agree.
+fn fingerprint(partitions: &[Derived]) -> Option<String> {
+    let mut counts: Vec<u64> = partitions.iter().map(|p| p.count).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    counts
+        .into_iter()
+        .filter_map(|n| {
+            let parts: Vec<&Derived> = partitions.iter().filter(|p| p.count == n).collect();
+            let complete = (0..n).all(|i| parts.iter().any(|p| p.index == i));
+            let oldest = parts.iter().map(|p| p.at).min()?;
+            complete.then_some((oldest, parts))
+        })
+        .max_by_key(|(oldest, _)| *oldest)
+        .and_then(|(_, parts)| {
+            let first = &parts[0].fingerprint;
+            parts
+                .iter()
+                .all(|p| p.fingerprint == *first)
+                .then(|| first.clone())
+        })
 }
 
 /// The statement with its `?` placeholders (outside string literals and quoted names) bound
@@ -423,6 +479,27 @@ mod tests {
             r#"SELECT '?', 'it\'s ?', "a?" FROM t WHERE x = 'o\'k' AND y = 'b\\c'"#
         );
         assert_eq!(bind("SELECT ?", &[]), "SELECT ?");
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_newest_complete_partitionings() {
+        let part = |index, count, fingerprint: &str, at| Derived {
+            index,
+            count,
+            watermark: 0,
+            fingerprint: fingerprint.into(),
+            at,
+        };
+        assert_eq!(fingerprint(&[]), None);
+        let whole = part(0, 1, "old", 1);
+        assert_eq!(fingerprint(&[part(0, 1, "old", 1)]).as_deref(), Some("old"));
+        // Half of a new partitioning is not complete: the whole one still answers.
+        let half = [part(0, 1, "old", 1), part(0, 2, "new", 5)];
+        assert_eq!(fingerprint(&half).as_deref(), Some("old"));
+        let both = [whole, part(0, 2, "new", 5), part(1, 2, "new", 6)];
+        assert_eq!(fingerprint(&both).as_deref(), Some("new"));
+        let mixed = [part(0, 2, "new", 5), part(1, 2, "old", 6)];
+        assert_eq!(fingerprint(&mixed), None);
     }
 
     #[test]

@@ -85,10 +85,12 @@ impl Drop for Servers {
     }
 }
 
-/// Runs `sql` on the node at `url` in `database`, with the settings vitals runs under
-/// (`vitals_clickhouse::Client`'s).
-pub fn run(url: &str, database: &str, sql: &str) -> Result<(), String> {
+/// Runs `sql` on the node at `url` in `database`, with the settings vitals' reads run under
+/// (`vitals_clickhouse::Client`'s, and `final = 1`: superseded record versions and fact rows
+/// never show); the body of the answer (TabSeparated unless the statement says otherwise).
+pub fn run(url: &str, database: &str, sql: &str) -> Result<String, String> {
     Client::new(url, database, None)
-        .execute(sql)
+        .with_setting("final", "1")
+        .query(sql)
         .map_err(|e| e.to_string())
 }
