@@ -11,20 +11,21 @@ use vitals_backend::DerivationInputs;
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 
-use crate::backend::{open, Workload};
+use crate::backend::Workload;
+use crate::store_target::open;
 use crate::UserError;
 
 /// Arguments of `vitals derive`.
 #[derive(Args)]
 pub struct DeriveArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
     pub db: PathBuf,
 }
 
 /// `vitals derive`.
 pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
-    if !args.db.exists() {
+    if crate::store_target::missing_file(&args.db) {
         return Err(UserError(format!("no store at {}", args.db.display())).into());
     }
     let backend = open(config, &args.db, Workload::Bulk)?;
