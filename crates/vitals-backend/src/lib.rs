@@ -27,7 +27,8 @@ use vitals_query::{Annotation, Engine, NewAnnotation, OperationalReads};
 pub use columns::{Columns, RecordColumns, BATCH_ROWS};
 pub use error::{BackendError, CommitError};
 pub use model::{
-    CommitOutcome, Derivation, DerivationInputs, DigestRun, EntityRecords, MergeCounts, SurveyLink,
+    CommitOutcome, Derivation, DerivationInputs, DigestRun, EntityRecords, MergeCounts, Partition,
+    SurveyLink,
 };
 pub use tokens::{Scope, TokenInfo};
 
@@ -66,6 +67,23 @@ pub trait Writer {
     /// rules changed since the facts were derived), and the stored facts whose definition or
     /// configuration changed. A derivation cut short is redone by the next.
     fn derive(&self, derivation: &DerivationInputs) -> Result<Derivation, BackendError>;
+
+    /// As [`Writer::derive`], for the tickets of one partition only (`vitals derive
+    /// --partition I/N`: N processes fold disjoint partitions side by side, each with its own
+    /// progress). An engine with one writer (the default) takes only the whole, `0/1`.
+    fn derive_partition(
+        &self,
+        derivation: &DerivationInputs,
+        partition: Partition,
+    ) -> Result<Derivation, BackendError> {
+        if partition.count == 1 {
+            return self.derive(derivation);
+        }
+        Err(BackendError::user(format!(
+            "--partition {partition}: this engine has one writer, which derives every ticket; \
+             partitioned derivation is for ClickHouse ([store] engine = \"clickhouse\")"
+        )))
+    }
 
     /// Starts streaming `entity`'s records of `import_id` (an import's one sink at a time):
     /// records are staged as they come and written when the sink is merged; a sink dropped

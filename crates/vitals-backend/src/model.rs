@@ -110,3 +110,38 @@ pub struct DigestRun {
     /// The message's `Message-ID`.
     pub message_id: String,
 }
+
+/// One of `count` disjoint parts of the tickets (`vitals derive --partition index/count`): the
+/// tickets whose id hashes to `index` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// This part, `0..count`.
+    pub index: u64,
+    /// How many parts.
+    pub count: u64,
+}
+
+impl Partition {
+    /// Every ticket.
+    pub const WHOLE: Partition = Partition { index: 0, count: 1 };
+
+    /// `I/N` with `I < N`.
+    pub fn parse(text: &str) -> Result<Partition, String> {
+        let bad = || format!("`{text}` is not a partition I/N with 0 <= I < N (e.g. 0/2)");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Partition { index, count })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}

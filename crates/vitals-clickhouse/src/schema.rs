@@ -3,10 +3,17 @@
 //!
 //! - **Records** (one table per canonical entity, the same columns as the DuckDB store) are
 //!   `ReplacingMergeTree` tables ordered by the entity's key and versioned by the ingest
-//!   sequence `_version` (the import in the high 24 bits, the record's place in it in the low
-//!   40): the last write of a key wins, and a re-import of the same records is idempotent.
+//!   sequence `_version` (the import id — time-based, see `write.rs` — in the high 64 bits,
+//!   the record's place in it in the low 64): the last write of a key wins, and a re-import of the same records is idempotent.
 //!   Unmerged duplicates are read away with `FINAL` (or `argMax` by `_version`).
-//! - **Facts** (the timeline fold's tables) are `MergeTree` tables ordered by ticket.
+//! - **Facts** (the timeline fold's tables) are `ReplacingMergeTree(_version, _deleted)`
+//!   tables ordered by ticket and the row's place among its ticket's rows (`_row`): a
+//!   re-derivation writes each ticket's rows under a newer `_version` and a tombstone
+//!   (`_deleted = 1`) for every row the ticket no longer has, so that reads with `FINAL`
+//!   (the setting `final = 1`) see exactly the latest derivation — no `DELETE`, which a
+//!   `Distributed` table cannot run.
+//! - **The writer's bookkeeping**: imports, the tickets each merge touched (with the server's
+//!   time of the merge), and each derivation partition's watermark and calendar fingerprint.
 //! - **On a cluster** each table is a local table (`…_local`) on every node, behind a
 //!   `Distributed` table of the table's own name sharded by a hash of the ticket id (records
 //!   without a ticket, by their key), so a ticket's records, events and facts live on one shard
@@ -32,7 +39,7 @@ pub enum Layout {
 }
 
 /// The ClickHouse type of a canonical column (nullable unless it is part of the key).
-fn column_type(ty: ColumnType, key: bool) -> String {
+pub(crate) fn column_type(ty: ColumnType, key: bool) -> String {
     let base = match ty {
         ColumnType::Text | ColumnType::LowerText | ColumnType::Enum(_) => "String",
         ColumnType::Timestamp => "DateTime64(6, 'UTC')",
@@ -49,7 +56,7 @@ fn column_type(ty: ColumnType, key: bool) -> String {
 }
 
 /// The ClickHouse type of a DuckDB fact column's type.
-fn fact_column_type(duckdb: &str) -> String {
+pub(crate) fn fact_column_type(duckdb: &str) -> String {
     let base = match duckdb {
         "VARCHAR[]" => return "Array(String)".into(),
         "TIMESTAMP" => "DateTime64(6, 'UTC')",
@@ -63,7 +70,7 @@ fn fact_column_type(duckdb: &str) -> String {
 }
 
 /// The columns of a fact table from its DuckDB DDL (`name TYPE, …`).
-fn fact_columns(ddl: &str) -> (String, Vec<(String, String)>) {
+pub(crate) fn fact_columns(ddl: &str) -> (String, Vec<(String, String)>) {
     let name = ddl
         .split_whitespace()
         .nth(5)
@@ -136,7 +143,7 @@ fn record_table(database: &str, layout: &Layout, entity: &Entity) -> Vec<String>
     columns.extend([
         "_import Int64".to_string(),
         "_ord Int64".to_string(),
-        "_version UInt64 MATERIALIZED bitShiftLeft(toUInt64(_import), 40) + toUInt64(_ord)"
+        "_version UInt128 MATERIALIZED bitShiftLeft(toUInt128(_import), 64) + toUInt128(_ord)"
             .to_string(),
     ]);
     let order: Vec<String> = entity.key.iter().map(|k| format!("\"{k}\"")).collect();
@@ -172,18 +179,66 @@ pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {
                 };
                 format!("{c} {ty}")
             })
+            .chain(FACT_EXTRA.iter().map(|c| c.to_string()))
             .collect();
         out.extend(table(
             database,
             layout,
             &name,
             &columns,
-            "ENGINE = MergeTree ORDER BY ticket_id",
+            "ENGINE = ReplacingMergeTree(_version, _deleted) ORDER BY (ticket_id, _row)",
             "cityHash64(ticket_id)",
         ));
     }
+    for (name, columns, engine) in WRITER_TABLES {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let shard = if columns[0].starts_with("ticket_id") {
+            "cityHash64(ticket_id)"
+        } else {
+            "rand()"
+        };
+        out.extend(table(database, layout, name, &columns, engine, shard));
+    }
+    out.extend(crate::bookkeeping::bookkeeping_ddl(database, layout));
     out
 }
+
+/// The columns every fact table has after the fold's: its place among its ticket's rows, the
+/// derivation that wrote it, and whether it is a tombstone.
+pub const FACT_EXTRA: &[&str] = &["_row UInt32", "_version UInt64", "_deleted UInt8"];
+
+/// The writer's own tables: (name, columns, engine).
+const WRITER_TABLES: &[(&str, &[&str], &str)] = &[
+    (
+        "vitals_imports",
+        &[
+            "import_id Int64",
+            "started_at DateTime64(6, 'UTC')",
+            "source String",
+            "host String",
+        ],
+        "ENGINE = MergeTree ORDER BY import_id",
+    ),
+    (
+        "vitals_touched_tickets",
+        &[
+            "ticket_id String",
+            "seq UInt64 DEFAULT toUnixTimestamp64Micro(now64(6))",
+        ],
+        "ENGINE = MergeTree ORDER BY (seq, ticket_id)",
+    ),
+    (
+        "vitals_derivations",
+        &[
+            "partition String",
+            "watermark UInt64",
+            "late_window_rows UInt64",
+            "fingerprint String",
+            "at DateTime64(6, 'UTC')",
+        ],
+        "ENGINE = MergeTree ORDER BY (partition, at)",
+    ),
+];
 
 /// The schema as a script to read or run (`vitals store init --print`): each statement ended
 /// by `;`, with a note on where to run it.
@@ -219,14 +274,14 @@ mod tests {
             .find(|s| s.contains("vitals.fact_tickets ("))
             .unwrap();
         assert!(facts.contains("reply_agents Array(String)"), "{facts}");
-        assert!(facts.contains("ORDER BY ticket_id"));
+        assert!(facts.contains("ReplacingMergeTree(_version, _deleted) ORDER BY (ticket_id, _row)"));
         let cluster = schema_ddl(
             "vitals",
             &Layout::Cluster {
                 name: "vitals".into(),
             },
         );
-        assert_eq!(cluster.len(), 2 * single.len() - 1);
+        assert_eq!(cluster.len(), 2 * single.len() - 1, "{cluster:#?}");
         assert!(cluster.iter().any(|s| s.contains(
             "vitals.fact_tickets AS vitals.fact_tickets_local ENGINE = Distributed('vitals', 'vitals', 'fact_tickets_local', cityHash64(ticket_id))"
         )));

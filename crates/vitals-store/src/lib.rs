@@ -24,7 +24,7 @@ mod sla;
 mod stored;
 mod survey_links;
 mod ticket;
-mod timeline_fold;
+pub mod timeline_fold;
 mod tokens;
 mod write;
 

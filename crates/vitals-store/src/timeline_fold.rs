@@ -1,7 +1,8 @@
 //! The fold side of derivation, free of the engine so it can run on its own thread: ordered
 //! timeline rows come in as Arrow batches (one row per event, tickets contiguous), each
 //! ticket's timeline goes through the one fold of vitals-core, and its facts come out as
-//! columnar rows of the four fact layouts, ready for the Appender.
+//! columnar rows of the four fact layouts, ready for the Appender. Public so that another
+//! engine's writer (ClickHouse) folds with the very same code.
 
 use duckdb::arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, StringArray};
 use vitals_core::calendar::Calendar;
@@ -19,7 +20,7 @@ use ColumnType::{Bool, Integer, Number, Text, Timestamp};
 
 /// The fold's per-ticket results, staged before `fact_tickets` joins them to the ticket's
 /// own columns (`derive.rs`).
-pub(crate) const FOLD_STAGE: &[(&str, ColumnType)] = &[
+pub const FOLD_STAGE: &[(&str, ColumnType)] = &[
     ("ticket_id", Text),
     ("first_reply_at", Timestamp),
     ("first_reply_agent", Text),
@@ -55,7 +56,7 @@ pub(crate) const FOLD_STAGE: &[(&str, ColumnType)] = &[
 ];
 
 /// `fact_replies`, column for column.
-pub(crate) const REPLIES: &[(&str, ColumnType)] = &[
+pub const REPLIES: &[(&str, ColumnType)] = &[
     ("ticket_id", Text),
     ("replied_at", Timestamp),
     ("clock_start", Timestamp),
@@ -65,14 +66,14 @@ pub(crate) const REPLIES: &[(&str, ColumnType)] = &[
 ];
 
 /// `fact_resolved_spans`, column for column.
-pub(crate) const SPANS: &[(&str, ColumnType)] = &[
+pub const SPANS: &[(&str, ColumnType)] = &[
     ("ticket_id", Text),
     ("resolved_from", Timestamp),
     ("resolved_to", Timestamp),
 ];
 
 /// `fact_sla`, column for column.
-pub(crate) const SLA: &[(&str, ColumnType)] = &[
+pub const SLA: &[(&str, ColumnType)] = &[
     ("ticket_id", Text),
     ("policy", Text),
     ("target", Text),
@@ -89,20 +90,23 @@ pub(crate) const SLA: &[(&str, ColumnType)] = &[
 ];
 
 /// The timeline columns the fold reads, in the order derivation selects them.
-pub(crate) const TIMELINE_COLUMNS: &str =
-    "ticket_id, created_us, first_contact_resolved, ticket_agent,
+pub const TIMELINE_COLUMNS: &str = "ticket_id, created_us, first_contact_resolved, ticket_agent,
     event_id, at_us, kind, author_role, author_id, agent_id, public, status, team,
     priority, tier, channel, is_complaint";
 
 /// Separates reply agents in the fold stage (a list column would need a list builder);
 /// split on insert into `fact_tickets`.
-pub(crate) const LIST_SEPARATOR: char = '\u{1f}';
+pub const LIST_SEPARATOR: char = '\u{1f}';
 
 /// Fact rows of some tickets, one set of columns per fact table.
-pub(crate) struct FactRows {
+pub struct FactRows {
+    /// The fold's per-ticket results ([`FOLD_STAGE`]).
     pub fold: Columns,
+    /// `fact_replies` rows ([`REPLIES`]).
     pub replies: Columns,
+    /// `fact_resolved_spans` rows ([`SPANS`]).
     pub spans: Columns,
+    /// `fact_sla` rows ([`SLA`]).
     pub sla: Columns,
 }
 
@@ -141,7 +145,7 @@ impl TicketAttrs {
 
 /// Folds ordered timeline rows ticket by ticket; a ticket is complete when the next one
 /// starts or its chunk ends ([`TimelineFold::end_chunk`]).
-pub(crate) struct TimelineFold<'r> {
+pub struct TimelineFold<'r> {
     rules: &'r DerivationRules,
     current: Option<(TicketInput, TicketAttrs)>,
     events: Vec<EventInput>,
@@ -150,7 +154,8 @@ pub(crate) struct TimelineFold<'r> {
 }
 
 impl<'r> TimelineFold<'r> {
-    pub(crate) fn new(rules: &'r DerivationRules) -> Self {
+    /// A fold under `rules`, with nothing folded yet.
+    pub fn new(rules: &'r DerivationRules) -> Self {
         TimelineFold {
             rules,
             current: None,
@@ -161,7 +166,7 @@ impl<'r> TimelineFold<'r> {
     }
 
     /// Takes the next rows of the timeline (columns as [`TIMELINE_COLUMNS`]).
-    pub(crate) fn rows(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+    pub fn rows(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
         let c = TimelineBatch::of(batch)?;
         for i in 0..batch.num_rows() {
             let ticket_id = c.ticket_id.value(i);
@@ -201,14 +206,14 @@ impl<'r> TimelineFold<'r> {
     }
 
     /// The fact rows gathered so far, when there are enough to append.
-    pub(crate) fn take_full(&mut self) -> Option<FactRows> {
+    pub fn take_full(&mut self) -> Option<FactRows> {
         (self.out.fold.len() >= vitals_backend::BATCH_ROWS)
             .then(|| std::mem::replace(&mut self.out, FactRows::new()))
     }
 
     /// The chunk's rows are all in: folds its last ticket and returns the remaining fact rows
     /// and the number of tickets folded since the previous chunk ended.
-    pub(crate) fn end_chunk(&mut self) -> Result<(FactRows, u64), StoreError> {
+    pub fn end_chunk(&mut self) -> Result<(FactRows, u64), StoreError> {
         self.finish_ticket()?;
         let rows = std::mem::replace(&mut self.out, FactRows::new());
         Ok((rows, std::mem::take(&mut self.folded)))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use vitals_backend::DerivationInputs;
+use vitals_backend::{DerivationInputs, Partition};
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 
@@ -21,17 +21,23 @@ pub struct DeriveArgs {
     /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
     pub db: PathBuf,
+    /// Derive only partition I of N (`cityHash64(ticket_id) % N = I`), so that N processes
+    /// derive side by side (ClickHouse; DuckDB's one writer takes only 0/1).
+    #[arg(long, value_parser = Partition::parse)]
+    pub partition: Option<Partition>,
 }
 
 /// `vitals derive`.
 pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
-    if crate::store_target::missing_file(&args.db) {
+    let config = &*crate::store_target::apply(config, &args.db)?;
+    if crate::backend::store_is_file(config) && !args.db.exists() {
         return Err(UserError(format!("no store at {}", args.db.display())).into());
     }
     let backend = open(config, &args.db, Workload::Bulk)?;
-    let derivation = backend
-        .writer()
-        .derive(&DerivationInputs::new(config, &Catalogue::builtin()?)?)?;
+    let derivation = backend.writer().derive_partition(
+        &DerivationInputs::new(config, &Catalogue::builtin()?)?,
+        args.partition.unwrap_or(Partition::WHOLE),
+    )?;
     if derivation.calendars_changed {
         println!(
             "calendars, teams or SLA policies changed: {} tickets were re-derived",

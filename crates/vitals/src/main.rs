@@ -15,6 +15,7 @@ mod cmd_query;
 mod cmd_report;
 mod cmd_serve;
 mod cmd_sla;
+mod cmd_store;
 mod cmd_volume;
 mod cmd_why;
 mod metrics_doc;
@@ -85,6 +86,9 @@ enum Command {
     Alerts(cmd_alerts::AlertsArgs),
     /// Erlang C staffing for a month's busiest weekday × hour cells.
     Staffing(cmd_volume::StaffingArgs),
+    /// The store's schema: `vitals store init [--print]` (ClickHouse: creates the tables of
+    /// `[store]`, idempotently; `--print` shows the DDL).
+    Store(cmd_store::StoreArgs),
     /// Show the configuration (`--default`: the commented default file).
     Config {
         /// Print the commented default configuration.
@@ -138,6 +142,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Why(args) => cmd_why::run(args, &config),
         Command::Anomalies(args) => cmd_anomalies::run(args, &config),
         Command::Alerts(args) => cmd_alerts::run(args, &config),
+        Command::Store(args) => cmd_store::run(args, &config),
         Command::Config { default } => {
             if default {
                 print!("{DEFAULT_CONFIG}");

@@ -1,0 +1,76 @@
+//! `vitals store init [--print]`: creates the store's schema. On ClickHouse this runs the
+//! idempotent DDL of `vitals-clickhouse` on the server `[store]` names (for a cluster, on that
+//! node: run it against every node, or run the printed DDL with `ON CLUSTER` where Keeper
+//! runs); `--print` prints the DDL without connecting. A DuckDB file gets its schema when it
+//! is opened: `init` creates the file, or says it is there.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use vitals_core::config::Config;
+
+use crate::backend::{open, store_is_file, Workload};
+
+/// Arguments of `vitals store`.
+#[derive(Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    command: StoreCommand,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Create the schema (idempotent): on ClickHouse the tables of `[store]`; a DuckDB file
+    /// is created with its schema.
+    Init {
+        /// Print the DDL instead of running it (ClickHouse; needs only the configuration).
+        #[arg(long)]
+        print: bool,
+        /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
+        #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
+        db: PathBuf,
+    },
+}
+
+/// `vitals store`.
+pub fn run(args: StoreArgs, config: &Config) -> Result<()> {
+    let StoreCommand::Init { print, db } = args.command;
+    let config = &*crate::store_target::apply(config, &db)?;
+    if store_is_file(config) {
+        if print {
+            return Err(crate::UserError(
+                "--print shows the ClickHouse DDL ([store] engine = \"clickhouse\"); a DuckDB store creates its own schema".into(),
+            )
+            .into());
+        }
+        let existed = db.exists();
+        open(config, &db, Workload::Mixed)?;
+        println!(
+            "{} {}: DuckDB creates and upgrades its schema whenever a store is opened",
+            if existed { "store ready at" } else { "created" },
+            db.display()
+        );
+        return Ok(());
+    }
+    let layout = vitals_clickhouse::layout(&config.store);
+    if print {
+        print!(
+            "{}",
+            vitals_clickhouse::print_schema(&config.store.database, &layout)
+        );
+        return Ok(());
+    }
+    let statements = vitals_clickhouse::ClickHouseStore::init(&config.store)?;
+    println!(
+        "schema ready: {statements} statements run on {} (database {}){}",
+        config.store.url.as_deref().unwrap_or_default(),
+        config.store.database,
+        match layout {
+            vitals_clickhouse::Layout::Cluster { name } =>
+                format!("; cluster `{name}`: run `vitals store init` against every node's URL too"),
+            vitals_clickhouse::Layout::Single => String::new(),
+        }
+    );
+    Ok(())
+}
