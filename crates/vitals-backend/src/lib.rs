@@ -223,6 +223,14 @@ pub trait Reader: Engine + OperationalReads + Send {
 
     /// Undelivered outbox rows due by `now_us`, oldest first (at most `limit`).
     fn due_deliveries(&self, now_us: i64, limit: u32) -> Result<Vec<Delivery>, BackendError>;
+
+    /// The store's data version where other processes commit to it too (a cluster behind
+    /// several servers: ClickHouse counts `vitals_commits`), a number that moves whenever
+    /// anyone's commit changed data; `None` where the process's own commits are all there is
+    /// to know (DuckDB: one writer per file, and the server counts its commits itself).
+    fn data_version(&self) -> Result<Option<u64>, BackendError> {
+        Ok(None)
+    }
 }
 
 /// Stops what a [`Reader`] runs, from any thread, until the reader is rearmed.

@@ -20,6 +20,9 @@
 //!   and derivation stays shard-local. Run the statements on every node: `ON CLUSTER` needs
 //!   ClickHouse Keeper, which production clusters have and the test cluster has not.
 //!
+//! - **Bookkeeping** (tokens, survey links, annotations, digests, alerts, the data version):
+//!   see `bookkeeping.rs`, appended at the end.
+//!
 //! The stored facts of the catalogue (`fact_calls`, …) are created by derivation from their
 //! statements, not here.
 
@@ -93,7 +96,7 @@ pub(crate) fn fact_columns(ddl: &str) -> (String, Vec<(String, String)>) {
 
 /// The table statement in `layout`: the local table (`{table}_local` on a cluster) with its
 /// engine, and on a cluster the `Distributed` table in front of it sharded by `shard_key`.
-fn table(
+pub(crate) fn table(
     database: &str,
     layout: &Layout,
     table: &str,
@@ -161,7 +164,8 @@ fn record_table(database: &str, layout: &Layout, entity: &Entity) -> Vec<String>
     )
 }
 
-/// Every statement that creates the store's database, records and fact tables, in order.
+/// Every statement that creates the store's database, records, fact tables and bookkeeping
+/// (`bookkeeping.rs`), in order.
 pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {
     let mut out = vec![format!("CREATE DATABASE IF NOT EXISTS {database}")];
     for entity in ENTITIES {
@@ -282,6 +286,7 @@ mod tests {
             },
         );
         assert_eq!(cluster.len(), 2 * single.len() - 1, "{cluster:#?}");
+        assert!(single.last().unwrap().contains("vitals.vitals_commits"));
         assert!(cluster.iter().any(|s| s.contains(
             "vitals.fact_tickets AS vitals.fact_tickets_local ENGINE = Distributed('vitals', 'vitals', 'fact_tickets_local', cityHash64(ticket_id))"
         )));

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod pages;
 pub mod state;
 pub mod surveys;
+pub mod version;
 pub mod warm;
 pub mod writer;
 
@@ -306,6 +307,7 @@ pub fn serve(
     let key = admin.survey_link_key()?;
     let reader = backend.reader()?;
     let alert_reader = backend.reader()?;
+    let version_reader = backend.reader()?;
     let rules = vitals_query::alerts::check_rules(&options.config, &catalogue)
         .map_err(|e| ServerError::Setup(e.to_string()))?;
     let schedule = options
@@ -315,6 +317,7 @@ pub fn serve(
         .map_err(|e| ServerError::Setup(e.to_string()))?;
     let writer = writer::WriterHandle::start(backend, derivation, options.batching)
         .map_err(ServerError::Setup)?;
+    version::watch(version_reader, writer.stats.clone())?;
     let state = Arc::new(AppState::new(
         catalogue,
         options.config,

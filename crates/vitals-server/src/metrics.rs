@@ -158,9 +158,9 @@ pub fn render(state: &AppState) -> String {
     gauge(
         &mut out,
         "vitals_data_version",
-        "Bumped by every commit; cached results of older versions are dropped.",
+        "Moved by every commit (on a cluster, any server's); cached results of older versions are dropped.",
         "gauge",
-        stats.data_version.load(Ordering::Relaxed).to_string(),
+        stats.data_version().to_string(),
     );
     if let Ok(cache) = state.cache.lock() {
         gauge(

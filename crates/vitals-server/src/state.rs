@@ -137,12 +137,10 @@ impl AppState {
             .map_err(ApiError::internal)
     }
 
-    /// The current data version (changes with every commit).
+    /// The current data version (changes with every commit, this server's or, on a
+    /// cluster, another's: `WriterStats::data_version`).
     pub fn data_version(&self) -> u64 {
-        self.writer
-            .stats
-            .data_version
-            .load(std::sync::atomic::Ordering::Acquire)
+        self.writer.stats.data_version()
     }
 }
 

@@ -59,14 +59,26 @@ impl Default for GroupCommit {
 /// Counters the writer keeps (for `/metrics` and the result cache).
 #[derive(Debug, Default)]
 pub struct WriterStats {
-    /// Bumped after every commit that changed data: cached results of an older version are stale.
-    pub data_version: AtomicU64,
+    /// Bumped after every commit of this server's writer that changed data.
+    pub local_version: AtomicU64,
+    /// Changes of the backend's own data version seen (commits by other servers of a
+    /// cluster, and this one's as the cluster counts them; `version.rs`).
+    pub backend_changes: AtomicU64,
     /// Jobs waiting in the queue.
     pub queue_depth: AtomicI64,
     /// Records committed.
     pub records_committed: AtomicU64,
     /// Group commits done.
     pub commits: AtomicU64,
+}
+
+impl WriterStats {
+    /// The data version the result cache keys on: this server's commits plus the changes of
+    /// the backend's version it saw. Both only grow, so the sum moves with either: a commit
+    /// through any server of a cluster empties every server's cache.
+    pub fn data_version(&self) -> u64 {
+        self.local_version.load(Ordering::Acquire) + self.backend_changes.load(Ordering::Acquire)
+    }
 }
 
 /// The queue is full: the client should retry later.
@@ -149,7 +161,7 @@ impl WriterHandle {
         let stats = self.stats.clone();
         self.send(Job::Task(Box::new(move |backend| {
             let answer = task(backend);
-            stats.data_version.fetch_add(1, Ordering::Release);
+            stats.local_version.fetch_add(1, Ordering::Release);
             let _ = reply.send(answer);
         })))?;
         rx.await.map_err(|_| QueueFull)
@@ -249,7 +261,7 @@ impl Writer {
                 .fetch_add(outcome.records, Ordering::Relaxed);
             self.stats.commits.fetch_add(1, Ordering::Relaxed);
         }
-        self.stats.data_version.fetch_add(1, Ordering::Release);
+        self.stats.local_version.fetch_add(1, Ordering::Release);
         for (_, _, reply) in batch {
             let _ = reply.send(result.clone().map(|_| ()));
         }

@@ -14,14 +14,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use clickhouse::{run, ClickHouseEngine, Servers};
+use clickhouse::{run, Servers};
 use serde_json::Value;
-use vitals_clickhouse::{schema_ddl, Layout};
+use vitals_backend::Admin;
+use vitals_clickhouse::{schema_ddl, ClickHouseAdmin, ClickHouseReader, Client, Layout};
 use vitals_core::catalogue::{Catalogue, Target};
 use vitals_core::config::Config;
 use vitals_core::records::ENTITIES;
+use vitals_query::plan::PlannedSql;
 use vitals_query::{
-    drill, run_query, CompareMode, DrillRequest, Engine, Filter, FilterOp, MetricSpec, QueryRequest,
+    drill, run_query, AggRow, CompareMode, Dialect, DrillRequest, Engine, EngineError, FactsState,
+    Filter, FilterOp, MetricSpec, QueryRequest, RecordRow,
 };
 use vitals_store::schema::FACT_DDL;
 
@@ -98,10 +101,17 @@ fn load(db: &str, dir: &Path, urls: &[String], catalogue: &Catalogue, config: &C
     let (fixed, stored) = tables(catalogue, config);
     for table in &fixed {
         let source = parquet(table);
+        // A fact row is numbered within its ticket, as derivation numbers it (`_row`, with
+        // `_version` and `_deleted` after it).
+        let extra = if table.starts_with("fact_") {
+            ", toUInt32(row_number() OVER (PARTITION BY ticket_id) - 1), 1, 0"
+        } else {
+            ""
+        };
         run(
             &urls[0],
             DATABASE,
-            &format!("INSERT INTO {DATABASE}.{table} SELECT * FROM {source}"),
+            &format!("INSERT INTO {DATABASE}.{table} SELECT *{extra} FROM {source}"),
         )
         .unwrap_or_else(|e| panic!("{table}: {e}"));
     }
@@ -127,6 +137,41 @@ fn load(db: &str, dir: &Path, urls: &[String], catalogue: &Catalogue, config: &C
             &format!("INSERT INTO {DATABASE}.{table} SELECT * FROM {source}"),
         )
         .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+}
+
+/// The ClickHouse reader, answering with the derivation state of the store its data was
+/// copied from (the copy brings records and facts, not the writer's bookkeeping of them).
+pub struct CopiedFacts {
+    /// The reader.
+    pub reader: ClickHouseReader,
+    /// The derivation state of the store the data came from.
+    pub facts: FactsState,
+}
+
+impl Engine for CopiedFacts {
+    fn dialect(&self) -> &dyn Dialect {
+        self.reader.dialect()
+    }
+
+    fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
+        self.reader.aggregate(plan)
+    }
+
+    fn aggregate_all(&self, plans: &[&PlannedSql]) -> Result<Vec<Vec<AggRow>>, EngineError> {
+        self.reader.aggregate_all(plans)
+    }
+
+    fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError> {
+        self.reader.extent(sql)
+    }
+
+    fn facts_state(&self) -> Result<FactsState, EngineError> {
+        Ok(self.facts.clone())
+    }
+
+    fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
+        self.reader.records(plan)
     }
 }
 
@@ -215,7 +260,7 @@ fn differences(path: &str, duck: &Value, ch: &Value, out: &mut Vec<String>) {
 /// page, on DuckDB and on ClickHouse: the disagreements, and how many answers were compared.
 fn compare(
     duck: &dyn Engine,
-    ch: &ClickHouseEngine,
+    ch: &CopiedFacts,
     catalogue: &Catalogue,
     config: &Config,
 ) -> (Vec<String>, usize) {
@@ -308,6 +353,12 @@ fn agreement(shards: usize) {
     std::env::set_var("VITALS_NOW", "2026-07-01T00:00:00Z");
     let dir = tempfile::tempdir().unwrap();
     let (db, config) = demo(dir.path());
+    {
+        let store = vitals_store::Store::open(&db).unwrap();
+        for new in notes() {
+            store.add_annotation(&new).unwrap();
+        }
+    }
     let catalogue = Catalogue::builtin().unwrap();
     load(&db, dir.path(), &servers.urls, &catalogue, &config);
     let reader = vitals_store::Reader::open(&db).unwrap();
@@ -321,12 +372,19 @@ fn agreement(shards: usize) {
         .into_iter()
         .map(|f| (f.name, f.sql))
         .collect();
-    let ch = ClickHouseEngine {
-        url: servers.urls[0].clone(),
-        database: DATABASE.into(),
+    let client = Client::new(&servers.urls[0], DATABASE, None);
+    let ch = CopiedFacts {
+        reader: ClickHouseReader::open(client.clone()).unwrap(),
         facts,
     };
-    let (disagreements, compared) = compare(&reader, &ch, &catalogue, &config);
+    let (mut disagreements, compared) = compare(&reader, &ch, &catalogue, &config);
+    operational_reads(
+        &db,
+        &reader,
+        &ch.reader,
+        &ClickHouseAdmin::new(client),
+        &mut disagreements,
+    );
     assert!(compared > 300, "only {compared} answers compared");
     assert!(
         disagreements.is_empty(),
@@ -334,6 +392,76 @@ fn agreement(shards: usize) {
         disagreements.len(),
         disagreements.join("\n")
     );
+}
+
+/// Annotations added on both engines (a quote and a backslash included).
+fn notes() -> Vec<vitals_query::NewAnnotation> {
+    [
+        ("2026-03-14", "Product launch", Some("launch")),
+        ("2026-03-13", "Outage: it's \\ back", None),
+    ]
+    .into_iter()
+    .map(|(date, text, category)| vitals_query::NewAnnotation {
+        date: date.parse().unwrap(),
+        text: text.into(),
+        category: category.map(String::from),
+    })
+    .collect()
+}
+
+/// The operational reads agree: open SLA targets, a ticket's detail (for a sample of tickets,
+/// and none for an unknown one), and the annotations (the same ones added on both sides).
+fn operational_reads(
+    db: &str,
+    duck: &vitals_store::Reader,
+    ch: &ClickHouseReader,
+    admin: &ClickHouseAdmin,
+    out: &mut Vec<String>,
+) {
+    use vitals_query::OperationalReads;
+    let (a, b) = (
+        duck.open_sla_targets().unwrap(),
+        ch.open_sla_targets().unwrap(),
+    );
+    assert!(!a.is_empty(), "the demo has open SLA targets");
+    if a != b {
+        out.push(format!(
+            "open SLA targets: {} on DuckDB, {} on ClickHouse, or different",
+            a.len(),
+            b.len()
+        ));
+    }
+    let tickets: Vec<String> = {
+        let conn = duckdb::Connection::open_with_flags(
+            db,
+            duckdb::Config::default()
+                .access_mode(duckdb::AccessMode::ReadOnly)
+                .unwrap(),
+        )
+        .unwrap();
+        let mut stmt = conn
+            .prepare("SELECT ticket_id FROM tickets ORDER BY ticket_id LIMIT 40")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    for id in tickets.iter().map(String::as_str).chain(["no such ticket"]) {
+        let (a, b) = (
+            duck.ticket_detail(id).unwrap(),
+            ch.ticket_detail(id).unwrap(),
+        );
+        if a != b {
+            out.push(format!("ticket {id}: DuckDB {a:?}\nClickHouse {b:?}"));
+        }
+    }
+    for new in notes() {
+        admin.add_annotation(&new).unwrap();
+    }
+    let (a, b) = (duck.annotations().unwrap(), ch.annotations().unwrap());
+    assert_eq!(a.len(), 2);
+    if a != b {
+        out.push(format!("annotations: DuckDB {a:?}, ClickHouse {b:?}"));
+    }
 }
 
 #[test]

@@ -9,7 +9,6 @@ pub mod deliver;
 pub mod messages;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use vitals_backend::Reader;
@@ -163,7 +162,7 @@ pub fn start(
 fn run(alerting: &Alerting, courier: &Courier, reader: &dyn Reader, writer: &WriterHandle) {
     let interval = Duration::from_secs_f64(alerting.schedule.interval_secs);
     let debounce = Duration::from_secs_f64(alerting.schedule.debounce_secs);
-    let version = || writer.stats.data_version.load(Ordering::Acquire);
+    let version = || writer.stats.data_version();
     let mut seen = version();
     let mut changed: Option<Instant> = None;
     let mut next_run = Instant::now();

@@ -1,16 +1,13 @@
 //! A real ClickHouse for tests: the loopback servers of `tests/clickhouse/chserver.py`
-//! (chdb-core 26.9 in the virtual environment `.ci/run` installs), an HTTP client, and an
-//! [`Engine`] that runs the query library's statements on it — just enough to compare
-//! ClickHouse's numbers with DuckDB's. Without chdb the tests say so and pass, except under
+//! (chdb-core 26.9 in the virtual environment `.ci/run` installs), and a way to run a
+//! statement on a node. Without chdb the tests say so and pass, except under
 //! `CI=true`, where a missing ClickHouse is a failure.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use vitals_clickhouse::ClickHouse;
-use vitals_query::plan::PlannedSql;
-use vitals_query::{AggRow, Dialect, Engine, EngineError, FactsState, RecordRow};
+use vitals_clickhouse::Client;
 
 /// The Python with chdb: `VITALS_CHDB_PYTHON`, else the virtual environment `.ci/run` makes.
 fn chdb_python() -> Option<PathBuf> {
@@ -88,136 +85,10 @@ impl Drop for Servers {
     }
 }
 
-/// Runs `sql` on the node at `url` in `database`, with the settings vitals runs under; the
-/// body of the answer (TabSeparated unless the statement says otherwise). On a cluster a join
-/// of two `Distributed` tables reads the right one whole (`distributed_product_mode =
-/// global`): the stored facts the test copies are not sharded by ticket, so a shard-local join
-/// would miss rows.
-pub fn run(url: &str, database: &str, sql: &str) -> Result<String, String> {
-    ureq::post(url)
-        .query("database", database)
-        .query("join_use_nulls", "1")
-        .query("distributed_foreground_insert", "1")
-        .query("distributed_product_mode", "global")
-        .send_string(sql)
-        .map_err(|e| match e {
-            ureq::Error::Status(_, r) => r.into_string().unwrap_or_default(),
-            e => e.to_string(),
-        })?
-        .into_string()
+/// Runs `sql` on the node at `url` in `database`, with the settings vitals runs under
+/// (`vitals_clickhouse::Client`'s).
+pub fn run(url: &str, database: &str, sql: &str) -> Result<(), String> {
+    Client::new(url, database, None)
+        .execute(sql)
         .map_err(|e| e.to_string())
-}
-
-/// The statement with its `?` placeholders (outside string literals) bound to `params` as
-/// ClickHouse string literals.
-fn bind(sql: &str, params: &[String]) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut params = params.iter();
-    let mut quoted = false;
-    for c in sql.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '?' if !quoted => match params.next() {
-                Some(p) => out.push_str(&ClickHouse.string_literal(p)),
-                None => out.push(c),
-            },
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// One TabSeparated field: `\N` is NULL, escapes are read back.
-fn field(text: &str) -> Option<String> {
-    (text != "\\N").then(|| {
-        let mut out = String::new();
-        let mut chars = text.chars();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                match chars.next() {
-                    Some('t') => out.push('\t'),
-                    Some('n') => out.push('\n'),
-                    Some(other) => out.push(other),
-                    None => {}
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    })
-}
-
-fn number(text: &str) -> Option<f64> {
-    field(text)
-        .and_then(|t| t.parse::<f64>().ok())
-        .filter(|x| !x.is_nan())
-}
-
-/// The rows of a TabSeparated answer, as fields.
-fn rows(body: &str) -> Vec<Vec<&str>> {
-    body.lines().map(|l| l.split('\t').collect()).collect()
-}
-
-/// The query library's statements on ClickHouse.
-pub struct ClickHouseEngine {
-    /// A node's HTTP URL.
-    pub url: String,
-    /// The database.
-    pub database: String,
-    /// What the facts' derivation state is (that of the store the data came from).
-    pub facts: FactsState,
-}
-
-impl ClickHouseEngine {
-    fn query(&self, sql: &str) -> Result<String, EngineError> {
-        run(&self.url, &self.database, sql).map_err(|e| EngineError(format!("{e}\n{sql}")))
-    }
-}
-
-impl Engine for ClickHouseEngine {
-    fn dialect(&self) -> &dyn Dialect {
-        &ClickHouse
-    }
-
-    fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
-        let body = self.query(&bind(&plan.sql, &plan.params))?;
-        Ok(rows(&body)
-            .into_iter()
-            .map(|r| AggRow {
-                keys: r[..plan.key_columns].iter().map(|f| field(f)).collect(),
-                aggs: r[plan.key_columns..].iter().map(|f| number(f)).collect(),
-            })
-            .collect())
-    }
-
-    fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError> {
-        let body = self.query(sql)?;
-        let row = rows(&body).into_iter().next().unwrap_or_default();
-        Ok(match row.as_slice() {
-            [a, b] => number(a).zip(number(b)).map(|(a, b)| (a as i64, b as i64)),
-            _ => None,
-        })
-    }
-
-    fn facts_state(&self) -> Result<FactsState, EngineError> {
-        Ok(self.facts.clone())
-    }
-
-    fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
-        let body = self.query(&bind(&plan.sql, &plan.params))?;
-        Ok(rows(&body)
-            .into_iter()
-            .map(|r| RecordRow {
-                id: field(r[0]),
-                ticket: field(r[1]),
-                at_us: number(r[2]).map(|x| x as i64),
-                value: number(r[3]),
-                counted: field(r[4]).map(|c| c == "true" || c == "1"),
-            })
-            .collect())
-    }
 }
