@@ -14,7 +14,8 @@ use vitals_server::alerting::deliver::Courier;
 use vitals_server::alerting::messages::{dashboard_link, Notice};
 use vitals_server::alerting::{evaluate_rules, wall_us, Alerting, WHY_SEGMENTS};
 
-use crate::backend::{open, open_reader, Workload};
+use crate::backend::Workload;
+use crate::store_target::{open, open_reader};
 use crate::UserError;
 
 /// `vitals alerts …`.
@@ -34,7 +35,7 @@ enum AlertsCommand {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
 }
@@ -43,7 +44,7 @@ struct RunArgs {
 struct TestArgs {
     /// The rule's name.
     rule: String,
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
     /// Print only: send nothing.
@@ -83,7 +84,7 @@ fn run_once(args: RunArgs, config: &Config) -> Result<()> {
     if alerting.rules.is_empty() {
         return Err(UserError("no [[alerts]] rules in the configuration".into()).into());
     }
-    if !args.db.exists() {
+    if crate::store_target::missing_file(config, &args.db) {
         return Err(UserError(format!("no store at {}", args.db.display())).into());
     }
     let backend = open(config, &args.db, Workload::Mixed)?;

@@ -9,9 +9,9 @@ use vitals_core::config::Config;
 use vitals_query::units::value;
 use vitals_query::{AnomalyReport, AnomalyRequest, MetricSpec};
 
-use crate::backend::open_reader;
 use crate::cmd_volume::{print_found, SeriesArgs};
 use crate::remote::{query_string, Remote};
+use crate::store_target::open_reader;
 
 /// Arguments of `vitals anomalies`.
 #[derive(Args)]

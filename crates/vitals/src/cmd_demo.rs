@@ -73,6 +73,10 @@ fn write_configuration(options: &SynthOptions, path: &Path) -> Result<Config> {
 /// `vitals demo`. The demo runs on its own configuration (written beside the store), not on
 /// `_config`, the one the command line loaded: the numbers it shows depend on nothing else.
 pub fn demo(args: DemoArgs, _config: &Config) -> Result<()> {
+    crate::store_target::require_file(
+        &args.db,
+        "the demo (it writes its configuration beside its store)",
+    )?;
     let options = SynthOptions {
         seed: args.seed,
         tickets: args.tickets,

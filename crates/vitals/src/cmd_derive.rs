@@ -11,13 +11,14 @@ use vitals_backend::{DerivationInputs, Partition};
 use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 
-use crate::backend::{open, Workload};
+use crate::backend::Workload;
+use crate::store_target::open;
 use crate::UserError;
 
 /// Arguments of `vitals derive`.
 #[derive(Args)]
 pub struct DeriveArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
     pub db: PathBuf,
     /// Derive only partition I of N (`cityHash64(ticket_id) % N = I`), so that N processes
@@ -28,7 +29,8 @@ pub struct DeriveArgs {
 
 /// `vitals derive`.
 pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
-    if crate::backend::store_is_file(config) && !args.db.exists() {
+    let config = &*crate::store_target::apply(config, &args.db)?;
+    if crate::store_target::missing_file(config, &args.db) {
         return Err(UserError(format!("no store at {}", args.db.display())).into());
     }
     let backend = open(config, &args.db, Workload::Bulk)?;

@@ -12,8 +12,8 @@ use vitals_core::config::{Config, DigestConfig, DigestPeriod};
 use vitals_mail::Mailer;
 use vitals_report::digest::compose;
 
-use crate::backend::open_reader;
 use crate::cmd_report::user_or_internal;
+use crate::store_target::open_reader;
 use crate::UserError;
 
 /// Arguments of `vitals digest`.
@@ -45,14 +45,15 @@ struct SendArgs {
     /// The file of a dry run (default: `digest-NAME-PERIOD.eml` here).
     #[arg(long, requires = "dry_run")]
     out: Option<PathBuf>,
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
 }
 
 #[derive(Args)]
 struct ListArgs {
-    /// The store file (for the last periods `vitals serve` sent).
+    /// The store (for the last periods `vitals serve` sent): a DuckDB file, or
+    /// clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
 }
@@ -143,7 +144,7 @@ fn list(args: ListArgs, config: &Config) -> Result<()> {
         println!("no digests: add [[digests]] (and [smtp]) to the configuration");
         return Ok(());
     }
-    let runs = if args.db.exists() {
+    let runs = if !crate::store_target::missing_file(config, &args.db) {
         open_reader(config, &args.db)?.digest_runs()?
     } else {
         Vec::new()

@@ -22,7 +22,7 @@ pub struct ImportArgs {
     /// Folders or files to import.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
     pub db: PathBuf,
     /// Zone for timestamps written without an offset (otherwise they are rejected; required
@@ -102,15 +102,14 @@ impl Progress for Bar {
     }
 }
 
-/// The rejects file of an import: beside the store.
+/// The rejects file of an import: beside the store (in the current directory for a
+/// ClickHouse store, named after its database).
 fn rejects_path(db: &Path) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let name = format!(
-        "{}.rejects-{stamp}.csv",
-        db.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
+    let name = format!("{}.rejects-{stamp}.csv", crate::store_target::stem(db));
+    if crate::store_target::is_clickhouse(db) {
+        return PathBuf::from(name);
+    }
     db.with_file_name(name)
 }
 
@@ -132,6 +131,7 @@ fn open_for_import(
     config: &Config,
     mut source: SourceOptions,
 ) -> Result<(Box<dyn Backend>, ImportOptions)> {
+    let config = &*crate::store_target::apply(config, db)?;
     let default_zone = tz.map(parse_zone).transpose().map_err(UserError)?;
     source.zendesk_bot_user_ids = config
         .import

@@ -17,14 +17,14 @@ use vitals_query::{
     drill, run_query, CompareMode, DrillRequest, Filter, MetricSpec, QueryRequest, QueryResponse,
 };
 
-use crate::backend::open_reader;
 use crate::remote::Remote;
+use crate::store_target::open_reader;
 use crate::UserError;
 
 /// Arguments of `vitals query`.
 #[derive(Args)]
 pub struct QueryArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
     pub db: PathBuf,
     /// Metric `ID` or `ID:STAT` (mean, median, p1…p99); repeat for several.

@@ -10,7 +10,7 @@ use vitals_core::catalogue::Catalogue;
 use vitals_core::config::Config;
 use vitals_report::{build, render_html, render_xlsx, write_default_template, ReportRequest};
 
-use crate::backend::open_reader;
+use crate::store_target::open_reader;
 use crate::UserError;
 
 /// Arguments of `vitals report`.
@@ -22,7 +22,7 @@ pub struct ReportArgs {
     /// An ISO week (YYYY-Www, Monday to Sunday) instead of a month: the weekly report.
     #[arg(long)]
     week: Option<String>,
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
     /// The folder to write into.

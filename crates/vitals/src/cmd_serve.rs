@@ -10,14 +10,16 @@ use vitals_backend::Scope;
 use vitals_core::config::Config;
 use vitals_server::{ConnectionLimits, GroupCommit, Limits, ServeOptions};
 
-use crate::backend::{open, Workload};
+use crate::backend::Workload;
+use crate::store_target::open;
 use crate::UserError;
 
 /// Arguments of `vitals serve`.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The store file (created when missing). Default: `vitals.duckdb`, or the demo's
-    /// `vitals-demo.duckdb` (with `vitals-demo.toml`) when only that exists here.
+    /// The store: a DuckDB file (created when missing) or clickhouse://HOST:PORT/DATABASE.
+    /// Default: `vitals.duckdb`, or the demo's `vitals-demo.duckdb` (with `vitals-demo.toml`)
+    /// when only that exists here.
     #[arg(long, env = "VITALS_DB")]
     pub db: Option<PathBuf>,
     /// Address to listen on; a non-loopback address should sit behind a TLS proxy.
@@ -96,7 +98,8 @@ fn store_and_config(
 
 /// `vitals serve`; `explicit_config` says whether `--config` (or `VITALS_CONFIG`) named one.
 pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<()> {
-    let (db, mut config) = store_and_config(args.db.clone(), config, explicit_config)?;
+    let (db, config) = store_and_config(args.db.clone(), config, explicit_config)?;
+    let mut config = crate::store_target::apply(&config, &db)?.into_owned();
     if let Some(seconds) = args.query_timeout_secs {
         let most = vitals_core::config::MAX_TIMEOUT_SECS;
         if !(0.0..=most).contains(&seconds) {
@@ -115,8 +118,15 @@ pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<
             args.addr
         );
     }
+    // The warm list is named after the store: beside the file, or in the current directory
+    // after a ClickHouse database.
+    let warm_name = if crate::store_target::is_clickhouse(&db) {
+        PathBuf::from(crate::store_target::stem(&db))
+    } else {
+        db.clone()
+    };
     let options = ServeOptions {
-        db: db.clone(),
+        db: warm_name,
         addr: args.addr,
         config: config.clone(),
         limits: Limits {
@@ -157,7 +167,7 @@ pub fn serve(args: ServeArgs, config: &Config, explicit_config: bool) -> Result<
 /// Arguments of `vitals token`.
 #[derive(Args)]
 pub struct TokenArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(
         long,
         default_value = "vitals.duckdb",
@@ -196,6 +206,7 @@ pub enum TokenAction {
 
 /// `vitals token`.
 pub fn token(args: TokenArgs, config: &Config) -> Result<()> {
+    let config = &*crate::store_target::apply(config, &args.db)?;
     let backend = open(config, &args.db, Workload::Mixed)?;
     let admin = backend.admin();
     match args.action {

@@ -11,13 +11,13 @@ use vitals_core::config::Config;
 use vitals_query::run::staleness_warnings;
 use vitals_query::sla::{local_minute, sla_report, sla_table, SlaFilter, SlaReport};
 
-use crate::backend::open_reader;
+use crate::store_target::open_reader;
 use crate::UserError;
 
 /// Arguments of `vitals sla`.
 #[derive(Args)]
 pub struct SlaArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
     /// Only targets already breached.

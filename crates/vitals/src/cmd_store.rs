@@ -27,7 +27,7 @@ enum StoreCommand {
         /// Print the DDL instead of running it (ClickHouse; needs only the configuration).
         #[arg(long)]
         print: bool,
-        /// The store file (DuckDB).
+        /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
         #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
         db: PathBuf,
     },
@@ -36,6 +36,7 @@ enum StoreCommand {
 /// `vitals store`.
 pub fn run(args: StoreArgs, config: &Config) -> Result<()> {
     let StoreCommand::Init { print, db } = args.command;
+    let config = &*crate::store_target::apply(config, &db)?;
     if store_is_file(config) {
         if print {
             return Err(crate::UserError(

@@ -15,14 +15,15 @@ use vitals_query::request::parse_date;
 use vitals_query::units::duration;
 use vitals_query::{Annotation, Filter, NewAnnotation, Spike, SpikeRequest, StaffingRequest};
 
-use crate::backend::{open, open_reader, Workload};
+use crate::backend::Workload;
 use crate::remote::{query_string, Remote};
+use crate::store_target::{open, open_reader};
 use crate::UserError;
 
 /// The flags of a per-day series command (`vitals spikes`, `vitals anomalies`).
 #[derive(Args)]
 pub struct SeriesArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     pub db: PathBuf,
     /// Ask a running `vitals serve` at this URL instead of opening the store (token from
@@ -231,7 +232,7 @@ pub struct AnnotateArgs {
     /// A category (e.g. `launch`, `outage`, or a ticket category).
     #[arg(long)]
     category: Option<String>,
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
     /// Ask a running `vitals serve` at this URL instead of opening the store (token from
@@ -241,7 +242,7 @@ pub struct AnnotateArgs {
 }
 
 fn open_writer(config: &Config, db: &std::path::Path) -> Result<Box<dyn Backend>> {
-    if crate::backend::store_is_file(config) && !db.exists() {
+    if crate::store_target::missing_file(config, db) {
         return Err(UserError(format!(
             "no store at {}; import data first (vitals import DIR --db {0})",
             db.display()
@@ -281,7 +282,7 @@ pub fn annotate(args: AnnotateArgs, config: &Config) -> Result<()> {
 /// Arguments of `vitals annotations`.
 #[derive(Args)]
 pub struct AnnotationsArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
     /// Ask a running `vitals serve` at this URL instead of opening the store (token from
@@ -337,7 +338,7 @@ pub fn annotations(args: AnnotationsArgs, config: &Config) -> Result<()> {
 /// Arguments of `vitals staffing`.
 #[derive(Args)]
 pub struct StaffingArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, env = "VITALS_DB", default_value = "vitals.duckdb")]
     db: PathBuf,
     /// Ask a running `vitals serve` at this URL instead of opening the store (token from

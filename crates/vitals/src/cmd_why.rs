@@ -15,7 +15,7 @@ use vitals_query::units;
 use vitals_query::why::{SegmentKind, WhyDimension};
 use vitals_query::{Filter, MetricSpec, Versus, WhyRequest, WhyResponse};
 
-use crate::backend::open_reader;
+use crate::store_target::open_reader;
 
 /// Segments shown per dimension in the table (`--json` has them all).
 const SHOWN: usize = 6;
@@ -23,7 +23,7 @@ const SHOWN: usize = 6;
 /// Arguments of `vitals why`.
 #[derive(Args)]
 pub struct WhyArgs {
-    /// The store file.
+    /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
     #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
     db: PathBuf,
     /// Metric `ID` or `ID:STAT` (mean, median, p1…p99).

@@ -20,6 +20,7 @@ mod cmd_volume;
 mod cmd_why;
 mod metrics_doc;
 mod remote;
+mod store_target;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

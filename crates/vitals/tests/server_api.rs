@@ -94,13 +94,7 @@ fn ingested_records_are_in_the_next_query_and_the_ticket_detail() {
 #[test]
 fn the_server_answers_the_same_json_as_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = common::vitals_in(dir.path(), &["demo", "--tickets", "400"]);
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
-    let db = dir.path().join("vitals-demo.duckdb");
+    let db = common::store::demo(dir.path(), "400");
     let config = dir.path().join("vitals-demo.toml");
     let config = config.to_str().unwrap();
     let now = "2026-07-01T12:00:00Z";
@@ -182,6 +176,9 @@ fn the_server_answers_the_same_json_as_the_cli() {
 /// While a server holds the store, the CLI says so (naming the process) and exits 1.
 #[test]
 fn the_cli_says_when_the_server_holds_the_store() {
+    if common::skip_on_clickhouse("a server holding the store is a DuckDB file's lock") {
+        return;
+    }
     let (dir, db) = fresh();
     let server = Server::start(&db);
     let data = dir.path().join("data");
@@ -191,7 +188,7 @@ fn the_cli_says_when_the_server_holds_the_store() {
         "ticket_id,created_at,channel\nh1,2026-03-02T09:00:00Z,email\n",
     )
     .unwrap();
-    let db_arg = db.to_str().unwrap();
+    let db_arg = db.as_str();
     let data_arg = data.to_str().unwrap();
     for args in [
         vec![
@@ -363,13 +360,7 @@ fn validate_openapi(file: &std::path::Path) {
 #[test]
 fn drill_down_over_http_and_the_cli_as_a_client() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = common::vitals_in(dir.path(), &["demo", "--tickets", "600"]);
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
-    let db = dir.path().join("vitals-demo.duckdb");
+    let db = common::store::demo(dir.path(), "600");
     let config = dir.path().join("vitals-demo.toml");
     let config = config.to_str().unwrap();
     let server = Server::start_with(

@@ -235,7 +235,7 @@ fn a_poison_request_in_the_warm_list_is_refused_dropped_and_never_replayed() {
             );
         }
     }
-    let file = std::path::PathBuf::from(format!("{}.warm.json", db.display()));
+    let file = std::path::PathBuf::from(format!("{db}.warm.json"));
     std::fs::write(&file, serde_json::to_string(&list).unwrap()).unwrap();
     let server = Server::start(&db);
     let deadline = Instant::now() + Duration::from_secs(30);

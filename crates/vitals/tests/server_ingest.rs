@@ -8,7 +8,6 @@ mod common;
 mod server;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,9 +15,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use server::{event, get, ticket, total, try_call, Answer, Options, Server};
 
-fn fresh() -> (tempfile::TempDir, PathBuf) {
+/// A fresh folder and store (a DuckDB file, or a ClickHouse database: `common/store.rs`).
+fn fresh() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("serve.duckdb");
+    let db = common::store::store(dir.path(), "serve");
     (dir, db)
 }
 

@@ -48,7 +48,7 @@ fn is_page(answer: &Answer, status: u16, says: &str) {
 #[test]
 fn survey_links_store_once_on_post_and_refuse_misuse() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("serve.duckdb");
+    let db = common::store::store(dir.path(), "serve");
     let config = dir.path().join("surveys.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let config = config.to_str().unwrap();

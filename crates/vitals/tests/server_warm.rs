@@ -58,7 +58,9 @@ fn after_a_commit_and_after_a_restart_recent_queries_are_answered_from_the_cache
 
     // The list of recent queries outlives the process.
     server.stop();
-    assert!(db.with_extension("duckdb.warm.json").exists());
+    assert!(std::path::Path::new(&db)
+        .with_extension("duckdb.warm.json")
+        .exists());
     let restarted = Server::start(&db);
     wait_warmed(&restarted, &admin, 1.0);
     assert_eq!(volume(&restarted.query(&admin, &request)), Some(1.0));

@@ -7,13 +7,19 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// Runs `vitals` with arguments.
+pub mod store;
+#[allow(unused_imports)]
+pub use store::{on_clickhouse, skip_on_clickhouse};
+
+/// Runs `vitals` with arguments (in a ClickHouse store's working folder when one is named:
+/// see `store.rs`).
 pub fn vitals(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vitals"))
-        .args(args)
-        .env_remove("VITALS_DB")
-        .output()
-        .expect("run vitals")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vitals"));
+    command.args(args).env_remove("VITALS_DB");
+    if let Some(folder) = store::cli_folder(args) {
+        command.current_dir(folder);
+    }
+    command.output().expect("run vitals")
 }
 
 /// Runs `vitals`, asserting success, and returns stdout.
@@ -41,24 +47,27 @@ pub fn write_csv(dir: &Path, name: &str, header: &str, rows: &[String]) -> PathB
     path
 }
 
-/// A fresh folder with a data folder and a store path inside.
+/// A fresh folder with a data folder, and a store (a file inside, or a ClickHouse database:
+/// see `store.rs`).
 pub struct Workspace {
     pub dir: tempfile::TempDir,
+    store: String,
 }
 
 impl Workspace {
     pub fn new() -> Self {
-        Workspace {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store::store(dir.path(), "test");
+        Workspace { dir, store }
     }
     pub fn data(&self) -> PathBuf {
         let d = self.dir.path().join("data");
         std::fs::create_dir_all(&d).expect("mkdir");
         d
     }
+    /// The store, as `--db` takes it.
     pub fn db(&self) -> String {
-        self.dir.path().join("test.duckdb").display().to_string()
+        self.store.clone()
     }
     /// Imports the data folder; returns stdout.
     pub fn import(&self) -> String {
@@ -109,8 +118,9 @@ impl Workspace {
 
     /// The text of the import's rejects file (empty when nothing was rejected).
     pub fn rejects(&self) -> String {
-        std::fs::read_dir(self.dir.path())
-            .expect("workspace")
+        store::folders(&self.store)
+            .into_iter()
+            .flat_map(|folder| std::fs::read_dir(folder).expect("workspace"))
             .filter_map(|e| e.ok())
             .find(|e| e.file_name().to_string_lossy().contains(".rejects-"))
             .map(|e| std::fs::read_to_string(e.path()).expect("rejects file"))

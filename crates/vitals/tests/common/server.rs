@@ -3,8 +3,9 @@
 //! status (4xx and 5xx included) as an answer to look at rather than an error.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -20,35 +21,41 @@ pub struct Server {
     /// The admin token printed at start-up (only when the store had no active token).
     pub initial_token: Option<String>,
     stderr: Arc<Mutex<String>>,
-    /// The store file.
-    pub db: PathBuf,
+    /// The store, as `--db` takes it (a DuckDB file or a ClickHouse database: `store.rs`).
+    pub db: String,
+    /// The folder the server runs in (beside a DuckDB file; the test's folder for a
+    /// ClickHouse database).
+    pub folder: PathBuf,
 }
 
 /// How to start a server.
 #[derive(Default, Clone)]
 pub struct Options<'a> {
-    /// Extra arguments after `serve --db FILE --addr 127.0.0.1:0`.
+    /// Extra arguments after `serve --db STORE --addr 127.0.0.1:0`.
     pub args: Vec<&'a str>,
     /// `VITALS_NOW` for the server's clock.
     pub now: Option<&'a str>,
 }
 
 impl Server {
-    /// `vitals serve --db DB --addr 127.0.0.1:0` with no other option.
-    pub fn start(db: &Path) -> Server {
+    /// `vitals serve --db STORE --addr 127.0.0.1:0` with no other option.
+    pub fn start(db: impl AsRef<OsStr>) -> Server {
         Server::start_with(db, Options::default())
     }
 
-    /// Starts a server and waits until it listens (or panics with its stderr).
-    pub fn start_with(db: &Path, options: Options) -> Server {
+    /// Starts a server on the store `db` (a file path, or a store of `common::store`) and
+    /// waits until it listens (or panics with its stderr).
+    pub fn start_with(db: impl AsRef<OsStr>, options: Options) -> Server {
+        let db = db.as_ref().to_string_lossy().into_owned();
+        let folder = crate::common::store::serve_folder(&db);
         let mut command = Command::new(env!("CARGO_BIN_EXE_vitals"));
         command
             .arg("serve")
             .arg("--db")
-            .arg(db)
+            .arg(&db)
             .args(["--addr", "127.0.0.1:0"])
             .args(&options.args)
-            .current_dir(db.parent().expect("the store's folder"))
+            .current_dir(&folder)
             .env_remove("VITALS_DB")
             .env_remove("VITALS_ADDR")
             .env_remove("VITALS_CONFIG")
@@ -99,7 +106,8 @@ impl Server {
             base,
             initial_token,
             stderr: log,
-            db: db.to_path_buf(),
+            db,
+            folder,
         }
     }
 
@@ -357,10 +365,11 @@ pub fn event(id: &str, ticket: &str, at: &str, role: &str) -> Value {
     serde_json::json!({"event_id": id, "ticket_id": ticket, "at": at, "kind": "message", "author_role": role})
 }
 
-/// A fresh folder; `vitals serve` creates the store file in it.
-pub fn fresh() -> (tempfile::TempDir, std::path::PathBuf) {
+/// A fresh folder and a fresh store for it (`common::store`: a file `vitals serve` creates
+/// in the folder, or a ClickHouse database).
+pub fn fresh() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("serve.duckdb");
+    let db = crate::common::store::store(dir.path(), "serve");
     (dir, db)
 }
 
