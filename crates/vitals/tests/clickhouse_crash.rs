@@ -88,55 +88,13 @@ fn stored_tickets(db: &str) -> u64 {
         .unwrap_or(0.0) as u64
 }
 
-/// Whether this build of vitals has the ClickHouse backend (`vitals store init`); until the
-/// backend's branch is merged it has not, and the test says so loudly instead of failing.
-fn has_clickhouse_backend() -> bool {
-    let out = common::vitals(&["store", "init", "--help"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && stderr.contains("unrecognized subcommand") {
-        eprintln!(
-            "\n*** SKIPPED: this vitals has no ClickHouse backend (no `vitals store init`) ***\n"
-        );
-        return false;
-    }
-    true
-}
-
-/// Whether the ClickHouse backend of this build still has placeholder parts (its admin part
-/// or reader, built on another branch): the test says so loudly instead of failing. Once both
-/// halves are merged this never holds.
-fn backend_is_a_placeholder(db: &str) -> bool {
-    for args in [
-        vec!["token", "list", "--db", db],
-        vec!["query", "--db", db, "--metric", "ticket_volume", "--json"],
-    ] {
-        let out = common::vitals(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("not in this build yet (placeholder)") {
-            eprintln!(
-                "\n*** SKIPPED: `vitals {}` says: {} ***\n",
-                args[0],
-                stderr.trim()
-            );
-            return true;
-        }
-    }
-    false
-}
-
 #[test]
 fn kill_9_of_a_clickhouse_backed_server_during_ingest_loses_no_acknowledged_record() {
-    if !has_clickhouse_backend() {
-        return;
-    }
     let Some(clickhouse) = clickhouse::Servers::start(1) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let db = common::store::clickhouse_store(&clickhouse.urls[0], dir.path(), "crash");
-    if backend_is_a_placeholder(&db) {
-        return;
-    }
     let server = Server::start(&db);
     let admin = server.admin();
     let (ingest, _) = server.token(&admin, &["ingest"]);

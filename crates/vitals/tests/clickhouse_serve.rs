@@ -4,6 +4,7 @@
 //! ingest through one changes the other's cached answer (the cluster's data version). Without
 //! chdb the test says so and passes, except under `CI=true`.
 
+mod common;
 #[path = "common/server.rs"]
 mod server;
 
