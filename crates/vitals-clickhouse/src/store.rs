@@ -17,6 +17,11 @@ pub struct ClickHouseStore {
     admin: ClickHouseAdmin,
     /// Who writes (`host:pid`), as the data version's rows name it.
     pub(crate) host: String,
+    /// Where the tables live.
+    pub(crate) layout: Layout,
+    /// The record entities the catalogue's stored facts follow: their merges note the
+    /// records they changed (`vitals_touched_records`).
+    pub(crate) stored_from: Vec<String>,
 }
 
 /// The layout `[store] cluster` names.
@@ -54,10 +59,20 @@ impl ClickHouseStore {
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "localhost".into());
+        let stored_from = vitals_core::catalogue::Catalogue::builtin()
+            .map(|c| {
+                c.stored_facts(&vitals_core::config::Config::default())
+                    .into_iter()
+                    .map(|f| f.from)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(ClickHouseStore {
             admin: ClickHouseAdmin::new(client.clone()),
             client,
             host: format!("{host}:{}", std::process::id()),
+            layout: layout(store),
+            stored_from,
         })
     }
 
