@@ -26,7 +26,40 @@ const METRICS: &[&str] = &[
     "fcr",
     "reopen_rate",
     "sla_compliance",
+    // The catalogue's stored facts (survey responses, quality reviews, calls, mentions).
+    "csat",
+    "nps",
+    "ces",
+    "iqs",
+    "adherence",
+    "service_level",
+    "average_handle_time_calls",
+    "abandon_rate",
+    "social_sentiment",
 ];
+
+/// `dir/name` with one record of `data/name` changed: the first whose `when` column holds
+/// `when_value`, its `column` set by `change` (the stored facts must follow it).
+fn change_one(
+    data: &Path,
+    dir: &Path,
+    name: &str,
+    (when, when_value): (&str, &str),
+    column: &str,
+    change: impl Fn(&str) -> String,
+) {
+    let text = std::fs::read_to_string(data.join(name)).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |c: &str| columns.iter().position(|n| *n == c).unwrap();
+    let mut row: Vec<String> = lines
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>())
+        .find(|r| r[at(when)] == when_value)
+        .unwrap_or_else(|| panic!("no {name} row with {when} = {when_value}"));
+    row[at(column)] = change(&row[at(column)]);
+    std::fs::write(dir.join(name), format!("{header}\n{}\n", row.join(","))).unwrap();
+}
 
 fn vitals(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_vitals"));
@@ -280,6 +313,51 @@ fn commands_on_clickhouse_give_duckdbs_numbers_and_reimports_change_nothing() {
         "SELECT count() FROM store_cmds.vitals_commits",
     );
     assert!(commits >= 2, "the data version moved: {commits} rows");
+
+    // Records the stored facts follow, changed: a CSAT response's score and a call's talk
+    // time. Their rows are recomputed (not rebuilt) and the numbers stay DuckDB's.
+    let facts = dir.path().join("facts");
+    std::fs::create_dir(&facts).unwrap();
+    change_one(
+        &data,
+        &facts,
+        "survey_responses.csv",
+        ("survey", "csat"),
+        "score",
+        |s| if s == "5" { "1" } else { "5" }.into(),
+    );
+    change_one(
+        &data,
+        &facts,
+        "calls.csv",
+        ("abandoned", "false"),
+        "talk_secs",
+        |s| (s.parse::<u64>().unwrap_or(0) + 600).to_string(),
+    );
+    ok(&["--config", &config, "import", facts.to_str().unwrap()]);
+    let derived = ok(&["--config", &config, "derive"]);
+    assert!(derived.contains("nothing to derive"), "{derived}");
+    ok(&[
+        "--config",
+        base_s,
+        "import",
+        facts.to_str().unwrap(),
+        "--db",
+        duck_s,
+    ]);
+    assert_eq!(
+        count(
+            url,
+            "store_cmds",
+            "SELECT count() FROM store_cmds.fact_survey_responses"
+        ),
+        count(
+            url,
+            "store_cmds",
+            "SELECT count() FROM store_cmds.survey_responses"
+        )
+    );
+    assert_agree(&duck, &base_path, &config, true);
 
     // An export of another system (`--from zendesk`), into a database of its own.
     let zendesk = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zendesk");
