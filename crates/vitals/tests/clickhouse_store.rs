@@ -517,6 +517,31 @@ fn import_derive_and_numbers_agree_on_a_two_shard_cluster() {
             "node {i} holds {local} of 600 tickets' facts"
         );
     }
+    // The stored facts built on the cluster, each on its record's shard: with its ticket
+    // where it has one.
+    for (i, node) in servers.urls.iter().enumerate() {
+        let local = count(
+            node,
+            "store_cluster",
+            "SELECT count() FROM store_cluster.fact_calls_local",
+        );
+        let calls = count(
+            node,
+            "store_cluster",
+            "SELECT count() FROM store_cluster.calls",
+        );
+        assert!(
+            local > 0 && local < calls,
+            "node {i} holds {local} of {calls} calls' facts"
+        );
+        let astray = count(
+            node,
+            "store_cluster",
+            "SELECT count() FROM store_cluster.fact_calls_local WHERE ticket_id IS NOT NULL
+             AND ticket_id NOT IN (SELECT ticket_id FROM store_cluster.tickets_local)",
+        );
+        assert_eq!(astray, 0, "node {i}: calls' facts away from their tickets");
+    }
     assert_agree(&duck, &base_path, &config, true);
     let again = ok(&["--config", &config, "import", data_s]);
     assert!(again.contains("derived for 0 tickets"), "{again}");
