@@ -213,7 +213,9 @@ pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {
 
 /// The tables of the catalogue's stored facts: the columns their statement (under the default
 /// configuration: the configuration changes values, never columns) gives, ordered by the
-/// record id, sharded as their record.
+/// record id, sharded as their record. The statements name records unqualified, as the
+/// catalogue does: run them in the store's database (`store init` does, and the printed
+/// script says `USE`).
 pub(crate) fn stored_fact_ddl(database: &str, layout: &Layout) -> Vec<String> {
     let Ok(catalogue) = vitals_core::catalogue::Catalogue::builtin()
         .and_then(|c| c.for_target(vitals_core::catalogue::Target::ClickHouse))
@@ -311,9 +313,17 @@ pub fn print_schema(database: &str, layout: &Layout) -> String {
             "-- vitals schema for the cluster `{name}`: run on every node (or add ON CLUSTER {name} where Keeper runs)\n"
         ),
     };
+    // After the database, in it: the stored facts' statements name records unqualified.
     let statements: Vec<String> = schema_ddl(database, layout)
         .into_iter()
-        .map(|s| format!("{s};\n"))
+        .enumerate()
+        .map(|(i, s)| {
+            if i == 0 {
+                format!("{s};\nUSE {database};\n")
+            } else {
+                format!("{s};\n")
+            }
+        })
         .collect();
     format!("{note}{}", statements.join("\n"))
 }
