@@ -43,12 +43,12 @@ impl ClickHouseStore {
     pub fn open(store: &StoreConfig) -> Result<ClickHouseStore, BackendError> {
         let client = store_client(store)?;
         let tables = client.query(&format!(
-            "SELECT count() FROM system.tables WHERE database = {} AND name IN ('tickets', 'vitals_touched_tickets', 'vitals_commits')",
+            "SELECT count() FROM system.tables WHERE database = {} AND name IN ('tickets', 'vitals_touched_tickets', 'vitals_commits', 'vitals_touched_records', 'vitals_stored_facts')",
             literal(client.database())
         ))?;
-        if tables.trim() != "3" {
+        if tables.trim() != "5" {
             return Err(BackendError::user(format!(
-                "no vitals schema in the ClickHouse database `{}` at {}: run `vitals store init` first",
+                "no vitals schema (or one from before the stored facts) in the ClickHouse database `{}` at {}: run `vitals store init` (idempotent) first",
                 client.database(),
                 client.url()
             )));
