@@ -213,9 +213,8 @@ pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {
 
 /// The tables of the catalogue's stored facts: the columns their statement (under the default
 /// configuration: the configuration changes values, never columns) gives, ordered by the
-/// record id, sharded as their record. The statements name records unqualified, as the
-/// catalogue does: run them in the store's database (`store init` does, and the printed
-/// script says `USE`).
+/// record id, sharded as their record. The records the statements read are qualified with
+/// the database ([`qualify`]).
 pub(crate) fn stored_fact_ddl(database: &str, layout: &Layout) -> Vec<String> {
     let Ok(catalogue) = vitals_core::catalogue::Catalogue::builtin()
         .and_then(|c| c.for_target(vitals_core::catalogue::Target::ClickHouse))
@@ -233,7 +232,8 @@ pub(crate) fn stored_fact_ddl(database: &str, layout: &Layout) -> Vec<String> {
         };
         out.push(format!(
             "CREATE TABLE IF NOT EXISTS {database}.{local} ENGINE = ReplacingMergeTree ORDER BY \"{}\" EMPTY AS {}",
-            fact.key, fact.sql
+            fact.key,
+            qualify(&fact.sql, database)
         ));
         if let Layout::Cluster { name } = layout {
             out.push(format!(
@@ -244,6 +244,33 @@ pub(crate) fn stored_fact_ddl(database: &str, layout: &Layout) -> Vec<String> {
             ));
         }
     }
+    out
+}
+
+/// `sql` (a statement as the catalogue renders it for ClickHouse: `FROM calls AS c`) with the
+/// record tables it reads after `FROM` or `JOIN` qualified with `database` (an unqualified
+/// name resolves in whatever database the statement runs in, or to a file).
+pub(crate) fn qualify(sql: &str, database: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut rest = sql;
+    while let Some(i) = ["FROM ", "JOIN "]
+        .iter()
+        .filter_map(|k| rest.find(k).map(|i| i + k.len()))
+        .min()
+    {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        let dotted = rest[end..].starts_with('.');
+        if !dotted && ENTITIES.iter().any(|e| e.name == word) {
+            out.push_str(database);
+            out.push('.');
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -313,17 +340,9 @@ pub fn print_schema(database: &str, layout: &Layout) -> String {
             "-- vitals schema for the cluster `{name}`: run on every node (or add ON CLUSTER {name} where Keeper runs)\n"
         ),
     };
-    // After the database, in it: the stored facts' statements name records unqualified.
     let statements: Vec<String> = schema_ddl(database, layout)
         .into_iter()
-        .enumerate()
-        .map(|(i, s)| {
-            if i == 0 {
-                format!("{s};\nUSE {database};\n")
-            } else {
-                format!("{s};\n")
-            }
-        })
+        .map(|s| format!("{s};\n"))
         .collect();
     format!("{note}{}", statements.join("\n"))
 }
@@ -363,5 +382,14 @@ mod tests {
             |s| s.contains("'ticket_events_local', cityHash64(coalesce(ticket_id, \"event_id\")))")
         ));
         assert!(print_schema("vitals", &Layout::Single).contains(";\n"));
+        let calls = single
+            .iter()
+            .find(|s| s.contains("vitals.fact_calls "))
+            .unwrap();
+        assert!(calls.contains("FROM vitals.calls AS c"), "{calls}");
+        assert_eq!(
+            qualify("SELECT * FROM survey_responses AS r LEFT JOIN survey_rules AS sr ON x FROM db.calls", "v"),
+            "SELECT * FROM v.survey_responses AS r LEFT JOIN survey_rules AS sr ON x FROM db.calls"
+        );
     }
 }

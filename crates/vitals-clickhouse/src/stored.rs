@@ -69,15 +69,15 @@ impl ClickHouseStore {
             // by the next derivation, never missed.
             let seen_rows = self.number(&window(high))?;
             let table = self.table(&fact.name);
+            let sql = crate::schema::qualify(&fact.sql, self.client.database());
             if !built || statement != fact.sql {
                 match self.layout {
                     Layout::Single => self.client.execute(&format!(
                         "CREATE OR REPLACE TABLE {table} ENGINE = ReplacingMergeTree ORDER BY \"{}\" AS {}",
-                        fact.key, fact.sql
+                        fact.key, sql
                     ))?,
                     Layout::Cluster { .. } => self.client.execute(&format!(
-                        "INSERT INTO {table} SELECT * FROM ({})",
-                        fact.sql
+                        "INSERT INTO {table} SELECT * FROM ({sql})"
                     ))?,
                 }
                 rebuilt += 1;
@@ -88,9 +88,9 @@ impl ClickHouseStore {
                     watermark
                 };
                 self.client.execute(&format!(
-                    "INSERT INTO {table} SELECT * FROM ({}) WHERE \"{}\" IN
+                    "INSERT INTO {table} SELECT * FROM ({sql}) WHERE \"{}\" IN
                      (SELECT record_id FROM {touched} WHERE entity = {entity} AND seq > {since} AND seq <= {high})",
-                    fact.sql, fact.key
+                    fact.key
                 ))?;
             } else {
                 continue;

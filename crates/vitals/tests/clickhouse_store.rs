@@ -359,6 +359,21 @@ fn commands_on_clickhouse_give_duckdbs_numbers_and_reimports_change_nothing() {
     );
     assert_agree(&duck, &base_path, &config, true);
 
+    // Rubric weights changed: the quality reviews' fact is rebuilt (its fingerprint changed),
+    // on both engines, to the same numbers.
+    let reweighted = |path: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains("accuracy = 3"), "{text}");
+        let out = format!("{path}.reweighted.toml");
+        std::fs::write(&out, text.replacen("accuracy = 3", "accuracy = 5", 1)).unwrap();
+        out
+    };
+    let (duck_reweighted, reweighted_config) = (reweighted(base_s), reweighted(&config));
+    let derived = ok(&["--config", &reweighted_config, "derive"]);
+    assert!(derived.contains("1 stored facts were rebuilt"), "{derived}");
+    ok(&["--config", &duck_reweighted, "derive", "--db", duck_s]);
+    assert_agree(&duck, Path::new(&duck_reweighted), &reweighted_config, true);
+
     // An export of another system (`--from zendesk`), into a database of its own.
     let zendesk = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zendesk");
     let config = clickhouse_config(dir.path(), &base, url, "store_zendesk", false);

@@ -312,6 +312,28 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_tables_are_spelled_per_engine() {
+        let config = Config::default();
+        let duck = config_tables(&config, Target::DuckDb);
+        assert!(duck[0].1.contains("AS DOUBLE[]"), "{}", duck[0].1);
+        let ch = config_tables(&config, Target::ClickHouse);
+        let (surveys, rubrics) = (&ch[0].1, &ch[1].1);
+        assert!(
+            !surveys.contains("DOUBLE") && !surveys.contains("VALUES"),
+            "{surveys}"
+        );
+        assert!(surveys.starts_with("survey_rules AS (SELECT _row.1 AS survey"));
+        assert!(surveys.contains("Array(Tuple(String, Array(Float64), Bool, Nullable(Float64)"));
+        // No top box: an empty array (never NULL on ClickHouse) with NULL scales.
+        let no_top_box = config.all_surveys().iter().any(|s| s.top_box.is_none());
+        assert_eq!(no_top_box, surveys.contains("[], "), "{surveys}");
+        if no_top_box {
+            assert!(surveys.contains("NULL, NULL)"), "{surveys}");
+        }
+        assert!(rubrics.contains("CAST([] AS Array(Tuple(String, String, Float64, Bool)))"));
+    }
+
+    #[test]
     fn the_fingerprint_follows_the_configuration_it_reads() {
         let c = Catalogue::builtin().unwrap();
         let plain = stored_facts(&c.facts, &Config::default(), Target::DuckDb);
