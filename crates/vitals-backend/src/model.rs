@@ -2,7 +2,7 @@
 //! a derivation did, what a derivation is done under, and a survey link as stored.
 
 use serde::Serialize;
-use vitals_core::catalogue::{Catalogue, StoredFact};
+use vitals_core::catalogue::{Catalogue, StoredFact, Target};
 use vitals_core::config::{Config, ConfigError, DerivationRules};
 use vitals_core::records::{Entity, Record};
 
@@ -45,8 +45,11 @@ pub struct Derivation {
 pub struct DerivationInputs {
     /// Calendars, teams and SLA policies.
     pub rules: DerivationRules,
-    /// The catalogue's stored facts (`Catalogue::stored_facts`).
+    /// The catalogue's stored facts (`Catalogue::stored_facts`), in the catalogue's spelling.
     pub stored_facts: Vec<StoredFact>,
+    /// The same stored facts in every engine's spelling (their statements are the
+    /// fingerprints each backend keeps): see [`DerivationInputs::stored_facts_for`].
+    pub stored_facts_by_target: Vec<(Target, Vec<StoredFact>)>,
 }
 
 impl DerivationInputs {
@@ -55,7 +58,20 @@ impl DerivationInputs {
         Ok(DerivationInputs {
             rules: config.derivation_rules()?,
             stored_facts: catalogue.stored_facts(config),
+            stored_facts_by_target: Target::ALL
+                .iter()
+                .filter_map(|t| Some((*t, catalogue.for_target(*t).ok()?.stored_facts(config))))
+                .collect(),
         })
+    }
+
+    /// The stored facts with their statements in `target`'s spelling (the catalogue's own
+    /// when it cannot be rendered there, which a checked catalogue always can).
+    pub fn stored_facts_for(&self, target: Target) -> &[StoredFact] {
+        self.stored_facts_by_target
+            .iter()
+            .find(|(t, _)| *t == target)
+            .map_or(&self.stored_facts, |(_, f)| f)
     }
 }
 

@@ -20,6 +20,7 @@ mod operational;
 mod reader;
 pub mod schema;
 mod store;
+mod stored;
 mod tsv;
 mod write;
 

@@ -23,8 +23,11 @@
 //! - **Bookkeeping** (tokens, survey links, annotations, digests, alerts, the data version):
 //!   see `bookkeeping.rs`, appended at the end.
 //!
-//! The stored facts of the catalogue (`fact_calls`, …) are created by derivation from their
-//! statements, not here.
+//! - **Stored facts** of the catalogue (`fact_calls`, `fact_survey_responses`, …, see
+//!   `stored.rs`): `ReplacingMergeTree` tables of the columns their statement gives (`EMPTY AS`
+//!   the statement in ClickHouse's spelling), ordered by the record id they follow — the last
+//!   row inserted for a record wins — and on a cluster sharded as that record is (by its
+//!   ticket where it has one), so the facts of a ticket live on its ticket's shard.
 
 use vitals_core::records::{ColumnType, Entity, ENTITIES};
 use vitals_store::schema::FACT_DDL;
@@ -194,6 +197,7 @@ pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {
             "cityHash64(ticket_id)",
         ));
     }
+    out.extend(stored_fact_ddl(database, layout));
     for (name, columns, engine) in WRITER_TABLES {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
         let shard = if columns[0].starts_with("ticket_id") {
@@ -204,6 +208,69 @@ pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {
         out.extend(table(database, layout, name, &columns, engine, shard));
     }
     out.extend(crate::bookkeeping::bookkeeping_ddl(database, layout));
+    out
+}
+
+/// The tables of the catalogue's stored facts: the columns their statement (under the default
+/// configuration: the configuration changes values, never columns) gives, ordered by the
+/// record id, sharded as their record. The records the statements read are qualified with
+/// the database ([`qualify`]).
+pub(crate) fn stored_fact_ddl(database: &str, layout: &Layout) -> Vec<String> {
+    let Ok(catalogue) = vitals_core::catalogue::Catalogue::builtin()
+        .and_then(|c| c.for_target(vitals_core::catalogue::Target::ClickHouse))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for fact in catalogue.stored_facts(&vitals_core::config::Config::default()) {
+        let Some(entity) = ENTITIES.iter().find(|e| e.name == fact.from) else {
+            continue;
+        };
+        let local = match layout {
+            Layout::Single => fact.name.clone(),
+            Layout::Cluster { .. } => format!("{}_local", fact.name),
+        };
+        out.push(format!(
+            "CREATE TABLE IF NOT EXISTS {database}.{local} ENGINE = ReplacingMergeTree ORDER BY \"{}\" EMPTY AS {}",
+            fact.key,
+            qualify(&fact.sql, database)
+        ));
+        if let Layout::Cluster { name } = layout {
+            out.push(format!(
+                "CREATE TABLE IF NOT EXISTS {database}.{} AS {database}.{local} \
+                 ENGINE = Distributed('{name}', '{database}', '{local}', {})",
+                fact.name,
+                record_shard_key(entity)
+            ));
+        }
+    }
+    out
+}
+
+/// `sql` (a statement as the catalogue renders it for ClickHouse: `FROM calls AS c`) with the
+/// record tables it reads after `FROM` or `JOIN` qualified with `database` (an unqualified
+/// name resolves in whatever database the statement runs in, or to a file).
+pub(crate) fn qualify(sql: &str, database: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut rest = sql;
+    while let Some(i) = ["FROM ", "JOIN "]
+        .iter()
+        .filter_map(|k| rest.find(k).map(|i| i + k.len()))
+        .min()
+    {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        let dotted = rest[end..].starts_with('.');
+        if !dotted && ENTITIES.iter().any(|e| e.name == word) {
+            out.push_str(database);
+            out.push('.');
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -230,6 +297,26 @@ const WRITER_TABLES: &[(&str, &[&str], &str)] = &[
             "seq UInt64 DEFAULT toUnixTimestamp64Micro(now64(6))",
         ],
         "ENGINE = MergeTree ORDER BY (seq, ticket_id)",
+    ),
+    (
+        "vitals_touched_records",
+        &[
+            "entity String",
+            "record_id String",
+            "seq UInt64 DEFAULT toUnixTimestamp64Micro(now64(6))",
+        ],
+        "ENGINE = MergeTree ORDER BY (entity, seq)",
+    ),
+    (
+        "vitals_stored_facts",
+        &[
+            "name String",
+            "statement String",
+            "watermark UInt64",
+            "late_window_rows UInt64",
+            "at DateTime64(6, 'UTC')",
+        ],
+        "ENGINE = MergeTree ORDER BY (name, at)",
     ),
     (
         "vitals_derivations",
@@ -295,5 +382,14 @@ mod tests {
             |s| s.contains("'ticket_events_local', cityHash64(coalesce(ticket_id, \"event_id\")))")
         ));
         assert!(print_schema("vitals", &Layout::Single).contains(";\n"));
+        let calls = single
+            .iter()
+            .find(|s| s.contains("vitals.fact_calls "))
+            .unwrap();
+        assert!(calls.contains("FROM vitals.calls AS c"), "{calls}");
+        assert_eq!(
+            qualify("SELECT * FROM survey_responses AS r LEFT JOIN survey_rules AS sr ON x FROM db.calls", "v"),
+            "SELECT * FROM v.survey_responses AS r LEFT JOIN survey_rules AS sr ON x FROM db.calls"
+        );
     }
 }

@@ -17,6 +17,11 @@ pub struct ClickHouseStore {
     admin: ClickHouseAdmin,
     /// Who writes (`host:pid`), as the data version's rows name it.
     pub(crate) host: String,
+    /// Where the tables live.
+    pub(crate) layout: Layout,
+    /// The record entities the catalogue's stored facts follow: their merges note the
+    /// records they changed (`vitals_touched_records`).
+    pub(crate) stored_from: Vec<String>,
 }
 
 /// The layout `[store] cluster` names.
@@ -38,12 +43,12 @@ impl ClickHouseStore {
     pub fn open(store: &StoreConfig) -> Result<ClickHouseStore, BackendError> {
         let client = store_client(store)?;
         let tables = client.query(&format!(
-            "SELECT count() FROM system.tables WHERE database = {} AND name IN ('tickets', 'vitals_touched_tickets', 'vitals_commits')",
+            "SELECT count() FROM system.tables WHERE database = {} AND name IN ('tickets', 'vitals_touched_tickets', 'vitals_commits', 'vitals_touched_records', 'vitals_stored_facts')",
             literal(client.database())
         ))?;
-        if tables.trim() != "3" {
+        if tables.trim() != "5" {
             return Err(BackendError::user(format!(
-                "no vitals schema in the ClickHouse database `{}` at {}: run `vitals store init` first",
+                "no vitals schema (or one from before the stored facts) in the ClickHouse database `{}` at {}: run `vitals store init` (idempotent) first",
                 client.database(),
                 client.url()
             )));
@@ -54,10 +59,20 @@ impl ClickHouseStore {
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "localhost".into());
+        let stored_from = vitals_core::catalogue::Catalogue::builtin()
+            .map(|c| {
+                c.stored_facts(&vitals_core::config::Config::default())
+                    .into_iter()
+                    .map(|f| f.from)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(ClickHouseStore {
             admin: ClickHouseAdmin::new(client.clone()),
             client,
             host: format!("{host}:{}", std::process::id()),
+            layout: layout(store),
+            stored_from,
         })
     }
 

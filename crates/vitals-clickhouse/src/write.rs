@@ -154,6 +154,13 @@ impl ClickHouseStore {
                     self.table("vitals_touched_tickets")
                 ))?;
             }
+            if self.stored_from.iter().any(|f| f == entity.name) {
+                self.client.execute(&format!(
+                    "INSERT INTO {} (entity, record_id) SELECT DISTINCT {}, toString(\"{first}\") FROM {changed}",
+                    self.table("vitals_touched_records"),
+                    literal(entity.name)
+                ))?;
+            }
             self.client.execute(&format!(
                 "INSERT INTO {table} ({cols}, _import, _ord) SELECT {cols}, {import_id}, _ord FROM {changed}"
             ))?;
@@ -179,7 +186,15 @@ impl ClickHouseStore {
         derivation: &DerivationInputs,
         partition: Partition,
     ) -> Result<Derivation, BackendError> {
-        let done = self.derive_tickets(&derivation.rules, partition)?;
+        let mut done = self.derive_tickets(&derivation.rules, partition)?;
+        if partition.index == 0 {
+            let facts = derivation.stored_facts_for(vitals_core::catalogue::Target::ClickHouse);
+            let (rebuilt, updated) = self.derive_stored_facts(facts)?;
+            done.stored_facts_rebuilt = rebuilt;
+            if updated > 0 && done.tickets == 0 {
+                self.note_commit(0)?;
+            }
+        }
         if done.tickets > 0 {
             self.note_commit(0)?;
         }

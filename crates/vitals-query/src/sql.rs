@@ -159,7 +159,7 @@ pub(crate) fn preamble(
         .filter(|(_, f)| f.stored.is_none())
         .map(|(name, f)| (name, &f.sql))
         .collect();
-    let tables = config_tables(config);
+    let tables = config_tables(config, catalogue.target);
     let mut ctes: Vec<String> = tables
         .iter()
         .filter(|(name, _)| query_time.iter().any(|(_, sql)| reads(sql, name)))

@@ -19,7 +19,7 @@ use serde_json::Value;
 use vitals_backend::Admin;
 use vitals_clickhouse::{schema_ddl, ClickHouseAdmin, ClickHouseReader, Client, Layout};
 use vitals_core::catalogue::{Catalogue, Target};
-use vitals_core::config::Config;
+use vitals_core::config::{Config, StoreConfig};
 use vitals_core::records::ENTITIES;
 use vitals_query::plan::PlannedSql;
 use vitals_query::{
@@ -47,8 +47,8 @@ fn demo(dir: &Path) -> (String, Config) {
     (db.to_str().unwrap().to_string(), config)
 }
 
-/// The tables a query reads: records, the fold's facts and the stored facts (the last are
-/// created from their Parquet copy, as derivation would from their statements).
+/// The tables a query reads: records and the fold's facts (copied from DuckDB), and the
+/// stored facts (built on ClickHouse by derivation).
 fn tables(catalogue: &Catalogue, config: &Config) -> (Vec<String>, Vec<String>) {
     let fixed = ENTITIES
         .iter()
@@ -78,8 +78,11 @@ fn load(db: &str, dir: &Path, urls: &[String], catalogue: &Catalogue, config: &C
         Layout::Single
     };
     for url in urls {
-        for statement in schema_ddl(DATABASE, &layout) {
-            run(url, "default", &statement).unwrap_or_else(|e| panic!("{e}\n{statement}"));
+        // The database first; then in it (the stored facts' statements name records as the
+        // catalogue does, unqualified).
+        for (i, statement) in schema_ddl(DATABASE, &layout).iter().enumerate() {
+            let database = if i == 0 { "default" } else { DATABASE };
+            run(url, database, statement).unwrap_or_else(|e| panic!("{e}\n{statement}"));
         }
     }
     let duck = duckdb::Connection::open_with_flags(
@@ -115,29 +118,23 @@ fn load(db: &str, dir: &Path, urls: &[String], catalogue: &Catalogue, config: &C
         )
         .unwrap_or_else(|e| panic!("{table}: {e}"));
     }
-    for table in &stored {
-        let source = parquet(table);
-        let create = |name: &str| {
-            format!("CREATE TABLE {DATABASE}.{name} ENGINE = MergeTree ORDER BY tuple() EMPTY AS SELECT * FROM {source}")
-        };
-        if urls.len() > 1 {
-            for url in urls {
-                run(url, DATABASE, &create(&format!("{table}_local"))).unwrap();
-                run(url, DATABASE, &format!(
-                    "CREATE TABLE {DATABASE}.{table} AS {DATABASE}.{table}_local ENGINE = Distributed('vitals', '{DATABASE}', '{table}_local', rand())"
-                ))
-                .unwrap();
-            }
-        } else {
-            run(&urls[0], DATABASE, &create(table)).unwrap();
-        }
-        run(
-            &urls[0],
-            DATABASE,
-            &format!("INSERT INTO {DATABASE}.{table} SELECT * FROM {source}"),
-        )
-        .unwrap_or_else(|e| panic!("{table}: {e}"));
-    }
+    // The stored facts: built by derivation from their statements (in ClickHouse's
+    // spelling, with the configuration tables rendered for it), through the writer's seam.
+    // Its ticket derivation folds the copied records again: the same facts.
+    let store = vitals_clickhouse::ClickHouseStore::open(&StoreConfig {
+        engine: "clickhouse".into(),
+        url: Some(urls[0].clone()),
+        database: DATABASE.into(),
+        cluster: (urls.len() > 1).then(|| "vitals".to_string()),
+    })
+    .unwrap();
+    let inputs = vitals_backend::DerivationInputs::new(config, catalogue).unwrap();
+    let derived = vitals_backend::Writer::derive(&store, &inputs).unwrap();
+    assert_eq!(
+        derived.stored_facts_rebuilt as usize,
+        stored.len(),
+        "every stored fact built"
+    );
 }
 
 /// The ClickHouse reader, answering with the derivation state of the store its data was
@@ -362,17 +359,28 @@ fn agreement(shards: usize) {
     let catalogue = Catalogue::builtin().unwrap();
     load(&db, dir.path(), &servers.urls, &catalogue, &config);
     let reader = vitals_store::Reader::open(&db).unwrap();
-    // The facts are DuckDB's, copied: as current as there, and the stored ones as ClickHouse's
-    // derivation would have built them (their statements in ClickHouse's spelling).
+    // The fold's facts are DuckDB's, copied (and derived again): as current as there; the
+    // stored ones as ClickHouse's derivation built them, under their statements in
+    // ClickHouse's spelling.
+    // Read as the store reads (`final = 1`): derivation superseded the copied fact rows.
+    let client = Client::new(&servers.urls[0], DATABASE, None).with_setting("final", "1");
     let mut facts = reader.facts_state().unwrap();
-    facts.stored_facts = catalogue
+    facts.stored_facts = ClickHouseReader::open(client.clone())
+        .unwrap()
+        .facts_state()
+        .unwrap()
+        .stored_facts;
+    let expected: BTreeMap<String, String> = catalogue
         .for_target(Target::ClickHouse)
         .unwrap()
         .stored_facts(&config)
         .into_iter()
         .map(|f| (f.name, f.sql))
         .collect();
-    let client = Client::new(&servers.urls[0], DATABASE, None);
+    assert_eq!(
+        facts.stored_facts, expected,
+        "the stored facts' fingerprints"
+    );
     let ch = CopiedFacts {
         reader: ClickHouseReader::open(client.clone()).unwrap(),
         facts,

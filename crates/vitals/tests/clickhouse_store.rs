@@ -26,7 +26,40 @@ const METRICS: &[&str] = &[
     "fcr",
     "reopen_rate",
     "sla_compliance",
+    // The catalogue's stored facts (survey responses, quality reviews, calls, mentions).
+    "csat",
+    "nps",
+    "ces",
+    "iqs",
+    "adherence",
+    "service_level",
+    "average_handle_time_calls",
+    "abandon_rate",
+    "social_sentiment",
 ];
+
+/// `dir/name` with one record of `data/name` changed: the first whose `when` column holds
+/// `when_value`, its `column` set by `change` (the stored facts must follow it).
+fn change_one(
+    data: &Path,
+    dir: &Path,
+    name: &str,
+    (when, when_value): (&str, &str),
+    column: &str,
+    change: impl Fn(&str) -> String,
+) {
+    let text = std::fs::read_to_string(data.join(name)).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |c: &str| columns.iter().position(|n| *n == c).unwrap();
+    let mut row: Vec<String> = lines
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>())
+        .find(|r| r[at(when)] == when_value)
+        .unwrap_or_else(|| panic!("no {name} row with {when} = {when_value}"));
+    row[at(column)] = change(&row[at(column)]);
+    std::fs::write(dir.join(name), format!("{header}\n{}\n", row.join(","))).unwrap();
+}
 
 fn vitals(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_vitals"));
@@ -281,6 +314,66 @@ fn commands_on_clickhouse_give_duckdbs_numbers_and_reimports_change_nothing() {
     );
     assert!(commits >= 2, "the data version moved: {commits} rows");
 
+    // Records the stored facts follow, changed: a CSAT response's score and a call's talk
+    // time. Their rows are recomputed (not rebuilt) and the numbers stay DuckDB's.
+    let facts = dir.path().join("facts");
+    std::fs::create_dir(&facts).unwrap();
+    change_one(
+        &data,
+        &facts,
+        "survey_responses.csv",
+        ("survey", "csat"),
+        "score",
+        |s| if s == "5" { "1" } else { "5" }.into(),
+    );
+    change_one(
+        &data,
+        &facts,
+        "calls.csv",
+        ("abandoned", "false"),
+        "talk_secs",
+        |s| (s.parse::<u64>().unwrap_or(0) + 600).to_string(),
+    );
+    ok(&["--config", &config, "import", facts.to_str().unwrap()]);
+    let derived = ok(&["--config", &config, "derive"]);
+    assert!(derived.contains("nothing to derive"), "{derived}");
+    ok(&[
+        "--config",
+        base_s,
+        "import",
+        facts.to_str().unwrap(),
+        "--db",
+        duck_s,
+    ]);
+    assert_eq!(
+        count(
+            url,
+            "store_cmds",
+            "SELECT count() FROM store_cmds.fact_survey_responses"
+        ),
+        count(
+            url,
+            "store_cmds",
+            "SELECT count() FROM store_cmds.survey_responses"
+        )
+    );
+    assert_agree(&duck, &base_path, &config, true);
+
+    // Rubric weights changed: the quality reviews' fact is rebuilt (its fingerprint changed),
+    // on both engines, to the same numbers.
+    let reweighted = |path: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains("accuracy = 3"), "{text}");
+        let out = format!("{path}.reweighted.toml");
+        std::fs::write(&out, text.replacen("accuracy = 3", "accuracy = 5", 1)).unwrap();
+        out
+    };
+    let (duck_reweighted, reweighted_config) = (reweighted(base_s), reweighted(&config));
+    let derived = ok(&["--config", &reweighted_config, "derive"]);
+    assert!(derived.contains("1 stored facts were rebuilt"), "{derived}");
+    ok(&["--config", &duck_reweighted, "derive", "--db", duck_s]);
+    assert_agree(&duck, Path::new(&duck_reweighted), &reweighted_config, true);
+
     // An export of another system (`--from zendesk`), into a database of its own.
     let zendesk = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zendesk");
     let config = clickhouse_config(dir.path(), &base, url, "store_zendesk", false);
@@ -438,6 +531,31 @@ fn import_derive_and_numbers_agree_on_a_two_shard_cluster() {
             local > 0 && local < 600,
             "node {i} holds {local} of 600 tickets' facts"
         );
+    }
+    // The stored facts built on the cluster, each on its record's shard: with its ticket
+    // where it has one.
+    for (i, node) in servers.urls.iter().enumerate() {
+        let local = count(
+            node,
+            "store_cluster",
+            "SELECT count() FROM store_cluster.fact_calls_local",
+        );
+        let calls = count(
+            node,
+            "store_cluster",
+            "SELECT count() FROM store_cluster.calls",
+        );
+        assert!(
+            local > 0 && local < calls,
+            "node {i} holds {local} of {calls} calls' facts"
+        );
+        let astray = count(
+            node,
+            "store_cluster",
+            "SELECT count() FROM store_cluster.fact_calls_local WHERE ticket_id IS NOT NULL
+             AND ticket_id NOT IN (SELECT ticket_id FROM store_cluster.tickets_local)",
+        );
+        assert_eq!(astray, 0, "node {i}: calls' facts away from their tickets");
     }
     assert_agree(&duck, &base_path, &config, true);
     let again = ok(&["--config", &config, "import", data_s]);

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::portable::Target;
 use crate::config::Config;
 
 /// A fact's definition.
@@ -50,14 +51,109 @@ pub struct StoredFact {
     pub sql: String,
 }
 
-/// The configuration tables fact SQL may read, as common table expressions by name:
-/// `survey_rules(survey, top_box, high_is_effort, scale_min, scale_max)` and
-/// `rubric_weights(rubric, criterion, weight, adherence)`.
-pub fn config_tables(config: &Config) -> Vec<(&'static str, String)> {
-    vec![
-        ("survey_rules", survey_rules_cte(config)),
-        ("rubric_weights", rubric_weights_cte(config)),
-    ]
+/// The configuration tables fact SQL may read, as common table expressions by name in
+/// `target`'s spelling: `survey_rules(survey, top_box, high_is_effort, scale_min, scale_max)`
+/// and `rubric_weights(rubric, criterion, weight, adherence)`.
+///
+/// On ClickHouse an array cannot be NULL, so a survey without a top box has an empty
+/// `top_box` and NULL `scale_min` and `scale_max`: the catalogue's test
+/// `sr.top_box IS NOT NULL AND r.scale_min = sr.scale_min AND …` is then NULL (false) for it,
+/// exactly as DuckDB's is false for its NULL top box.
+pub fn config_tables(config: &Config, target: Target) -> Vec<(&'static str, String)> {
+    match target {
+        Target::DuckDb => vec![
+            ("survey_rules", survey_rules_cte(config)),
+            ("rubric_weights", rubric_weights_cte(config)),
+        ],
+        Target::ClickHouse => vec![
+            ("survey_rules", survey_rules_clickhouse(config)),
+            ("rubric_weights", rubric_weights_clickhouse(config)),
+        ],
+    }
+}
+
+/// A ClickHouse string literal (backslashes and quotes escaped).
+fn quote_clickhouse(t: &str) -> String {
+    format!("'{}'", t.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// A ClickHouse table `name` of `columns` typed by `types`, from tuples (none is fine).
+fn clickhouse_table(name: &str, columns: &[&str], types: &str, rows: &[String]) -> String {
+    let picked: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("_row.{} AS {c}", i + 1))
+        .collect();
+    format!(
+        "{name} AS (SELECT {} FROM (SELECT arrayJoin(CAST([{}] AS Array(Tuple({types})))) AS _row))",
+        picked.join(", "),
+        rows.join(", ")
+    )
+}
+
+/// `survey_rules` on ClickHouse (see [`config_tables`] for the survey without a top box).
+fn survey_rules_clickhouse(config: &Config) -> String {
+    let rows: Vec<String> = config
+        .all_surveys()
+        .iter()
+        .map(|s| {
+            let (top_box, min, max) = match &s.top_box {
+                Some(values) => (
+                    values
+                        .iter()
+                        .map(|v| format!("{v:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    format!("{:?}", s.min as f64),
+                    format!("{:?}", s.max as f64),
+                ),
+                None => (String::new(), "NULL".into(), "NULL".into()),
+            };
+            format!(
+                "({}, [{top_box}], {}, {min}, {max})",
+                quote_clickhouse(&s.name),
+                s.high_is_effort
+            )
+        })
+        .collect();
+    clickhouse_table(
+        "survey_rules",
+        &[
+            "survey",
+            "top_box",
+            "high_is_effort",
+            "scale_min",
+            "scale_max",
+        ],
+        "String, Array(Float64), Bool, Nullable(Float64), Nullable(Float64)",
+        &rows,
+    )
+}
+
+/// `rubric_weights` on ClickHouse.
+fn rubric_weights_clickhouse(config: &Config) -> String {
+    let rows: Vec<String> = config
+        .quality
+        .rubrics
+        .iter()
+        .flat_map(|(rubric, criteria)| {
+            criteria.iter().map(move |(criterion, c)| {
+                format!(
+                    "({}, {}, {:?}, {})",
+                    quote_clickhouse(rubric),
+                    quote_clickhouse(criterion),
+                    c.weight(),
+                    c.tags().iter().any(|t| t == "adherence")
+                )
+            })
+        })
+        .collect();
+    clickhouse_table(
+        "rubric_weights",
+        &["rubric", "criterion", "weight", "adherence"],
+        "String, String, Float64, Bool",
+        &rows,
+    )
 }
 
 /// The configuration tables `sql` reads (by name, as a word).
@@ -81,9 +177,13 @@ pub fn reads(sql: &str, name: &str) -> bool {
     })
 }
 
-/// The stored facts of `facts` under `config`.
-pub fn stored_facts(facts: &BTreeMap<String, FactDef>, config: &Config) -> Vec<StoredFact> {
-    let tables = config_tables(config);
+/// The stored facts of `facts` (in `target`'s spelling) under `config`.
+pub fn stored_facts(
+    facts: &BTreeMap<String, FactDef>,
+    config: &Config,
+    target: Target,
+) -> Vec<StoredFact> {
+    let tables = config_tables(config, target);
     facts
         .iter()
         .filter_map(|(name, f)| {
@@ -197,7 +297,7 @@ mod tests {
     fn a_stored_fact_carries_only_the_configuration_it_reads() {
         let c = Catalogue::builtin().unwrap();
         let config = Config::default();
-        let stored = stored_facts(&c.facts, &config);
+        let stored = stored_facts(&c.facts, &config, Target::DuckDb);
         let names: Vec<&str> = stored.iter().map(|f| f.name.as_str()).collect();
         assert!(names.contains(&"fact_survey_responses"));
         assert!(!names.contains(&"fact_sla_outcomes"), "reads {{now}}");
@@ -212,15 +312,37 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_tables_are_spelled_per_engine() {
+        let config = Config::default();
+        let duck = config_tables(&config, Target::DuckDb);
+        assert!(duck[0].1.contains("AS DOUBLE[]"), "{}", duck[0].1);
+        let ch = config_tables(&config, Target::ClickHouse);
+        let (surveys, rubrics) = (&ch[0].1, &ch[1].1);
+        assert!(
+            !surveys.contains("DOUBLE") && !surveys.contains("VALUES"),
+            "{surveys}"
+        );
+        assert!(surveys.starts_with("survey_rules AS (SELECT _row.1 AS survey"));
+        assert!(surveys.contains("Array(Tuple(String, Array(Float64), Bool, Nullable(Float64)"));
+        // No top box: an empty array (never NULL on ClickHouse) with NULL scales.
+        let no_top_box = config.all_surveys().iter().any(|s| s.top_box.is_none());
+        assert_eq!(no_top_box, surveys.contains("[], "), "{surveys}");
+        if no_top_box {
+            assert!(surveys.contains("NULL, NULL)"), "{surveys}");
+        }
+        assert!(rubrics.contains("CAST([] AS Array(Tuple(String, String, Float64, Bool)))"));
+    }
+
+    #[test]
     fn the_fingerprint_follows_the_configuration_it_reads() {
         let c = Catalogue::builtin().unwrap();
-        let plain = stored_facts(&c.facts, &Config::default());
+        let plain = stored_facts(&c.facts, &Config::default(), Target::DuckDb);
         let mut config = Config::default();
         config.quality.rubrics.insert(
             "v9".into(),
             toml::from_str("empathy = 2").expect("a rubric"),
         );
-        let weighted = stored_facts(&c.facts, &config);
+        let weighted = stored_facts(&c.facts, &config, Target::DuckDb);
         let changed: Vec<&str> = plain
             .iter()
             .zip(&weighted)

@@ -449,7 +449,7 @@ impl Catalogue {
 
     /// The stored facts under `config`, as the writer maintains them (see [`StoredFact`]).
     pub fn stored_facts(&self, config: &crate::config::Config) -> Vec<StoredFact> {
-        facts::stored_facts(&self.facts, config)
+        facts::stored_facts(&self.facts, config, self.target)
     }
 
     /// A metric by id.
