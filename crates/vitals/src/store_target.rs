@@ -297,7 +297,10 @@ mod tests {
             "vitals.toml",
         )
         .unwrap();
-        assert!(!missing_file(&clickhouse, file), "the configured engine is no file");
+        assert!(
+            !missing_file(&clickhouse, file),
+            "the configured engine is no file"
+        );
         assert!(require_file(file, "the demo").is_ok());
     }
 }

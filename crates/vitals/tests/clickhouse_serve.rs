@@ -110,7 +110,7 @@ fn serve_on_clickhouse_answers_as_duckdb_and_two_servers_see_each_others_commits
     let now = Some("2026-03-10T12:00:00Z");
     let on_ch = |name: &str| {
         Server::start_with(
-            &dir.path().join(name),
+            dir.path().join(name),
             Options {
                 args: vec!["--config", config],
                 now,
@@ -123,7 +123,7 @@ fn serve_on_clickhouse_answers_as_duckdb_and_two_servers_see_each_others_commits
 
     // The same on DuckDB: equal answers.
     let duck = Server::start_with(
-        &dir.path().join("duck.duckdb"),
+        dir.path().join("duck.duckdb"),
         Options { args: vec![], now },
     );
     let duck_admin = duck.admin();
