@@ -12,13 +12,13 @@ mod common;
 #[path = "common/server.rs"]
 mod server;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use server::{event, get, ticket, try_call, Answer, Server};
+use server::{assert_acknowledged_survived, event, get, ticket, try_call, Answer, Server};
 
 /// Concurrent writers.
 const WRITERS: usize = 6;
@@ -191,29 +191,7 @@ fn kill_9_of_a_clickhouse_backed_server_during_ingest_loses_no_acknowledged_reco
         "{stored} tickets stored, {} acknowledged",
         tickets.len()
     );
-    let mut timelines = BTreeMap::<String, Value>::new();
-    for id in &tickets {
-        let detail = get(&again.url(&format!("/api/v1/tickets/{id}")), Some(&admin));
-        assert_eq!(detail.status, 200, "acknowledged ticket {id} is missing");
-        let detail = detail.json();
-        assert!(
-            detail["facts"]["created_at"].is_string(),
-            "no facts for {id}: {detail}"
-        );
-        timelines.insert(id.clone(), detail);
-    }
-    for (ticket_id, event_id) in &events {
-        let detail = timelines
-            .get(ticket_id)
-            .unwrap_or_else(|| panic!("the ticket {ticket_id} of an acknowledged event"));
-        let timeline = detail["timeline"].as_array().unwrap();
-        assert!(
-            timeline.iter().any(|e| e["event_id"] == event_id.as_str()),
-            "acknowledged event {event_id} is missing from {ticket_id}"
-        );
-        // Facts were derived before the acknowledgement, so they survived too.
-        assert!(detail["facts"]["frt_secs"].is_number(), "{detail}");
-    }
+    assert_acknowledged_survived(&again, &admin, &tickets, &events);
 
     // A batch sent again (an acknowledged one, as a client that never saw its answer would)
     // changes nothing: the same tickets, each event once.

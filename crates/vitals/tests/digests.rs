@@ -15,7 +15,7 @@ mod smtp;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use calamine::{Reader, Xlsx};
 use report_common::{close, tags, value_in, Org, NOW};
@@ -249,19 +249,6 @@ fn credentials_come_from_the_environment_and_a_down_server_is_a_clear_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// Waits until the server's log has `line` (two minutes at most).
-fn wait_for_log(server: &Server, line: &str) {
-    let start = Instant::now();
-    while !server.log().contains(line) {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no `{line}` in:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn serve_sends_a_due_digest_once_and_not_again_after_a_restart() {
     let Some(sink) = Sink::start(None) else {
@@ -275,12 +262,12 @@ fn serve_sends_a_due_digest_once_and_not_again_after_a_restart() {
     };
     let db = PathBuf::from(&org.db);
     let first = Server::start_with(&db, options.clone());
-    wait_for_log(&first, "digest monthly: 2026-06 sent to");
+    first.wait_for_log("digest monthly: 2026-06 sent to");
     sink.wait_for(1);
     // No chance to clean up: what was sent is already in the store.
     first.kill9();
     let second = Server::start_with(&db, options);
-    wait_for_log(&second, "digest monthly: 2026-06 was sent already");
+    second.wait_for_log("digest monthly: 2026-06 was sent already");
     second.stop();
     let list = assert_ok(&vitals(
         &["digest", "list", "--db", &org.db, "--config", &config],

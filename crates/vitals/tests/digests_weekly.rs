@@ -16,7 +16,6 @@ mod smtp;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use calamine::{Data, Reader, Xlsx};
 use report_common::{close, tags, value_in, Org, NOW};
@@ -252,19 +251,6 @@ fn a_weekly_digest_mails_the_weeks_report_with_the_workbook_attached() {
     assert_eq!(sink.messages().len(), 1, "one mail");
 }
 
-/// Waits until the server's log has `line` (two minutes at most).
-fn wait_for_log(server: &Server, line: &str) {
-    let start = Instant::now();
-    while !server.log().contains(line) {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no `{line}` in:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn serve_sends_each_week_once_across_restarts() {
     let Some(sink) = Sink::start(None) else {
@@ -280,15 +266,15 @@ fn serve_sends_each_week_once_across_restarts() {
     };
     // Wednesday 10 June: the last complete week is 1–7 June.
     let first = Server::start_with(&db, at("2026-06-10T12:00:00Z"));
-    wait_for_log(&first, "digest weekly: 2026-W23 sent to");
+    first.wait_for_log("digest weekly: 2026-W23 sent to");
     sink.wait_for(1);
     first.kill9();
     let second = Server::start_with(&db, at("2026-06-10T12:00:00Z"));
-    wait_for_log(&second, "digest weekly: 2026-W23 was sent already");
+    second.wait_for_log("digest weekly: 2026-W23 was sent already");
     second.stop();
     // Monday 15 June, after the run: the week of 8–14 June is due, and only it.
     let third = Server::start_with(&db, at("2026-06-15T12:00:00Z"));
-    wait_for_log(&third, "digest weekly: 2026-W24 sent to");
+    third.wait_for_log("digest weekly: 2026-W24 sent to");
     let received = sink.wait_for(2);
     third.stop();
     let keys: Vec<String> = received

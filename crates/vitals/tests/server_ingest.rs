@@ -13,7 +13,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use server::{event, get, ticket, total, try_call, Answer, Options, Server};
+use server::{
+    assert_acknowledged_survived, event, get, ticket, total, try_call, Answer, Options, Server,
+};
 
 /// A fresh folder and store (a DuckDB file, or a ClickHouse database: `common/store.rs`).
 fn fresh() -> (tempfile::TempDir, String) {
@@ -298,29 +300,7 @@ fn kill_9_during_ingest_loses_no_acknowledged_record() {
         "{stored} tickets stored, {} acknowledged",
         tickets.len()
     );
-    let mut timelines = std::collections::BTreeMap::<String, Value>::new();
-    for id in &tickets {
-        let detail = get(&again.url(&format!("/api/v1/tickets/{id}")), Some(&admin));
-        assert_eq!(detail.status, 200, "acknowledged ticket {id} is missing");
-        let detail = detail.json();
-        assert!(
-            detail["facts"]["created_at"].is_string(),
-            "no facts for {id}: {detail}"
-        );
-        timelines.insert(id.clone(), detail);
-    }
-    for (ticket_id, event_id) in &events {
-        let detail = timelines
-            .get(ticket_id)
-            .unwrap_or_else(|| panic!("the ticket {ticket_id} of an acknowledged event"));
-        let timeline = detail["timeline"].as_array().unwrap();
-        assert!(
-            timeline.iter().any(|e| e["event_id"] == event_id.as_str()),
-            "acknowledged event {event_id} is missing from {ticket_id}"
-        );
-        // Facts were derived before the 200, so they survived too.
-        assert!(detail["facts"]["frt_secs"].is_number(), "{detail}");
-    }
+    assert_acknowledged_survived(&again, &admin, &tickets, &events);
     eprintln!(
         "kill -9 after {} acknowledged tickets and {} events; {stored} tickets stored",
         tickets.len(),

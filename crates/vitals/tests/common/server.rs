@@ -121,6 +121,19 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Waits until the server's log has `line` (two minutes at most).
+    pub fn wait_for_log(&self, line: &str) {
+        let start = std::time::Instant::now();
+        while !self.log().contains(line) {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no `{line}` in:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// `BASE` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -376,4 +389,37 @@ pub fn fresh() -> (tempfile::TempDir, String) {
 /// A request for March 2026 (UTC) of the given metrics.
 pub fn march(metrics: &[&str]) -> Value {
     serde_json::json!({"metrics": metrics, "from": "2026-03-01", "to": "2026-04-01", "timezone": "UTC"})
+}
+
+/// After a crash and a restart (`server`): every acknowledged ticket answers with its derived
+/// facts, and every acknowledged event `(ticket, event)` is in its ticket's timeline with the
+/// facts derived from it — facts are derived before an ingest is acknowledged.
+pub fn assert_acknowledged_survived(
+    server: &Server,
+    admin: &str,
+    tickets: &std::collections::BTreeSet<String>,
+    events: &[(String, String)],
+) {
+    let mut timelines = std::collections::BTreeMap::<String, Value>::new();
+    for id in tickets {
+        let detail = get(&server.url(&format!("/api/v1/tickets/{id}")), Some(admin));
+        assert_eq!(detail.status, 200, "acknowledged ticket {id} is missing");
+        let detail = detail.json();
+        assert!(
+            detail["facts"]["created_at"].is_string(),
+            "no facts for {id}: {detail}"
+        );
+        timelines.insert(id.clone(), detail);
+    }
+    for (ticket_id, event_id) in events {
+        let detail = timelines
+            .get(ticket_id)
+            .unwrap_or_else(|| panic!("the ticket {ticket_id} of an acknowledged event"));
+        let timeline = detail["timeline"].as_array().unwrap();
+        assert!(
+            timeline.iter().any(|e| e["event_id"] == event_id.as_str()),
+            "acknowledged event {event_id} is missing from {ticket_id}"
+        );
+        assert!(detail["facts"]["frt_secs"].is_number(), "{detail}");
+    }
 }
