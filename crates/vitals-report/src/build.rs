@@ -176,11 +176,25 @@ pub fn build(
     let mut notes = BTreeMap::new();
     let mut groups: Vec<MetricGroup> = Vec::new();
     let mut shown = Vec::new();
-    let tabulated: Vec<&Metric> = catalogue
+    // A metric the engine cannot compute exactly as DuckDB does (its `engine_notes`) is left
+    // out, and the report's notes say so, rather than failing the whole report.
+    let target = engine.dialect().target();
+    let (tabulated, not_on_engine): (Vec<&Metric>, Vec<&Metric>) = catalogue
         .metrics
         .iter()
         .filter(|m| !NOT_TABULATED.contains(&m.id.as_str()))
-        .collect();
+        .partition(|m| m.engine_note(target).is_none());
+    if !not_on_engine.is_empty() {
+        let names: Vec<&str> = not_on_engine.iter().map(|m| m.id.as_str()).collect();
+        notes.insert(
+            "not_on_engine".to_string(),
+            format!(
+                "not computed on {}, and left out: {} (`vitals explain` says why)",
+                target.name(),
+                names.join(", ")
+            ),
+        );
+    }
     // Every metric by month in as few requests as there are filter sets (a team filter
     // applies to ticket metrics only).
     let mut requests: Vec<(bool, Vec<String>)> = Vec::new();
