@@ -38,11 +38,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-secs() { local s e; s=$(date +%s%N); "$@" > /dev/null; e=$(date +%s%N); python3 -c "print(f'{($e - $s) / 1e9:.2f}')"; }
+# Seconds the command took, or FAILED (its error on stderr) — a failure is never timed.
+secs() {
+  local s e; s=$(date +%s%N)
+  if ! "$@" > /dev/null; then echo FAILED; return; fi
+  e=$(date +%s%N); python3 -c "print(f'{($e - $s) / 1e9:.2f}')"
+}
 best() {
   local n="$1"; shift; local b=""
   for _ in $(seq "$n"); do
     local t; t=$(secs "$@")
+    if [ "$t" = FAILED ]; then echo FAILED; return; fi
     if [ -z "$b" ] || python3 -c "import sys; sys.exit(0 if $t < $b else 1)"; then b=$t; fi
   done
   echo "$b"
