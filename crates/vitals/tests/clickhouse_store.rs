@@ -8,6 +8,8 @@
 //! server. Numbers are compared as `vitals query --json` answers them on each engine.
 
 mod clickhouse;
+#[path = "clickhouse_store/report.rs"]
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -249,7 +251,7 @@ fn commands_on_clickhouse_give_duckdbs_numbers_and_reimports_change_nothing() {
     );
     ok(&["--config", base_s, "import", data_s, "--db", duck_s]);
     assert_agree(&duck, &base_path, &config, true);
-    assert_reports_agree(dir.path(), &duck, &base_path, &config);
+    report::assert_reports_agree(dir.path(), &duck, &base_path, &config);
 
     // The same files again: every record unchanged, nothing derived, the same numbers.
     let again = ok(&["--config", &config, "import", data_s]);
@@ -386,102 +388,6 @@ fn commands_on_clickhouse_give_duckdbs_numbers_and_reimports_change_nothing() {
         "--config", base_s, "import", "--from", "zendesk", zendesk, "--db", duck_s,
     ]);
     assert_agree(&duck, &base_path, &config, false);
-}
-
-/// Every number of a cell.
-fn numbers_in(html: &str) -> std::collections::BTreeMap<String, usize> {
-    let mut out = std::collections::BTreeMap::new();
-    let text: String = html
-        .split('<')
-        .filter_map(|part| part.split_once('>').map(|(_, t)| t))
-        .collect::<Vec<_>>()
-        .join(" ");
-    for word in text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',')) {
-        if word.chars().any(|c| c.is_ascii_digit()) {
-            *out.entry(word.to_string()).or_insert(0) += 1;
-        }
-    }
-    out
-}
-
-/// The monthly report of the data's last full month on ClickHouse: made (a metric the engine
-/// cannot compute is left out and named, not a failed report), and every number in it is a
-/// number of DuckDB's report of the same month.
-fn assert_reports_agree(dir: &Path, duck_db: &Path, duck_config: &Path, config: &str) {
-    let months: Vec<String> = query(
-        duck_config.to_str().unwrap(),
-        Some(duck_db.to_str().unwrap()),
-        true,
-    )["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|r| r["dimensions"]["time:month"].as_str().map(String::from))
-        .filter(|m| m.as_str() < "2026-07")
-        .collect();
-    let month = &months[months.len() - 2];
-    let now = [("VITALS_NOW", "2026-07-01T00:00:00Z")];
-    let (duck_out, ch_out) = (dir.join("report-duckdb"), dir.join("report-clickhouse"));
-    let duck_args = [
-        "--config",
-        duck_config.to_str().unwrap(),
-        "report",
-        "--month",
-        month,
-        "--format",
-        "html",
-        "--db",
-        duck_db.to_str().unwrap(),
-        "--out",
-        duck_out.to_str().unwrap(),
-    ];
-    let ch_args = [
-        "--config",
-        config,
-        "report",
-        "--month",
-        month,
-        "--format",
-        "html",
-        "--out",
-        ch_out.to_str().unwrap(),
-    ];
-    for args in [&duck_args[..], &ch_args[..]] {
-        let out = vitals(args, &now);
-        assert!(
-            out.status.success(),
-            "vitals {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let html = |folder: &Path| {
-        let entry = std::fs::read_dir(folder)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .find(|e| e.path().extension().is_some_and(|x| x == "html"))
-            .expect("an HTML report");
-        std::fs::read_to_string(entry.path()).unwrap()
-    };
-    let (duck_html, ch_html) = (html(&duck_out), html(&ch_out));
-    assert!(
-        ch_html.contains("not computed on clickhouse") && ch_html.contains("clv_simple"),
-        "the report names what it left out"
-    );
-    let duck_numbers = numbers_in(&duck_html);
-    let ch_numbers = numbers_in(&ch_html);
-    let missing: Vec<_> = ch_numbers
-        .iter()
-        .filter(|(n, count)| duck_numbers.get(*n).is_none_or(|d| d < count))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "numbers of the ClickHouse report that DuckDB's lacks: {missing:?}"
-    );
-    assert!(
-        ch_numbers.len() > 50,
-        "too few numbers: {}",
-        ch_numbers.len()
-    );
 }
 
 /// The configuration with one holiday less: the calendars' fingerprint changes, so every
