@@ -180,7 +180,17 @@ impl Client {
             },
             ureq::Error::Transport(t) => ClickHouseError::Unreachable {
                 url: self.url.clone(),
-                message: t.to_string(),
+                // The kind and the cause, without the request's URL (its settings and query id
+                // say nothing to the user; the server's URL is in the error already).
+                message: [
+                    Some(t.kind().to_string()),
+                    t.message().map(str::to_string),
+                    std::error::Error::source(&t).map(|cause| cause.to_string()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": "),
             },
         }
     }
