@@ -28,6 +28,7 @@ use crate::plan::{
 use crate::request::QueryRequest;
 use crate::resolve::resolve;
 use crate::run::{period, stored_facts_state, FactsStateOnce};
+use crate::snapshot::OpenAtBucketEnd;
 
 /// The largest page.
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -350,15 +351,16 @@ pub fn drill(
             });
         }
         (
-            format!(
-                "SELECT {select}, t.created_at AS _ts FROM buckets b, {from_sql} {}",
-                where_sql(vec![
-                    "t.created_at < b.b_end".into(),
-                    "NOT EXISTS (SELECT 1 FROM fact_resolved_spans sp WHERE sp.ticket_id = t.ticket_id \
-                     AND sp.resolved_from < b.b_end AND (sp.resolved_to IS NULL OR sp.resolved_to >= b.b_end))"
-                        .into(),
-                ])
-            ),
+            {
+                let open =
+                    OpenAtBucketEnd::new(dialect, from_sql, "fact_resolved_spans", &bucket_list);
+                format!(
+                    "SELECT {select}, t.created_at AS _ts FROM {} {} GROUP BY ALL HAVING {} > 0",
+                    open.from,
+                    where_sql(open.conditions),
+                    open.open
+                )
+            },
             "FROM src".to_string(),
         )
     } else if let Some(rows) = per_bucket_rows(dialect, catalogue, m, &bucket_list) {

@@ -18,7 +18,7 @@ use crate::buckets::{Bucket, TIME_OF_DAY};
 use crate::dialect::{double_aggregate, Aggregate, AggregateFn, Dialect};
 use crate::resolve::{ResolvedMetric, ResolvedQuery, Stat};
 use crate::rowwise::{groupable, plan_rows, RowWise};
-use crate::snapshot::{reads_bucket, SnapshotSql};
+use crate::snapshot::{reads_bucket, OpenAtBucketEnd, SnapshotSql};
 use vitals_core::catalogue::{Calculation, Catalogue, Metric};
 use vitals_core::config::Config;
 
@@ -249,16 +249,16 @@ fn planned(metric: MetricPlan, shape: Shape) -> PlannedSql {
         // A dimension or filter that changes with the bucket (the backlog's age band): pair
         // buckets with rows.
         Calculation::Backlog => {
-            let mut extra = vec!["t.created_at < b.b_end".to_string()];
-            extra.push(
-                "NOT EXISTS (SELECT 1 FROM fact_resolved_spans sp WHERE sp.ticket_id = t.ticket_id \
-                 AND sp.resolved_from < b.b_end AND (sp.resolved_to IS NULL OR sp.resolved_to >= b.b_end))"
-                    .into(),
-            );
+            let open = OpenAtBucketEnd::new(dialect, from_sql, "fact_resolved_spans", buckets);
             let select = dims.iter().map(|d| format!(", {d}")).collect::<String>();
-            let count = double_aggregate(dialect, &Aggregate::of(AggregateFn::Count, None));
+            let count = dialect.to_double(open.open);
             (
-                format!("{pre}\nSELECT b.bucket{select}, {count} FROM buckets b, {from_sql} {} GROUP BY ALL", where_all(extra)),
+                format!(
+                    "{pre}\nSELECT b.bucket{select}, {count} FROM {} {} GROUP BY ALL HAVING {} > 0",
+                    open.from,
+                    where_all(open.conditions),
+                    open.open
+                ),
                 1,
             )
         }

@@ -231,6 +231,50 @@ impl SnapshotSql<'_> {
     }
 }
 
+/// The backlog paired bucket by bucket with its ticket rows (for a dimension or filter that
+/// reads the bucket, such as the age band at the bucket end), without a correlated subquery —
+/// ClickHouse refuses those over `Distributed` tables. Each ticket row is joined with its own
+/// +1/−1 events (its creation, each resolved span's start and end, clamped to the creation as
+/// in the deltas); the events before a bucket's end sum to 1 when the ticket is open there and
+/// to 0 otherwise (the fold's invariant: resolved spans never overlap). Grouping pairs of
+/// bucket and row and keeping the groups whose sum is positive (`HAVING {open} > 0`) gives the
+/// open tickets; `{open}` in the select counts them.
+pub struct OpenAtBucketEnd {
+    /// `FROM` clause: the buckets, the entity's rows and each row's events (`_oe`).
+    pub from: String,
+    /// Row conditions (without `WHERE`): the event is before the bucket's end, and the ticket
+    /// was not resolved for good before the period (it cannot be open in it).
+    pub conditions: Vec<String>,
+    /// The number of open tickets in a group (an aggregate).
+    pub open: &'static str,
+}
+
+impl OpenAtBucketEnd {
+    /// The pieces for the ticket rows of `from` (aliased `t`), the resolved spans in `spans`
+    /// and the buckets (in time order).
+    pub fn new(dialect: &dyn Dialect, from: &str, spans: &str, buckets: &[Bucket]) -> Self {
+        let period_start = buckets.first().map_or_else(
+            || dialect.timestamp_literal("1970-01-01 00:00:00"),
+            |b| dialect.instant(b.start_us),
+        );
+        let events = format!(
+            "(SELECT ticket_id AS _tid, created_at AS _ts, 1 AS _delta FROM fact_tickets \
+             UNION ALL SELECT ticket_id, resolved_from, -1 FROM {spans} \
+             UNION ALL SELECT ticket_id, resolved_to, 1 FROM {spans} WHERE resolved_to IS NOT NULL) _oe"
+        );
+        OpenAtBucketEnd {
+            from: format!("buckets b, {from} JOIN {events} ON _oe._tid = t.ticket_id"),
+            conditions: vec![
+                "greatest(_oe._ts, t.created_at) < b.b_end".into(),
+                format!(
+                    "NOT (coalesce(t.is_resolved, false) AND t.full_resolved_at < {period_start})"
+                ),
+            ],
+            open: "sum(_oe._delta)",
+        }
+    }
+}
+
 /// Whether a SQL expression reads the bucket (`b.b_start`, `b.b_end`, `b.d_start`, …): such a
 /// dimension or filter changes with the bucket, so its metric cannot be built from deltas.
 pub fn reads_bucket(sql: &str) -> bool {

@@ -157,3 +157,88 @@ fn deltas_equal_the_pairwise_definition() {
     }
     assert!(compared > 150, "only {compared} rows compared");
 }
+
+/// The backlog by age band (a dimension that reads the bucket) and its drill-down are planned
+/// from each ticket's +1/−1 events, without a correlated subquery; both must equal the
+/// definition — created before the bucket end and in no resolved span covering it — written
+/// here directly.
+#[test]
+fn age_bands_equal_the_definition() {
+    use vitals_query::Dialect;
+    let store = irregular_store();
+    let reader = store.reader().unwrap();
+    let catalogue = Catalogue::builtin().unwrap();
+    let config = Config::default();
+    // The catalogue's age band (tickets.toml), spelled out.
+    let band = "CASE WHEN date_diff('second', t.created_at, b.b_end) < 86400 THEN '<1d' \
+                WHEN date_diff('second', t.created_at, b.b_end) < 3*86400 THEN '1-3d' \
+                WHEN date_diff('second', t.created_at, b.b_end) < 7*86400 THEN '3-7d' ELSE '>7d' END";
+    let mut compared = 0;
+    let cases = [
+        ("time:day", None),
+        ("time:day", Some("ticket:channel=email")),
+        ("time:week", Some("ticket:channel=email")),
+    ];
+    for (grain, filter) in cases {
+        let request = QueryRequest {
+            metrics: vec![MetricSpec::parse("backlog")],
+            by: vec![grain.to_string(), "backlog:age_band".into()],
+            filters: filter.iter().map(|f| Filter::parse(f).unwrap()).collect(),
+            timezone: Some("Europe/Helsinki".into()),
+            ..Default::default()
+        };
+        let resolved = resolve(&catalogue, &request, Tz::UTC).unwrap();
+        let from = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 4, 20).unwrap();
+        let bucket_list = buckets(resolved.zone, resolved.grain, from, to);
+        let rm = &resolved.metrics[0];
+        let planned = plan_metric_with(
+            &DuckDb,
+            &catalogue,
+            &config,
+            &resolved,
+            rm,
+            &bucket_list,
+            Snapshots::Deltas,
+        );
+        let values = bucket_list
+            .iter()
+            .map(|b| {
+                format!(
+                    "('{}', {}, {})",
+                    b.label,
+                    DuckDb.instant(b.start_us),
+                    DuckDb.instant(b.end_us)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let channel = if filter.is_some() {
+            " AND t.channel = 'email'"
+        } else {
+            ""
+        };
+        let definition = vitals_query::plan::PlannedSql {
+            sql: format!(
+                "SELECT b.bucket, CAST({band} AS VARCHAR), CAST(count(*) AS DOUBLE) \
+                 FROM (VALUES {values}) b(bucket, b_start, b_end), fact_tickets t \
+                 WHERE t.created_at < b.b_end{channel} AND NOT EXISTS (SELECT 1 FROM fact_resolved_spans sp \
+                 WHERE sp.ticket_id = t.ticket_id AND sp.resolved_from < b.b_end \
+                 AND (sp.resolved_to IS NULL OR sp.resolved_to >= b.b_end)) GROUP BY ALL"
+            ),
+            params: Vec::new(),
+            key_columns: 2,
+            agg_columns: 1,
+            components: Vec::new(),
+        };
+        let expected = sorted_rows(&reader, &definition);
+        assert!(expected.len() > 20, "{grain}: only {} rows", expected.len());
+        assert_eq!(
+            sorted_rows(&reader, &planned),
+            expected,
+            "{grain} {filter:?}"
+        );
+        compared += expected.len();
+    }
+    assert!(compared > 60, "only {compared} rows compared");
+}

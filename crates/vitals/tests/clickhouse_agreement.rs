@@ -339,8 +339,94 @@ fn compare(
                 )),
             }
         }
+        compared += compare_bucket_dimensions(duck, ch, catalogue, config, metric, &mut out);
     }
     (out, compared)
+}
+
+/// A dimension read at each bucket's end (the backlog's age band) pairs buckets with rows in
+/// its own statement: each such dimension by month, and a drill-down into each of its
+/// February cells, on both engines. Returns how many answers were compared.
+fn compare_bucket_dimensions(
+    duck: &dyn Engine,
+    ch: &CopiedFacts,
+    catalogue: &Catalogue,
+    config: &Config,
+    metric: &vitals_core::catalogue::Metric,
+    out: &mut Vec<String>,
+) -> usize {
+    let mut compared = 0;
+    for (name, sql) in catalogue.dimensions_of(metric) {
+        if !vitals_query::snapshot::reads_bucket(&sql) {
+            continue;
+        }
+        let query = QueryRequest {
+            metrics: vec![MetricSpec::parse(&metric.id)],
+            by: vec!["time:month".into(), name.clone()],
+            from: date(2026, 1, 1),
+            to: date(2026, 4, 1),
+            timezone: Some("Europe/Helsinki".into()),
+            ..Default::default()
+        };
+        let what = format!("{} / months × {name}", metric.id);
+        let (on_duck, on_ch) = (
+            run_query(duck, catalogue, config, &query),
+            run_query(ch, catalogue, config, &query),
+        );
+        let (Ok(a), Ok(b)) = (&on_duck, &on_ch) else {
+            out.push(format!(
+                "{what}: DuckDB {:?}, ClickHouse {:?}",
+                on_duck.err(),
+                on_ch.err()
+            ));
+            continue;
+        };
+        compared += 1;
+        let a = serde_json::to_value(a).unwrap();
+        differences(&what, &a, &serde_json::to_value(b).unwrap(), out);
+        let cells: Vec<String> = a["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row["dimensions"]["time:month"] == "2026-02")
+            .filter_map(|row| row["dimensions"][&name].as_str().map(String::from))
+            .collect();
+        if cells.is_empty() {
+            out.push(format!("{what}: no February cells to drill into"));
+        }
+        for value in cells {
+            let request = DrillRequest {
+                query: query.clone(),
+                cell: BTreeMap::from([
+                    ("time:month".to_string(), Some("2026-02".to_string())),
+                    (name.clone(), Some(value.clone())),
+                ]),
+                page: 1,
+                page_size: 20,
+            };
+            let what = format!("{what} / drill-down {value}");
+            match (
+                drill(duck, catalogue, config, &request),
+                drill(ch, catalogue, config, &request),
+            ) {
+                (Ok(a), Ok(b)) => {
+                    compared += 1;
+                    differences(
+                        &what,
+                        &serde_json::to_value(&a).unwrap(),
+                        &serde_json::to_value(&b).unwrap(),
+                        out,
+                    );
+                }
+                (a, b) => out.push(format!(
+                    "{what}: DuckDB {:?}, ClickHouse {:?}",
+                    a.err(),
+                    b.err()
+                )),
+            }
+        }
+    }
+    compared
 }
 
 fn agreement(shards: usize) {
