@@ -76,9 +76,14 @@ EOF
 start_clickhouse() {
   local shards="$1" dir="$2"
   mkdir -p "$dir"
-  rm -f "$dir/out"
-  (sleep infinity | "$PY" tests/clickhouse/chserver.py --shards "$shards" --dir "$dir" > "$dir/out") &
+  rm -f "$dir/out" "$dir/stdin"
+  # The nodes live while their stdin is open: this script holds the write end of a FIFO, so
+  # they stop when it exits, however it ends (and `kill` in cleanup stops them at once).
+  mkfifo "$dir/stdin"
+  "$PY" tests/clickhouse/chserver.py --shards "$shards" --dir "$dir" < "$dir/stdin" > "$dir/out" &
   SERVERS+=("$!")
+  local keep
+  exec {keep}> "$dir/stdin"
   for _ in $(seq 600); do grep -q '^ready' "$dir/out" 2>/dev/null && break; sleep 0.2; done
   mapfile -t URLS < <(awk '/^node/ {print $3}' "$dir/out")
 }

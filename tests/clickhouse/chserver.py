@@ -39,7 +39,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config_xml(http_port, tcp_port, shards):
+def config_xml(http_port, tcp_port, shards, query_log):
+    # With --query-log, every statement's duration, rows and memory land in system.query_log
+    # (for profiling: bench/clickhouse.sh reads it).
+    log = (
+        "  <query_log><database>system</database><table>query_log</table>"
+        "<flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>\n"
+        if query_log
+        else ""
+    )
     replicas = "".join(
         "<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>" % tcp
         for tcp in shards
@@ -51,7 +59,8 @@ def config_xml(http_port, tcp_port, shards):
         "  <http_port>%d</http_port>\n"
         "  <tcp_port>%d</tcp_port>\n"
         "  <remote_servers><vitals>%s</vitals></remote_servers>\n"
-        "</clickhouse>\n" % (http_port, tcp_port, replicas)
+        "%s"
+        "</clickhouse>\n" % (http_port, tcp_port, replicas, log)
     )
 
 
@@ -75,6 +84,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shards", type=int, default=1)
     parser.add_argument("--dir")
+    parser.add_argument("--query-log", action="store_true", help="keep system.query_log")
     parser.add_argument("--node", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.node:
@@ -102,7 +112,7 @@ def main():
             directory = os.path.join(root, "node%d" % i)
             os.makedirs(directory, exist_ok=True)
             with open(os.path.join(directory, "config.xml"), "w") as f:
-                f.write(config_xml(http, tcp, tcp_ports))
+                f.write(config_xml(http, tcp, tcp_ports, args.query_log))
             log = open(os.path.join(directory, "node.log"), "w")
             nodes.append(
                 subprocess.Popen(

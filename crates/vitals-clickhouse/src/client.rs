@@ -106,6 +106,7 @@ impl Client {
                 ("join_use_nulls".into(), "1".into()),
                 ("distributed_foreground_insert".into(), "1".into()),
                 ("distributed_product_mode".into(), "global".into()),
+                ("enable_materialized_cte".into(), "1".into()),
             ],
         }
     }

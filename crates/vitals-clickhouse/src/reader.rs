@@ -269,9 +269,12 @@ impl ClickHouseReader {
                 })
                 .chain(["toUInt64(0)".to_string(), "toUInt64(0)".to_string()])
                 .collect();
+            // `seq > floor` lets the primary key (`seq, ticket_id`) skip the touches every
+            // partition is past, instead of reading all of them.
             let text = self.text(&format!(
-                "SELECT count(DISTINCT ticket_id) FROM {} WHERE seq > greatest({})",
+                "SELECT count(DISTINCT ticket_id) FROM {} WHERE seq > {} AND seq > greatest({})",
                 self.table("vitals_touched_tickets"),
+                pending_floor(&partitions),
                 covered.join(", ")
             ))?;
             text.trim().parse().unwrap_or(0)
@@ -313,6 +316,36 @@ struct Derived {
     watermark: u64,
     fingerprint: String,
     at: i64,
+}
+
+/// A watermark every ticket's touches at or below are derived by: the greatest, over the
+/// complete partitionings (every `I/N` of one `N`, which together cover every ticket), of the
+/// smallest watermark among their partitions; 0 when no partitioning is complete.
+fn pending_floor(partitions: &[Derived]) -> u64 {
+    let mut counts: Vec<u64> = partitions
+        .iter()
+        .map(|p| p.count)
+        .filter(|&n| n > 0)
+        .collect();
+    counts.sort_unstable();
+    counts.dedup();
+    counts
+        .into_iter()
+        .filter_map(|n| {
+            let parts: Vec<&Derived> = partitions.iter().filter(|p| p.count == n).collect();
+            (0..n)
+                .map(|i| {
+                    parts
+                        .iter()
+                        .filter(|p| p.index == i)
+                        .map(|p| p.watermark)
+                        .max()
+                })
+                .collect::<Option<Vec<u64>>>()
+                .and_then(|marks| marks.into_iter().min())
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The fingerprint the facts were derived under: the newest complete partitioning's (the
@@ -500,6 +533,26 @@ mod tests {
         assert_eq!(fingerprint(&both).as_deref(), Some("new"));
         let mixed = [part(0, 2, "new", 5), part(1, 2, "old", 6)];
         assert_eq!(fingerprint(&mixed), None);
+    }
+
+    #[test]
+    fn the_pending_floor_is_a_watermark_every_ticket_is_past() {
+        let part = |index, count, watermark| Derived {
+            index,
+            count,
+            watermark,
+            fingerprint: String::new(),
+            at: 0,
+        };
+        assert_eq!(pending_floor(&[]), 0);
+        // Half a partitioning covers only half the tickets.
+        assert_eq!(pending_floor(&[part(0, 2, 50)]), 0);
+        assert_eq!(pending_floor(&[part(0, 2, 50), part(1, 2, 30)]), 30);
+        // A whole derivation since, past both halves.
+        let later = [part(0, 2, 50), part(1, 2, 30), part(0, 1, 70)];
+        assert_eq!(pending_floor(&later), 70);
+        let earlier = [part(0, 2, 50), part(1, 2, 30), part(0, 1, 10)];
+        assert_eq!(pending_floor(&earlier), 30);
     }
 
     #[test]

@@ -73,3 +73,93 @@ pub trait Engine {
     /// value and whether it counts in the numerator.
     fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError>;
 }
+
+/// An engine whose facts state is read once, at the first query, and reused by every later
+/// query asked through it: for a report, a digest or an explanation, which ask dozens of
+/// queries of one moment. (On ClickHouse the state is several round trips; read per query it
+/// was a fifth of a monthly report's statements.) Everything else is the wrapped engine's.
+pub struct FactsReadOnce<'e> {
+    engine: &'e dyn Engine,
+    state: std::sync::OnceLock<FactsState>,
+}
+
+impl<'e> FactsReadOnce<'e> {
+    /// `engine`, its facts state not read yet.
+    pub fn new(engine: &'e dyn Engine) -> Self {
+        FactsReadOnce {
+            engine,
+            state: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl Engine for FactsReadOnce<'_> {
+    fn dialect(&self) -> &dyn Dialect {
+        self.engine.dialect()
+    }
+
+    fn aggregate(&self, plan: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
+        self.engine.aggregate(plan)
+    }
+
+    fn aggregate_all(&self, plans: &[&PlannedSql]) -> Result<Vec<Vec<AggRow>>, EngineError> {
+        self.engine.aggregate_all(plans)
+    }
+
+    fn extent(&self, sql: &str) -> Result<Option<(i64, i64)>, EngineError> {
+        self.engine.extent(sql)
+    }
+
+    fn facts_state(&self) -> Result<FactsState, EngineError> {
+        if let Some(state) = self.state.get() {
+            return Ok(state.clone());
+        }
+        let state = self.engine.facts_state()?;
+        Ok(self.state.get_or_init(|| state).clone())
+    }
+
+    fn records(&self, plan: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
+        self.engine.records(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Counts its facts-state reads.
+    struct Counting(Cell<u32>);
+
+    impl Engine for Counting {
+        fn dialect(&self) -> &dyn Dialect {
+            &crate::DuckDb
+        }
+        fn aggregate(&self, _: &PlannedSql) -> Result<Vec<AggRow>, EngineError> {
+            Ok(Vec::new())
+        }
+        fn extent(&self, _: &str) -> Result<Option<(i64, i64)>, EngineError> {
+            Ok(None)
+        }
+        fn facts_state(&self) -> Result<FactsState, EngineError> {
+            self.0.set(self.0.get() + 1);
+            Ok(FactsState {
+                pending_tickets: u64::from(self.0.get()),
+                ..Default::default()
+            })
+        }
+        fn records(&self, _: &PlannedSql) -> Result<Vec<RecordRow>, EngineError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn the_facts_state_is_read_once_and_answered_alike() {
+        let inner = Counting(Cell::new(0));
+        let once = FactsReadOnce::new(&inner);
+        let first = once.facts_state().unwrap();
+        assert_eq!(once.facts_state().unwrap(), first);
+        assert_eq!(first.pending_tickets, 1);
+        assert_eq!(inner.0.get(), 1, "read once");
+    }
+}

@@ -46,7 +46,7 @@ pub use buckets::{buckets, Bucket, Grain, TIME_OF_DAY};
 pub use compare::{comparison_period, CompareMode, Comparison};
 pub use dialect::{Dialect, DuckDb};
 pub use drill::{drill, DrillRecord, DrillRequest, DrillResponse};
-pub use engine::{Engine, EngineError, FactsState, RecordRow};
+pub use engine::{Engine, EngineError, FactsReadOnce, FactsState, RecordRow};
 pub use error::{ErrorBody, QueryError};
 pub use grouped::run_grouped;
 pub use operational::OperationalReads;

@@ -12,8 +12,8 @@ use vitals_core::catalogue::{Catalogue, Metric};
 use vitals_core::config::Config;
 use vitals_query::staffing::{staffing_between, StaffingRequest};
 use vitals_query::{
-    run_query, spikes, CompareMode, Engine, Filter, MetricSpec, OperationalReads, QueryRequest,
-    QueryResponse, ResultRow, SpikeRequest, Versus, WhyRequest,
+    run_query, spikes, CompareMode, Engine, FactsReadOnce, Filter, MetricSpec, OperationalReads,
+    QueryRequest, QueryResponse, ResultRow, SpikeRequest, Versus, WhyRequest,
 };
 
 use crate::format::{change, unit_name, value};
@@ -141,6 +141,8 @@ pub fn build(
 ) -> Result<ReportModel, ReportError> {
     let period = Period::parse(&request.period)?;
     let (from, to) = (period.from, period.to);
+    // Every query of the report reads the facts state of one moment, once.
+    let engine = &FactsReadOnce::new(engine);
     let with_data = periods_with_data(
         engine,
         catalogue,
