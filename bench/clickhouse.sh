@@ -9,7 +9,14 @@
 #     with two `vitals derive --partition I/2` processes side by side;
 #   - the five benchmark queries of bench/peers (best of 3, whole process), with each one's
 #     ratio to DuckDB's;
-#   - the monthly report (both formats, best of 2).
+#   - the monthly report (both formats, best of 2);
+#   - through `vitals serve`: the dashboard's Overview in headless Chromium (bench/
+#     dashboard_tabs.py: the first visit after the server started, then cold — every query
+#     computed — and warm — the result cache), and durable ingest with 1, 10 and 50 writers
+#     (wrk, bench/serve_ingest.lua: new tickets and two events each, $BATCH a request,
+#     records/s acknowledged). Ingest runs last: on ClickHouse it adds its tickets to the
+#     benchmark store (a kept CH_BENCH_WORK then holds them), on DuckDB to a copy.
+# PARTS="batch serve" chooses the halves (batch: import to report; serve: Overview, ingest).
 # The ClickHouse nodes are chdb-core 26.9 (tests/clickhouse/chserver.py, the virtual environment
 # .ci/run makes): one node, and two shards forming cluster `vitals` (Distributed tables sharded
 # by ticket). Every node runs on the same two cores as vitals, so the two-shard figures show
@@ -20,7 +27,18 @@ cd "$(dirname "$0")/.."
 TICKETS="${1:-1000000}"
 ENGINES="${ENGINES:-duckdb ch1 ch2}"
 MONTH="${BENCH_MONTH:-2026-05}"
+PARTS="${PARTS:-batch serve}"
+INGEST_DURATION="${INGEST_DURATION:-15s}"
+BATCH="${BATCH:-500}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
+if [[ "$PARTS" == *serve* ]] && ! command -v wrk > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    apt-get install -y -qq wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
+  else
+    echo "the serve half needs wrk (Debian: apt-get install wrk)" >&2
+    exit 1
+  fi
+fi
 if [ -z "${VITALS_BIN:-}" ]; then
   cargo build --quiet -p vitals
 fi
@@ -32,7 +50,9 @@ else
   WORK="$(mktemp -d)"; KEEP=""
 fi
 SERVERS=()
+SERVE_PID=""
 cleanup() {
+  if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
   for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   if [ -z "$KEEP" ]; then rm -rf "$WORK"; fi
 }
@@ -88,6 +108,53 @@ start_clickhouse() {
   mapfile -t URLS < <(awk '/^node/ {print $3}' "$dir/out")
 }
 
+# Starts `vitals serve` on store $1 with configuration $2; sets ADDR and TOKEN (a read and
+# ingest token made for the run).
+start_serve() {
+  local db="$1" cfg="$2"
+  TOKEN=$("$BIN" token create --scope read,ingest --name bench --db "$db" --config "$cfg" | grep -oE 'vt_[0-9a-f_]+' | head -1)
+  : > "$WORK/serve.log"
+  "$BIN" serve --db "$db" --config "$cfg" --addr 127.0.0.1:0 2> "$WORK/serve.log" > /dev/null &
+  SERVE_PID=$!
+  for _ in $(seq 1 600); do
+    if grep -q '^vitals serve: http://' "$WORK/serve.log"; then break; fi
+    if ! kill -0 "$SERVE_PID" 2> /dev/null; then cat "$WORK/serve.log" >&2; return 1; fi
+    sleep 0.2
+  done
+  ADDR=$(grep -o '^vitals serve: http://[0-9.:]*' "$WORK/serve.log" | sed 's|.*http://||')
+}
+
+stop_serve() {
+  if [ -n "$SERVE_PID" ]; then kill -TERM "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; SERVE_PID=""; fi
+}
+
+# The Overview tab, then durable ingest, through `vitals serve` on store $2 (engine $1,
+# configuration $3).
+serve_figures() {
+  local engine="$1" db="$2" cfg="$3"
+  start_serve "$db" "$cfg" || { R[$engine,overview_first]=FAILED; return; }
+  local out
+  if out=$(DASHBOARD_TABS=overview python3 bench/dashboard_tabs.py "http://$ADDR" "$TOKEN" 2>&1); then
+    R[$engine,overview_first]=$(sed -nE 's/^first visit.*whole tab ([0-9.]+) s.*/\1/p' <<< "$out")
+    R[$engine,overview_cold]=$(awk '$1 == "overview" {split($3, w, "/"); print w[1]}' <<< "$out")
+    R[$engine,overview_warm]=$(awk '$1 == "overview" {split($3, w, "/"); print w[2]}' <<< "$out")
+  else
+    echo "$out" | tail -5 >&2
+    R[$engine,overview_first]=FAILED
+  fi
+  echo "Overview, whole tab: first visit ${R[$engine,overview_first]:-} s, cold ${R[$engine,overview_cold]:-} s, warm ${R[$engine,overview_warm]:-} s"
+  for writers in 1 10 50; do
+    local threads=2 result
+    if [ "$writers" = 1 ]; then threads=1; fi
+    result=$(VITALS_TOKEN="$TOKEN" VITALS_BATCH="$BATCH" VITALS_RUN="$engine-$(date +%s)-w$writers" \
+      wrk -t"$threads" -c"$writers" -d"$INGEST_DURATION" --timeout 60s -s bench/serve_ingest.lua "http://$ADDR" \
+      | grep '^RESULT' | sed 's/^RESULT //')
+    echo "ingest, $writers writers: $result"
+    R[$engine,ingest$writers]=$(sed -nE 's/.*records_per_s=([0-9]+).*/\1/p' <<< "$result")
+  done
+  stop_serve
+}
+
 declare -A R
 QUERIES=()
 while IFS=$'\t' read -r q flags; do QUERIES+=("$q"$'\t'"$flags"); done < <(cd bench/peers && python3 -c '
@@ -124,6 +191,7 @@ for engine in $ENGINES; do
     R[$engine,import]="(kept)"
   fi
   echo "import: ${R[$engine,import]} s"
+  if [[ "$PARTS" == *batch* ]]; then
   R[$engine,derive1]=$(secs "$BIN" derive --db "$db" --config "$changed")
   echo "derive every ticket, 1 partition: ${R[$engine,derive1]} s"
   if [ "$engine" != duckdb ]; then
@@ -146,13 +214,23 @@ for engine in $ENGINES; do
   done
   R[$engine,report]=$(VITALS_NOW=2027-01-01T00:00:00Z best 2 "$BIN" report --month "$MONTH" --db "$db" --config "$changed" --out "$WORK/report-$engine")
   echo "report $MONTH: ${R[$engine,report]} s"
+  fi
+  if [[ "$PARTS" == *serve* ]]; then
+    if [ "$engine" = duckdb ]; then
+      cp "$db" "$WORK/serve.duckdb"
+      serve_figures "$engine" "$WORK/serve.duckdb" "$changed"
+      rm -f "$WORK/serve.duckdb" "$WORK/serve.duckdb.warm.json"
+    else
+      serve_figures "$engine" "$db" "$changed"
+    fi
+  fi
 done
 
 echo
-echo "== $TICKETS tickets: seconds (ratio to DuckDB)"
+echo "== $TICKETS tickets: seconds (ratio to DuckDB); ingestN: records/s with N writers"
 ROWS=(import derive1 derive2)
 for entry in "${QUERIES[@]}"; do ROWS+=("${entry%%$'\t'*}"); done
-ROWS+=(report)
+ROWS+=(report overview_first overview_cold overview_warm ingest1 ingest10 ingest50)
 printf '%-22s' ""; for engine in $ENGINES; do printf '%-18s' "$engine"; done; echo
 for row in "${ROWS[@]}"; do
   printf '%-22s' "$row"
