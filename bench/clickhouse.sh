@@ -16,7 +16,10 @@
 #     (wrk, bench/serve_ingest.lua: new tickets and two events each, $BATCH a request,
 #     records/s acknowledged). Ingest runs last: on ClickHouse it adds its tickets to the
 #     benchmark store (a kept CH_BENCH_WORK then holds them), on DuckDB to a copy.
-# PARTS="batch serve" chooses the halves (batch: import to report; serve: Overview, ingest).
+# CH_PROFILE=1 keeps ClickHouse's query log and prints, after each step, the statements that
+# took the server's time (grouped by shape, on the node the commands talk to).
+# PARTS chooses what runs after the import (default "derive queries report serve"; at 10 M,
+# PARTS="queries report" skips the long re-derivations).
 # The ClickHouse nodes are chdb-core 26.9 (tests/clickhouse/chserver.py, the virtual environment
 # .ci/run makes): one node, and two shards forming cluster `vitals` (Distributed tables sharded
 # by ticket). Every node runs on the same two cores as vitals, so the two-shard figures show
@@ -27,7 +30,7 @@ cd "$(dirname "$0")/.."
 TICKETS="${1:-1000000}"
 ENGINES="${ENGINES:-duckdb ch1 ch2}"
 MONTH="${BENCH_MONTH:-2026-05}"
-PARTS="${PARTS:-batch serve}"
+PARTS="${PARTS:-derive queries report serve}"
 INGEST_DURATION="${INGEST_DURATION:-15s}"
 BATCH="${BATCH:-500}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vitals/target}"
@@ -42,10 +45,10 @@ fi
 if [ -z "${VITALS_BIN:-}" ]; then
   cargo build --quiet -p vitals
 fi
-BIN="${VITALS_BIN:-$CARGO_TARGET_DIR/debug/vitals}"
+BIN="$(realpath "${VITALS_BIN:-$CARGO_TARGET_DIR/debug/vitals}")"
 PY="${VITALS_CHDB_PYTHON:-$HOME/.cache/vitals/chdb-venv/bin/python}"
 if [ -n "${CH_BENCH_WORK:-}" ]; then
-  WORK="$CH_BENCH_WORK"; mkdir -p "$WORK"; KEEP=1
+  mkdir -p "$CH_BENCH_WORK"; WORK="$(realpath "$CH_BENCH_WORK")"; KEEP=1
 else
   WORK="$(mktemp -d)"; KEEP=""
 fi
@@ -63,6 +66,11 @@ secs() {
   local s e; s=$(date +%s%N)
   if ! "$@" > /dev/null; then echo FAILED; return; fi
   e=$(date +%s%N); python3 -c "print(f'{($e - $s) / 1e9:.2f}')"
+}
+# Runs the command with its output kept in file $1.
+tee_out() {
+  local out="$1"; shift
+  "$@" > "$out"
 }
 best() {
   local n="$1"; shift; local b=""
@@ -100,7 +108,9 @@ start_clickhouse() {
   # The nodes live while their stdin is open: this script holds the write end of a FIFO, so
   # they stop when it exits, however it ends (and `kill` in cleanup stops them at once).
   mkfifo "$dir/stdin"
-  "$PY" tests/clickhouse/chserver.py --shards "$shards" --dir "$dir" < "$dir/stdin" > "$dir/out" &
+  local log=()
+  if [ -n "${CH_PROFILE:-}" ]; then log=(--query-log); fi
+  "$PY" tests/clickhouse/chserver.py --shards "$shards" --dir "$dir" "${log[@]}" < "$dir/stdin" > "$dir/out" &
   SERVERS+=("$!")
   local keep
   exec {keep}> "$dir/stdin"
@@ -114,7 +124,8 @@ start_serve() {
   local db="$1" cfg="$2"
   TOKEN=$("$BIN" token create --scope read,ingest --name bench --db "$db" --config "$cfg" | grep -oE 'vt_[0-9a-f_]+' | head -1)
   : > "$WORK/serve.log"
-  "$BIN" serve --db "$db" --config "$cfg" --addr 127.0.0.1:0 2> "$WORK/serve.log" > /dev/null &
+  # From the work directory: a ClickHouse store's warm list is written in the current one.
+  (cd "$WORK" && exec "$BIN" serve --db "$db" --config "$cfg" --addr 127.0.0.1:0 2> "$WORK/serve.log" > /dev/null) &
   SERVE_PID=$!
   for _ in $(seq 1 600); do
     if grep -q '^vitals serve: http://' "$WORK/serve.log"; then break; fi
@@ -155,6 +166,21 @@ serve_figures() {
   stop_serve
 }
 
+# With CH_PROFILE: the statements of the step just run ($1) that took the server's time, by
+# shape (normalized_query_hash), then the log emptied for the next step.
+ch_profile() {
+  [ -n "${CH_PROFILE:-}" ] && [ "$engine" != duckdb ] || return 0
+  local url="${URLS[0]}"
+  curl -sf "$url/" --data-binary "SYSTEM FLUSH LOGS" > /dev/null || return 0
+  echo "   ClickHouse's time in $1 (statements by shape: count, total s, max s, rows read, sample):"
+  curl -sf "$url/" --data-binary "SELECT count(), round(sum(query_duration_ms) / 1000, 2) AS total, \
+    round(max(query_duration_ms) / 1000, 2), sum(read_rows), \
+    substring(replaceRegexpAll(any(query), '\\s+', ' '), 1, 110) FROM system.query_log \
+    WHERE type = 'QueryFinish' AND is_initial_query AND query NOT LIKE '%system.query_log%' \
+    GROUP BY normalized_query_hash ORDER BY total DESC LIMIT 8 FORMAT TSV" | sed 's/^/     /'
+  curl -sf "$url/" --data-binary "TRUNCATE TABLE system.query_log" > /dev/null || true
+}
+
 declare -A R
 QUERIES=()
 while IFS=$'\t' read -r q flags; do QUERIES+=("$q"$'\t'"$flags"); done < <(cd bench/peers && python3 -c '
@@ -185,43 +211,57 @@ for engine in $ENGINES; do
   esac
   if [ ! -e "$WORK/$engine.imported" ]; then
     for url in "${INIT[@]}"; do "$BIN" store init --db "clickhouse://${url#http://}/vitals" --config "$cfg" > /dev/null; done
-    R[$engine,import]=$(secs "$BIN" import "$WORK/data" --db "$db" --config "$cfg")
+    R[$engine,import]=$(secs tee_out "$WORK/$engine-import.out" "$BIN" import "$WORK/data" --db "$db" --config "$cfg")
+    # Where the import spent its time (its own phases: read and validate, merge, derive).
+    grep '^time:' "$WORK/$engine-import.out" || true
+    ch_profile import
     touch "$WORK/$engine.imported"
   else
     R[$engine,import]="(kept)"
   fi
   echo "import: ${R[$engine,import]} s"
-  if [[ "$PARTS" == *batch* ]]; then
-  R[$engine,derive1]=$(secs "$BIN" derive --db "$db" --config "$changed")
-  echo "derive every ticket, 1 partition: ${R[$engine,derive1]} s"
-  if [ "$engine" != duckdb ]; then
-    # Back to the original calendars, then both partitions side by side.
-    "$BIN" derive --db "$db" --config "$cfg" > /dev/null
-    s=$(date +%s%N)
-    "$BIN" derive --db "$db" --config "$changed" --partition 0/2 > /dev/null &
-    p0=$!
-    "$BIN" derive --db "$db" --config "$changed" --partition 1/2 > /dev/null
-    wait "$p0"
-    e=$(date +%s%N)
-    R[$engine,derive2]=$(python3 -c "print(f'{($e - $s) / 1e9:.2f}')")
-    echo "derive every ticket, 2 partitions side by side: ${R[$engine,derive2]} s"
+  # The configuration the facts are derived with: the import's, or the changed one after the
+  # re-derivations.
+  current="$cfg"
+  if [[ "$PARTS" == *derive* ]]; then
+    R[$engine,derive1]=$(secs "$BIN" derive --db "$db" --config "$changed")
+    echo "derive every ticket, 1 partition: ${R[$engine,derive1]} s"
+    if [ "$engine" != duckdb ]; then
+      # Back to the original calendars, then both partitions side by side.
+      "$BIN" derive --db "$db" --config "$cfg" > /dev/null
+      s=$(date +%s%N)
+      "$BIN" derive --db "$db" --config "$changed" --partition 0/2 > /dev/null &
+      p0=$!
+      "$BIN" derive --db "$db" --config "$changed" --partition 1/2 > /dev/null
+      wait "$p0"
+      e=$(date +%s%N)
+      R[$engine,derive2]=$(python3 -c "print(f'{($e - $s) / 1e9:.2f}')")
+      echo "derive every ticket, 2 partitions side by side: ${R[$engine,derive2]} s"
+    fi
+    ch_profile derivation
+    current="$changed"
   fi
-  for entry in "${QUERIES[@]}"; do
-    q="${entry%%$'\t'*}"; flags="${entry#*$'\t'}"
-    # shellcheck disable=SC2086
-    R[$engine,$q]=$(best 3 "$BIN" query --db "$db" --config "$changed" $flags --from 2025-06-01 --to 2026-06-01 --json)
-    echo "query $q: ${R[$engine,$q]} s"
-  done
-  R[$engine,report]=$(VITALS_NOW=2027-01-01T00:00:00Z best 2 "$BIN" report --month "$MONTH" --db "$db" --config "$changed" --out "$WORK/report-$engine")
-  echo "report $MONTH: ${R[$engine,report]} s"
+  if [[ "$PARTS" == *queries* ]]; then
+    for entry in "${QUERIES[@]}"; do
+      q="${entry%%$'\t'*}"; flags="${entry#*$'\t'}"
+      # shellcheck disable=SC2086
+      R[$engine,$q]=$(best 3 "$BIN" query --db "$db" --config "$current" $flags --from 2025-06-01 --to 2026-06-01 --json)
+      echo "query $q: ${R[$engine,$q]} s"
+    done
+    ch_profile "the five queries (3 runs each)"
+  fi
+  if [[ "$PARTS" == *report* ]]; then
+    R[$engine,report]=$(VITALS_NOW=2027-01-01T00:00:00Z best 2 "$BIN" report --month "$MONTH" --db "$db" --config "$current" --out "$WORK/report-$engine")
+    echo "report $MONTH: ${R[$engine,report]} s"
+    ch_profile "the report (2 runs)"
   fi
   if [[ "$PARTS" == *serve* ]]; then
     if [ "$engine" = duckdb ]; then
       cp "$db" "$WORK/serve.duckdb"
-      serve_figures "$engine" "$WORK/serve.duckdb" "$changed"
+      serve_figures "$engine" "$WORK/serve.duckdb" "$current"
       rm -f "$WORK/serve.duckdb" "$WORK/serve.duckdb.warm.json"
     else
-      serve_figures "$engine" "$db" "$changed"
+      serve_figures "$engine" "$db" "$current"
     fi
   fi
 done
