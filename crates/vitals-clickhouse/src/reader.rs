@@ -322,17 +322,10 @@ struct Derived {
 /// complete partitionings (every `I/N` of one `N`, which together cover every ticket), of the
 /// smallest watermark among their partitions; 0 when no partitioning is complete.
 fn pending_floor(partitions: &[Derived]) -> u64 {
-    let mut counts: Vec<u64> = partitions
-        .iter()
-        .map(|p| p.count)
-        .filter(|&n| n > 0)
-        .collect();
-    counts.sort_unstable();
-    counts.dedup();
-    counts
+    partitionings(partitions)
         .into_iter()
-        .filter_map(|n| {
-            let parts: Vec<&Derived> = partitions.iter().filter(|p| p.count == n).collect();
+        .filter(|(n, _)| *n > 0)
+        .filter_map(|(n, parts)| {
             (0..n)
                 .map(|i| {
                     parts
@@ -348,16 +341,23 @@ fn pending_floor(partitions: &[Derived]) -> u64 {
         .unwrap_or(0)
 }
 
-/// The fingerprint the facts were derived under: the newest complete partitioning's (the
-/// one whose oldest partition is newest), when its partitions agree.
-fn fingerprint(partitions: &[Derived]) -> Option<String> {
+/// The partitions grouped by partitioning (their `N`), by increasing `N`.
+fn partitionings(partitions: &[Derived]) -> Vec<(u64, Vec<&Derived>)> {
     let mut counts: Vec<u64> = partitions.iter().map(|p| p.count).collect();
     counts.sort_unstable();
     counts.dedup();
     counts
         .into_iter()
-        .filter_map(|n| {
-            let parts: Vec<&Derived> = partitions.iter().filter(|p| p.count == n).collect();
+        .map(|n| (n, partitions.iter().filter(|p| p.count == n).collect()))
+        .collect()
+}
+
+/// The fingerprint the facts were derived under: the newest complete partitioning's (the
+/// one whose oldest partition is newest), when its partitions agree.
+fn fingerprint(partitions: &[Derived]) -> Option<String> {
+    partitionings(partitions)
+        .into_iter()
+        .filter_map(|(n, parts)| {
             let complete = (0..n).all(|i| parts.iter().any(|p| p.index == i));
             let oldest = parts.iter().map(|p| p.at).min()?;
             complete.then_some((oldest, parts))

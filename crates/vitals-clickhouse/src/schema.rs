@@ -2,7 +2,8 @@
 //! table qualified with its database).
 //!
 //! - **Records** (one table per canonical entity, the same columns as the DuckDB store) are
-//!   `ReplacingMergeTree` tables ordered by the entity's key and versioned by the ingest
+//!   `ReplacingMergeTree` tables ordered by the entity's key (events by ticket, then key:
+//!   [`record_order`]) and versioned by the ingest
 //!   sequence `_version` (the import id — time-based, see `write.rs` — in the high 64 bits,
 //!   the record's place in it in the low 64): the last write of a key wins, and a re-import of the same records is idempotent.
 //!   Unmerged duplicates are read away with `FINAL` (or `argMax` by `_version`).
@@ -29,7 +30,7 @@
 //!   row inserted for a record wins — and on a cluster sharded as that record is (by its
 //!   ticket where it has one), so the facts of a ticket live on its ticket's shard.
 
-use vitals_core::records::{ColumnType, Entity, ENTITIES};
+use vitals_core::records::{ColumnType, Entity, Requirement, ENTITIES};
 use vitals_store::schema::FACT_DDL;
 
 /// Where the tables live.
@@ -136,14 +137,40 @@ fn record_shard_key(entity: &Entity) -> String {
     }
 }
 
+/// The columns a records table is ordered — and so deduplicated — by: the entity's key, led
+/// by its ticket where every record has a ticket that is not part of its key
+/// (`ticket_events`), so that a derivation reads a chunk's timelines by primary key instead of
+/// scanning every event. Such a table keeps the last write of a key exactly with a tombstone
+/// (`_deleted`) for a record that moved to another ticket (`write.rs`), and a bloom filter on
+/// the key by which a merge finds a record's stored version.
+pub(crate) fn record_order(entity: &Entity) -> Vec<&'static str> {
+    if ticket_led(entity) {
+        std::iter::once("ticket_id")
+            .chain(entity.key.iter().copied())
+            .collect()
+    } else {
+        entity.key.to_vec()
+    }
+}
+
+/// Whether `entity`'s table is ordered by ticket ahead of its key ([`record_order`]).
+pub(crate) fn ticket_led(entity: &Entity) -> bool {
+    !entity.key.contains(&"ticket_id")
+        && entity
+            .columns
+            .iter()
+            .any(|c| c.name == "ticket_id" && c.requirement == Requirement::Required)
+}
+
 /// The records' table of one entity.
 fn record_table(database: &str, layout: &Layout, entity: &Entity) -> Vec<String> {
+    let order = record_order(entity);
     let mut columns: Vec<String> = entity
         .columns
         .iter()
         .map(|c| {
-            let key = entity.key.contains(&c.name);
-            format!("\"{}\" {}", c.name, column_type(c.ty, key))
+            let in_order = order.contains(&c.name);
+            format!("\"{}\" {}", c.name, column_type(c.ty, in_order))
         })
         .collect();
     columns.extend([
@@ -152,11 +179,24 @@ fn record_table(database: &str, layout: &Layout, entity: &Entity) -> Vec<String>
         "_version UInt128 MATERIALIZED bitShiftLeft(toUInt128(_import), 64) + toUInt128(_ord)"
             .to_string(),
     ]);
-    let order: Vec<String> = entity.key.iter().map(|k| format!("\"{k}\"")).collect();
-    let engine = format!(
-        "ENGINE = ReplacingMergeTree(_version) ORDER BY ({})",
-        order.join(", ")
-    );
+    let quoted: Vec<String> = order.iter().map(|k| format!("\"{k}\"")).collect();
+    let engine = if ticket_led(entity) {
+        let key: Vec<String> = entity.key.iter().map(|k| format!("\"{k}\"")).collect();
+        columns.push("_deleted UInt8 DEFAULT 0".to_string());
+        columns.push(format!(
+            "INDEX _key_bloom ({}) TYPE bloom_filter GRANULARITY 1",
+            key.join(", ")
+        ));
+        format!(
+            "ENGINE = ReplacingMergeTree(_version, _deleted) ORDER BY ({})",
+            quoted.join(", ")
+        )
+    } else {
+        format!(
+            "ENGINE = ReplacingMergeTree(_version) ORDER BY ({})",
+            quoted.join(", ")
+        )
+    };
     table(
         database,
         layout,
@@ -360,6 +400,22 @@ mod tests {
             .find(|s| s.contains("vitals.tickets ("))
             .unwrap();
         assert!(tickets.contains("ReplacingMergeTree(_version) ORDER BY (\"ticket_id\")"));
+        // Events are read by ticket: ordered by it, with tombstones for a moved event and a
+        // bloom filter on the key for the merge's lookup.
+        let events = single
+            .iter()
+            .find(|s| s.contains("vitals.ticket_events ("))
+            .unwrap();
+        assert!(events.contains("\"ticket_id\" String,"), "{events}");
+        assert!(events.contains("INDEX _key_bloom (\"event_id\") TYPE bloom_filter"));
+        assert!(events.contains(
+            "ReplacingMergeTree(_version, _deleted) ORDER BY (\"ticket_id\", \"event_id\")"
+        ));
+        let call_records = single
+            .iter()
+            .find(|s| s.contains("vitals.calls ("))
+            .unwrap();
+        assert!(call_records.contains("ReplacingMergeTree(_version) ORDER BY (\"call_id\")"));
         let facts = single
             .iter()
             .find(|s| s.contains("vitals.fact_tickets ("))

@@ -16,7 +16,7 @@ use vitals_backend::{
 use vitals_core::records::{Entity, Record};
 
 use crate::client::literal;
-use crate::schema::column_type;
+use crate::schema::{column_type, ticket_led};
 use crate::tsv::batch_rows;
 use crate::ClickHouseStore;
 
@@ -159,6 +159,26 @@ impl ClickHouseStore {
                     "INSERT INTO {} (entity, record_id) SELECT DISTINCT {}, toString(\"{first}\") FROM {changed}",
                     self.table("vitals_touched_records"),
                     literal(entity.name)
+                ))?;
+            }
+            if ticket_led(entity) {
+                // A record that moved to another ticket left its stored version under the old
+                // ticket, another sort key of the table: a tombstone there (before the new
+                // version, so that a writer stopped in between loses nothing a re-import
+                // would not restore) keeps the last write of the key the only one read.
+                let old_version: Vec<String> = entity
+                    .columns
+                    .iter()
+                    .map(|c| match c.name {
+                        "ticket_id" => "assumeNotNull(_old_ticket)".to_string(),
+                        name => format!("\"{name}\""),
+                    })
+                    .collect();
+                self.client.execute(&format!(
+                    "INSERT INTO {table} ({cols}, _import, _ord, _deleted)
+                     SELECT {}, {import_id}, _ord, 1 FROM {changed}
+                     WHERE _existed AND _old_ticket != ticket_id",
+                    old_version.join(", ")
                 ))?;
             }
             self.client.execute(&format!(

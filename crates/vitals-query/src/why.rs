@@ -19,7 +19,7 @@ use vitals_core::config::Config;
 use vitals_core::stats::Basis;
 
 use crate::decompose::{value_test, Method, Side};
-use crate::engine::Engine;
+use crate::engine::{Engine, FactsReadOnce};
 use crate::error::QueryError;
 use crate::grouped::run_grouped;
 use crate::limits::check_date;
@@ -353,6 +353,8 @@ pub fn why(
     config: &Config,
     request: &WhyRequest,
 ) -> Result<WhyResponse, QueryError> {
+    // Dozens of queries of one moment: the facts' derivation state is read once.
+    let engine = &FactsReadOnce::new(engine);
     let base = QueryRequest {
         metrics: vec![request.metric.clone()],
         filters: request.filters.clone(),

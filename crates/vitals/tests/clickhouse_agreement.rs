@@ -317,27 +317,15 @@ fn compare(
                 page: 1,
                 page_size: 20,
             };
-            match (
-                drill(duck, catalogue, config, &request),
-                drill(ch, catalogue, config, &request),
-            ) {
-                (Ok(a), Ok(b)) => {
-                    compared += 1;
-                    differences(
-                        &format!("{} / drill-down", metric.id),
-                        &serde_json::to_value(&a).unwrap(),
-                        &serde_json::to_value(&b).unwrap(),
-                        &mut out,
-                    );
-                }
-                (Err(a), Err(b)) if a.code() == b.code() => {}
-                (a, b) => out.push(format!(
-                    "{} / drill-down: DuckDB {:?}, ClickHouse {:?}",
-                    metric.id,
-                    a.err(),
-                    b.err()
-                )),
-            }
+            compared += compare_drill(
+                (duck, ch),
+                catalogue,
+                config,
+                &request,
+                &format!("{} / drill-down", metric.id),
+                true,
+                &mut out,
+            );
         }
         compared += compare_bucket_dimensions(duck, ch, catalogue, config, metric, &mut out);
     }
@@ -405,28 +393,48 @@ fn compare_bucket_dimensions(
                 page_size: 20,
             };
             let what = format!("{what} / drill-down {value}");
-            match (
-                drill(duck, catalogue, config, &request),
-                drill(ch, catalogue, config, &request),
-            ) {
-                (Ok(a), Ok(b)) => {
-                    compared += 1;
-                    differences(
-                        &what,
-                        &serde_json::to_value(&a).unwrap(),
-                        &serde_json::to_value(&b).unwrap(),
-                        out,
-                    );
-                }
-                (a, b) => out.push(format!(
-                    "{what}: DuckDB {:?}, ClickHouse {:?}",
-                    a.err(),
-                    b.err()
-                )),
-            }
+            // A cell the query answered must drill on both engines.
+            compared += compare_drill((duck, ch), catalogue, config, &request, &what, false, out);
         }
     }
     compared
+}
+
+/// Drills `request` on both engines and notes their differences in `out`: 1 when both
+/// answered (and were compared), 0 when both refused alike (a difference unless
+/// `both_may_refuse`).
+fn compare_drill(
+    (duck, ch): (&dyn Engine, &dyn Engine),
+    catalogue: &Catalogue,
+    config: &Config,
+    request: &DrillRequest,
+    what: &str,
+    both_may_refuse: bool,
+    out: &mut Vec<String>,
+) -> usize {
+    match (
+        drill(duck, catalogue, config, request),
+        drill(ch, catalogue, config, request),
+    ) {
+        (Ok(a), Ok(b)) => {
+            differences(
+                what,
+                &serde_json::to_value(&a).unwrap(),
+                &serde_json::to_value(&b).unwrap(),
+                out,
+            );
+            1
+        }
+        (Err(a), Err(b)) if both_may_refuse && a.code() == b.code() => 0,
+        (a, b) => {
+            out.push(format!(
+                "{what}: DuckDB {:?}, ClickHouse {:?}",
+                a.err(),
+                b.err()
+            ));
+            0
+        }
+    }
 }
 
 fn agreement(shards: usize) {

@@ -316,6 +316,11 @@ fn commands_on_clickhouse_give_duckdbs_numbers_and_reimports_change_nothing() {
         "SELECT count() FROM store_cmds.vitals_commits",
     );
     assert!(commits >= 2, "the data version moved: {commits} rows");
+    assert_a_moved_event_is_one_event(
+        dir.path(),
+        (&data, &duck, &base_path),
+        (url, "store_cmds", &config),
+    );
 
     // Records the stored facts follow, changed: a CSAT response's score and a call's talk
     // time. Their rows are recomputed (not rebuilt) and the numbers stay DuckDB's.
@@ -388,6 +393,68 @@ fn commands_on_clickhouse_give_duckdbs_numbers_and_reimports_change_nothing() {
         "--config", base_s, "import", "--from", "zendesk", zendesk, "--db", duck_s,
     ]);
     assert_agree(&duck, &base_path, &config, false);
+}
+
+/// `dir/ticket_events.csv` with one event of `data` — the first message — moved to another
+/// ticket (the last of `tickets.csv`); its id and new ticket.
+fn move_an_event(data: &Path, dir: &Path) -> (String, String) {
+    let tickets = std::fs::read_to_string(data.join("tickets.csv")).unwrap();
+    assert!(
+        tickets.starts_with("ticket_id,"),
+        "tickets.csv leads with its id"
+    );
+    let last = tickets.lines().last().unwrap();
+    let target = last.split(',').next().unwrap().to_string();
+    change_one(
+        data,
+        dir,
+        "ticket_events.csv",
+        ("kind", "message"),
+        "ticket_id",
+        |_| target.clone(),
+    );
+    let moved = std::fs::read_to_string(dir.join("ticket_events.csv")).unwrap();
+    let event = moved.lines().nth(1).unwrap().split(',').next().unwrap();
+    (event.to_string(), target)
+}
+
+/// Moves an event to another ticket on both engines: ClickHouse keeps one version of it (the
+/// events' table is ordered by ticket, so the old ticket's copy gets a tombstone), derives
+/// both tickets, and the numbers stay DuckDB's.
+fn assert_a_moved_event_is_one_event(
+    dir: &Path,
+    (data, duck, duck_config): (&Path, &Path, &Path),
+    (url, database, config): (&str, &str, &str),
+) {
+    let moved = dir.join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    let (event, target) = move_an_event(data, &moved);
+    let events = format!("SELECT count() FROM {database}.ticket_events");
+    let before = count(url, database, &events);
+    let out = ok(&["--config", config, "import", moved.to_str().unwrap()]);
+    assert!(out.contains("derived for 2 tickets"), "{out}");
+    ok(&[
+        "--config",
+        duck_config.to_str().unwrap(),
+        "import",
+        moved.to_str().unwrap(),
+        "--db",
+        duck.to_str().unwrap(),
+    ]);
+    let versions = text(
+        url,
+        database,
+        &format!(
+            "SELECT groupArray(ticket_id) FROM {database}.ticket_events WHERE event_id = '{event}'"
+        ),
+    );
+    assert_eq!(versions, format!("['{target}']"), "event {event}");
+    assert_eq!(
+        count(url, database, &events),
+        before,
+        "a moved event is still one event"
+    );
+    assert_agree(duck, duck_config, config, true);
 }
 
 /// The configuration with one holiday less: the calendars' fingerprint changes, so every
@@ -567,4 +634,11 @@ fn import_derive_and_numbers_agree_on_a_two_shard_cluster() {
     let again = ok(&["--config", &config, "import", data_s]);
     assert!(again.contains("derived for 0 tickets"), "{again}");
     assert_agree(&duck, &base_path, &config, true);
+    // An event moved to another ticket, most likely on the other shard: its old copy gets a
+    // tombstone on the old ticket's shard.
+    assert_a_moved_event_is_one_event(
+        dir.path(),
+        (&data, &duck, &base_path),
+        (&servers.urls[0], "store_cluster", &config),
+    );
 }

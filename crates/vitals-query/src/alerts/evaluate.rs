@@ -13,7 +13,7 @@ use vitals_core::config::{AlertRule, Condition, Config};
 use super::Observation;
 use crate::anomalies::{anomalies, AnomalyRequest};
 use crate::compare::CompareMode;
-use crate::engine::Engine;
+use crate::engine::{Engine, FactsReadOnce};
 use crate::error::QueryError;
 use crate::operational::OperationalReads;
 use crate::request::{Filter, FilterOp, MetricSpec, QueryRequest};
@@ -74,6 +74,8 @@ pub fn evaluate(
     rule: &AlertRule,
     now_us: i64,
 ) -> Result<Vec<Observation>, QueryError> {
+    // A rule asks several queries (and `why` for its top segments): one facts state for all.
+    let engine = &FactsReadOnce::new(engine);
     let zone = config.reporting_zone();
     let today = DateTime::from_timestamp_micros(now_us)
         .map(|t| t.with_timezone(&zone).date_naive())
