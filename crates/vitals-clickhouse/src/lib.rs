@@ -17,6 +17,7 @@ mod derive;
 pub mod dialect;
 mod interrupt;
 mod operational;
+mod optimize;
 mod reader;
 pub mod schema;
 mod store;

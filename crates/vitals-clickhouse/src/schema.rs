@@ -207,6 +207,11 @@ fn record_table(database: &str, layout: &Layout, entity: &Entity) -> Vec<String>
     )
 }
 
+/// The ticket facts' tables (the timeline fold's), by name.
+pub(crate) fn fact_table_names() -> Vec<String> {
+    FACT_DDL.iter().map(|ddl| fact_columns(ddl).0).collect()
+}
+
 /// Every statement that creates the store's database, records, fact tables and bookkeeping
 /// (`bookkeeping.rs`), in order.
 pub fn schema_ddl(database: &str, layout: &Layout) -> Vec<String> {

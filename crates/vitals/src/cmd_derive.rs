@@ -46,6 +46,16 @@ pub fn run(args: DeriveArgs, config: &Config) -> Result<()> {
     } else if derivation.tickets > 0 {
         println!("{} changed tickets were derived", derivation.tickets);
     }
+    // On ClickHouse a derivation of a whole partition leaves a second version of its tickets'
+    // facts; one server deriving every ticket merges them itself (`optimize.rs`).
+    let partitioned = args.partition.is_some_and(|p| p != Partition::WHOLE);
+    let merged_here = config.store.cluster.is_none() && !partitioned;
+    let rewrote_partition = derivation.calendars_changed || (partitioned && derivation.tickets > 0);
+    if !crate::backend::store_is_file(config) && rewrote_partition && !merged_here {
+        println!(
+            "these tickets' facts have a second version now: once every partition is derived, `vitals store optimize` (against every node) merges them, or reads pay for them until ClickHouse's background merges do"
+        );
+    }
     if derivation.stored_facts_rebuilt > 0 {
         println!(
             "{} stored facts were rebuilt (new, or their survey rules, rubric weights or definition changed)",

@@ -3,6 +3,11 @@
 //! node: run it against every node, or run the printed DDL with `ON CLUSTER` where Keeper
 //! runs); `--print` prints the DDL without connecting. A DuckDB file gets its schema when it
 //! is opened: `init` creates the file, or says it is there.
+//!
+//! `vitals store optimize`: on ClickHouse, merges every table's row versions now (`OPTIMIZE
+//! TABLE … FINAL` on the node named; on a cluster, run it against every node), which makes
+//! reads cheaper after a partitioned re-derivation and changes no number. DuckDB keeps one
+//! version of each row and has nothing to merge.
 
 use std::path::PathBuf;
 
@@ -31,11 +36,22 @@ enum StoreCommand {
         #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
         db: PathBuf,
     },
+    /// Merge the row versions of every table now (ClickHouse: `OPTIMIZE TABLE … FINAL` on the
+    /// node named; on a cluster run it against every node). Reads get cheaper after a
+    /// re-derivation of every ticket; no number changes.
+    Optimize {
+        /// The store: a DuckDB file, or clickhouse://HOST:PORT/DATABASE.
+        #[arg(long, default_value = "vitals.duckdb", env = "VITALS_DB")]
+        db: PathBuf,
+    },
 }
 
 /// `vitals store`.
 pub fn run(args: StoreArgs, config: &Config) -> Result<()> {
-    let StoreCommand::Init { print, db } = args.command;
+    let (print, db) = match args.command {
+        StoreCommand::Init { print, db } => (print, db),
+        StoreCommand::Optimize { db } => return optimize(config, &db),
+    };
     let config = &*crate::store_target::apply(config, &db)?;
     if store_is_file(config) {
         if print {
@@ -70,6 +86,33 @@ pub fn run(args: StoreArgs, config: &Config) -> Result<()> {
             vitals_clickhouse::Layout::Cluster { name } =>
                 format!("; cluster `{name}`: run `vitals store init` against every node's URL too"),
             vitals_clickhouse::Layout::Single => String::new(),
+        }
+    );
+    Ok(())
+}
+
+/// `vitals store optimize`.
+fn optimize(config: &Config, db: &std::path::Path) -> Result<()> {
+    let config = &*crate::store_target::apply(config, db)?;
+    if store_is_file(config) {
+        println!(
+            "{}: DuckDB keeps one version of each row; nothing to merge",
+            db.display()
+        );
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let tables = vitals_clickhouse::ClickHouseStore::optimize(&config.store)?;
+    println!(
+        "merged the row versions of {} tables on {} (database {}) in {:.1} s{}",
+        tables.len(),
+        config.store.url.as_deref().unwrap_or_default(),
+        config.store.database,
+        started.elapsed().as_secs_f64(),
+        if config.store.cluster.is_some() {
+            "; on a cluster run `vitals store optimize` against every node's URL too"
+        } else {
+            ""
         }
     );
     Ok(())
