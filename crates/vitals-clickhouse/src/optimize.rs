@@ -4,8 +4,9 @@
 //! parts — after a derivation of every ticket (a calendar or SLA policy changed), until the
 //! server's background merges catch up. Measured on 1 M tickets after three full
 //! re-derivations (`fact_tickets` 2.56 M rows in 8 parts for 1 M tickets), the benchmark
-//! queries over ticket facts took 1.5–2.3× as long as after `OPTIMIZE TABLE … FINAL` (25 s for the four fact
-//! tables). Merging changes no number: it only does now what the server does eventually.
+//! queries over ticket facts took 1.5–2.3× as long as after `OPTIMIZE TABLE … FINAL` (25 s
+//! for the four fact tables). Merging changes no number: it only does now what the server
+//! does eventually.
 
 use vitals_backend::BackendError;
 use vitals_core::config::StoreConfig;
