@@ -29,11 +29,17 @@ const GRACE_US: u64 = 60_000_000;
 const CHUNK: usize = 20_000;
 
 fn chunk_tickets() -> usize {
-    std::env::var("VITALS_CLICKHOUSE_CHUNK_TICKETS")
+    positive_from_env("VITALS_CLICKHOUSE_CHUNK_TICKETS").unwrap_or(CHUNK)
+}
+
+/// A positive number from the environment variable `name`, if it holds one.
+pub(crate) fn positive_from_env<N: std::str::FromStr + PartialOrd + Default>(
+    name: &str,
+) -> Option<N> {
+    std::env::var(name)
         .ok()
         .and_then(|n| n.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(CHUNK)
+        .filter(|n| *n > N::default())
 }
 
 /// The timeline columns the fold reads, as the statement selects them.

@@ -16,6 +16,7 @@ use vitals_backend::{
 use vitals_core::records::{Entity, Record};
 
 use crate::client::literal;
+use crate::derive::positive_from_env;
 use crate::schema::{column_type, ticket_led};
 use crate::tsv::batch_rows;
 use crate::ClickHouseStore;
@@ -28,11 +29,7 @@ const MERGE_SLICE_ROWS: u64 = 5_000_000;
 
 /// [`MERGE_SLICE_ROWS`], or `VITALS_CLICKHOUSE_MERGE_SLICE_ROWS` (for tests).
 fn merge_slice_rows() -> u64 {
-    std::env::var("VITALS_CLICKHOUSE_MERGE_SLICE_ROWS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(MERGE_SLICE_ROWS)
+    positive_from_env("VITALS_CLICKHOUSE_MERGE_SLICE_ROWS").unwrap_or(MERGE_SLICE_ROWS)
 }
 
 /// The column through which an entity's records change a ticket's facts.
