@@ -94,6 +94,9 @@ pub fn run(args: StoreArgs, config: &Config) -> Result<()> {
 /// `vitals store optimize`.
 fn optimize(config: &Config, db: &std::path::Path) -> Result<()> {
     let config = &*crate::store_target::apply(config, db)?;
+    if crate::store_target::missing_file(config, db) {
+        return Err(crate::UserError(format!("no store at {}", db.display())).into());
+    }
     if store_is_file(config) {
         println!(
             "{}: DuckDB keeps one version of each row; nothing to merge",
